@@ -1,0 +1,5 @@
+module github.com/twig-project/twig
+
+go 1.26.0
+
+require golang.org/x/image v0.48.0
