@@ -1,0 +1,58 @@
+package model
+
+import (
+	"math/rand/v2"
+
+	"github.com/twig-project/twig/core/world"
+)
+
+// TrainCategoryWeights is how often training draws each benchmark category;
+// the harder, multi-object categories are drawn more.
+var TrainCategoryWeights = map[string]float64{
+	"single": 1, "color": 1.2, "shape": 1.2, "texture": 1.2, "spatial": 1.5, "numeracy": 1.5, "complex": 2,
+}
+
+// DocStream yields an endless, seeded stream of training documents. It never
+// yields a multi-object scene with a held-out colour–shape pair.
+type DocStream struct {
+	rng   *rand.Rand
+	vocab *Vocab
+	opts  DocOptions
+	cats  []string
+	cum   []float64
+}
+
+// NewDocStream starts a stream at the given seed.
+func NewDocStream(seed uint64, v *Vocab, o DocOptions) *DocStream {
+	s := &DocStream{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), vocab: v, opts: o}
+	total := 0.0
+	for _, c := range world.Categories {
+		total += TrainCategoryWeights[c]
+		s.cats = append(s.cats, c)
+		s.cum = append(s.cum, total)
+	}
+	for i := range s.cum {
+		s.cum[i] /= total
+	}
+	return s
+}
+
+// Next returns the next document.
+func (s *DocStream) Next() Doc {
+	for {
+		u := s.rng.Float64()
+		cat := s.cats[len(s.cats)-1]
+		for i, c := range s.cum {
+			if u < c {
+				cat = s.cats[i]
+				break
+			}
+		}
+		spec := world.SampleSpec(s.rng, cat, false)
+		scene, err := world.Place(s.rng, spec, false)
+		if err != nil {
+			continue
+		}
+		return BuildDoc(s.rng, s.vocab, spec, scene, s.opts)
+	}
+}

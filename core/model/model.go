@@ -1,0 +1,73 @@
+// Package model is twig's embedded default model: a small decoder-only
+// transformer that writes thoughts, draws image tokens and describes its own
+// bands in one token stream. A *Model is an engine.Backend: every run gets a
+// session with its own KV cache playing thinker, painter, critic and decider.
+package model
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/world"
+)
+
+// Model is a loaded model ready to run; it is safe for concurrent runs (the
+// weights are read-only, every run has its own cache).
+type Model struct {
+	W        *Weights
+	Sampling Sampling
+}
+
+// New wraps loaded weights with the default sampling settings.
+func New(w *Weights) *Model { return &Model{W: w, Sampling: DefaultSampling} }
+
+// Name is recorded in run_started events.
+func (m *Model) Name() string {
+	c := m.W.Config.Net
+	return fmt.Sprintf("twig-embedded (d=%d, layers=%d, %.2fM params)", c.D, c.Layers, float64(m.W.Params.NumParams())/1e6)
+}
+
+// DefaultBands is the number of bands the model thinks in by default.
+func (m *Model) DefaultBands() int { return m.W.Config.DefaultBands }
+
+// PromptIDs parses an English prompt and returns the model's token ids for
+// it; unknown words give a *world.ParseError.
+func (m *Model) PromptIDs(prompt string) ([]int, world.Spec, error) {
+	spec, err := world.Parse(prompt)
+	if err != nil {
+		return nil, spec, err
+	}
+	return m.SpecIDs(spec), spec, nil
+}
+
+// SpecIDs returns the model's prompt token ids for a parsed spec.
+func (m *Model) SpecIDs(spec world.Spec) []int {
+	return m.W.Vocab.MustIDs(world.ModelPromptWords(spec))
+}
+
+// NewRun starts a session for one run.
+func (m *Model) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
+	ids, _, err := m.PromptIDs(spec.Prompt)
+	if err != nil {
+		return nil, err
+	}
+	return m.newRunIDs(ids, spec), nil
+}
+
+func (m *Model) newRunIDs(ids []int, spec engine.RunSpec) *run {
+	adaptive := spec.Settings.Adaptive && spec.Settings.Think
+	return &run{s: newSession(m, ids, spec.Seed, m.Sampling, adaptive)}
+}
+
+type run struct{ s *session }
+
+func (r *run) Roles() engine.Roles {
+	roles := engine.Roles{Thinker: r.s, Painter: r.s, Critic: r.s}
+	if r.s.adaptive {
+		roles.Decider = r.s
+	}
+	return roles
+}
+
+func (r *run) Close() error { return nil }

@@ -1,0 +1,371 @@
+package model
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/nn"
+	"github.com/twig-project/twig/core/world"
+)
+
+// Sampling controls how a session picks tokens. Temperature 0 is greedy.
+type Sampling struct {
+	ThoughtTemp float32 `json:"thought_temp"`
+	ImageTemp   float32 `json:"image_temp"`
+	TopK        int     `json:"top_k"`
+}
+
+// DefaultSampling is what the shipped model is evaluated with.
+var DefaultSampling = Sampling{ThoughtTemp: 0.6, ImageTemp: 0.6, TopK: 8}
+
+// maxThoughtWords bounds a thought or a description the model writes.
+const maxThoughtWords = 64
+
+// item is one token of a session's stream with its grid position.
+type item struct{ tok, row, col int32 }
+
+// session is one run of the embedded model. It plays thinker, painter, critic
+// and decider over one token stream held in a KV cache. Every request carries
+// the engine's state; the session rebuilds the stream that state implies,
+// keeps the longest prefix its cache already holds (rewinding the cache when
+// a band is redrawn) and feeds only the rest — never a full re-prefill.
+type session struct {
+	m         *Model
+	dec       *nn.Decoder
+	rng       *rand.Rand
+	prompt    []int // model prompt word ids
+	fed       []item
+	logits    []float32 // logits after the last fed token (owned by dec)
+	want      []item    // scratch: the stream the state implies
+	probs     []float32 // scratch for sampling
+	idx       []int     // scratch for top-k
+	samp      Sampling
+	bandStart map[int]int // band index → start row, for thoughts without a header
+	adaptive  bool
+}
+
+func newSession(m *Model, prompt []int, seed int64, s Sampling, adaptive bool) *session {
+	return &session{m: m, dec: nn.NewDecoder(m.W.Params, m.W.Config.Net.Ctx),
+		rng: rand.New(rand.NewPCG(uint64(seed), 0x7769670a)), prompt: prompt, samp: s,
+		probs: make([]float32, m.W.Vocab.Size()), idx: make([]int, m.W.Vocab.Size()),
+		bandStart: map[int]int{}, adaptive: adaptive}
+}
+
+// stream builds, into s.want, the token stream the state implies up to row
+// limit: the prompt, then row by row the drawn canvas, with each earlier
+// band's thought inserted before the row its band starts at.
+func (s *session) stream(st engine.State, limit int) {
+	w := s.want[:0]
+	text := func(id int) { w = append(w, item{int32(id), NoGrid, NoGrid}) }
+	text(TokBOS)
+	for _, id := range s.prompt {
+		text(id)
+	}
+	if !st.Settings.Think {
+		text(TokImg)
+	}
+	starts := map[int]int{} // row → band whose thought opens there
+	for b := 0; b < st.Band && b < len(st.Thoughts); b++ {
+		if st.Thoughts[b] == "" {
+			continue
+		}
+		_, r0, _, _ := world.ParseThought(st.Thoughts[b])
+		if r0 < 0 {
+			r0 = s.bandStart[b]
+		}
+		starts[r0] = b
+	}
+	for r := 0; r < limit; r++ {
+		if b, ok := starts[r]; ok {
+			s.want = w
+			s.thoughtItems(b, st.Thoughts[b])
+			w = s.want
+		}
+		for c := 0; c < world.Grid; c++ {
+			tok := st.Canvas[r*world.Grid+c]
+			if tok < 0 {
+				s.want = w
+				return
+			}
+			w = append(w, item{int32(tok), int32(r), int32(c)})
+		}
+	}
+	s.want = w
+}
+
+// rowsItems appends canvas rows [r0, r1) to s.want.
+func (s *session) rowsItems(canvas world.Tokens, r0, r1 int) {
+	for r := r0; r < r1; r++ {
+		for c := 0; c < world.Grid; c++ {
+			s.want = append(s.want, item{int32(canvas[r*world.Grid+c]), int32(r), int32(c)})
+		}
+	}
+}
+
+// thoughtItems appends a band's thought, opened and closed, to s.want; an
+// empty thought adds nothing.
+func (s *session) thoughtItems(band int, thought string) {
+	if thought == "" {
+		return
+	}
+	open := TokThink
+	if band == 0 && s.adaptive {
+		open = TokAThink
+	}
+	s.want = append(s.want, item{int32(open), NoGrid, NoGrid})
+	for _, word := range strings.Fields(thought) {
+		if id, err := s.m.W.Vocab.ID(word); err == nil {
+			s.want = append(s.want, item{int32(id), NoGrid, NoGrid})
+		}
+	}
+	s.want = append(s.want, item{TokEndThink, NoGrid, NoGrid})
+}
+
+// sync makes the cache hold exactly s.want: keep the common prefix, rewind,
+// feed the rest.
+func (s *session) sync(ctx context.Context) error {
+	n := 0
+	for n < len(s.fed) && n < len(s.want) && s.fed[n] == s.want[n] {
+		n++
+	}
+	if n == len(s.fed) && n == len(s.want) && s.logits != nil {
+		return nil
+	}
+	if n == len(s.want) && n > 0 {
+		n-- // refeed the last token to get its logits
+	}
+	s.fed = s.fed[:n]
+	s.dec.Truncate(n)
+	for _, it := range s.want[n:] {
+		if err := s.feed(it); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+func (s *session) feed(it item) error {
+	if len(s.fed) >= s.m.W.Config.Net.Ctx {
+		return fmt.Errorf("model: run is longer than the model's context of %d tokens", s.m.W.Config.Net.Ctx)
+	}
+	s.logits = s.dec.Step(it.tok, int32(len(s.fed)), it.row, it.col)
+	s.fed = append(s.fed, it)
+	return nil
+}
+
+// sample picks a token among ids [lo, hi) (and extra, if ≥ 0) from the
+// current logits.
+func (s *session) sample(lo, hi, extra int, temp float32) int {
+	cand := s.idx[:0]
+	for i := lo; i < hi; i++ {
+		cand = append(cand, i)
+	}
+	if extra >= 0 {
+		cand = append(cand, extra)
+	}
+	best := cand[0]
+	for _, i := range cand {
+		if s.logits[i] > s.logits[best] {
+			best = i
+		}
+	}
+	if temp <= 0 {
+		return best
+	}
+	// top-k by partial selection
+	k := s.samp.TopK
+	if k <= 0 || k > len(cand) {
+		k = len(cand)
+	}
+	for a := 0; a < k; a++ {
+		m := a
+		for b := a + 1; b < len(cand); b++ {
+			if s.logits[cand[b]] > s.logits[cand[m]] {
+				m = b
+			}
+		}
+		cand[a], cand[m] = cand[m], cand[a]
+	}
+	mx := s.logits[cand[0]]
+	var sum float32
+	for a := 0; a < k; a++ {
+		p := float32(math.Exp(float64((s.logits[cand[a]] - mx) / temp)))
+		s.probs[a] = p
+		sum += p
+	}
+	u := s.rng.Float32() * sum
+	for a := 0; a < k; a++ {
+		u -= s.probs[a]
+		if u <= 0 {
+			return cand[a]
+		}
+	}
+	return cand[k-1]
+}
+
+func (s *session) word(id int) string { return s.m.W.Vocab.Word(id) }
+
+// Think writes a thought: the row header is forced (its end row chosen by the
+// model when the band is open-ended), the rest is sampled word by word.
+func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
+	s.bandStart[req.Band] = req.Rows.Start
+	s.stream(req.State, req.Rows.Start)
+	s.thoughtOpen(req.Band)
+	if err := s.sync(ctx); err != nil {
+		return "", err
+	}
+	v := s.m.W.Vocab
+	var words []string
+	put := func(w string) error {
+		words = append(words, w)
+		if emit != nil {
+			emit(w + " ")
+		}
+		id, err := v.ID(w)
+		if err != nil {
+			return err
+		}
+		return s.feed(item{int32(id), NoGrid, NoGrid})
+	}
+	if err := put("rows"); err != nil {
+		return "", err
+	}
+	if err := put(strconv.Itoa(req.Rows.Start)); err != nil {
+		return "", err
+	}
+	end := req.Rows.End
+	if end < 0 { // the model chooses where the band ends
+		lo, _ := v.ID(strconv.Itoa(req.Rows.Start))
+		hi, _ := v.ID(strconv.Itoa(world.Grid - 1))
+		id := s.sample(lo, hi+1, -1, 0)
+		last, _ := strconv.Atoi(s.word(id))
+		end = last + 1
+		if req.SetEnd != nil {
+			req.SetEnd(end)
+		}
+	}
+	if err := put(strconv.Itoa(end - 1)); err != nil {
+		return "", err
+	}
+	if err := put(":"); err != nil {
+		return "", err
+	}
+	for n := 0; n < maxThoughtWords; n++ {
+		if err := ctx.Err(); err != nil {
+			return "", err
+		}
+		id := s.sample(firstWordToken, v.Size(), TokEndThink, s.samp.ThoughtTemp)
+		if id == TokEndThink {
+			break
+		}
+		if err := put(s.word(id)); err != nil {
+			return "", err
+		}
+	}
+	return strings.Join(words, " "), nil
+}
+
+// thoughtOpen appends the token that opens band b's thought to s.want.
+func (s *session) thoughtOpen(band int) {
+	open := TokThink
+	if band == 0 && s.adaptive {
+		open = TokAThink
+	}
+	s.want = append(s.want, item{int32(open), NoGrid, NoGrid})
+}
+
+// PaintBand draws the band's rows token by token.
+func (s *session) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+	s.bandStart[req.Band] = req.Rows.Start
+	s.stream(req.State, req.Rows.Start)
+	s.thoughtItems(req.Band, req.Thought)
+	if err := s.sync(ctx); err != nil {
+		return err
+	}
+	end := req.Rows.End
+	if end < 0 { // open-ended: the engine cancels ctx where the decider says think
+		end = world.Grid
+	}
+	row := make([]int, world.Grid)
+	for r := req.Rows.Start; r < end; r++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for c := 0; c < world.Grid; c++ {
+			tok := s.sample(0, world.NumImageTokens, -1, s.samp.ImageTemp)
+			row[c] = tok
+			if err := s.feed(item{int32(tok), int32(r), int32(c)}); err != nil {
+				return err
+			}
+		}
+		onRow(r, row)
+	}
+	return nil
+}
+
+// Critique asks the model to describe the band it just drew (the
+// understanding direction: image → text) and scores how well that
+// description agrees with the band's thought. The description is a side
+// branch: the cache is rewound after it, so it never enters the stream.
+func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
+	if req.Rows.End < 0 {
+		return engine.Critique{}, fmt.Errorf("model: cannot critique an open-ended band %d", req.Band)
+	}
+	s.stream(req.State, req.Rows.Start)
+	s.thoughtItems(req.Band, req.Thought)
+	s.rowsItems(req.Canvas, req.Rows.Start, req.Rows.End)
+	if err := s.sync(ctx); err != nil {
+		return engine.Critique{}, err
+	}
+	mark := len(s.fed)
+	v := s.m.W.Vocab
+	var words []string
+	err := s.feed(item{TokLook, NoGrid, NoGrid})
+	for n := 0; err == nil && n < maxThoughtWords; n++ {
+		id := s.sample(firstWordToken, v.Size(), TokEndLook, 0)
+		if id == TokEndLook {
+			break
+		}
+		words = append(words, s.word(id))
+		err = s.feed(item{int32(id), NoGrid, NoGrid})
+	}
+	s.fed = s.fed[:mark]
+	s.dec.Truncate(mark)
+	s.logits = nil
+	if err != nil {
+		return engine.Critique{}, err
+	}
+	desc := strings.Join(words, " ")
+	plan, _, _, _ := world.ParseThought(req.Thought)
+	seen, _, _, ok := world.ParseThought(desc)
+	if !ok {
+		return engine.Critique{Parsed: false, Revision: req.Thought, Raw: desc}, nil
+	}
+	return engine.Critique{Score: world.EntriesMatch(plan, seen), Parsed: true, Revision: req.Thought, Raw: desc}, nil
+}
+
+// ShouldThink reads the model's probability of opening a thought at a row
+// boundary, among a thought and the next row's image tokens.
+func (s *session) ShouldThink(ctx context.Context, req engine.DecideRequest) (bool, float64, error) {
+	// Rows before req.Row are drawn; the open band has no thought.
+	s.stream(req.State, req.Row)
+	if err := s.sync(ctx); err != nil {
+		return false, 0, err
+	}
+	mx := s.logits[TokThink]
+	for i := 0; i < world.NumImageTokens; i++ {
+		mx = max(mx, s.logits[i])
+	}
+	var sum float64
+	for i := 0; i < world.NumImageTokens; i++ {
+		sum += math.Exp(float64(s.logits[i] - mx))
+	}
+	pt := math.Exp(float64(s.logits[TokThink] - mx))
+	p := pt / (sum + pt)
+	return p >= 0.5, p, nil
+}

@@ -1,0 +1,187 @@
+package train
+
+import (
+	"context"
+	"encoding/gob"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/twig-project/twig/core/model"
+	"github.com/twig-project/twig/core/nn"
+)
+
+// Options configure a training run. The zero value is not useful; start from
+// Default() or Tiny() and change fields.
+type Options struct {
+	Seed        uint64           `json:"seed"`
+	D           int              `json:"d"`
+	Layers      int              `json:"layers"`
+	Heads       int              `json:"heads"`
+	Ctx         int              `json:"ctx"`
+	Rows        int              `json:"rows"`         // batch rows per step
+	RowTokens   int              `json:"row_tokens"`   // tokens per packed row
+	Steps       int              `json:"steps"`        // total optimiser steps
+	Warmup      int              `json:"warmup"`       // linear warm-up steps
+	PeakLR      float32          `json:"peak_lr"`      // learning rate after warm-up
+	WeightDecay float32          `json:"weight_decay"` // AdamW decay on matrices
+	Clip        float32          `json:"clip"`         // global gradient-norm clip
+	Workers     int              `json:"workers"`      // data-parallel goroutines (cores)
+	CkptEvery   int              `json:"ckpt_every"`   // steps between checkpoints
+	Docs        model.DocOptions `json:"docs"`         // training document mixture
+}
+
+// Default is the recipe of the shipped weights.
+func Default() Options {
+	return Options{Seed: 1, D: 128, Layers: 4, Heads: 4, Ctx: 1024, Rows: 16, RowTokens: 1024,
+		Steps: 2400, Warmup: 100, PeakLR: 4e-3, WeightDecay: 0.05, Clip: 1, Workers: 2, CkptEvery: 50,
+		Docs: model.DefaultDocOptions}
+}
+
+// Tiny is a model and schedule small enough to train in about a minute; CI
+// uses it to show the trainer learns.
+func Tiny() Options {
+	o := Default()
+	o.D, o.Layers, o.Heads, o.Rows, o.RowTokens, o.Steps, o.Warmup, o.PeakLR, o.CkptEvery = 48, 2, 2, 4, 768, 120, 15, 6e-3, 40
+	return o
+}
+
+// Progress is one report of a running training job.
+type Progress struct {
+	Step, Steps int
+	Loss        float32
+	LR          float32
+	GradNorm    float32
+	TokensPerS  float64
+	Tokens      int64
+	ETA         time.Duration
+}
+
+// String is the one-line progress display.
+func (p Progress) String() string {
+	return fmt.Sprintf("step %d/%d  loss %.4f  lr %.2e  |g| %.2f  %.0f tok/s  %d Mtok  ETA %s",
+		p.Step, p.Steps, p.Loss, p.LR, p.GradNorm, p.TokensPerS, p.Tokens/1_000_000, p.ETA.Round(time.Second))
+}
+
+// checkpoint is everything needed to resume exactly.
+type checkpoint struct {
+	Options Options
+	Config  model.Config
+	Step    int
+	Tokens  int64
+	Params  []float32
+	M, V    []float32
+	OptStep int
+}
+
+// Run trains from scratch, or from the checkpoint at ckptPath when resume is
+// set and the file exists, until opts.Steps. It saves checkpoints to ckptPath
+// and returns the trained weights. report, if not nil, gets a Progress after
+// every step.
+func Run(ctx context.Context, opts Options, ckptPath string, resume bool, report func(Progress)) (*model.Weights, error) {
+	cfg := model.NewConfig(opts.D, opts.Layers, opts.Heads, opts.Ctx)
+	w, err := model.NewWeights(cfg, opts.Seed)
+	if err != nil {
+		return nil, err
+	}
+	opt := nn.NewOptimizer(w.Params, opts.WeightDecay)
+	step, tokens := 0, int64(0)
+	if resume && ckptPath != "" {
+		if ck, err := loadCheckpoint(ckptPath); err == nil {
+			if ck.Options.D != opts.D || ck.Options.Layers != opts.Layers || ck.Options.Seed != opts.Seed {
+				return nil, fmt.Errorf("train: checkpoint %s was made with other options (d=%d layers=%d seed=%d); remove it or pass matching flags", ckptPath, ck.Options.D, ck.Options.Layers, ck.Options.Seed)
+			}
+			copy(w.Params.Data, ck.Params)
+			copy(opt.M.Data, ck.M)
+			copy(opt.V.Data, ck.V)
+			opt.Step, step, tokens = ck.OptStep, ck.Step, ck.Tokens
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return nil, err
+		}
+	}
+	tr := nn.NewTrainer(w.Params, opts.Workers, opts.Rows, opts.RowTokens)
+	pk := newPacker(opts.Rows, opts.RowTokens)
+	start, startTokens := time.Now(), tokens
+	for ; step < opts.Steps; step++ {
+		if err := ctx.Err(); err != nil {
+			if ckptPath != "" {
+				_ = saveCheckpoint(ckptPath, opts, cfg, step, tokens, w.Params, opt)
+			}
+			return nil, err
+		}
+		stream := model.NewDocStream(stepSeed(opts.Seed, step), w.Vocab, opts.Docs)
+		batch, _ := pk.fill(stream.Next)
+		loss := tr.Step(batch)
+		norm := nn.ClipGradNorm(tr.Grads, opts.Clip)
+		lr := nn.LR(step, opts.Steps, opts.Warmup, opts.PeakLR)
+		opt.Update(w.Params, tr.Grads, lr)
+		tokens += int64(batch.B * batch.T)
+		if report != nil {
+			el := time.Since(start).Seconds()
+			tps := float64(tokens-startTokens) / max(el, 1e-9)
+			left := float64(opts.Steps-step-1) * float64(batch.B*batch.T) / max(tps, 1)
+			report(Progress{Step: step + 1, Steps: opts.Steps, Loss: loss, LR: lr, GradNorm: norm,
+				TokensPerS: tps, Tokens: tokens, ETA: time.Duration(left * float64(time.Second))})
+		}
+		if ckptPath != "" && (step+1)%opts.CkptEvery == 0 {
+			if err := saveCheckpoint(ckptPath, opts, cfg, step+1, tokens, w.Params, opt); err != nil {
+				return nil, err
+			}
+		}
+	}
+	w.Config.TrainTokens, w.Config.TrainSeed = tokens, opts.Seed
+	return w, nil
+}
+
+func saveCheckpoint(path string, o Options, cfg model.Config, step int, tokens int64, p *nn.Params, opt *nn.Optimizer) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("train: write checkpoint: %w", err)
+	}
+	ck := checkpoint{Options: o, Config: cfg, Step: step, Tokens: tokens, Params: p.Data, M: opt.M.Data, V: opt.V.Data, OptStep: opt.Step}
+	if err := gob.NewEncoder(f).Encode(&ck); err != nil {
+		f.Close()
+		return fmt.Errorf("train: write checkpoint: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+func loadCheckpoint(path string) (*checkpoint, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var ck checkpoint
+	if err := gob.NewDecoder(f).Decode(&ck); err != nil {
+		return nil, fmt.Errorf("train: checkpoint %s is corrupt (%v): delete it to start over", path, err)
+	}
+	return &ck, nil
+}
+
+// SaveWeights writes w to path atomically.
+func SaveWeights(path string, w *model.Weights) error {
+	data, err := w.Encode()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+var _ = rand.New
+var _ io.Writer
