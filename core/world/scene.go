@@ -7,7 +7,8 @@ import (
 
 // SampleSpec draws a random prompt meaning of the given category. Multi-object
 // specs never name a held-out colour–shape pair unless heldOut is true, in
-// which case at least one group names one (the benchmark's held-out split).
+// which case at least one group names one (the benchmark's held-out split;
+// single-object specs may name one either way).
 func SampleSpec(rng *rand.Rand, category string, heldOut bool) Spec {
 	for {
 		s := sampleSpecOnce(rng, category)
@@ -16,13 +17,9 @@ func SampleSpec(rng *rand.Rand, category string, heldOut bool) Spec {
 		}
 		multi := s.NumObjects() > 1
 		named := namesHeldOut(s)
-		if heldOut && (!multi || !named) {
-			if multi {
-				forceHeldOut(rng, &s)
-				if !distinctGroups(s) || !namesHeldOut(s) {
-					continue
-				}
-			} else {
+		if heldOut && !named {
+			forceHeldOut(rng, &s)
+			if !distinctGroups(s) || !namesHeldOut(s) {
 				continue
 			}
 		}
