@@ -78,6 +78,11 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o Do
 	if rng.Float64() < o.NoThink {
 		d.add(TokImg, NoGrid, NoGrid, 1)
 		d.addRows(img, 0, world.Grid, 1)
+		if rng.Float64() < o.Look { // describe the whole picture (best-of-n's critic)
+			d.add(TokLook, NoGrid, NoGrid, 1)
+			d.addWords(v.MustIDs(world.ThoughtWords(world.BandEntries(scene, 0, world.Grid))), 1)
+			d.add(TokEndLook, NoGrid, NoGrid, 1)
+		}
 		d.add(TokEnd, NoGrid, NoGrid, 1)
 		return d
 	}

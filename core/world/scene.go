@@ -116,7 +116,7 @@ func sampleSpecOnce(rng *rand.Rand, category string) Spec {
 			g.Size = maybeSmall(rng, g)
 			s.Groups = []Group{g}
 		} else {
-			a := group(1+rng.IntN(3), 0.9, 0.2, 0.2)
+			a := group(2+rng.IntN(2), 0.9, 0.2, 0.2)
 			b := group(1+rng.IntN(2), 0.9, 0.2, 0.2)
 			a.Size, b.Size = 0, 0 // counts of large objects rarely fit beside others
 			s.Groups = []Group{a, b}

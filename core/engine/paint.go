@@ -1,0 +1,111 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/world"
+)
+
+// drawBand paints a band of known rows and closes it with band_done.
+func (r *runner) drawBand(band, round int, rows Rows, thought string) error {
+	if _, _, err := r.paint(band, round, rows, thought); err != nil {
+		return err
+	}
+	return r.emit(&protocol.BandDone{Band: band, Round: round, Rows: rows})
+}
+
+// paint has the painter draw band's rows, row by row, into the canvas with a
+// band_progress event each. For an open-ended band (rows.End == -1) it asks
+// the decider at each row boundary and ends the band where it says think;
+// byDecision reports that. It returns the rows actually painted.
+func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, byDecision bool, _ error) {
+	open := rows.End < 0
+	stop := rows.End
+	if open {
+		stop = world.Grid
+	}
+	ctx, cancel := context.WithCancelCause(r.ctx)
+	defer cancel(nil)
+	var (
+		g       gate
+		next    = rows.Start
+		stopped bool
+		cbErr   error
+		decideT time.Duration
+	)
+	req := PaintRequest{State: r.state(band, rows), Round: round, Thought: thought}
+	t0 := time.Now()
+	err := r.roles.Painter.PaintBand(ctx, req, func(row int, tokens []int) {
+		g.do(func() {
+			if cbErr != nil || stopped {
+				return
+			}
+			if e := checkRow(row, next, stop, tokens); e != nil {
+				cbErr = &Error{Code: protocol.CodePainter, Band: band, Err: e}
+				cancel(cbErr)
+				return
+			}
+			copy(r.canvas[row*world.Grid:], tokens)
+			r.stats.ImageTokens += world.Grid
+			next++
+			if e := r.emit(&protocol.BandProgress{Band: band, Round: round, Row: row, Tokens: slices.Clone(tokens)}); e != nil {
+				cbErr = e
+				cancel(e)
+				return
+			}
+			if open && next < world.Grid && r.roles.Decider != nil {
+				d0 := time.Now()
+				think, e := r.decide(band, next)
+				decideT += time.Since(d0)
+				switch {
+				case e != nil:
+					cbErr = e
+					cancel(e)
+				case think:
+					stopped = true
+					cancel(errBandEnd)
+				}
+			}
+		})
+	})
+	g.close()
+	r.stats.Timings.PaintMs += (time.Since(t0) - decideT).Milliseconds()
+	switch {
+	case r.ctx.Err() != nil:
+		return rows, false, r.fail(protocol.CodePainter, band, "painting", r.ctx.Err())
+	case cbErr != nil:
+		return rows, false, cbErr
+	case stopped:
+		return Rows{Start: rows.Start, End: next}, true, nil
+	case err != nil:
+		return rows, false, r.fail(protocol.CodePainter, band, "painting", err)
+	case next != stop:
+		return rows, false, &Error{Code: protocol.CodePainter, Band: band,
+			Err: fmt.Errorf("painter returned after rows [%d,%d) of [%d,%d)", rows.Start, next, rows.Start, stop)}
+	}
+	return Rows{Start: rows.Start, End: stop}, false, nil
+}
+
+// checkRow enforces the painter's contract: rows in order, inside the band,
+// world.Grid image tokens each.
+func checkRow(row, want, stop int, tokens []int) error {
+	if row != want || row >= stop {
+		if row >= stop {
+			return fmt.Errorf("painter sent row %d, past the band's last row %d", row, stop-1)
+		}
+		return fmt.Errorf("painter sent row %d, want row %d (rows go in order, once each)", row, want)
+	}
+	if len(tokens) != world.Grid {
+		return fmt.Errorf("painter sent %d tokens for row %d, want %d", len(tokens), row, world.Grid)
+	}
+	for i, t := range tokens {
+		if t < 0 || t >= world.NumImageTokens {
+			return fmt.Errorf("painter sent token %d at row %d column %d, outside the image tokens [0,%d)", t, row, i, world.NumImageTokens)
+		}
+	}
+	return nil
+}

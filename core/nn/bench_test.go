@@ -1,0 +1,56 @@
+package nn
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+var benchConfig = Config{Vocab: 300, Ctx: 512, D: 128, Layers: 4, Heads: 4, GridRows: 16, GridCols: 16}
+
+// packedBatch fills B rows of T tokens with documents of docLen tokens.
+func packedBatch(r *rand.Rand, cfg Config, B, T, docLen int) Batch {
+	b := Batch{B: B, T: T}
+	for i := 0; i < B*T; i++ {
+		t := i % T
+		ds := t - t%docLen
+		b.Tokens = append(b.Tokens, int32(r.IntN(cfg.Vocab)))
+		b.Pos = append(b.Pos, int32(t-ds))
+		b.Row = append(b.Row, int32(r.IntN(cfg.GridRows+1)))
+		b.Col = append(b.Col, int32(r.IntN(cfg.GridCols+1)))
+		b.DocStart = append(b.DocStart, int32(ds))
+		b.Targets = append(b.Targets, int32(r.IntN(cfg.Vocab)))
+		b.Weights = append(b.Weights, 1)
+	}
+	return b
+}
+
+// BenchmarkTrain: one Trainer step (forward+backward+reduce) for D=128, L=4,
+// NH=4, V=300, B=8, T=512, 2 workers; whole-row documents (worst case).
+func BenchmarkTrain(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	p := NewParams(benchConfig)
+	p.Init(1)
+	batch := packedBatch(r, benchConfig, 8, 512, 512)
+	tr := NewTrainer(p, 2, 8, 512)
+	tr.Step(batch)
+	for b.Loop() {
+		tr.Step(batch)
+	}
+	b.ReportMetric(float64(8*512*b.N)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkDecode: tokens per second of Decoder.Step over a 512-token window.
+func BenchmarkDecode(b *testing.B) {
+	p := NewParams(benchConfig)
+	p.Init(1)
+	d := NewDecoder(p, 512)
+	i := 0
+	for b.Loop() {
+		if d.Len() == 512 {
+			d.Reset()
+		}
+		d.Step(int32(i%300), int32(d.Len()), 16, 16)
+		i++
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+}

@@ -1,0 +1,75 @@
+// Package nn is twig's GPT-style decoder, written in the manner of llm.c:
+// forward and backward functions side by side, parameters, gradients and
+// activations carved from flat []float32 buffers, a shape comment on every
+// tensor.
+//
+// Dimension glossary:
+//
+//	B   batch rows (sequences) in a step
+//	T   tokens per row
+//	N   B*T, positions in a step
+//	C   channels, the model width (= Config.D)
+//	NH  attention heads; HS = C/NH channels per head
+//	V   vocabulary size
+//	L   layers
+//	P   positions a row may address (Config.Ctx)
+//	GR, GC  image grid rows / columns; index GR (GC) means "not an image token"
+//
+// Sequence packing: a row holds several documents. DocStart[t] is the
+// row-local index where t's document begins; position t attends to s with
+// DocStart[t] ≤ s ≤ t, and only those s are ever visited.
+package nn
+
+import "fmt"
+
+// Config is the model's shape. It is a plain value; Validate checks it.
+type Config struct {
+	Vocab    int `json:"vocab"`     // V, tokens in the vocabulary
+	Ctx      int `json:"ctx"`       // P, sequence positions (rows of wpe)
+	D        int `json:"d"`         // C, model width
+	Layers   int `json:"layers"`    // L, transformer blocks
+	Heads    int `json:"heads"`     // NH, attention heads; must divide D
+	GridRows int `json:"grid_rows"` // GR, image rows (wrow has GR+1 rows)
+	GridCols int `json:"grid_cols"` // GC, image columns (wcol has GC+1 rows)
+}
+
+// Validate reports the first field that cannot make a model.
+func (c Config) Validate() error {
+	switch {
+	case c.Vocab <= 0 || c.Ctx <= 0 || c.D <= 0 || c.Layers <= 0 || c.Heads <= 0:
+		return fmt.Errorf("nn config %+v: vocab, ctx, d, layers and heads must be positive", c)
+	case c.D%c.Heads != 0:
+		return fmt.Errorf("nn config: d=%d is not a multiple of heads=%d", c.D, c.Heads)
+	case c.GridRows < 0 || c.GridCols < 0:
+		return fmt.Errorf("nn config: grid_rows=%d, grid_cols=%d must not be negative", c.GridRows, c.GridCols)
+	}
+	return nil
+}
+
+// Batch is one training step's input: B rows of T tokens, all slices of
+// length B*T, row-major.
+type Batch struct {
+	B, T     int
+	Tokens   []int32   // [B,T] token ids in [0,V)
+	Pos      []int32   // [B,T] sequence positions in [0,P), restarting at 0 per document
+	Row      []int32   // [B,T] image row in [0,GR], GR = not an image token
+	Col      []int32   // [B,T] image column in [0,GC], GC = not an image token
+	DocStart []int32   // [B,T] row-local index where this token's document starts
+	Targets  []int32   // [B,T] next-token ids
+	Weights  []float32 // [B,T] loss weight per position, 0 = ignored
+}
+
+// rows returns rows [lo,hi) of b as a sub-batch (views, no copy).
+func (b Batch) rows(lo, hi int) Batch {
+	s, e := lo*b.T, hi*b.T
+	return Batch{B: hi - lo, T: b.T, Tokens: b.Tokens[s:e], Pos: b.Pos[s:e], Row: b.Row[s:e],
+		Col: b.Col[s:e], DocStart: b.DocStart[s:e], Targets: b.Targets[s:e], Weights: b.Weights[s:e]}
+}
+
+func (b Batch) weightSum() float64 {
+	var s float64
+	for _, w := range b.Weights[:b.B*b.T] {
+		s += float64(w)
+	}
+	return s
+}

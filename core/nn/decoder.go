@@ -1,0 +1,116 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/twig-project/twig/core/kernels"
+)
+
+// Decoder generates one token at a time with a key/value cache; all tokens
+// fed since the last Reset form one document. It reads Params live (no
+// copy). Not safe for concurrent use.
+type Decoder struct {
+	p    *Params
+	cap  int
+	n    int // tokens in the cache
+	pool kernels.Pool
+	buf  []float32
+
+	k, v   []float32 // [L,NH,cap,HS] cached keys and values
+	x      []float32 // [C] residual stream
+	ln     []float32 // [C]
+	qkv    []float32 // [3C]
+	atty   []float32 // [C]
+	proj   []float32 // [C]
+	fch    []float32 // [4C]
+	scores []float32 // [cap]
+	logits []float32 // [V]
+	stat   []float32 // [2] layernorm mean, rstd (unused)
+}
+
+// NewDecoder makes a decoder over p holding up to capacity tokens
+// (capacity ≤ Ctx).
+func NewDecoder(p *Params, capacity int) *Decoder {
+	cfg := p.Config
+	if capacity <= 0 || capacity > cfg.Ctx {
+		panic(fmt.Sprintf("nn.NewDecoder: capacity %d outside [1,%d]", capacity, cfg.Ctx))
+	}
+	C, L, V := cfg.D, cfg.Layers, cfg.Vocab
+	d := &Decoder{p: p, cap: capacity}
+	sizes := []int{L * capacity * C, L * capacity * C, C, C, 3 * C, C, C, 4 * C, capacity, V, 2}
+	dsts := []*[]float32{&d.k, &d.v, &d.x, &d.ln, &d.qkv, &d.atty, &d.proj, &d.fch, &d.scores, &d.logits, &d.stat}
+	total := 0
+	for _, s := range sizes {
+		total += s
+	}
+	d.buf = make([]float32, total)
+	off := 0
+	for i, s := range sizes {
+		*dsts[i] = d.buf[off : off+s : off+s]
+		off += s
+	}
+	return d
+}
+
+// Len is the number of tokens in the cache.
+func (d *Decoder) Len() int { return d.n }
+
+// Truncate rewinds the cache to its first n tokens (0 ≤ n ≤ Len).
+func (d *Decoder) Truncate(n int) {
+	if n < 0 || n > d.n {
+		panic(fmt.Sprintf("nn.Decoder.Truncate(%d) with %d tokens cached", n, d.n))
+	}
+	d.n = n
+}
+
+// Reset empties the cache.
+func (d *Decoder) Reset() { d.n = 0 }
+
+// Step appends one token (at sequence position pos, image row and col) and
+// returns the logits [V] for the next token. The slice is owned by the
+// decoder and valid until the next call. It panics when the cache is full.
+func (d *Decoder) Step(tok, pos, row, col int32) []float32 {
+	if d.n >= d.cap {
+		panic(fmt.Sprintf("nn.Decoder.Step: cache full (%d tokens)", d.cap))
+	}
+	p := d.p
+	cfg := p.Config
+	C, NH, V := cfg.D, cfg.Heads, cfg.Vocab
+	HS := C / NH
+	scale := float32(1 / math.Sqrt(float64(HS)))
+	t := d.n
+	encoderForward(d.x, []int32{tok}, []int32{pos}, []int32{row}, []int32{col}, p.WTE, p.WPE, p.WRow, p.WCol, 1, C)
+	for l := range p.Layers {
+		w := &p.Layers[l]
+		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN1W, w.LN1B, 1, C)
+		matmulForward(&d.pool, d.qkv, d.ln, w.QKVW, w.QKVB, 1, C, 3*C)
+		for h := 0; h < NH; h++ {
+			base := (l*NH + h) * d.cap * HS
+			K := d.k[base : base+(t+1)*HS] // [t+1,HS]
+			Vv := d.v[base : base+(t+1)*HS]
+			copy(K[t*HS:], d.qkv[C+h*HS:C+h*HS+HS])
+			copy(Vv[t*HS:], d.qkv[2*C+h*HS:2*C+h*HS+HS])
+			s := d.scores[:t+1]
+			d.pool.MatMulT(s, d.qkv[h*HS:h*HS+HS], K, 1, HS, t+1)
+			for i := range s {
+				s[i] *= scale
+			}
+			softmax(s, s)
+			o := d.atty[h*HS : h*HS+HS]
+			clear(o)
+			d.pool.MatMulAcc(o, s, Vv, 1, t+1, HS)
+		}
+		matmulForward(&d.pool, d.proj, d.atty, w.AttProjW, w.AttProjB, 1, C, C)
+		addTo(d.x, d.proj)
+		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN2W, w.LN2B, 1, C)
+		matmulForward(&d.pool, d.fch, d.ln, w.FCW, w.FCB, 1, C, 4*C)
+		geluForward(d.fch, d.fch, 4*C)
+		matmulForward(&d.pool, d.proj, d.fch, w.FCProjW, w.FCProjB, 1, 4*C, C)
+		addTo(d.x, d.proj)
+	}
+	layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, p.LNFW, p.LNFB, 1, C)
+	matmulForward(&d.pool, d.logits, d.ln, p.WTE, nil, 1, C, V)
+	d.n++
+	return d.logits[:V]
+}

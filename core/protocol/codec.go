@@ -1,0 +1,159 @@
+package protocol
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// header is the envelope as it sits on the wire.
+type header struct {
+	V     string `json:"v"`
+	Type  string `json:"type"`
+	RunID string `json:"run_id"`
+	Seq   int64  `json:"seq"`
+	TMs   int64  `json:"t_ms"`
+}
+
+// ErrVersion is wrapped by Decode's error for an event of another protocol version.
+var ErrVersion = errors.New("unsupported protocol version")
+
+// MarshalJSON encodes the event as one flat object: envelope, then payload.
+// V and Type are set from Version and the payload.
+func (e Event) MarshalJSON() ([]byte, error) {
+	if e.Payload == nil {
+		return nil, errors.New("protocol: event has no payload")
+	}
+	if u, ok := e.Payload.(*Unknown); ok {
+		return nil, fmt.Errorf("protocol: cannot encode an event of unknown type %q", u.Type)
+	}
+	h, err := json.Marshal(header{V: Version, Type: e.Payload.EventType(), RunID: e.RunID, Seq: e.Seq, TMs: e.TMs})
+	if err != nil {
+		return nil, err
+	}
+	p, err := json.Marshal(e.Payload)
+	if err != nil {
+		return nil, fmt.Errorf("protocol: encode %s: %w", e.Payload.EventType(), err)
+	}
+	if len(p) <= 2 { // "{}"
+		return h, nil
+	}
+	out := make([]byte, 0, len(h)+len(p))
+	out = append(out, h[:len(h)-1]...)
+	out = append(out, ',')
+	return append(out, p[1:]...), nil
+}
+
+// UnmarshalJSON decodes like Decode.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	ev, err := Decode(b)
+	if err != nil {
+		return err
+	}
+	*e = ev
+	return nil
+}
+
+// Decode parses one event. Unknown fields are ignored; an event of an unknown
+// type decodes with an *Unknown payload; another protocol version is an error
+// wrapping ErrVersion.
+func Decode(b []byte) (Event, error) {
+	var h header
+	if err := json.Unmarshal(b, &h); err != nil {
+		return Event{}, fmt.Errorf("protocol: not a twig event: %w", err)
+	}
+	if h.V != Version {
+		if h.V == "" {
+			return Event{}, fmt.Errorf("protocol: event has no \"v\" field: %w (want %q)", ErrVersion, Version)
+		}
+		return Event{}, fmt.Errorf("protocol: event speaks %q, this build speaks %q: %w; use a twig build of the same protocol version", h.V, Version, ErrVersion)
+	}
+	if h.Type == "" {
+		return Event{}, errors.New("protocol: event has no \"type\" field")
+	}
+	ev := Event{V: h.V, Type: h.Type, RunID: h.RunID, Seq: h.Seq, TMs: h.TMs}
+	p := newPayload(h.Type)
+	if p == nil {
+		ev.Payload = &Unknown{Type: h.Type, Raw: bytes.Clone(b)}
+		return ev, nil
+	}
+	if err := json.Unmarshal(b, p); err != nil {
+		return Event{}, fmt.Errorf("protocol: bad %s event: %w", h.Type, err)
+	}
+	ev.Payload = p
+	return ev, nil
+}
+
+// Writer writes events as JSONL: one event a line.
+type Writer struct {
+	w io.Writer
+}
+
+// NewWriter returns a Writer on w; it does not buffer.
+func NewWriter(w io.Writer) *Writer { return &Writer{w: w} }
+
+// Write encodes one event and a newline.
+func (w *Writer) Write(e Event) error {
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	_, err = w.w.Write(b)
+	return err
+}
+
+// MaxLineBytes is the longest event line a Reader accepts.
+const MaxLineBytes = 4 << 20
+
+// Reader reads a JSONL stream of events. Blank lines are skipped.
+type Reader struct {
+	s    *bufio.Scanner
+	line int
+}
+
+// NewReader returns a Reader on r.
+func NewReader(r io.Reader) *Reader {
+	s := bufio.NewScanner(r)
+	s.Buffer(make([]byte, 64<<10), MaxLineBytes)
+	return &Reader{s: s}
+}
+
+// Next returns the next event, or io.EOF after the last. Errors name the line.
+func (r *Reader) Next() (Event, error) {
+	for r.s.Scan() {
+		r.line++
+		b := bytes.TrimSpace(r.s.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		ev, err := Decode(b)
+		if err != nil {
+			return Event{}, fmt.Errorf("line %d: %w", r.line, err)
+		}
+		return ev, nil
+	}
+	if err := r.s.Err(); err != nil {
+		return Event{}, fmt.Errorf("line %d: %w", r.line+1, err)
+	}
+	return Event{}, io.EOF
+}
+
+// ReadAll reads every event of a JSONL stream.
+func ReadAll(r io.Reader) ([]Event, error) {
+	var out []Event
+	rd := NewReader(r)
+	for {
+		ev, err := rd.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, ev)
+	}
+}

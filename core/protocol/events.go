@@ -1,0 +1,260 @@
+package protocol
+
+// Rows is a half-open range [Start, End) of canvas rows. End is -1 while a
+// band is open-ended (adaptive mode, before its end is known).
+type Rows struct {
+	// Start is the first row of the range.
+	Start int `json:"start"`
+	// End is one past the last row, or -1 when not known yet.
+	End int `json:"end"`
+}
+
+// Len returns the number of rows, or 0 when End is not known.
+func (r Rows) Len() int {
+	if r.End < 0 {
+		return 0
+	}
+	return r.End - r.Start
+}
+
+// RunStarted opens every stream.
+type RunStarted struct {
+	// Prompt is the user's request.
+	Prompt string `json:"prompt"`
+	// Settings are the run's settings with defaults filled in.
+	Settings Settings `json:"settings"`
+	// Backend names the model backend, when it has a name.
+	Backend string `json:"backend,omitempty"`
+	// Grid is the canvas side in cells (the canvas is Grid×Grid tokens).
+	Grid int `json:"grid"`
+	// Plan lists the bands of a fixed schedule; empty in adaptive mode.
+	Plan []Rows `json:"plan,omitempty"`
+}
+
+// ThinkDecision records, in adaptive mode, whether the run stops to think at
+// a row boundary. Think at a row after the first ends the current band there.
+type ThinkDecision struct {
+	// Row is the row boundary the decision is about (the next row to paint).
+	Row int `json:"row"`
+	// Think is true when a thought (and a new band) starts at Row.
+	Think bool `json:"think"`
+	// Probability is the decider's probability of thinking, in [0, 1].
+	Probability float64 `json:"probability"`
+	// Source is "decider" when a Decider decided, "default" otherwise.
+	Source string `json:"source"`
+}
+
+// BandStarted opens a band; its thought (if any) and rows follow.
+type BandStarted struct {
+	// Band is the band's index, from 0.
+	Band int `json:"band"`
+	// Rows are the band's rows; End is -1 when the band is open-ended.
+	Rows Rows `json:"rows"`
+}
+
+// ThoughtDelta is a piece of a thought as the thinker writes it.
+type ThoughtDelta struct {
+	// Band is the band the thought is for.
+	Band int `json:"band"`
+	// Text is the new text, to append to the band's thought so far.
+	Text string `json:"text"`
+}
+
+// ThoughtDone closes a thought.
+type ThoughtDone struct {
+	// Band is the band the thought is for.
+	Band int `json:"band"`
+	// Text is the whole thought.
+	Text string `json:"text"`
+	// Tokens is the number of thought tokens (deltas) it took.
+	Tokens int `json:"tokens"`
+	// EndRow is where the thinker chose to end an open-ended band; 0 when it did not.
+	EndRow int `json:"end_row,omitempty"`
+	// Truncated is true when the thought-token budget cut the thought short.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// BandProgress carries one painted row: enough to redraw the partial canvas.
+type BandProgress struct {
+	// Band is the band being painted.
+	Band int `json:"band"`
+	// Round is 0 for the first drawing, r for the r-th redraw.
+	Round int `json:"round"`
+	// Row is the canvas row painted.
+	Row int `json:"row"`
+	// Tokens are the row's Grid image tokens, left to right.
+	Tokens []int `json:"tokens"`
+}
+
+// BandDone closes the painting of a band (first drawing or a redraw).
+type BandDone struct {
+	// Band is the band painted.
+	Band int `json:"band"`
+	// Round is 0 for the first drawing, r for the r-th redraw.
+	Round int `json:"round"`
+	// Rows are the band's final rows.
+	Rows Rows `json:"rows"`
+}
+
+// Critique is the critic's judgement of a band.
+type Critique struct {
+	// Band is the band judged.
+	Band int `json:"band"`
+	// Round is the drawing judged: 0 the first, r the r-th redraw.
+	Round int `json:"round"`
+	// Rows are the band's rows.
+	Rows Rows `json:"rows"`
+	// Score is the critic's score, 0–100 (0 when not parsed).
+	Score int `json:"score"`
+	// Parsed is false when the critic's score could not be parsed.
+	Parsed bool `json:"parsed"`
+	// Revision is the critic's improved thought for the band.
+	Revision string `json:"revision"`
+	// Verdict is "pass" or "redraw".
+	Verdict string `json:"verdict"`
+	// Reason says why: above_threshold, unparsed, below_threshold, max_revisions, revision_budget.
+	Reason string `json:"reason"`
+	// Raw is the critic's raw output, when it has one.
+	Raw string `json:"raw,omitempty"`
+}
+
+// BandRedrawn starts a redraw: the band's cells are undrawn again and the band
+// is painted anew with Thought. Its rows follow as band_progress events.
+type BandRedrawn struct {
+	// Band is the band redrawn.
+	Band int `json:"band"`
+	// Round is the redraw's round, from 1.
+	Round int `json:"round"`
+	// Rows are the band's rows, cleared to undrawn (-1).
+	Rows Rows `json:"rows"`
+	// Thought is the band's new thought (the critique's revision).
+	Thought string `json:"thought"`
+}
+
+// BudgetExhausted says a run budget ran out; the run goes on without it.
+type BudgetExhausted struct {
+	// Budget is "thought_tokens" or "revisions".
+	Budget string `json:"budget"`
+	// Limit is the budget's size.
+	Limit int `json:"limit"`
+	// Band is the band at which it ran out.
+	Band int `json:"band"`
+	// Action says what the run does instead.
+	Action string `json:"action"`
+}
+
+// RunDone closes a successful stream.
+type RunDone struct {
+	// Tokens is the final canvas, Grid×Grid image tokens in raster order.
+	Tokens []int `json:"tokens"`
+	// Thoughts are the accepted thoughts, one per band ("" for none).
+	Thoughts []string `json:"thoughts"`
+	// Bands are the bands' rows.
+	Bands []Rows `json:"bands"`
+	// Stats count what the run did.
+	Stats Stats `json:"stats"`
+}
+
+// Stats count a run's work.
+type Stats struct {
+	// Bands is the number of bands.
+	Bands int `json:"bands"`
+	// ThoughtTokens is the number of thought tokens written.
+	ThoughtTokens int `json:"thought_tokens"`
+	// ImageTokens is the number of image tokens painted, redraws included.
+	ImageTokens int `json:"image_tokens"`
+	// Critiques is the number of critiques.
+	Critiques int `json:"critiques"`
+	// Unparsed is the number of critiques whose score was not parsed.
+	Unparsed int `json:"unparsed"`
+	// Revisions is the number of band redraws.
+	Revisions int `json:"revisions"`
+	// Timings are the wall-clock milliseconds spent per phase.
+	Timings Timings `json:"timings"`
+}
+
+// Timings are wall-clock milliseconds per phase of a run.
+type Timings struct {
+	// ThinkMs is time in the thinker.
+	ThinkMs int64 `json:"think_ms"`
+	// PaintMs is time in the painter.
+	PaintMs int64 `json:"paint_ms"`
+	// CritiqueMs is time in the critic.
+	CritiqueMs int64 `json:"critique_ms"`
+	// DecideMs is time in the decider.
+	DecideMs int64 `json:"decide_ms"`
+	// TotalMs is the whole run.
+	TotalMs int64 `json:"total_ms"`
+}
+
+// Error closes a failed stream.
+type Error struct {
+	// Code is one of the Code constants.
+	Code string `json:"code"`
+	// Message says what failed, in one line.
+	Message string `json:"message"`
+}
+
+// Error returns the message with its code.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Unknown is the payload of an event whose type this build does not know;
+// readers skip it.
+type Unknown struct {
+	// Type is the unknown type name.
+	Type string `json:"-"`
+	// Raw is the whole event line.
+	Raw []byte `json:"-"`
+}
+
+func (*RunStarted) EventType() string      { return TypeRunStarted }
+func (*ThinkDecision) EventType() string   { return TypeThinkDecision }
+func (*BandStarted) EventType() string     { return TypeBandStarted }
+func (*ThoughtDelta) EventType() string    { return TypeThoughtDelta }
+func (*ThoughtDone) EventType() string     { return TypeThoughtDone }
+func (*BandProgress) EventType() string    { return TypeBandProgress }
+func (*BandDone) EventType() string        { return TypeBandDone }
+func (*Critique) EventType() string        { return TypeCritique }
+func (*BandRedrawn) EventType() string     { return TypeBandRedrawn }
+func (*BudgetExhausted) EventType() string { return TypeBudgetExhausted }
+func (*RunDone) EventType() string         { return TypeRunDone }
+func (*Error) EventType() string           { return TypeError }
+func (u *Unknown) EventType() string       { return u.Type }
+
+// newPayload returns an empty payload for a known type, or nil.
+func newPayload(typ string) Payload {
+	switch typ {
+	case TypeRunStarted:
+		return &RunStarted{}
+	case TypeThinkDecision:
+		return &ThinkDecision{}
+	case TypeBandStarted:
+		return &BandStarted{}
+	case TypeThoughtDelta:
+		return &ThoughtDelta{}
+	case TypeThoughtDone:
+		return &ThoughtDone{}
+	case TypeBandProgress:
+		return &BandProgress{}
+	case TypeBandDone:
+		return &BandDone{}
+	case TypeCritique:
+		return &Critique{}
+	case TypeBandRedrawn:
+		return &BandRedrawn{}
+	case TypeBudgetExhausted:
+		return &BudgetExhausted{}
+	case TypeRunDone:
+		return &RunDone{}
+	case TypeError:
+		return &Error{}
+	}
+	return nil
+}
+
+// Types lists every event type this build knows, in stream order.
+func Types() []string {
+	return []string{TypeRunStarted, TypeThinkDecision, TypeBandStarted, TypeThoughtDelta,
+		TypeThoughtDone, TypeBandProgress, TypeBandDone, TypeCritique, TypeBandRedrawn,
+		TypeBudgetExhausted, TypeRunDone, TypeError}
+}

@@ -1,0 +1,226 @@
+package protocol_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/twig-project/twig/core/protocol"
+)
+
+// examples holds one event of every type, as documented in docs/PROTOCOL.md.
+func examples() []protocol.Event {
+	s := protocol.DefaultSettings()
+	s.Bands, s.Seed = 3, 1
+	row := []int{0, 0, 0, 0, 0, 0, 37, 41, 41, 38, 0, 0, 0, 0, 0, 0}
+	final := make([]int, 256)
+	copy(final[48:], row)
+	ev := func(seq int64, ms int64, p protocol.Payload) protocol.Event {
+		return protocol.Event{V: protocol.Version, Type: p.EventType(), RunID: "5f3a9c0e12b4d678", Seq: seq, TMs: ms, Payload: p}
+	}
+	return []protocol.Event{
+		ev(0, 0, &protocol.RunStarted{Prompt: "a red circle above a blue square", Settings: s, Backend: "twig-tiny", Grid: 16,
+			Plan: []protocol.Rows{{Start: 0, End: 6}, {Start: 6, End: 11}, {Start: 11, End: 16}}}),
+		ev(1, 0, &protocol.ThinkDecision{Row: 5, Think: true, Probability: 0.83, Source: "decider"}),
+		ev(2, 0, &protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: 6}}),
+		ev(3, 4, &protocol.ThoughtDelta{Band: 0, Text: "top: "}),
+		ev(4, 31, &protocol.ThoughtDone{Band: 0, Text: "top: new red circle center", Tokens: 5}),
+		ev(5, 35, &protocol.BandProgress{Band: 0, Round: 0, Row: 3, Tokens: row}),
+		ev(6, 60, &protocol.BandDone{Band: 0, Round: 0, Rows: protocol.Rows{Start: 0, End: 6}}),
+		ev(7, 66, &protocol.Critique{Band: 0, Round: 0, Rows: protocol.Rows{Start: 0, End: 6}, Score: 40, Parsed: true,
+			Revision: "top: new red circle left", Verdict: protocol.VerdictRedraw, Reason: protocol.ReasonBelowThreshold, Raw: "40 | top: new red circle left"}),
+		ev(8, 66, &protocol.BandRedrawn{Band: 0, Round: 1, Rows: protocol.Rows{Start: 0, End: 6}, Thought: "top: new red circle left"}),
+		ev(9, 70, &protocol.BudgetExhausted{Budget: protocol.BudgetThoughtTokens, Limit: 64, Band: 2,
+			Action: "the thought was cut short; later bands are drawn without thoughts"}),
+		ev(10, 240, &protocol.RunDone{Tokens: final, Thoughts: []string{"top: new red circle left", "middle: cont red circle left", "bottom: new blue square right"},
+			Bands: []protocol.Rows{{Start: 0, End: 6}, {Start: 6, End: 11}, {Start: 11, End: 16}},
+			Stats: protocol.Stats{Bands: 3, ThoughtTokens: 17, ImageTokens: 352, Critiques: 4, Revisions: 1,
+				Timings: protocol.Timings{ThinkMs: 60, PaintMs: 150, CritiqueMs: 20, TotalMs: 240}}}),
+		ev(11, 12, &protocol.Error{Code: protocol.CodeCanceled, Message: "engine: band 1: run cancelled while painting: context canceled"}),
+	}
+}
+
+func TestExamplesCoverEveryType(t *testing.T) {
+	var got []string
+	for _, ev := range examples() {
+		got = append(got, ev.Type)
+	}
+	if !slices.Equal(got, protocol.Types()) {
+		t.Errorf("examples %v, want every type %v", got, protocol.Types())
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, ev := range examples() {
+		b, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := protocol.Decode(b)
+		if err != nil {
+			t.Fatalf("%s: %v", b, err)
+		}
+		if !reflect.DeepEqual(back, ev) {
+			t.Errorf("round trip of %s\n got %+v\nwant %+v", b, back.Payload, ev.Payload)
+		}
+		if !bytes.HasPrefix(b, []byte(`{"v":"twig/1","type":"`+ev.Type+`",`)) {
+			t.Errorf("%s does not begin with v and type", b)
+		}
+	}
+}
+
+// TestPayloadFieldsDoNotShadowEnvelope: a flat encoding needs disjoint names.
+func TestPayloadFieldsDoNotShadowEnvelope(t *testing.T) {
+	for _, ev := range examples() {
+		b, _ := json.Marshal(ev.Payload)
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"v", "type", "run_id", "seq", "t_ms"} {
+			if _, ok := m[k]; ok {
+				t.Errorf("%s payload has the envelope field %q", ev.Type, k)
+			}
+		}
+	}
+}
+
+func TestDecodeTolerance(t *testing.T) {
+	// Unknown fields are ignored.
+	ev, err := protocol.Decode([]byte(`{"v":"twig/1","type":"thought_delta","run_id":"r","seq":3,"t_ms":1,"band":2,"text":"hi","mood":"calm","extra":{"a":[1]}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, ok := ev.Payload.(*protocol.ThoughtDelta); !ok || d.Band != 2 || d.Text != "hi" || ev.Seq != 3 {
+		t.Errorf("decoded %+v %+v", ev, ev.Payload)
+	}
+	// Unknown types decode as *Unknown.
+	ev, err = protocol.Decode([]byte(`{"v":"twig/1","type":"hologram","run_id":"r","seq":4}`))
+	if u, ok := ev.Payload.(*protocol.Unknown); err != nil || !ok || u.Type != "hologram" || len(u.Raw) == 0 {
+		t.Errorf("unknown type: %v %+v", err, ev.Payload)
+	}
+	// Settings left out keep their defaults.
+	ev, err = protocol.Decode([]byte(`{"v":"twig/1","type":"run_started","run_id":"r","seq":0,"prompt":"p","settings":{"bands":4}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := protocol.DefaultSettings()
+	want.Bands = 4
+	if got := ev.Payload.(*protocol.RunStarted).Settings; got != want {
+		t.Errorf("settings %+v, want %+v", got, want)
+	}
+}
+
+func TestDecodeRejects(t *testing.T) {
+	for _, tc := range []struct {
+		line, msg string
+		version   bool
+	}{
+		{`{"v":"twig/2","type":"thought_delta"}`, `speaks "twig/2", this build speaks "twig/1"`, true},
+		{`{"type":"thought_delta"}`, `no "v" field`, true},
+		{`{"v":"twig/1"}`, `no "type" field`, false},
+		{`{"v":"twig/1","type":"thought_delta","band":"two"}`, "bad thought_delta event", false},
+		{`[1,2]`, "not a twig event", false},
+		{`{"v":`, "not a twig event", false},
+	} {
+		_, err := protocol.Decode([]byte(tc.line))
+		if err == nil || !strings.Contains(err.Error(), tc.msg) || errors.Is(err, protocol.ErrVersion) != tc.version {
+			t.Errorf("%s: err %v, want %q (version %v)", tc.line, err, tc.msg, tc.version)
+		}
+	}
+}
+
+func TestEncodeRejects(t *testing.T) {
+	if _, err := json.Marshal(protocol.Event{}); err == nil {
+		t.Error("an event without payload encoded")
+	}
+	if _, err := json.Marshal(protocol.Event{Payload: &protocol.Unknown{Type: "x"}}); err == nil {
+		t.Error("an unknown event encoded")
+	}
+}
+
+func TestJSONL(t *testing.T) {
+	var buf bytes.Buffer
+	w := protocol.NewWriter(&buf)
+	for _, ev := range examples() {
+		if err := w.Write(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := bytes.Count(buf.Bytes(), []byte("\n")); n != len(examples()) {
+		t.Fatalf("%d lines", n)
+	}
+	in := "\n" + buf.String() + "\n  \n"
+	got, err := protocol.ReadAll(strings.NewReader(in))
+	if err != nil || !reflect.DeepEqual(got, examples()) {
+		t.Fatalf("read back %d events: %v", len(got), err)
+	}
+	r := protocol.NewReader(strings.NewReader(buf.String() + `{"v":"twig/9","type":"x"}` + "\n"))
+	for range examples() {
+		if _, err := r.Next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.Next(); err == nil || !strings.Contains(err.Error(), "line 13") {
+		t.Errorf("bad line: %v", err)
+	}
+	if _, err := protocol.NewReader(strings.NewReader("")).Next(); err != io.EOF {
+		t.Errorf("empty stream: %v", err)
+	}
+}
+
+func TestSettingsValidate(t *testing.T) {
+	if err := protocol.DefaultSettings().Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, mod := range []func(*protocol.Settings){
+		func(s *protocol.Settings) { s.Bands = -1 },
+		func(s *protocol.Settings) { s.Bands = 17 },
+		func(s *protocol.Settings) { s.Threshold = 101 },
+		func(s *protocol.Settings) { s.Threshold = -1 },
+		func(s *protocol.Settings) { s.MaxRevisions = -1 },
+		func(s *protocol.Settings) { s.MaxThoughtTokens = -1 },
+		func(s *protocol.Settings) { s.MaxRevisionsTotal = -1 },
+	} {
+		s := protocol.DefaultSettings()
+		mod(&s)
+		if s.Validate() == nil {
+			t.Errorf("%+v validated", s)
+		}
+	}
+}
+
+// TestDocs checks docs/PROTOCOL.md: one example line per event type, each
+// byte-identical to what this build encodes for it.
+func TestDocs(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/PROTOCOL.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := regexp.MustCompile(`(?m)^\{"v":"twig/1".*\}$`).FindAll(doc, -1)
+	byType := map[string][]byte{}
+	for _, l := range lines {
+		ev, err := protocol.Decode(l)
+		if err != nil {
+			t.Errorf("docs line %s: %v", l, err)
+			continue
+		}
+		byType[ev.Type] = l
+	}
+	for _, ev := range examples() {
+		want, _ := json.Marshal(ev)
+		if got := byType[ev.Type]; !bytes.Equal(got, want) {
+			t.Errorf("docs/PROTOCOL.md example of %s is\n%s\nwant\n%s", ev.Type, got, want)
+		}
+		if !bytes.Contains(doc, []byte("### "+ev.Type)) {
+			t.Errorf("docs/PROTOCOL.md has no section ### %s", ev.Type)
+		}
+	}
+}

@@ -1,0 +1,67 @@
+package protocol
+
+import (
+	"encoding/json"
+	"fmt"
+)
+
+// Settings control a run. It is a plain value: copy it, change the copy.
+// DefaultSettings is the one place defaults live; decoding JSON starts from
+// them, so a field left out of a message keeps its default.
+type Settings struct {
+	// Bands is the number of bands of the fixed schedule; 0 = the backend's default.
+	Bands int `json:"bands"`
+	// Adaptive lets a Decider (or the thinker) choose where bands start, row by row.
+	Adaptive bool `json:"adaptive"`
+	// Think makes the thinker write a thought before each band (default true).
+	Think bool `json:"think"`
+	// Reflect makes the critic score each band and trigger redraws (default true).
+	Reflect bool `json:"reflect"`
+	// Threshold is the score (0–100) below which a band is redrawn (default 90).
+	Threshold int `json:"threshold"`
+	// MaxRevisions is the number of redraws allowed per band (default 1).
+	MaxRevisions int `json:"max_revisions"`
+	// MaxThoughtTokens caps the thought tokens of the whole run; 0 = no cap.
+	MaxThoughtTokens int `json:"max_thought_tokens"`
+	// MaxRevisionsTotal caps the redraws of the whole run; 0 = no cap beyond MaxRevisions a band.
+	MaxRevisionsTotal int `json:"max_revisions_total"`
+	// Seed makes a run reproducible: same seed, model and kernels ⇒ same image.
+	Seed int64 `json:"seed"`
+}
+
+// DefaultSettings returns the defaults: backend's bands, fixed schedule,
+// think and reflect on, threshold 90, one revision a band, no budgets, seed 0.
+func DefaultSettings() Settings {
+	return Settings{Think: true, Reflect: true, Threshold: 90, MaxRevisions: 1}
+}
+
+// UnmarshalJSON decodes settings, starting from DefaultSettings.
+func (s *Settings) UnmarshalJSON(b []byte) error {
+	type plain Settings
+	p := plain(DefaultSettings())
+	if err := json.Unmarshal(b, &p); err != nil {
+		return err
+	}
+	*s = Settings(p)
+	return nil
+}
+
+// MaxBands is the largest number of bands a setting may ask for (one a row).
+const MaxBands = 16
+
+// Validate reports the first setting out of range.
+func (s Settings) Validate() error {
+	switch {
+	case s.Bands < 0 || s.Bands > MaxBands:
+		return fmt.Errorf("settings: bands %d is out of range: use 0 (the model's default) to %d", s.Bands, MaxBands)
+	case s.Threshold < 0 || s.Threshold > 100:
+		return fmt.Errorf("settings: threshold %d is out of range: use 0 to 100", s.Threshold)
+	case s.MaxRevisions < 0:
+		return fmt.Errorf("settings: max_revisions %d is negative", s.MaxRevisions)
+	case s.MaxThoughtTokens < 0:
+		return fmt.Errorf("settings: max_thought_tokens %d is negative: use 0 for no cap", s.MaxThoughtTokens)
+	case s.MaxRevisionsTotal < 0:
+		return fmt.Errorf("settings: max_revisions_total %d is negative: use 0 for no cap", s.MaxRevisionsTotal)
+	}
+	return nil
+}

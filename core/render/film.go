@@ -1,0 +1,211 @@
+// Package render turns a run's events into what people look at: the canvas
+// rebuilt from the stream, the final PNG, and an animated GIF of the canvas
+// filling band by band with each thought captioned under it. It works from
+// events alone, so a live run and a replayed trace give the same files.
+package render
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/world"
+)
+
+// Frame is one picture of the film: the canvas at a moment, the band being
+// worked on, and a caption.
+type Frame struct {
+	// Canvas is a snapshot of the canvas (-1 undrawn).
+	Canvas world.Tokens
+	// Rows are the rows of the band being worked on (End -1: open); Rows.Len() == 0 for none.
+	Rows protocol.Rows
+	// Title is the caption's first line, e.g. "band 2/3 | drawing".
+	Title string
+	// Text is the caption's body, usually the band's thought.
+	Text string
+	// Delay is how long the frame shows, in hundredths of a second.
+	Delay int
+}
+
+// Film is a run rebuilt from its events.
+type Film struct {
+	// RunID names the run.
+	RunID string
+	// Prompt is the run's prompt.
+	Prompt string
+	// Canvas is the canvas at the last event.
+	Canvas world.Tokens
+	// Frames are the film's pictures, in order.
+	Frames []Frame
+	// Done is the run's run_done event; nil when the stream did not finish.
+	Done *protocol.RunDone
+	// Failure is the run's error event; nil when there was none.
+	Failure *protocol.Error
+}
+
+// Frame delays, in hundredths of a second.
+const (
+	delayStart    = 100
+	delayThought  = 150
+	delayRow      = 10
+	delayCritique = 120
+	delayRedraw   = 80
+	delayEnd      = 500
+)
+
+// Rebuild replays a run's events. It checks that they are one run, in order
+// with no gaps, and that the painted rows rebuild run_done's final canvas.
+func Rebuild(events []protocol.Event) (*Film, error) {
+	p := NewPlayer()
+	for _, ev := range events {
+		if err := p.Apply(ev); err != nil {
+			return nil, err
+		}
+	}
+	return p.Film()
+}
+
+// Player rebuilds a run incrementally, one event at a time (for live views).
+type Player struct {
+	film     Film
+	started  bool
+	seq      int64
+	bands    int
+	thoughts map[int]string
+	rows     map[int]protocol.Rows
+}
+
+// NewPlayer returns a Player before the first event.
+func NewPlayer() *Player {
+	return &Player{film: Film{Canvas: world.NewTokens()}, thoughts: map[int]string{}, rows: map[int]protocol.Rows{}}
+}
+
+// Canvas returns the current canvas (not a copy).
+func (p *Player) Canvas() world.Tokens { return p.film.Canvas }
+
+// Film returns the film so far, closed with a last frame; an error when no
+// run started or the final canvas does not match the painted rows.
+func (p *Player) Film() (*Film, error) {
+	if !p.started {
+		return nil, errors.New("render: the events hold no run_started")
+	}
+	f := p.film
+	f.Frames = slices.Clone(f.Frames)
+	title, text := "unfinished", f.Prompt
+	switch {
+	case f.Done != nil:
+		if !slices.Equal(f.Done.Tokens, []int(f.Canvas)) {
+			return nil, errors.New("render: the painted rows do not rebuild run_done's final canvas: the trace is damaged")
+		}
+		title = fmt.Sprintf("done | %d bands | %d revisions", f.Done.Stats.Bands, f.Done.Stats.Revisions)
+	case f.Failure != nil:
+		title, text = "failed: "+f.Failure.Code, f.Failure.Message
+	}
+	f.Frames = append(f.Frames, Frame{Canvas: slices.Clone(f.Canvas), Title: title, Text: text, Delay: delayEnd})
+	return &f, nil
+}
+
+// Apply takes the next event.
+func (p *Player) Apply(ev protocol.Event) error {
+	if ev.V != protocol.Version {
+		return fmt.Errorf("render: event %d speaks %q, want %q", ev.Seq, ev.V, protocol.Version)
+	}
+	if !p.started {
+		if _, ok := ev.Payload.(*protocol.RunStarted); !ok {
+			return fmt.Errorf("render: the events begin with %s, not run_started", ev.Type)
+		}
+		p.film.RunID = ev.RunID
+		p.seq = ev.Seq - 1
+	}
+	if ev.RunID != p.film.RunID {
+		return fmt.Errorf("render: event %d belongs to run %q, not %q: one trace, one run", ev.Seq, ev.RunID, p.film.RunID)
+	}
+	if ev.Seq != p.seq+1 {
+		return fmt.Errorf("render: events jump from seq %d to %d: the trace is missing events", p.seq, ev.Seq)
+	}
+	p.seq = ev.Seq
+	if p.film.Done != nil || p.film.Failure != nil {
+		return fmt.Errorf("render: event %d comes after the run ended", ev.Seq)
+	}
+	f := &p.film
+	switch e := ev.Payload.(type) {
+	case *protocol.RunStarted:
+		if p.started {
+			return fmt.Errorf("render: a second run_started at seq %d", ev.Seq)
+		}
+		if e.Grid != 0 && e.Grid != world.Grid {
+			return fmt.Errorf("render: the run's grid is %d×%d, this build draws %d×%d", e.Grid, e.Grid, world.Grid, world.Grid)
+		}
+		p.started = true
+		f.Prompt = e.Prompt
+		p.bands = len(e.Plan)
+		p.frame(protocol.Rows{}, "prompt", e.Prompt, delayStart)
+	case *protocol.BandStarted:
+		p.rows[e.Band] = e.Rows
+	case *protocol.ThoughtDone:
+		p.thoughts[e.Band] = e.Text
+		if r := p.rows[e.Band]; e.EndRow > 0 {
+			r.End = e.EndRow
+			p.rows[e.Band] = r
+		}
+		p.frame(p.rows[e.Band], p.bandTitle(e.Band, "thinking"), e.Text, delayThought)
+	case *protocol.BandProgress:
+		if e.Row < 0 || e.Row >= world.Grid || len(e.Tokens) != world.Grid {
+			return fmt.Errorf("render: band_progress at seq %d has row %d with %d tokens", ev.Seq, e.Row, len(e.Tokens))
+		}
+		copy(f.Canvas[e.Row*world.Grid:], e.Tokens)
+		verb := "drawing"
+		if e.Round > 0 {
+			verb = fmt.Sprintf("redrawing (round %d)", e.Round)
+		}
+		p.frame(p.rows[e.Band], p.bandTitle(e.Band, verb), p.thought(e.Band), delayRow)
+	case *protocol.BandDone:
+		p.rows[e.Band] = e.Rows
+	case *protocol.Critique:
+		title := fmt.Sprintf("score %d/100 | %s", e.Score, e.Verdict)
+		if !e.Parsed {
+			title = "score unreadable | pass"
+		}
+		text := p.thought(e.Band)
+		if e.Verdict == protocol.VerdictRedraw && e.Revision != "" {
+			text = "revised: " + e.Revision
+		}
+		p.frame(e.Rows, p.bandTitle(e.Band, title), text, delayCritique)
+	case *protocol.BandRedrawn:
+		if e.Rows.Start < 0 || e.Rows.End > world.Grid || e.Rows.Start > e.Rows.End {
+			return fmt.Errorf("render: band_redrawn at seq %d has rows [%d,%d)", ev.Seq, e.Rows.Start, e.Rows.End)
+		}
+		for i := e.Rows.Start * world.Grid; i < e.Rows.End*world.Grid; i++ {
+			f.Canvas[i] = -1
+		}
+		p.thoughts[e.Band] = e.Thought
+		p.rows[e.Band] = e.Rows
+		p.frame(e.Rows, p.bandTitle(e.Band, fmt.Sprintf("redraw %d", e.Round)), e.Thought, delayRedraw)
+	case *protocol.RunDone:
+		f.Done = e
+	case *protocol.Error:
+		f.Failure = e
+	}
+	return nil
+}
+
+func (p *Player) thought(band int) string {
+	if t, ok := p.thoughts[band]; ok && t != "" {
+		return t
+	}
+	return "(no thought)"
+}
+
+func (p *Player) bandTitle(band int, what string) string {
+	if p.bands > 0 {
+		return fmt.Sprintf("band %d/%d | %s", band+1, p.bands, what)
+	}
+	return fmt.Sprintf("band %d | %s", band+1, what)
+}
+
+func (p *Player) frame(rows protocol.Rows, title, text string, delay int) {
+	p.film.Frames = append(p.film.Frames, Frame{Canvas: slices.Clone(p.film.Canvas), Rows: rows,
+		Title: title, Text: strings.TrimSpace(text), Delay: delay})
+}

@@ -1,0 +1,162 @@
+package render
+
+import (
+	"image"
+	"image/color"
+	"image/gif"
+	"image/png"
+	"io"
+	"strings"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+
+	"github.com/twig-project/twig/core/world"
+)
+
+// Picture sizes, in pixels.
+const (
+	Side       = 512 // side of the picture in PNGs and GIF frames
+	captionPad = 8
+	lineHeight = 15
+	textLines  = 4 // thought lines under the title
+	CaptionH   = captionPad*2 + lineHeight*(1+textLines)
+)
+
+var (
+	captionBG = color.RGBA{250, 250, 250, 255}
+	titleInk  = color.RGBA{20, 20, 20, 255}
+	textInk   = color.RGBA{70, 70, 70, 255}
+	bandMark  = color.RGBA{0, 0, 0, 255}
+)
+
+// WritePNG writes the canvas as a Side×Side PNG.
+func WritePNG(w io.Writer, t world.Tokens) error {
+	return png.Encode(w, world.Scaled(world.Picture(t), Side))
+}
+
+// palette holds every colour a frame uses, so frames convert exactly.
+func palette() color.Palette {
+	p := color.Palette{world.Background, world.Undrawn, world.UndrawnAlt, captionBG, titleInk, textInk, bandMark}
+	for i, c := range world.Palette {
+		p = append(p, c, world.Tint(i))
+	}
+	return p
+}
+
+// WriteGIF writes the film as an animated GIF that plays once and holds the
+// last frame.
+func WriteGIF(w io.Writer, f *Film) error {
+	pal := palette()
+	index := map[color.RGBA]uint8{}
+	for i, c := range pal {
+		index[c.(color.RGBA)] = uint8(i)
+	}
+	out := &gif.GIF{LoopCount: -1}
+	rgba := image.NewRGBA(image.Rect(0, 0, Side, Side+CaptionH))
+	for _, fr := range f.Frames {
+		drawFrame(rgba, fr)
+		out.Image = append(out.Image, toPaletted(rgba, pal, index))
+		out.Delay = append(out.Delay, fr.Delay)
+	}
+	return gif.EncodeAll(w, out)
+}
+
+// drawFrame draws the picture, the band marker and the caption.
+func drawFrame(dst *image.RGBA, fr Frame) {
+	pic := world.Scaled(world.Picture(fr.Canvas), Side)
+	copy(dst.Pix, pic.Pix) // same stride: the picture is the top Side rows
+	if fr.Rows.End < 0 || fr.Rows.Start < fr.Rows.End {
+		markBand(dst, fr.Rows.Start, fr.Rows.End)
+	}
+	for y := Side; y < Side+CaptionH; y++ {
+		for x := 0; x < Side; x++ {
+			dst.SetRGBA(x, y, captionBG)
+		}
+	}
+	d := font.Drawer{Dst: dst, Src: image.NewUniform(titleInk), Face: basicfont.Face7x13}
+	y := Side + captionPad + 11
+	d.Dot = fixed.P(captionPad, y)
+	d.DrawString(clip(fr.Title, maxChars))
+	d.Src = image.NewUniform(textInk)
+	for _, line := range wrap(fr.Text, maxChars, textLines) {
+		y += lineHeight
+		d.Dot = fixed.P(captionPad, y)
+		d.DrawString(line)
+	}
+}
+
+// markBand draws a bar in the left margin beside rows [start, end) (end -1: to the bottom).
+func markBand(dst *image.RGBA, start, end int) {
+	if end < 0 {
+		end = world.Grid
+	}
+	cell := Side / world.Grid
+	for y := start * cell; y < end*cell; y++ {
+		for x := 0; x < 6; x++ {
+			dst.SetRGBA(x, y, bandMark)
+		}
+	}
+}
+
+const maxChars = (Side - 2*captionPad) / 7
+
+// wrap breaks text into at most n lines of at most width characters, ending
+// with "…" when it had to cut.
+func wrap(text string, width, n int) []string {
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(text) {
+		switch {
+		case line == "":
+			line = w
+		case len(line)+1+len(w) <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = w
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	for i := range lines {
+		lines[i] = clip(lines[i], width)
+	}
+	if len(lines) > n {
+		lines = lines[:n]
+		last := []rune(lines[n-1])
+		lines[n-1] = string(last[:min(len(last), width-4)]) + " ..."
+	}
+	return lines
+}
+
+func clip(s string, width int) string {
+	r := []rune(s)
+	if len(r) <= width {
+		return s
+	}
+	return string(r[:width-3]) + "..."
+}
+
+// toPaletted converts with an exact lookup (every colour drawn is in the
+// palette); anything else goes to the nearest palette colour.
+func toPaletted(src *image.RGBA, pal color.Palette, index map[color.RGBA]uint8) *image.Paletted {
+	dst := image.NewPaletted(src.Bounds(), pal)
+	var last color.RGBA
+	var lastI uint8
+	for i, j := 0, 0; i < len(src.Pix); i, j = i+4, j+1 {
+		c := color.RGBA{src.Pix[i], src.Pix[i+1], src.Pix[i+2], src.Pix[i+3]}
+		if c != last || i == 0 {
+			idx, ok := index[c]
+			if !ok {
+				idx = uint8(pal.Index(c))
+				index[c] = idx
+			}
+			last, lastI = c, idx
+		}
+		dst.Pix[j] = lastI
+	}
+	return dst
+}

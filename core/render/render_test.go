@@ -1,0 +1,144 @@
+package render_test
+
+import (
+	"bytes"
+	"context"
+	"image/gif"
+	"image/png"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/render"
+	"github.com/twig-project/twig/core/world"
+)
+
+// events of a small run: 2 bands, band 1 redrawn once.
+func events(t *testing.T) ([]protocol.Event, engine.Result) {
+	t.Helper()
+	b := engine.FuncBackend{Bands: 2, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
+		return engine.Roles{
+			Thinker: engine.ThinkerFunc(func(_ context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
+				emit("a thought about band ")
+				emit(strings.Repeat("x", req.Band+1))
+				return "", nil
+			}),
+			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+				for r := req.Rows.Start; r < req.Rows.End; r++ {
+					onRow(r, slices.Repeat([]int{1 + req.Round*20 + r}, world.Grid))
+				}
+				return nil
+			}),
+			Critic: engine.CriticFunc(func(_ context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
+				if req.Band == 1 && req.Round == 0 {
+					return engine.Critique{Score: 10, Parsed: true, Revision: "better"}, nil
+				}
+				return engine.Critique{Score: 99, Parsed: true}, nil
+			}),
+		}, nil
+	}}
+	var evs []protocol.Event
+	res, err := engine.Draw(context.Background(), b, engine.RunSpec{Prompt: "p", Settings: engine.DefaultSettings()},
+		func(ev protocol.Event) error { evs = append(evs, ev); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return evs, res
+}
+
+func TestRebuild(t *testing.T) {
+	evs, res := events(t)
+	film, err := render.Rebuild(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(film.Canvas, res.Tokens) || film.Done == nil || film.Prompt != "p" {
+		t.Fatal("rebuilt canvas differs")
+	}
+	// Frames: start, per band thought + rows + critiques, the redraw, end.
+	want := 1 + 2 + world.Grid + 3 + 1 + 8 + 1
+	if len(film.Frames) != want {
+		t.Errorf("%d frames, want %d", len(film.Frames), want)
+	}
+	// The frame at band_redrawn shows band 1 undrawn, band 0 intact.
+	for _, fr := range film.Frames {
+		if strings.Contains(fr.Title, "redraw 1") {
+			if fr.Canvas[8*world.Grid] != -1 || fr.Canvas[7*world.Grid] == -1 || fr.Text != "better" {
+				t.Errorf("redraw frame %+v", fr.Title)
+			}
+		}
+	}
+	// A failed run rebuilds too, its last frame says so.
+	evs2 := append(slices.Clone(evs[:10]), protocol.Event{V: protocol.Version, RunID: evs[0].RunID, Seq: 10,
+		Payload: &protocol.Error{Code: "canceled", Message: "stop"}})
+	film, err = render.Rebuild(evs2)
+	if err != nil || film.Failure == nil || !strings.Contains(film.Frames[len(film.Frames)-1].Title, "failed") {
+		t.Errorf("failed run: %v", err)
+	}
+}
+
+func TestRebuildRejects(t *testing.T) {
+	evs, _ := events(t)
+	damaged := slices.Clone(evs)
+	last := *damaged[len(damaged)-1].Payload.(*protocol.RunDone)
+	last.Tokens = slices.Clone(last.Tokens)
+	last.Tokens[0] = 99
+	damaged[len(damaged)-1].Payload = &last
+	other := slices.Clone(evs)
+	other[3].RunID = "someone else"
+	for name, tc := range map[string]struct {
+		evs []protocol.Event
+		msg string
+	}{
+		"empty":       {nil, "no run_started"},
+		"no start":    {evs[1:], "begin with band_started"},
+		"gap":         {slices.Delete(slices.Clone(evs), 4, 5), "jump from seq 3 to 5"},
+		"two runs":    {other, "one trace, one run"},
+		"damaged":     {damaged, "do not rebuild"},
+		"after done":  {append(slices.Clone(evs), protocol.Event{V: protocol.Version, RunID: evs[0].RunID, Seq: int64(len(evs)), Payload: &protocol.BandDone{}}), "after the run ended"},
+		"bad version": {[]protocol.Event{{V: "twig/0"}}, "speaks"},
+	} {
+		if _, err := render.Rebuild(tc.evs); err == nil || !strings.Contains(err.Error(), tc.msg) {
+			t.Errorf("%s: err %v, want %q", name, err, tc.msg)
+		}
+	}
+}
+
+func TestWriteGIFAndPNG(t *testing.T) {
+	evs, res := events(t)
+	film, err := render.Rebuild(evs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := render.WriteGIF(&buf, film); err != nil {
+		t.Fatal(err)
+	}
+	g, err := gif.DecodeAll(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Image) != len(film.Frames) || g.Config.Width != render.Side || g.Config.Height != render.Side+render.CaptionH {
+		t.Errorf("gif: %d frames %dx%d", len(g.Image), g.Config.Width, g.Config.Height)
+	}
+	// The last frame's picture is the final canvas, pixel for pixel.
+	pic := world.Scaled(world.Picture(res.Tokens), render.Side)
+	lastFrame := g.Image[len(g.Image)-1]
+	for _, p := range [][2]int{{10, 10}, {300, 300}, {500, 260}, {100, 500}} {
+		r1, g1, b1, _ := pic.At(p[0], p[1]).RGBA()
+		r2, g2, b2, _ := lastFrame.At(p[0], p[1]).RGBA()
+		if r1 != r2 || g1 != g2 || b1 != b2 {
+			t.Errorf("pixel %v differs in the last frame", p)
+		}
+	}
+	buf.Reset()
+	if err := render.WritePNG(&buf, res.Tokens); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&buf)
+	if err != nil || img.Bounds().Dx() != render.Side {
+		t.Errorf("png: %v %v", err, img.Bounds())
+	}
+}
