@@ -1,0 +1,173 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/twig-project/twig/core/protocol"
+)
+
+// display shows a run live: the thoughts as they stream, a progress bar per
+// band, scores and redraws. On a terminal the bar redraws in place; elsewhere
+// it is printed once, when the band is done.
+type display struct {
+	w     io.Writer
+	tty   bool
+	plan  int // bands in a fixed plan; 0 in adaptive mode
+	rows  map[int]protocol.Rows
+	done  int // rows painted in the current drawing
+	label string
+	think bool   // inside a streaming thought
+	why   string // the last think decision, for the header of a band starting at whyAt
+	whyAt int
+	grid  int
+}
+
+func newDisplay(w io.Writer, tty bool) *display {
+	return &display{w: w, tty: tty, rows: map[int]protocol.Rows{}}
+}
+
+func (d *display) printf(format string, a ...any) { fmt.Fprintf(d.w, format, a...) }
+
+func (d *display) event(ev protocol.Event) {
+	switch e := ev.Payload.(type) {
+	case *protocol.RunStarted:
+		s := e.Settings
+		mode := fmt.Sprintf("%d bands", s.Bands)
+		if s.Adaptive && s.Think {
+			mode = "adaptive bands"
+		}
+		d.printf("twig · seed %d · %s · think %s · reflect %s", s.Seed, mode, onOff(s.Think), onOff(s.Reflect))
+		if s.Reflect {
+			d.printf(" (threshold %d)", s.Threshold)
+		}
+		if e.Backend != "" {
+			d.printf(" · %s", e.Backend)
+		}
+		d.printf("\nprompt: %s\n", e.Prompt)
+		d.plan, d.grid = len(e.Plan), e.Grid
+	case *protocol.ThinkDecision:
+		d.whyAt = e.Row
+		switch {
+		case e.Source != "decider":
+			d.why = ""
+		case e.Think:
+			d.why = fmt.Sprintf(" · the model chose to think here (p=%.2f)", e.Probability)
+		default:
+			d.why = fmt.Sprintf(" · the model chose not to think (p=%.2f)", e.Probability)
+		}
+	case *protocol.BandStarted:
+		d.rows[e.Band] = e.Rows
+		why := ""
+		if d.whyAt == e.Rows.Start {
+			why = d.why
+		}
+		d.printf("\n%s%s\n", d.bandName(e.Band, e.Rows), why)
+		d.start("draw")
+	case *protocol.ThoughtDelta:
+		if !d.think {
+			d.printf("  thought: ")
+			d.think = true
+		}
+		d.printf("%s", strings.ReplaceAll(e.Text, "\n", " "))
+	case *protocol.ThoughtDone:
+		if d.think {
+			d.printf("\n")
+			d.think = false
+		}
+		if e.Truncated {
+			d.printf("  (thought cut short by the thought-token budget)\n")
+		}
+		if e.EndRow > 0 {
+			r := d.rows[e.Band]
+			r.End = e.EndRow
+			d.rows[e.Band] = r
+		}
+	case *protocol.BandProgress:
+		d.done++
+		if d.tty {
+			d.printf("\r\033[K%s", d.bar(e.Band))
+		}
+	case *protocol.BandDone:
+		d.rows[e.Band] = e.Rows
+		if d.tty {
+			d.printf("\r\033[K%s\n", d.bar(e.Band))
+		} else {
+			d.printf("%s\n", d.bar(e.Band))
+		}
+	case *protocol.Critique:
+		switch {
+		case !e.Parsed:
+			d.printf("  critique: score unreadable → pass (recorded)\n")
+		case e.Verdict == protocol.VerdictRedraw:
+			d.printf("  critique: %d/100 → redraw\n  revised thought: %s\n", e.Score, e.Revision)
+		default:
+			note := ""
+			if e.Reason != protocol.ReasonAboveThreshold {
+				note = " (" + strings.ReplaceAll(e.Reason, "_", " ") + ")"
+			}
+			d.printf("  critique: %d/100 → pass%s\n", e.Score, note)
+		}
+	case *protocol.BandRedrawn:
+		d.start(fmt.Sprintf("redraw %d", e.Round))
+	case *protocol.BudgetExhausted:
+		d.printf("  budget: %s (limit %d) spent: %s\n", strings.ReplaceAll(e.Budget, "_", " "), e.Limit, e.Action)
+	case *protocol.RunDone:
+		st := e.Stats
+		d.printf("\ndone in %.2fs · %s · %d thought tokens · %d image tokens · %s · %s\n",
+			float64(st.Timings.TotalMs)/1000, count(st.Bands, "band"), st.ThoughtTokens, st.ImageTokens,
+			count(st.Critiques, "critique"), count(st.Revisions, "revision"))
+	case *protocol.Error:
+		if d.think {
+			d.printf("\n")
+			d.think = false
+		}
+	}
+}
+
+// start begins a progress bar.
+func (d *display) start(label string) {
+	d.label, d.done = label, 0
+}
+
+func (d *display) bandName(band int, r protocol.Rows) string {
+	rows := fmt.Sprintf("rows %d–%d", r.Start, r.End-1)
+	if r.End < 0 {
+		rows = fmt.Sprintf("rows %d–", r.Start)
+	}
+	if d.plan > 0 {
+		return fmt.Sprintf("band %d/%d · %s", band+1, d.plan, rows)
+	}
+	return fmt.Sprintf("band %d · %s", band+1, rows)
+}
+
+// bar is the band's progress bar, one cell a row.
+func (d *display) bar(band int) string {
+	r := d.rows[band]
+	n := r.Len()
+	if r.End < 0 { // open-ended: at most to the bottom
+		n = d.grid - r.Start
+	}
+	left := max(0, n-d.done)
+	return fmt.Sprintf("  %-8s [%s%s] %d/%d rows", d.label, strings.Repeat("█", min(d.done, n)), strings.Repeat("·", left), d.done, n)
+}
+
+func (d *display) wrote(files []string) {
+	d.printf("wrote %s\n", strings.Join(files, ", "))
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// count says "1 band", "3 bands".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

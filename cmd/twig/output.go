@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/render"
+	"github.com/twig-project/twig/core/world"
+)
+
+// Output file names.
+const (
+	imageFile = "image.png"
+	gifFile   = "thinking.gif"
+	traceFile = "trace.jsonl"
+)
+
+func tracePath(dir string) string { return filepath.Join(dir, traceFile) }
+
+// writeOutputs writes image.png from the canvas and thinking.gif from the
+// events; it returns the paths written.
+func writeOutputs(dir string, canvas world.Tokens, events []protocol.Event) ([]string, error) {
+	film, err := render.Rebuild(events)
+	if err != nil {
+		return nil, err
+	}
+	if canvas == nil {
+		canvas = film.Canvas
+	}
+	img := filepath.Join(dir, imageFile)
+	if err := writeFile(img, func(w *bufio.Writer) error { return render.WritePNG(w, canvas) }); err != nil {
+		return nil, err
+	}
+	anim := filepath.Join(dir, gifFile)
+	if err := writeFile(anim, func(w *bufio.Writer) error { return render.WriteGIF(w, film) }); err != nil {
+		return nil, err
+	}
+	return []string{img, anim}, nil
+}
+
+func writeFile(path string, write func(*bufio.Writer) error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	w := bufio.NewWriter(f)
+	err = write(w)
+	if err == nil {
+		err = w.Flush()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/render"
+)
+
+const replayAbout = `Rebuilds image.png and thinking.gif from a trace.jsonl written by
+'twig draw' (or any twig/1 event stream), without a model.`
+
+func replay(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "replay", "[flags] TRACE.jsonl", replayAbout)
+	out := fs.String("out", "", "folder for image.png and thinking.gif (default: a new folder under ./twig-out)")
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usagef("want one trace file, got %d arguments", len(pos))
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return fmt.Errorf("cannot read the trace: %w", err)
+	}
+	defer f.Close()
+	events, err := protocol.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	film, err := render.Rebuild(events)
+	if err != nil {
+		return fmt.Errorf("%s: %w", pos[0], err)
+	}
+	dir, err := outDir(*out)
+	if err != nil {
+		return err
+	}
+	files, err := writeOutputs(dir, film.Canvas, events)
+	if err != nil {
+		return err
+	}
+	switch {
+	case film.Failure != nil:
+		fmt.Fprintf(e.stdout, "note: the traced run failed: %s\n", film.Failure.Message)
+	case film.Done == nil:
+		fmt.Fprintln(e.stdout, "note: the trace ends before the run did; the picture is partial")
+	}
+	for _, p := range files {
+		fmt.Fprintln(e.stdout, "wrote", p)
+	}
+	return nil
+}
