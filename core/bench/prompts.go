@@ -29,15 +29,27 @@ const HeldOutCategory = "heldout"
 func Suite() []Item {
 	rng := rand.New(rand.NewPCG(2511, 16671))
 	var items []Item
+	// placeable keeps only specs a picture can satisfy (three large objects
+	// in a vertical chain do not fit on the grid, for instance).
+	placeable := func(s world.Spec, held bool) bool {
+		_, err := world.Place(rand.New(rand.NewPCG(1, 2)), s, held)
+		return err == nil
+	}
 	for _, cat := range world.Categories {
 		for i := 0; i < PerCategory; i++ {
 			spec := world.SampleSpec(rng, cat, false)
+			for !placeable(spec, false) {
+				spec = world.SampleSpec(rng, cat, false)
+			}
 			items = append(items, Item{Category: cat, Prompt: world.Phrase(spec, rng), Spec: spec, Seed: int64(len(items) + 1)})
 		}
 	}
 	multi := []string{"color", "shape", "texture", "spatial", "numeracy", "complex"}
 	for i := 0; i < PerCategory; i++ {
 		spec := world.SampleSpec(rng, multi[i%len(multi)], true)
+		for !placeable(spec, true) {
+			spec = world.SampleSpec(rng, multi[i%len(multi)], true)
+		}
 		items = append(items, Item{Category: HeldOutCategory, Prompt: world.Phrase(spec, rng), Spec: spec, Seed: int64(len(items) + 1)})
 	}
 	return items

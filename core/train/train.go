@@ -185,3 +185,22 @@ func SaveWeights(path string, w *model.Weights) error {
 
 var _ = rand.New
 var _ io.Writer
+
+// FromCheckpoint returns the weights held in a checkpoint, so a run can be
+// inspected or evaluated while it trains.
+func FromCheckpoint(path string) (*model.Weights, int, error) {
+	ck, err := loadCheckpoint(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	w, err := model.NewWeights(ck.Config, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(ck.Params) != len(w.Params.Data) {
+		return nil, 0, fmt.Errorf("train: checkpoint %s holds %d parameters, its config needs %d", path, len(ck.Params), len(w.Params.Data))
+	}
+	copy(w.Params.Data, ck.Params)
+	w.Config.TrainTokens, w.Config.TrainSeed = ck.Tokens, ck.Options.Seed
+	return w, ck.Step, nil
+}

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/twig-project/twig/core/bench"
+	"github.com/twig-project/twig/core/world"
+)
+
+const evalAbout = `Runs the benchmark: fixed, seeded prompts per category (single, color,
+shape, texture, spatial, numeracy, complex) plus a held-out split of
+compositions training never saw, drawn in each mode and judged from the
+rendered picture. Prints a markdown table (95 % confidence half-widths) or,
+with --json, one JSON object.
+
+Modes: no-think, think, think+reflect, best-of-n (N no-think drawings, the
+model's critic picks one; N matches think+reflect's tokens unless --best-of),
+adaptive (think+reflect where the model decides when to think).`
+
+func evalCmd(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "eval", "[flags]", evalAbout)
+	var (
+		modes   = fs.String("mode", "no-think,think,think+reflect", "comma-separated modes: "+strings.Join(bench.Modes, ","))
+		cats    = fs.String("categories", "", "comma-separated categories to run (default all, plus heldout)")
+		prompts = fs.String("prompts", "", "file of English prompts, one a line, instead of the benchmark")
+		limit   = fs.Int("limit", 0, "at most N prompts per category (0 = all 200)")
+		oracle  = fs.Bool("oracle", false, "draw ground-truth scenes instead of running the model (checks the harness)")
+		jsonOut = fs.Bool("json", false, "print one JSON object on stdout")
+		bands   = fs.Int("bands", 0, "bands of the fixed schedule (0 = the model's default)")
+		bestOf  = fs.Int("best-of", 0, "candidates for best-of-n (0 = match think+reflect's tokens)")
+		workers = fs.Int("workers", 2, "prompts drawn at once")
+		weights = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
+	)
+	pos, err := fs.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("unexpected argument %q", pos[0])
+	}
+	var items []bench.Item
+	if *prompts != "" {
+		items, err = readPrompts(*prompts)
+		if err != nil {
+			return err
+		}
+	} else {
+		items = bench.Suite()
+	}
+	if *cats != "" {
+		want := map[string]bool{}
+		for _, c := range strings.Split(*cats, ",") {
+			want[strings.TrimSpace(c)] = true
+		}
+		var kept []bench.Item
+		for _, it := range items {
+			if want[it.Category] {
+				kept = append(kept, it)
+			}
+		}
+		if len(kept) == 0 {
+			return usagef("no prompts in categories %q: use %s or %s", *cats, strings.Join(world.Categories, ","), bench.HeldOutCategory)
+		}
+		items = kept
+	}
+	if *limit > 0 {
+		items = bench.Sample(items, *limit)
+	}
+	o := bench.Options{Modes: strings.Split(*modes, ","), Bands: *bands, BestOfN: *bestOf, Workers: *workers, Oracle: *oracle}
+	for i := range o.Modes {
+		o.Modes[i] = strings.TrimSpace(o.Modes[i])
+	}
+	if *oracle {
+		o.Modes = []string{"no-think"}
+	}
+	var backend Backend
+	if !*oracle {
+		if backend, err = e.backend(ctx, backendOptions{Weights: *weights}); err != nil {
+			return err
+		}
+	}
+	o.Progress = func(mode string, done, total int) {
+		switch {
+		case e.tty:
+			fmt.Fprintf(e.stderr, "\r\033[Keval %s: %d/%d", mode, done, total)
+			if done == total {
+				fmt.Fprintln(e.stderr)
+			}
+		case done == total || done%100 == 0:
+			fmt.Fprintf(e.stderr, "eval %s: %d/%d\n", mode, done, total)
+		}
+	}
+	rep, err := bench.Run(ctx, backend, items, o)
+	if err != nil {
+		return err
+	}
+	if *oracle {
+		rep.Results[0].Mode = "oracle"
+	}
+	for _, r := range rep.Results {
+		for _, f := range r.Failures {
+			fmt.Fprintf(e.stderr, "twig eval: %s: skipped: %s\n", r.Mode, f)
+		}
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(e.stdout)
+		return enc.Encode(rep)
+	}
+	fmt.Fprint(e.stdout, rep.Markdown())
+	return nil
+}
+
+// readPrompts reads one English prompt a line; blank lines and lines
+// starting with # are skipped. Prompts that do not parse are kept: the
+// evaluation reports them and carries on with the others.
+func readPrompts(path string) ([]bench.Item, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var items []bench.Item
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		it := bench.Item{Prompt: line, Seed: int64(len(items) + 1), Category: "unparsed"}
+		if spec, err := world.Parse(line); err == nil {
+			it.Spec, it.Category = spec, world.InferCategory(spec)
+		}
+		items = append(items, it)
+	}
+	return items, sc.Err()
+}
