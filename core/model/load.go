@@ -2,7 +2,6 @@ package model
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"fmt"
 	"io"
@@ -11,9 +10,6 @@ import (
 	"strings"
 	"sync"
 )
-
-//go:embed weights
-var embedded embed.FS
 
 // DefaultWeightsPath is where the shipped weights live inside the embedded
 // file system (and in the repository, under core/model/).

@@ -48,16 +48,12 @@ func (m *Model) SpecIDs(spec world.Spec) []int {
 
 // NewRun starts a session for one run.
 func (m *Model) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
-	ids, _, err := m.PromptIDs(spec.Prompt)
+	ids, ws, err := m.PromptIDs(spec.Prompt)
 	if err != nil {
 		return nil, err
 	}
-	return m.newRunIDs(ids, spec), nil
-}
-
-func (m *Model) newRunIDs(ids []int, spec engine.RunSpec) *run {
 	adaptive := spec.Settings.Adaptive && spec.Settings.Think
-	return &run{s: newSession(m, ids, spec.Seed, m.Sampling, adaptive)}
+	return &run{s: newSession(m, ids, ws, spec.Seed, m.Sampling, adaptive)}, nil
 }
 
 type run struct{ s *session }

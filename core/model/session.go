@@ -47,10 +47,11 @@ type session struct {
 	samp      Sampling
 	bandStart map[int]int // band index → start row, for thoughts without a header
 	adaptive  bool
+	spec      world.Spec // the prompt's claims, for checking plans
 }
 
-func newSession(m *Model, prompt []int, seed int64, s Sampling, adaptive bool) *session {
-	return &session{m: m, dec: nn.NewDecoder(m.W.Params, m.W.Config.Net.Ctx),
+func newSession(m *Model, prompt []int, spec world.Spec, seed int64, s Sampling, adaptive bool) *session {
+	return &session{spec: spec, m: m, dec: nn.NewDecoder(m.W.Params, m.W.Config.Net.Ctx),
 		rng: rand.New(rand.NewPCG(uint64(seed), 0x7769670a)), prompt: prompt, samp: s,
 		probs: make([]float32, m.W.Vocab.Size()), idx: make([]int, m.W.Vocab.Size()),
 		bandStart: map[int]int{}, adaptive: adaptive}
@@ -214,10 +215,20 @@ func (s *session) word(id int) string { return s.m.W.Vocab.Word(id) }
 // model when the band is open-ended), the rest is sampled word by word.
 func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 	s.bandStart[req.Band] = req.Rows.Start
-	s.stream(req.State, req.Rows.Start)
-	s.thoughtOpen(req.Band)
+	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, emit)
+	if err == nil && req.Rows.End < 0 && req.SetEnd != nil {
+		req.SetEnd(end)
+	}
+	return text, err
+}
+
+// writeThought samples the thought of the band st describes at temperature
+// temp and returns it with the band's end row.
+func (s *session) writeThought(ctx context.Context, st engine.State, temp float32, emit func(string)) (string, int, error) {
+	s.stream(st, st.Rows.Start)
+	s.thoughtOpen(st.Band)
 	if err := s.sync(ctx); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	v := s.m.W.Vocab
 	var words []string
@@ -233,41 +244,38 @@ func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(
 		return s.feed(item{int32(id), NoGrid, NoGrid})
 	}
 	if err := put("rows"); err != nil {
-		return "", err
+		return "", 0, err
 	}
-	if err := put(strconv.Itoa(req.Rows.Start)); err != nil {
-		return "", err
+	if err := put(strconv.Itoa(st.Rows.Start)); err != nil {
+		return "", 0, err
 	}
-	end := req.Rows.End
+	end := st.Rows.End
 	if end < 0 { // the model chooses where the band ends
-		lo, _ := v.ID(strconv.Itoa(req.Rows.Start))
+		lo, _ := v.ID(strconv.Itoa(st.Rows.Start))
 		hi, _ := v.ID(strconv.Itoa(world.Grid - 1))
 		id := s.sample(lo, hi+1, -1, 0)
 		last, _ := strconv.Atoi(s.word(id))
 		end = last + 1
-		if req.SetEnd != nil {
-			req.SetEnd(end)
-		}
 	}
 	if err := put(strconv.Itoa(end - 1)); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	if err := put(":"); err != nil {
-		return "", err
+		return "", 0, err
 	}
 	for n := 0; n < maxThoughtWords; n++ {
 		if err := ctx.Err(); err != nil {
-			return "", err
+			return "", 0, err
 		}
-		id := s.sample(firstWordToken, v.Size(), TokEndThink, s.samp.ThoughtTemp)
+		id := s.sample(firstWordToken, v.Size(), TokEndThink, temp)
 		if id == TokEndThink {
 			break
 		}
 		if err := put(s.word(id)); err != nil {
-			return "", err
+			return "", 0, err
 		}
 	}
-	return strings.Join(words, " "), nil
+	return strings.Join(words, " "), end, nil
 }
 
 // thoughtOpen appends the token that opens band b's thought to s.want.
@@ -322,31 +330,44 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 	if err := s.sync(ctx); err != nil {
 		return engine.Critique{}, err
 	}
-	mark := len(s.fed)
-	v := s.m.W.Vocab
-	var words []string
-	err := s.feed(item{TokLook, NoGrid, NoGrid})
-	for n := 0; err == nil && n < maxThoughtWords; n++ {
-		id := s.sample(firstWordToken, v.Size(), TokEndLook, 0)
-		if id == TokEndLook {
-			break
-		}
-		words = append(words, s.word(id))
-		err = s.feed(item{int32(id), NoGrid, NoGrid})
-	}
-	s.fed = s.fed[:mark]
-	s.dec.Truncate(mark)
-	s.logits = nil
+	desc, _, err := s.describe(ctx)
 	if err != nil {
 		return engine.Critique{}, err
 	}
-	desc := strings.Join(words, " ")
 	plan, _, _, _ := world.ParseThought(req.Thought)
 	seen, _, _, ok := world.ParseThought(desc)
 	if !ok {
 		return engine.Critique{Parsed: false, Revision: req.Thought, Raw: desc}, nil
 	}
-	return engine.Critique{Score: world.EntriesMatch(plan, seen), Parsed: true, Revision: req.Thought, Raw: desc}, nil
+	c := engine.Critique{Score: world.EntriesMatch(plan, seen), Parsed: true, Revision: req.Thought, Raw: desc}
+	// The plan itself must also fit the prompt; if it does not, the model
+	// rethinks the band until a plan fits (or keeps its own).
+	final := req.Rows.End >= world.Grid
+	if problem := s.planProblem(req.Thoughts, req.Band, req.Thought, final); problem != "" {
+		c.Score = min(c.Score, 40)
+		c.Raw += " | plan: " + problem
+		for try := 0; try < maxRethinks; try++ {
+			alt, _, err := s.writeThought(ctx, req.State, 1.0, nil)
+			if err != nil {
+				return engine.Critique{}, err
+			}
+			if s.planProblem(req.Thoughts, req.Band, alt, final) == "" {
+				c.Revision = alt
+				break
+			}
+		}
+	}
+	return c, nil
+}
+
+// maxRethinks bounds the thoughts the critic samples to revise a plan.
+const maxRethinks = 6
+
+// planProblem checks the plan made by the earlier thoughts and this one
+// against the prompt; "" means it fits.
+func (s *session) planProblem(earlier []string, band int, thought string, final bool) string {
+	all := append(append([]string(nil), earlier[:min(band, len(earlier))]...), thought)
+	return world.PlanCheck(s.spec, world.PlannedObjects(all...), final)
 }
 
 // ShouldThink reads the model's probability of opening a thought at a row

@@ -46,7 +46,7 @@ func Default() Options {
 // uses it to show the trainer learns.
 func Tiny() Options {
 	o := Default()
-	o.D, o.Layers, o.Heads, o.Rows, o.RowTokens, o.Steps, o.Warmup, o.PeakLR, o.CkptEvery = 48, 2, 2, 4, 768, 120, 15, 6e-3, 40
+	o.D, o.Layers, o.Heads, o.Rows, o.RowTokens, o.Steps, o.Warmup, o.PeakLR, o.CkptEvery = 96, 2, 4, 4, 1024, 250, 25, 5e-3, 50
 	return o
 }
 
