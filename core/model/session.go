@@ -51,7 +51,7 @@ type session struct {
 }
 
 func newSession(m *Model, prompt []int, spec world.Spec, seed int64, s Sampling, adaptive bool) *session {
-	return &session{spec: spec, m: m, dec: nn.NewDecoder(m.W.Params, m.W.Config.Net.Ctx),
+	return &session{spec: spec, fed: make([]item, 0, m.W.Config.Net.Ctx), want: make([]item, 0, m.W.Config.Net.Ctx), m: m, dec: nn.NewDecoder(m.W.Params, m.W.Config.Net.Ctx),
 		rng: rand.New(rand.NewPCG(uint64(seed), 0x7769670a)), prompt: prompt, samp: s,
 		probs: make([]float32, m.W.Vocab.Size()), idx: make([]int, m.W.Vocab.Size()),
 		bandStart: map[int]int{}, adaptive: adaptive}

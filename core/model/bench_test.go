@@ -1,0 +1,85 @@
+package model
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/twig-project/twig/core/engine"
+)
+
+// benchModel is the shipped model when present, else the tiny test model.
+func benchModel(b *testing.B) *Model {
+	if m, err := Default(); err == nil {
+		return m
+	}
+	data, err := os.ReadFile("testdata/tiny.safetensors")
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, err := Decode(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return New(w)
+}
+
+// BenchmarkTwiGImage is one full TwiG image (think + reflect, default bands)
+// natively: ms/image and tokens/s (thought, image and critic tokens).
+func BenchmarkTwiGImage(b *testing.B) {
+	m := benchModel(b)
+	ctx := context.Background()
+	tokens := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := engine.Draw(ctx, m, engine.RunSpec{Prompt: "a red circle above a blue square", Seed: int64(i + 1), Settings: engine.DefaultSettings()}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tokens += res.Stats.ThoughtTokens + res.Stats.ImageTokens
+	}
+	sec := b.Elapsed().Seconds()
+	b.ReportMetric(1000*sec/float64(b.N), "ms/image")
+	b.ReportMetric(float64(tokens)/sec, "tokens/s")
+}
+
+// BenchmarkNoThinkImage is the baseline: 256 image tokens, no thoughts.
+func BenchmarkNoThinkImage(b *testing.B) {
+	m := benchModel(b)
+	s := engine.DefaultSettings()
+	s.Think, s.Reflect = false, false
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := engine.Draw(context.Background(), m, engine.RunSpec{Prompt: "a red circle above a blue square", Seed: int64(i + 1), Settings: s}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(1000*b.Elapsed().Seconds()/float64(b.N), "ms/image")
+}
+
+// TestSessionStepAllocs checks the steady-state decode loop allocates
+// nothing per token: painting a band's tokens reuses every buffer.
+func TestSessionStepAllocs(t *testing.T) {
+	m := randomModel(t)
+	s := newSession(m, m.W.Vocab.MustIDs([]string{"one", "red", "circle"}), randomSpec(), 1, m.Sampling, false)
+	st := engine.State{Settings: engine.DefaultSettings(), Canvas: make([]int, 256)}
+	st.Settings.Think = false
+	s.stream(st, 0)
+	if err := s.sync(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r, c := int32(0), int32(0)
+	allocs := testing.AllocsPerRun(100, func() {
+		tok := s.sample(0, 181, -1, s.samp.ImageTemp)
+		if err := s.feed(item{int32(tok), r, c}); err != nil {
+			t.Fatal(err)
+		}
+		c++
+		if c == 16 {
+			r, c = r+1, 0
+		}
+	})
+	if allocs > 0 {
+		t.Fatalf("%.1f allocations per token", allocs)
+	}
+}
