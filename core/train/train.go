@@ -38,7 +38,7 @@ type Options struct {
 // Default is the recipe of the shipped weights.
 func Default() Options {
 	return Options{Seed: 1, D: 128, Layers: 4, Heads: 4, Ctx: 1024, Rows: 12, RowTokens: 1024,
-		Steps: 2000, Warmup: 100, PeakLR: 4e-3, WeightDecay: 0.05, Clip: 1, Workers: 2, CkptEvery: 50,
+		Steps: 1700, Warmup: 100, PeakLR: 4e-3, WeightDecay: 0.05, Clip: 1, Workers: 2, CkptEvery: 50,
 		Docs: model.DefaultDocOptions}
 }
 
