@@ -33,13 +33,40 @@ type Options struct {
 	Workers     int              `json:"workers"`      // data-parallel goroutines (cores)
 	CkptEvery   int              `json:"ckpt_every"`   // steps between checkpoints
 	Docs        model.DocOptions `json:"docs"`         // training document mixture
+	// Phases, when set, give the cosine schedule's length piecewise: steps
+	// before Phases[i].Until follow a cosine over Phases[i].Total steps. It
+	// records a run whose schedule was lengthened while it trained (resumed
+	// with more steps), so that a rerun from scratch follows it exactly.
+	Phases []Phase `json:"phases,omitempty"`
+}
+
+// Phase is one piece of a piecewise learning-rate schedule.
+type Phase struct {
+	Until int `json:"until"` // first step after the phase
+	Total int `json:"total"` // schedule length the phase's steps follow
+}
+
+// LR is the learning rate of a step under these options.
+func (o Options) LR(step int) float32 {
+	total := o.Steps
+	for _, p := range o.Phases {
+		if step < p.Until {
+			total = p.Total
+			break
+		}
+	}
+	return nn.LR(step, total, o.Warmup, o.PeakLR)
 }
 
 // Default is the recipe of the shipped weights.
 func Default() Options {
 	return Options{Seed: 1, D: 128, Layers: 4, Heads: 4, Ctx: 1024, Rows: 12, RowTokens: 1024,
-		Steps: 1700, Warmup: 100, PeakLR: 4e-3, WeightDecay: 0.05, Clip: 1, Workers: 2, CkptEvery: 50,
-		Docs: model.DefaultDocOptions}
+		Steps: 3000, Warmup: 100, PeakLR: 4e-3, WeightDecay: 0.05, Clip: 1, Workers: 2, CkptEvery: 50,
+		Docs: model.DefaultDocOptions,
+		// The shipped run was planned for 2000 steps, shortened to 1700 at
+		// step 300 and lengthened to 3000 at step 1700 (each time resumed
+		// from its checkpoint); these phases replay that schedule exactly.
+		Phases: []Phase{{Until: 300, Total: 2000}, {Until: 1700, Total: 1700}, {Until: 3000, Total: 3000}}}
 }
 
 // Tiny is a model and schedule small enough to train in about a minute; CI
@@ -47,6 +74,7 @@ func Default() Options {
 func Tiny() Options {
 	o := Default()
 	o.D, o.Layers, o.Heads, o.Rows, o.RowTokens, o.Steps, o.Warmup, o.PeakLR, o.CkptEvery = 96, 2, 4, 4, 1024, 250, 25, 5e-3, 50
+	o.Phases = nil
 	return o
 }
 
@@ -117,7 +145,7 @@ func Run(ctx context.Context, opts Options, ckptPath string, resume bool, report
 		batch, _ := pk.fill(stream.Next)
 		loss := tr.Step(batch)
 		norm := nn.ClipGradNorm(tr.Grads, opts.Clip)
-		lr := nn.LR(step, opts.Steps, opts.Warmup, opts.PeakLR)
+		lr := opts.LR(step)
 		opt.Update(w.Params, tr.Grads, lr)
 		tokens += int64(batch.B * batch.T)
 		if report != nil {
