@@ -339,6 +339,15 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 	if !ok {
 		return engine.Critique{Parsed: false, Revision: req.Thought, Raw: desc}, nil
 	}
+	if strings.TrimSpace(req.Thought) == "" {
+		// Drawing without thoughts: no plan to compare with, so the band is
+		// judged by whether what it holds fits the prompt.
+		c := engine.Critique{Score: 100, Parsed: true, Raw: desc}
+		if problem := world.PlanCheck(s.spec, world.PlannedObjects(desc), false); problem != "" {
+			c.Score, c.Raw = 40, desc+" | "+problem
+		}
+		return c, nil
+	}
 	c := engine.Critique{Score: world.EntriesMatch(plan, seen), Parsed: true, Revision: req.Thought, Raw: desc}
 	// The plan itself must also fit the prompt; if it does not, the model
 	// rethinks the band until a plan fits (or keeps its own).
