@@ -215,7 +215,7 @@ func (s *session) word(id int) string { return s.m.W.Vocab.Word(id) }
 // model when the band is open-ended), the rest is sampled word by word.
 func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 	s.bandStart[req.Band] = req.Rows.Start
-	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, emit)
+	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, false, emit)
 	if err == nil && req.Rows.End < 0 && req.SetEnd != nil {
 		req.SetEnd(end)
 	}
@@ -224,7 +224,7 @@ func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(
 
 // writeThought samples the thought of the band st describes at temperature
 // temp and returns it with the band's end row.
-func (s *session) writeThought(ctx context.Context, st engine.State, temp float32, emit func(string)) (string, int, error) {
+func (s *session) writeThought(ctx context.Context, st engine.State, temp float32, constrain bool, emit func(string)) (string, int, error) {
 	s.stream(st, st.Rows.Start)
 	s.thoughtOpen(st.Band)
 	if err := s.sync(ctx); err != nil {
@@ -266,6 +266,9 @@ func (s *session) writeThought(ctx context.Context, st engine.State, temp float3
 	for n := 0; n < maxThoughtWords; n++ {
 		if err := ctx.Err(); err != nil {
 			return "", 0, err
+		}
+		if constrain {
+			s.maskEntry(words)
 		}
 		id := s.sample(firstWordToken, v.Size(), TokEndThink, temp)
 		if id == TokEndThink {
@@ -355,14 +358,19 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 	if problem := s.planProblem(req.Thoughts, req.Band, req.Thought, final); problem != "" {
 		c.Score = min(c.Score, 40)
 		c.Raw += " | plan: " + problem
+		best := -1
 		for try := 0; try < maxRethinks; try++ {
-			alt, _, err := s.writeThought(ctx, req.State, 1.0, nil)
+			alt, _, err := s.writeThought(ctx, req.State, 1.0, true, nil)
 			if err != nil {
 				return engine.Critique{}, err
 			}
-			if s.planProblem(req.Thoughts, req.Band, alt, final) == "" {
-				c.Revision = alt
-				break
+			if s.planProblem(req.Thoughts, req.Band, alt, final) != "" {
+				continue
+			}
+			// Prefer the plan that gets most done in this band: an empty
+			// band is consistent but only pushes the work further down.
+			if n := len(world.PlannedObjects(alt)); n > best {
+				best, c.Revision = n, alt
 			}
 		}
 	}
@@ -370,13 +378,69 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 }
 
 // maxRethinks bounds the thoughts the critic samples to revise a plan.
-const maxRethinks = 6
+const maxRethinks = 8
 
 // planProblem checks the plan made by the earlier thoughts and this one
 // against the prompt; "" means it fits.
 func (s *session) planProblem(earlier []string, band int, thought string, final bool) string {
 	all := append(append([]string(nil), earlier[:min(band, len(earlier))]...), thought)
-	return world.PlanCheck(s.spec, world.PlannedObjects(all...), final)
+	objs := world.PlannedObjects(all...)
+	if p := world.PlanCheck(s.spec, objs, final); p != "" {
+		return p
+	}
+	// Objects still to place need rows below this band.
+	if _, _, end, _ := world.ParseThought(thought); !final && end > 0 && len(objs) < s.spec.NumObjects() && world.Grid-end < world.SizeCells[0] {
+		return "objects left to place and no room below"
+	}
+	return ""
+}
+
+// maskEntry forbids, in the current logits, the words that would make the
+// entry being written (after "new") describe an object no group of the
+// prompt asks for: the critic's rethinking stays within the prompt's claims.
+func (s *session) maskEntry(words []string) {
+	k := len(words) - 1
+	for k >= 0 && words[k] != "new" && words[k] != ";" && words[k] != ":" {
+		k--
+	}
+	if k < 0 || words[k] != "new" {
+		return
+	}
+	partial := words[k+1:] // size, texture, colour, shape so far
+	if len(partial) >= 4 {
+		return
+	}
+	lists := [][]string{world.Sizes, world.Textures, world.Colors, world.Shapes}
+	for i, w := range lists[len(partial)] {
+		attrs := [4]int{world.Any, world.Any, world.Any, world.Any}
+		for j, pw := range partial {
+			attrs[j] = indexOf(lists[j], pw)
+		}
+		attrs[len(partial)] = i
+		ok := false
+		for _, g := range s.spec.Groups {
+			if fits(g.Size, attrs[0]) && fits(g.Texture, attrs[1]) && fits(g.Color, attrs[2]) && (attrs[3] == world.Any || g.Shape == attrs[3]) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			if id, err := s.m.W.Vocab.ID(w); err == nil {
+				s.logits[id] = float32(math.Inf(-1))
+			}
+		}
+	}
+}
+
+func fits(want, got int) bool { return want == world.Any || got == world.Any || want == got }
+
+func indexOf(list []string, w string) int {
+	for i, v := range list {
+		if v == w {
+			return i
+		}
+	}
+	return world.Any
 }
 
 // ShouldThink reads the model's probability of opening a thought at a row
