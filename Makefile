@@ -5,10 +5,10 @@ GO        ?= go
 BENCHTIME ?= 300ms
 FUZZTIME  ?= 10s
 
-.PHONY: help build test e2e bench fuzz vet fmt
+.PHONY: help build test e2e bench fuzz vet fmt web demo e2e-browser e2e-serve
 
 help: ## list the targets
-	@grep -E '^[a-z0-9]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 build: ## build the twig command into ./bin/twig
 	$(GO) build -o bin/twig ./cmd/twig
@@ -20,8 +20,27 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-e2e: ## end-to-end checks — none yet: browser, worker and server checks come with their issues
-	@echo "e2e: nothing to run yet (the server, edge and web issues add their end-to-end checks here)"
+e2e: e2e-serve e2e-browser ## end-to-end checks (the server and edge issues add theirs as prerequisites)
+
+# --- server (edge/, twig serve) ------------------------------------------------
+e2e-serve: build ## twig serve from Node: the ws package and the official openai client (npm ci --prefix e2e/node)
+	TWIG_BIN=bin/twig node --test --test-concurrency=1 e2e/node/
+
+# --- browser (wasm/js, web/) ---------------------------------------------------
+WEB_OUT     ?= build/web
+WEB_WEIGHTS ?= $(firstword $(wildcard core/model/weights/default.safetensors) core/model/testdata/tiny.safetensors)
+DEMO_ADDR   ?= 127.0.0.1:8000
+
+web: ## build the deployable browser demo into build/web (wasm, wasm_exec.js, weights, web/)
+	@mkdir -p $(WEB_OUT)
+	GOOS=js GOARCH=wasm $(GO) build -tags twig_noembed -trimpath -ldflags='-s -w' -o $(WEB_OUT)/twig.wasm ./wasm/js
+	$(GO) run ./wasm/js/internal/webtool dist -src web -wasm $(WEB_OUT)/twig.wasm -weights $(WEB_WEIGHTS) -out $(WEB_OUT)
+
+demo: web ## serve build/web on 127.0.0.1 (DEMO_ADDR) and print the URL
+	$(GO) run ./wasm/js/internal/webtool serve -dir $(WEB_OUT) -addr $(DEMO_ADDR)
+
+e2e-browser: web build ## the page, the element, WebGPU and remote mode in headless Chromium (needs chromium; npm ci --prefix e2e/browser)
+	node --test --test-concurrency=1 e2e/browser/
 
 bench: ## run every benchmark and print one table
 	@$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./... | awk ' \

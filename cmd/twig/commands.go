@@ -20,6 +20,7 @@ type command struct {
 var commands = []command{
 	{name: "draw", summary: "draw a picture while thinking, live in the terminal", run: draw},
 	{name: "replay", summary: "rebuild image.png and thinking.gif from a trace", run: replay},
+	{name: "serve", summary: "serve the model: websockets, OpenAI-compatible HTTP, the web page", run: serve},
 	{name: "eval", summary: "run the benchmark: modes × categories, judged from the pictures", run: evalCmd},
 	{name: "vocab", summary: "list the words prompts may use", run: vocabCmd},
 	{name: "train", summary: "train the embedded model (reproduces the shipped weights)", run: trainCmd},

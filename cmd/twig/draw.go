@@ -15,7 +15,10 @@ import (
 const drawAbout = `Draws PROMPT with the embedded model, thinking before each band of rows and
 redrawing bands the critic scores below the threshold. Shows the thoughts,
 a progress bar per band, scores and redraws live; writes image.png,
-thinking.gif and trace.jsonl into the output folder.`
+thinking.gif and trace.jsonl into the output folder. With --backend openai or
+twig (or per role: --thinker-backend, --critic-backend, --painter-backend)
+the roles run on remote models; API keys come from $OPENAI_API_KEY,
+$TWIG_API_KEY or --api-key-file.`
 
 func draw(ctx context.Context, e *env, args []string) error {
 	d := engine.DefaultSettings()
@@ -34,6 +37,7 @@ func draw(ctx context.Context, e *env, args []string) error {
 		maxThought = fs.Int("max-thought-tokens", d.MaxThoughtTokens, "thought tokens allowed per run; 0 = no cap")
 		timeout    = fs.Duration("timeout", 0, "give up after this long (e.g. 30s); 0 = no limit")
 		weights    = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
+		remoteF    = addRemoteFlags(fs)
 	)
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -53,7 +57,11 @@ func draw(ctx context.Context, e *env, args []string) error {
 		return usagef("--timeout %v is negative", *timeout)
 	}
 
-	backend, err := e.backend(ctx, backendOptions{Weights: *weights})
+	rc, err := remoteF.config()
+	if err != nil {
+		return err
+	}
+	backend, err := e.backend(ctx, backendOptions{Weights: *weights, Remote: rc})
 	if err != nil {
 		return err
 	}

@@ -35,6 +35,7 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		bestOf  = fs.Int("best-of", 0, "candidates for best-of-n (0 = match think+reflect's tokens)")
 		workers = fs.Int("workers", 2, "prompts drawn at once")
 		weights = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
+		remoteF = addRemoteFlags(fs)
 	)
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -80,7 +81,11 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 	}
 	var backend Backend
 	if !*oracle {
-		if backend, err = e.backend(ctx, backendOptions{Weights: *weights}); err != nil {
+		rc, err := remoteF.config()
+		if err != nil {
+			return err
+		}
+		if backend, err = e.backend(ctx, backendOptions{Weights: *weights, Remote: rc}); err != nil {
 			return err
 		}
 	}

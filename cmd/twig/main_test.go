@@ -131,6 +131,10 @@ func TestExitCodes(t *testing.T) {
 	noModel := func(ctx context.Context, o backendOptions) (Backend, error) { return defaultBackend(ctx, o) }
 	boom := func(context.Context, backendOptions) (Backend, error) { return nil, errors.New("boom") }
 	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "corrupt.safetensors")
+	if err := os.WriteFile(corrupt, []byte("\x10\x00\x00\x00\x00\x00\x00\x00{not json at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		backend func(context.Context, backendOptions) (Backend, error)
@@ -148,7 +152,8 @@ func TestExitCodes(t *testing.T) {
 		{"unknown flag", nil, []string{"draw", "--nope", "x"}, exitUsage, "", "not defined: -nope"},
 		{"no prompt", nil, []string{"draw"}, exitUsage, "", "no prompt"},
 		{"bad threshold", nil, []string{"draw", "--threshold", "120", "x"}, exitUsage, "", "threshold 120"},
-		{"no weights", noModel, []string{"draw", "--out", dir, "x"}, exitFail, "", "twig draw: no model weights are present"},
+		{"missing weights", noModel, []string{"draw", "--weights", filepath.Join(dir, "none.safetensors"), "--out", dir, "x"}, exitFail, "", "twig draw: model: open weights"},
+		{"corrupt weights", noModel, []string{"draw", "--weights", corrupt, "--out", dir, "x"}, exitFail, "", "corrupt"},
 		{"backend fails", boom, []string{"draw", "--out", dir, "x"}, exitFail, "", "twig draw: boom"},
 		{"run fails", testBackend, []string{"draw", "--timeout", "1ns", "--out", dir, "x"}, exitFail, "", "deadline"},
 		{"replay missing", nil, []string{"replay", filepath.Join(dir, "none.jsonl")}, exitFail, "", "cannot read the trace"},

@@ -87,6 +87,9 @@ func (r *runner) run(b Backend) error {
 	}
 	run, err := b.NewRun(r.ctx, r.spec)
 	if err != nil {
+		if _, ok := errors.AsType[*world.ParseError](err); ok {
+			return &Error{Code: protocol.CodeInvalidRequest, Band: -1, Err: fmt.Errorf("the prompt: %w", err)}
+		}
 		return r.fail(protocol.CodeBackend, -1, "starting the backend's run", err)
 	}
 	defer run.Close()

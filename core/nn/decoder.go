@@ -7,6 +7,17 @@ import (
 	"github.com/twig-project/twig/core/kernels"
 )
 
+// MatVec is the Decoder's hook for running its heavy products elsewhere: it
+// sets out[n] = w[n×k]·x[k], plus bias[n] when bias is not nil. The decoder
+// calls it for the qkv, attention-projection and MLP products of every layer
+// and for the logits (attention over the cache stays on the CPU). w and bias
+// are always tensors of the Params and never change while a Decoder uses
+// them, so an implementation may keep copies on a device, keyed by &w[0].
+// Set it with Params.MatVec; nil uses the CPU kernels (the reference).
+type MatVec interface {
+	MatVec(out, x, w, bias []float32, k, n int)
+}
+
 // Decoder generates one token at a time with a key/value cache; all tokens
 // fed since the last Reset form one document. It reads Params live (no
 // copy). Not safe for concurrent use.
@@ -15,6 +26,7 @@ type Decoder struct {
 	cap  int
 	n    int // tokens in the cache
 	pool kernels.Pool
+	mv   MatVec // Params.MatVec at NewDecoder; nil = CPU kernels
 	buf  []float32
 
 	k, v   []float32 // [L,NH,cap,HS] cached keys and values
@@ -37,7 +49,7 @@ func NewDecoder(p *Params, capacity int) *Decoder {
 		panic(fmt.Sprintf("nn.NewDecoder: capacity %d outside [1,%d]", capacity, cfg.Ctx))
 	}
 	C, L, V := cfg.D, cfg.Layers, cfg.Vocab
-	d := &Decoder{p: p, cap: capacity}
+	d := &Decoder{p: p, cap: capacity, mv: p.MatVec}
 	sizes := []int{L * capacity * C, L * capacity * C, C, C, 3 * C, C, C, 4 * C, capacity, V, 2}
 	dsts := []*[]float32{&d.k, &d.v, &d.x, &d.ln, &d.qkv, &d.atty, &d.proj, &d.fch, &d.scores, &d.logits, &d.stat}
 	total := 0
@@ -84,7 +96,7 @@ func (d *Decoder) Step(tok, pos, row, col int32) []float32 {
 	for l := range p.Layers {
 		w := &p.Layers[l]
 		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN1W, w.LN1B, 1, C)
-		matmulForward(&d.pool, d.qkv, d.ln, w.QKVW, w.QKVB, 1, C, 3*C)
+		d.matvec(d.qkv, d.ln, w.QKVW, w.QKVB, C, 3*C)
 		for h := 0; h < NH; h++ {
 			base := (l*NH + h) * d.cap * HS
 			K := d.k[base : base+(t+1)*HS] // [t+1,HS]
@@ -101,16 +113,25 @@ func (d *Decoder) Step(tok, pos, row, col int32) []float32 {
 			clear(o)
 			d.pool.MatMulAcc(o, s, Vv, 1, t+1, HS)
 		}
-		matmulForward(&d.pool, d.proj, d.atty, w.AttProjW, w.AttProjB, 1, C, C)
+		d.matvec(d.proj, d.atty, w.AttProjW, w.AttProjB, C, C)
 		addTo(d.x, d.proj)
 		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN2W, w.LN2B, 1, C)
-		matmulForward(&d.pool, d.fch, d.ln, w.FCW, w.FCB, 1, C, 4*C)
+		d.matvec(d.fch, d.ln, w.FCW, w.FCB, C, 4*C)
 		geluForward(d.fch, d.fch, 4*C)
-		matmulForward(&d.pool, d.proj, d.fch, w.FCProjW, w.FCProjB, 1, 4*C, C)
+		d.matvec(d.proj, d.fch, w.FCProjW, w.FCProjB, 4*C, C)
 		addTo(d.x, d.proj)
 	}
 	layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, p.LNFW, p.LNFB, 1, C)
-	matmulForward(&d.pool, d.logits, d.ln, p.WTE, nil, 1, C, V)
+	d.matvec(d.logits, d.ln, p.WTE, nil, C, V)
 	d.n++
 	return d.logits[:V]
+}
+
+// matvec is out[n] = w[n×k]·x[k] + bias through the hook, or the CPU kernels.
+func (d *Decoder) matvec(out, x, w, bias []float32, k, n int) {
+	if d.mv != nil {
+		d.mv.MatVec(out[:n], x[:k], w[:n*k], bias, k, n)
+		return
+	}
+	matmulForward(&d.pool, out, x, w, bias, 1, k, n)
 }

@@ -40,6 +40,12 @@ type Params struct {
 	LNFW   []float32 // [C]
 	LNFB   []float32 // [C]
 
+	// MatVec, when not nil, computes the weight products of every Decoder
+	// made over these parameters (e.g. on a GPU); nil means the CPU kernels.
+	// Training ignores it. To run the same weights both ways, copy the
+	// struct (q := *p) and set the copy's MatVec: Data is shared.
+	MatVec MatVec
+
 	tensors []Tensor
 }
 

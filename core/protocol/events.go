@@ -58,6 +58,10 @@ type ThoughtDelta struct {
 	Band int `json:"band"`
 	// Text is the new text, to append to the band's thought so far.
 	Text string `json:"text"`
+	// Coalesced, when 2 or more, says this delta stands for that many: a
+	// server merged consecutive deltas for a client that read too slowly. Its
+	// seq is the last merged one's, so the seq before it is seq−Coalesced.
+	Coalesced int `json:"coalesced,omitempty"`
 }
 
 // ThoughtDone closes a thought.
@@ -248,6 +252,14 @@ func newPayload(typ string) Payload {
 		return &RunDone{}
 	case TypeError:
 		return &Error{}
+	case TypeHello:
+		return &Hello{}
+	case TypeCallDelta:
+		return &CallDelta{}
+	case TypeCallRow:
+		return &CallRow{}
+	case TypeCallDone:
+		return &CallDone{}
 	}
 	return nil
 }

@@ -66,6 +66,7 @@ const (
 	CodeCritic         = "critic_failed"     // the critic returned an error
 	CodeDecider        = "decider_failed"    // the decider returned an error
 	CodeSink           = "sink_failed"       // the event consumer refused an event
+	CodeGuest          = "guest_failed"      // a sandboxed guest broke a limit or the sandbox ABI (wasm/sandbox)
 	CodeInternal       = "internal"          // a bug in twig
 )
 

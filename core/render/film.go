@@ -122,7 +122,7 @@ func (p *Player) Apply(ev protocol.Event) error {
 	if ev.RunID != p.film.RunID {
 		return fmt.Errorf("render: event %d belongs to run %q, not %q: one trace, one run", ev.Seq, ev.RunID, p.film.RunID)
 	}
-	if ev.Seq != p.seq+1 {
+	if ev.Seq != p.seq+protocol.Span(ev) {
 		return fmt.Errorf("render: events jump from seq %d to %d: the trace is missing events", p.seq, ev.Seq)
 	}
 	p.seq = ev.Seq

@@ -1,0 +1,191 @@
+package remote
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/world"
+)
+
+// EditPainter paints bands with an OpenAI-compatible image-edit model
+// (POST /images/edits): the canvas so far is the image, the mask is
+// transparent over the band's rows, and the answer is resized to 256×256
+// and read back into image tokens for those rows. It implements
+// engine.Painter.
+type EditPainter struct {
+	c    caller
+	tpl  *Templates
+	side int
+	ext  bool
+}
+
+// NewEditPainter returns a painter on ep; tpl nil means DefaultTemplates.
+func NewEditPainter(ep Endpoint, o Options, tpl *Templates) (*EditPainter, error) {
+	if err := ep.check("painter"); err != nil {
+		return nil, err
+	}
+	o = o.withDefaults()
+	side := world.PxSize
+	if o.EditSize != "" {
+		w, h, ok := strings.Cut(o.EditSize, "x")
+		n, err := strconv.Atoi(w)
+		if !ok || w != h || err != nil || n < 64 || n > maxPictureSide {
+			return nil, fmt.Errorf("remote: painter: edit size %q: use a square size such as 256x256, 512x512 or 1024x1024", o.EditSize)
+		}
+		side = n
+	}
+	if tpl == nil {
+		tpl = DefaultTemplates()
+	}
+	return &EditPainter{c: caller{role: "painter", ep: ep, o: o}, tpl: tpl, side: side, ext: isTwigModel(ep.Model)}, nil
+}
+
+// imagesResponse is an images API answer.
+type imagesResponse struct {
+	Data []struct {
+		B64JSON string `json:"b64_json"`
+		URL     string `json:"url"`
+	} `json:"data"`
+}
+
+// PaintBand paints req.Rows (to the bottom for an open-ended band) in one call.
+func (p *EditPainter) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+	end := req.Rows.End
+	if end < 0 {
+		end = world.Grid
+	}
+	body, ctype, err := p.form(req, end)
+	if err != nil {
+		return err
+	}
+	var picBytes []byte
+	r := request{op: "image edit", path: "/images/edits", contentType: ctype, accept: "application/json",
+		body: func() (io.Reader, error) { return bytes.NewReader(body), nil }, limit: p.c.o.MaxImageBytes}
+	err = p.c.do(ctx, r, func(resp *http.Response, body io.Reader) error {
+		var ir imagesResponse
+		if err := json.NewDecoder(body).Decode(&ir); err != nil {
+			return fmt.Errorf("the answer is not an images response: %w", err)
+		}
+		if len(ir.Data) == 0 {
+			return errors.New("the images response has no data")
+		}
+		var err error
+		picBytes, err = p.pictureBytes(resp.Request.Context(), ir.Data[0].B64JSON, ir.Data[0].URL)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	img, err := decodePicture(picBytes)
+	if err != nil {
+		return &Error{Role: p.c.role, Host: p.c.ep.Host(), Op: "image edit", Err: err}
+	}
+	tokens := tokensOf(img)
+	row := make([]int, world.Grid)
+	for y := req.Rows.Start; y < end; y++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for x := range row {
+			row[x] = max(tokens[y*world.Grid+x], world.EmptyToken) // a cell still grey reads as empty
+		}
+		onRow(y, row)
+	}
+	return nil
+}
+
+// form builds the multipart body: model, prompt, image, mask, n, size,
+// response_format, and for twig models the twig extension.
+func (p *EditPainter) form(req engine.PaintRequest, end int) ([]byte, string, error) {
+	d := data("paint", req.State, req.Thought, req.Round)
+	d.LastRow = end - 1
+	prompt, err := p.tpl.render("paint.prompt", d)
+	if err != nil {
+		return nil, "", fmt.Errorf("remote: painter: %w", err)
+	}
+	pic, err := encodePNG(picture(req.Canvas, p.side))
+	if err != nil {
+		return nil, "", err
+	}
+	mask, err := encodePNG(bandMask(p.side, req.Rows.Start, end))
+	if err != nil {
+		return nil, "", err
+	}
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	fields := [][2]string{{"model", p.c.ep.Model}, {"prompt", prompt}, {"n", "1"}}
+	if p.c.o.EditSize != "" {
+		fields = append(fields, [2]string{"size", p.c.o.EditSize})
+	}
+	if !strings.HasPrefix(p.c.ep.Model, "gpt-image") { // those always answer b64_json and refuse the field
+		fields = append(fields, [2]string{"response_format", "b64_json"})
+	}
+	if p.ext {
+		x, _ := json.Marshal(map[string]any{"settings": req.Settings, "thought": req.Thought, "thoughts": d0(req.Thoughts),
+			"band": req.Band, "round": req.Round})
+		fields = append(fields, [2]string{"twig", string(x)})
+	}
+	for _, f := range fields {
+		if err := w.WriteField(f[0], f[1]); err != nil {
+			return nil, "", err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{"image", pic}, {"mask", mask}} {
+		h := make(map[string][]string)
+		h["Content-Disposition"] = []string{fmt.Sprintf(`form-data; name=%q; filename="%s.png"`, f.name, f.name)}
+		h["Content-Type"] = []string{"image/png"}
+		part, err := w.CreatePart(h)
+		if err != nil {
+			return nil, "", err
+		}
+		part.Write(f.b)
+	}
+	if err := w.Close(); err != nil {
+		return nil, "", err
+	}
+	return b.Bytes(), w.FormDataContentType(), nil
+}
+
+// pictureBytes gets the picture of an images answer: b64_json, a data:
+// URL, or an http(s) URL fetched without our credentials (it may be on
+// another host).
+func (p *EditPainter) pictureBytes(ctx context.Context, b64, url string) ([]byte, error) {
+	switch {
+	case b64 != "":
+		return base64.StdEncoding.DecodeString(b64)
+	case strings.HasPrefix(url, "data:"):
+		meta, payload, ok := strings.Cut(strings.TrimPrefix(url, "data:"), ",")
+		if !ok || !strings.HasSuffix(meta, ";base64") {
+			return nil, errors.New("the picture's data URL is not base64")
+		}
+		return base64.StdEncoding.DecodeString(payload)
+	case strings.HasPrefix(url, "https://"), strings.HasPrefix(url, "http://"):
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := p.c.o.HTTPClient.Do(req)
+		if err != nil {
+			return nil, fmt.Errorf("fetching the picture: %w", err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("fetching the picture: HTTP %d", resp.StatusCode)
+		}
+		return io.ReadAll(&capReader{r: resp.Body, limit: p.c.o.MaxImageBytes})
+	}
+	return nil, errors.New("the images response has neither b64_json nor url")
+}

@@ -1,0 +1,315 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+)
+
+// Client is the other end of a gateway: it sends runs and model calls over
+// one Transport (package wsconn dials one) and plays the engine's roles
+// with the server's model, so a loop running here can think, paint and
+// critique there. Any number of calls and runs may go at once.
+type Client struct {
+	t    Transport
+	wmu  sync.Mutex
+	next atomic.Int64
+
+	mu      sync.Mutex
+	streams map[string]*clientStream
+	hello   *protocol.Hello
+	helloOK chan struct{}
+	done    chan struct{}
+	err     error
+
+	// OnConnError, when set before the first request, gets the errors the
+	// server sends about the connection itself (run_id ""), e.g. a refused
+	// malformed message.
+	OnConnError func(*protocol.Error)
+}
+
+// NewClient starts a client on t; it reads t until t fails or Close.
+func NewClient(t Transport) *Client {
+	c := &Client{t: t, streams: map[string]*clientStream{}, helloOK: make(chan struct{}), done: make(chan struct{})}
+	go c.readLoop()
+	return c
+}
+
+// Close closes the connection (code 1000); calls in flight fail.
+func (c *Client) Close() error { return c.t.Close(protocol.CloseNormal, "") }
+
+// Done is closed when the connection has ended; Err says why.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err is why the connection ended (nil while it is open).
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// Hello waits for the server's greeting.
+func (c *Client) Hello(ctx context.Context) (*protocol.Hello, error) {
+	select {
+	case <-c.helloOK:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.hello, nil
+	case <-c.done:
+		return nil, c.Err()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (c *Client) readLoop() {
+	var err error
+	for {
+		var b []byte
+		if b, err = c.t.ReadMessage(); err != nil {
+			break
+		}
+		ev, derr := protocol.Decode(b)
+		if derr != nil {
+			continue // a newer server's message this build cannot read
+		}
+		if ev.RunID == "" {
+			switch p := ev.Payload.(type) {
+			case *protocol.Hello:
+				c.mu.Lock()
+				if c.hello == nil {
+					c.hello = p
+					close(c.helloOK)
+				}
+				c.mu.Unlock()
+			case *protocol.Error:
+				if f := c.OnConnError; f != nil {
+					f(p)
+				}
+			}
+			continue
+		}
+		c.mu.Lock()
+		st := c.streams[ev.RunID]
+		c.mu.Unlock()
+		if st != nil {
+			st.put(ev)
+		}
+	}
+	c.mu.Lock()
+	c.err = fmt.Errorf("edge: client: the connection ended: %w", err)
+	c.mu.Unlock()
+	close(c.done)
+}
+
+func (c *Client) send(m protocol.Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.t.WriteMessage(b)
+}
+
+// open registers a new request's stream.
+func (c *Client) open() (string, *clientStream) {
+	id := "c" + strconv.FormatInt(c.next.Add(1), 10)
+	st := &clientStream{ready: make(chan struct{}, 1), done: c.done}
+	c.mu.Lock()
+	c.streams[id] = st
+	c.mu.Unlock()
+	return id, st
+}
+
+func (c *Client) forget(id string) {
+	c.mu.Lock()
+	delete(c.streams, id)
+	c.mu.Unlock()
+}
+
+// wait returns the stream's next event; when ctx ends first it cancels the
+// request on the server.
+func (c *Client) wait(ctx context.Context, id string, st *clientStream) (protocol.Event, error) {
+	ev, err := st.next(ctx)
+	if err != nil && ctx.Err() != nil {
+		c.send(protocol.Message{ID: id, Body: &protocol.Cancel{}})
+		return ev, ctx.Err()
+	}
+	if err != nil {
+		return ev, c.Err()
+	}
+	return ev, nil
+}
+
+// Call sends one model call and returns its result; onEvent (may be nil)
+// sees its call_delta and call_row events as they come.
+func (c *Client) Call(ctx context.Context, call protocol.Call, onEvent func(protocol.Event)) (*protocol.CallDone, error) {
+	id, st := c.open()
+	defer c.forget(id)
+	if err := c.send(protocol.Message{ID: id, Body: &call}); err != nil {
+		return nil, err
+	}
+	for {
+		ev, err := c.wait(ctx, id, st)
+		if err != nil {
+			return nil, err
+		}
+		switch p := ev.Payload.(type) {
+		case *protocol.CallDone:
+			return p, nil
+		case *protocol.Error:
+			return nil, &CallError{Code: p.Code, Err: fmt.Errorf("server: %s: %s", p.Code, p.Message)}
+		default:
+			if onEvent != nil {
+				onEvent(ev)
+			}
+		}
+	}
+}
+
+// Draw runs a whole run on the server; sink gets every event, the last
+// being run_done (nil error) or error (returned as a *protocol.Error).
+func (c *Client) Draw(ctx context.Context, prompt string, s protocol.Settings, sink func(protocol.Event) error) error {
+	id, st := c.open()
+	defer c.forget(id)
+	if err := c.send(protocol.Message{ID: id, Body: &protocol.Start{Prompt: prompt, Settings: s}}); err != nil {
+		return err
+	}
+	for {
+		ev, err := c.wait(ctx, id, st)
+		if err != nil {
+			return err
+		}
+		if sink != nil {
+			if err := sink(ev); err != nil {
+				c.send(protocol.Message{ID: id, Body: &protocol.Cancel{}})
+				return err
+			}
+		}
+		switch p := ev.Payload.(type) {
+		case *protocol.RunDone:
+			return nil
+		case *protocol.Error:
+			return p
+		}
+	}
+}
+
+// Roles returns the engine roles played by the server's model.
+func (c *Client) Roles() engine.Roles {
+	return engine.Roles{Thinker: c, Painter: c, Critic: c, Decider: c}
+}
+
+// Backend returns an engine backend whose roles are played by the server's
+// model; bands is its default number of bands.
+func (c *Client) Backend(bands int) engine.Backend {
+	return engine.FuncBackend{Bands: bands, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
+		return c.Roles(), nil
+	}}
+}
+
+// Think implements engine.Thinker.
+func (c *Client) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
+	done, err := c.Call(ctx, protocol.Call{Role: protocol.RoleThink, Request: CallRequest(req.State, 0, "", 0)}, func(ev protocol.Event) {
+		if d, ok := ev.Payload.(*protocol.CallDelta); ok && emit != nil {
+			emit(d.Text)
+		}
+	})
+	if err != nil {
+		return "", err
+	}
+	if done.Thought == nil {
+		return "", errors.New("edge: client: the server's think call returned no thought")
+	}
+	if done.Thought.EndRow != 0 && req.SetEnd != nil {
+		req.SetEnd(done.Thought.EndRow)
+	}
+	return done.Thought.Text, nil
+}
+
+// PaintBand implements engine.Painter.
+func (c *Client) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+	_, err := c.Call(ctx, protocol.Call{Role: protocol.RolePaint, Request: CallRequest(req.State, req.Round, req.Thought, 0)}, func(ev protocol.Event) {
+		if r, ok := ev.Payload.(*protocol.CallRow); ok {
+			onRow(r.Row, r.Tokens)
+		}
+	})
+	return err
+}
+
+// Critique implements engine.Critic.
+func (c *Client) Critique(ctx context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
+	done, err := c.Call(ctx, protocol.Call{Role: protocol.RoleCritique, Request: CallRequest(req.State, req.Round, req.Thought, 0)}, nil)
+	if err != nil {
+		return engine.Critique{}, err
+	}
+	if done.Critique == nil {
+		return engine.Critique{}, errors.New("edge: client: the server's critique call returned no critique")
+	}
+	r := done.Critique
+	return engine.Critique{Score: r.Score, Parsed: r.Parsed, Revision: r.Revision, Raw: r.Raw}, nil
+}
+
+// ShouldThink implements engine.Decider.
+func (c *Client) ShouldThink(ctx context.Context, req engine.DecideRequest) (bool, float64, error) {
+	done, err := c.Call(ctx, protocol.Call{Role: protocol.RoleDecide, Request: CallRequest(req.State, 0, req.Thought, req.Row)}, nil)
+	if err != nil {
+		return false, 0, err
+	}
+	if done.Decision == nil {
+		return false, 0, errors.New("edge: client: the server's decide call returned no decision")
+	}
+	return done.Decision.Think, done.Decision.Probability, nil
+}
+
+// clientStream queues one request's events; the read loop never blocks on it.
+type clientStream struct {
+	mu    sync.Mutex
+	q     []protocol.Event
+	ready chan struct{}
+	done  <-chan struct{}
+}
+
+func (s *clientStream) put(ev protocol.Event) {
+	s.mu.Lock()
+	s.q = append(s.q, ev)
+	s.mu.Unlock()
+	select {
+	case s.ready <- struct{}{}:
+	default:
+	}
+}
+
+func (s *clientStream) next(ctx context.Context) (protocol.Event, error) {
+	for {
+		s.mu.Lock()
+		if len(s.q) > 0 {
+			ev := s.q[0]
+			s.q[0] = protocol.Event{}
+			s.q = s.q[1:]
+			s.mu.Unlock()
+			return ev, nil
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.ready:
+		case <-s.done:
+			s.mu.Lock()
+			n := len(s.q)
+			s.mu.Unlock()
+			if n == 0 {
+				return protocol.Event{}, errClosed
+			}
+		case <-ctx.Done():
+			return protocol.Event{}, ctx.Err()
+		}
+	}
+}

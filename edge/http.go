@@ -1,0 +1,303 @@
+package edge
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// HTTPConfig is what Handler serves.
+type HTTPConfig struct {
+	// Gateway serves the runs and calls (required).
+	Gateway *Gateway
+	// WebSocket serves /v1/ws: the runtime's upgrade (package wsconn in
+	// `twig serve`, a WebSocketPair shim in the Worker) ending in
+	// Gateway.Serve. Nil: /v1/ws is 404.
+	WebSocket http.Handler
+	// Token, when set, is required on /v1/ (Authorization: Bearer TOKEN, or
+	// ?access_token=TOKEN for browsers' websockets).
+	Token string
+	// Origins are the browser origins (scheme://host[:port]) allowed besides
+	// the server's own; "*" allows any. A request without Origin (not from a
+	// browser) is always allowed.
+	Origins []string
+	// Static serves every path outside /v1/ and /healthz (the web page).
+	// Nil: a short plain-text index.
+	Static http.Handler
+	// Logger gets one line per request (default: the gateway's).
+	Logger *slog.Logger
+	// MaxBodyBytes caps an HTTP request body. Default 8 MiB.
+	MaxBodyBytes int64
+}
+
+// Handler returns the gateway's HTTP surface: /healthz, /v1/ws, the
+// OpenAI-compatible endpoints, /v1/runs and /v1/calls (SSE), and Static,
+// wrapped in request ids, logs, origin checks (CORS) and the token check.
+func Handler(c HTTPConfig) http.Handler {
+	if c.Logger == nil {
+		c.Logger = c.Gateway.log
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 8 << 20
+	}
+	api := &apiHandler{g: c.Gateway, maxBody: c.MaxBodyBytes}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", api.health)
+	if c.WebSocket != nil {
+		mux.Handle("GET /v1/ws", c.WebSocket)
+	}
+	mux.HandleFunc("GET /v1/models", api.models)
+	mux.HandleFunc("POST /v1/chat/completions", api.chat)
+	mux.HandleFunc("POST /v1/images/generations", api.generate)
+	mux.HandleFunc("POST /v1/images/edits", api.edit)
+	mux.HandleFunc("POST /v1/runs", api.runs)
+	mux.HandleFunc("POST /v1/calls", api.calls)
+	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
+		writeAPIError(w, http.StatusNotFound, "not_found", "", "no endpoint "+r.Method+" "+r.URL.Path+": see docs/PROTOCOL.md for the endpoints")
+	})
+	static := c.Static
+	if static == nil {
+		static = http.HandlerFunc(index)
+	}
+	mux.Handle("/", static)
+	origins := newOriginList(c.Origins)
+	var h http.Handler = mux
+	h = guard(h, origins, c.Token)
+	h = logRequests(h, c.Logger)
+	return requestIDs(h)
+}
+
+func index(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("twig serve\n\nwebsocket: /v1/ws\nOpenAI-compatible: GET /v1/models, POST /v1/chat/completions, POST /v1/images/generations, POST /v1/images/edits\nSSE: POST /v1/runs, POST /v1/calls\nhealth: /healthz\n(no web page: run with --web DIR)\n"))
+}
+
+// guard checks the origin of browser requests (and answers CORS
+// preflights) everywhere, and the token on /v1/.
+func guard(next http.Handler, origins originList, token string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api := strings.HasPrefix(r.URL.Path, "/v1/")
+		if origin := r.Header.Get("Origin"); origin != "" && api {
+			if !origins.allowed(r) {
+				writeAPIError(w, http.StatusForbidden, "origin_not_allowed", "", "origin "+clip(origin)+" is not allowed: start the server with --origins "+clip(origin))
+				return
+			}
+			h := w.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+				h.Set("Access-Control-Max-Age", "600")
+				w.WriteHeader(http.StatusNoContent)
+				return
+			}
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id")
+		}
+		if api && token != "" && !tokenOK(r, token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="twig"`)
+			writeAPIError(w, http.StatusUnauthorized, "invalid_api_key", "", "missing or wrong token: send Authorization: Bearer TOKEN (or ?access_token=TOKEN on the websocket)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func tokenOK(r *http.Request, token string) bool {
+	got := ""
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		got = strings.TrimSpace(a[7:])
+	} else if q := r.URL.Query().Get("access_token"); q != "" {
+		got = q
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// originList is the allowlist of browser origins.
+type originList struct {
+	any  bool
+	list map[string]bool
+}
+
+func newOriginList(origins []string) originList {
+	o := originList{list: map[string]bool{}}
+	for _, s := range origins {
+		s = strings.TrimRight(strings.TrimSpace(s), "/")
+		switch s {
+		case "":
+		case "*":
+			o.any = true
+		default:
+			o.list[strings.ToLower(s)] = true
+		}
+	}
+	return o
+}
+
+// allowed reports whether the request's Origin may use the server: no
+// Origin, the server's own origin, a listed one, or any with "*".
+func (o originList) allowed(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" || o.any || o.list[strings.ToLower(origin)] {
+		return true
+	}
+	u, err := url.Parse(origin)
+	return err == nil && strings.EqualFold(u.Host, r.Host)
+}
+
+// CheckOrigin returns the websocket origin check for origins (the same rule
+// as the HTTP endpoints): for wsconn.Upgrade.
+func CheckOrigin(origins []string) func(*http.Request) bool {
+	return newOriginList(origins).allowed
+}
+
+// Request ids.
+
+type ctxKey int
+
+const requestIDKey ctxKey = 0
+
+// RequestID returns the request's id (set by Handler), or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey).(string)
+	return id
+}
+
+func requestIDs(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(c rune) bool {
+			return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')
+		}) {
+			var b [8]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+	})
+}
+
+// ClientAddr is the request's client address without the port.
+func ClientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// Logs.
+
+func logRequests(next http.Handler, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		rw := &recorder{ResponseWriter: w}
+		next.ServeHTTP(rw, r)
+		status := rw.status
+		if rw.hijacked {
+			status = http.StatusSwitchingProtocols
+		} else if status == 0 {
+			status = http.StatusOK
+		}
+		log.Info("http", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path,
+			"status", status, "bytes", rw.bytes, "ms", time.Since(t0).Milliseconds(), "addr", ClientAddr(r))
+	})
+}
+
+// recorder notes the status and size of a response; it keeps Flush (SSE)
+// and Hijack (websockets) working.
+type recorder struct {
+	http.ResponseWriter
+	status   int
+	bytes    int64
+	hijacked bool
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	h, ok := r.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("edge: the response writer cannot be hijacked")
+	}
+	r.hijacked = true
+	return h.Hijack()
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Health.
+
+type apiHandler struct {
+	g       *Gateway
+	maxBody int64
+}
+
+func (a *apiHandler) health(w http.ResponseWriter, r *http.Request) {
+	s := a.g.Stats()
+	status := "ok"
+	code := http.StatusOK
+	if s.Draining {
+		status, code = "draining", http.StatusServiceUnavailable
+	}
+	writeJSON(w, code, map[string]any{"status": status, "conns": s.Conns, "in_flight": s.InFlight})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(append(b, '\n'))
+}
+
+func clip(s string) string {
+	if len(s) <= 60 {
+		return s
+	}
+	return s[:60] + "…"
+}
+
+// WriteError answers an HTTP error in the OpenAI shape
+// {"error":{"message","type","param","code"}}, for the runtimes' handlers.
+func WriteError(w http.ResponseWriter, status int, code, msg string) {
+	writeAPIError(w, status, code, "", msg)
+}

@@ -1,0 +1,222 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/model"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/edge/server"
+)
+
+// tinyWeights is a small, poorly trained model that runs every role.
+const tinyWeights = "../../core/model/testdata/tiny.safetensors"
+
+var tiny = sync.OnceValues(func() (*model.Model, error) { return model.Load(context.Background(), tinyWeights) })
+
+func tinyModel(t testing.TB) *model.Model {
+	t.Helper()
+	m, err := tiny()
+	if err != nil {
+		t.Fatalf("load %s: %v", tinyWeights, err)
+	}
+	return m
+}
+
+// testServer is a server on an httptest listener.
+type testServer struct {
+	*server.Server
+	http *httptest.Server
+	ws   string // ws:// URL of /v1/ws
+}
+
+func newServer(t testing.TB, o server.Options) *testServer {
+	t.Helper()
+	if o.Backend == nil {
+		o.Backend = tinyModel(t)
+	}
+	srv, err := server.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return &testServer{Server: srv, http: hs, ws: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws"}
+}
+
+// dial opens a raw gorilla connection and reads the hello.
+func dial(t testing.TB, url string, h http.Header) *websocket.Conn {
+	t.Helper()
+	c, resp, err := websocket.DefaultDialer.Dial(url, h)
+	if err != nil {
+		status := ""
+		if resp != nil {
+			status = resp.Status
+		}
+		t.Fatalf("dial %s: %v %s", url, err, status)
+	}
+	t.Cleanup(func() { c.Close() })
+	if ev := next(t, c); ev.Type != protocol.TypeHello {
+		t.Fatalf("first message is %s, want hello", ev.Type)
+	}
+	return c
+}
+
+// next reads one event, failing after 20 s.
+func next(t testing.TB, c *websocket.Conn) protocol.Event {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	ev, err := protocol.Decode(b)
+	if err != nil {
+		t.Fatalf("decode %s: %v", b, err)
+	}
+	return ev
+}
+
+func send(t testing.TB, c *websocket.Conn, v any) {
+	t.Helper()
+	var b []byte
+	switch m := v.(type) {
+	case string:
+		b = []byte(m)
+	case []byte:
+		b = m
+	default:
+		var err error
+		if b, err = json.Marshal(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.WriteMessage(websocket.TextMessage, b); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+func start(id, prompt string, s protocol.Settings) protocol.Message {
+	return protocol.Message{ID: id, Body: &protocol.Start{Prompt: prompt, Settings: s}}
+}
+
+// untilEnd reads events of run id until its run_done or error, skipping
+// other streams' events; it returns the run's events.
+func untilEnd(t testing.TB, c *websocket.Conn, id string) []protocol.Event {
+	t.Helper()
+	var out []protocol.Event
+	for {
+		ev := next(t, c)
+		if ev.RunID != id {
+			continue
+		}
+		out = append(out, ev)
+		if ev.Type == protocol.TypeRunDone || ev.Type == protocol.TypeError || ev.Type == protocol.TypeCallDone {
+			return out
+		}
+	}
+}
+
+// waitFor polls cond for up to d.
+func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// fake is a scripted backend: each band's thought is deltas tokens, each
+// row takes rowDelay; it records when a role saw its context end.
+type fake struct {
+	deltas   int
+	rowDelay time.Duration
+	mu       sync.Mutex
+	stopped  int // role calls that returned because their context ended
+	started  chan struct{}
+}
+
+func newFake(deltas int, rowDelay time.Duration) *fake {
+	return &fake{deltas: deltas, rowDelay: rowDelay, started: make(chan struct{}, 64)}
+}
+
+func (f *fake) stops() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stopped
+}
+
+func (f *fake) stop(err error) error {
+	f.mu.Lock()
+	f.stopped++
+	f.mu.Unlock()
+	return err
+}
+
+func (f *fake) backend() engine.Backend {
+	return engine.FuncBackend{Bands: 2, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
+		select {
+		case f.started <- struct{}{}:
+		default:
+		}
+		return engine.Roles{
+			Thinker: engine.ThinkerFunc(func(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
+				var sb strings.Builder
+				for i := 0; i < f.deltas; i++ {
+					if ctx.Err() != nil {
+						return "", f.stop(ctx.Err())
+					}
+					emit("word ")
+					sb.WriteString("word ")
+				}
+				return sb.String(), nil
+			}),
+			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+				end := req.Rows.End
+				if end < 0 {
+					end = world.Grid
+				}
+				for r := req.Rows.Start; r < end; r++ {
+					select {
+					case <-ctx.Done():
+						return f.stop(ctx.Err())
+					case <-time.After(f.rowDelay):
+					}
+					row := make([]int, world.Grid)
+					row[r%world.Grid] = 1 + r
+					onRow(r, row)
+				}
+				return nil
+			}),
+			Critic: engine.CriticFunc(func(ctx context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
+				return engine.Critique{Score: 95, Parsed: true, Revision: req.Thought}, nil
+			}),
+		}, nil
+	}}
+}
+
+// smallBuffers wraps a listener so accepted connections have tiny socket
+// buffers: a client that stops reading fills them quickly.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetWriteBuffer(4 << 10)
+	}
+	return c, err
+}

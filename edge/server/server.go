@@ -1,0 +1,152 @@
+// Package server is `twig serve`: the gateway of package edge on net/http,
+// with websockets from gorilla (package wsconn), the web page, and a drain
+// on shutdown. The cmd/twig command only parses flags and calls Run.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"runtime"
+	"time"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/wsconn"
+)
+
+// Options configure a server. Only Backend is required.
+type Options struct {
+	// Backend plays the runs and calls.
+	Backend engine.Backend
+	// Limits bound each client (zero fields: defaults).
+	Limits edge.Limits
+	// WebSocket configures the websocket transport (zero fields: defaults;
+	// MaxMessageBytes follows Limits).
+	WebSocket wsconn.Options
+	// Token, when set, is required on /v1/.
+	Token string
+	// Origins are the browser origins allowed besides the server's own ("*": any).
+	Origins []string
+	// WebDir, when set, is served at / (the web page).
+	WebDir string
+	// Grace is how long a shutdown waits for runs in flight before
+	// cancelling them. Default 30 s.
+	Grace time.Duration
+	// Logger gets the structured logs (default: discard).
+	Logger *slog.Logger
+	// OnEmit sees every event as it is emitted (see edge.Config).
+	OnEmit func(protocol.Event)
+	// OnWrite sees every websocket event once written (see edge.Config).
+	OnWrite func(protocol.Event)
+}
+
+// DefaultLimits are `twig serve`'s limits: the gateway's defaults, with
+// MaxActive set to one run a CPU less one (at least one), so that the
+// model's work leaves a core for the network and events reach clients
+// without waiting for a scheduler slice.
+func DefaultLimits() edge.Limits {
+	l := edge.DefaultLimits()
+	l.MaxActive = max(1, runtime.GOMAXPROCS(0)-1)
+	return l
+}
+
+// Server is a `twig serve` instance.
+type Server struct {
+	o       Options
+	gw      *edge.Gateway
+	handler http.Handler
+}
+
+// New makes a server; nothing listens until Serve.
+func New(o Options) (*Server, error) {
+	if o.Backend == nil {
+		return nil, errors.New("server: no model backend")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Grace <= 0 {
+		o.Grace = 30 * time.Second
+	}
+	s := &Server{o: o}
+	s.gw = edge.New(edge.Config{Backend: o.Backend, Limits: o.Limits, Logger: o.Logger, Server: "twig serve", OnEmit: o.OnEmit, OnWrite: o.OnWrite})
+	if s.o.WebSocket.MaxMessageBytes <= 0 {
+		s.o.WebSocket.MaxMessageBytes = s.gw.Limits().MaxMessageBytes
+	}
+	var static http.Handler
+	if o.WebDir != "" {
+		fi, err := os.Stat(o.WebDir)
+		if err != nil || !fi.IsDir() {
+			return nil, fmt.Errorf("server: --web %s is not a folder", o.WebDir)
+		}
+		static = http.FileServer(http.Dir(o.WebDir))
+	}
+	s.handler = edge.Handler(edge.HTTPConfig{Gateway: s.gw, WebSocket: http.HandlerFunc(s.websocket),
+		Token: o.Token, Origins: o.Origins, Static: static, Logger: o.Logger})
+	return s, nil
+}
+
+// Handler is the server's whole HTTP surface (for httptest).
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Gateway is the server's gateway.
+func (s *Server) Gateway() *edge.Gateway { return s.gw }
+
+// websocket upgrades /v1/ws and serves the connection until it ends.
+func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
+	addr := edge.ClientAddr(r)
+	if err := s.gw.Admit(addr); err != nil {
+		status := http.StatusTooManyRequests
+		code := protocol.CodeTooMany
+		if errors.Is(err, edge.ErrDraining) {
+			status, code = http.StatusServiceUnavailable, protocol.CodeDraining
+		}
+		edge.WriteError(w, status, code, err.Error())
+		return
+	}
+	c, err := wsconn.Upgrade(w, r, s.o.WebSocket, edge.CheckOrigin(s.o.Origins))
+	if err != nil {
+		return // gorilla has answered
+	}
+	s.gw.Serve(r.Context(), c, edge.Peer{Addr: addr, RequestID: edge.RequestID(r.Context())})
+}
+
+// Serve serves on ln until ctx is done, then drains: no new connections or
+// runs, runs in flight finish (cancelled after Grace), connections close
+// with 1001. It returns nil after a drain, or the listener's error.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
+		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn),
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.o.Logger.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.o.Logger.Info("draining", "grace", s.o.Grace.String(), "in_flight", s.gw.Stats().InFlight)
+	s.gw.Drain()
+	graceCtx, cancel := context.WithTimeout(context.Background(), s.o.Grace)
+	defer cancel()
+	httpDone := make(chan struct{})
+	go func() {
+		if err := hs.Shutdown(graceCtx); err != nil {
+			hs.Close() // grace over: cut the HTTP requests still going (their runs cancel)
+		}
+		close(httpDone)
+	}()
+	if err := s.gw.Shutdown(graceCtx); err != nil {
+		s.o.Logger.Warn("grace period over: cancelled the runs in flight")
+	}
+	<-httpDone
+	s.o.Logger.Info("drained")
+	return nil
+}

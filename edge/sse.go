@@ -1,0 +1,166 @@
+package edge
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+)
+
+// sseWriter writes server-sent events: one "data:" line of JSON each.
+type sseWriter struct {
+	w        http.ResponseWriter
+	f        http.Flusher
+	deadline func()
+}
+
+func startSSE(w http.ResponseWriter) *sseWriter {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	f, _ := w.(http.Flusher)
+	s := &sseWriter{w: w, f: f, deadline: deadlineWriter(w)}
+	s.flush()
+	return s
+}
+
+func (s *sseWriter) send(v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.raw(b)
+}
+
+func (s *sseWriter) raw(b []byte) error {
+	s.deadline()
+	if _, err := fmt.Fprintf(s.w, "data: %s\n\n", b); err != nil {
+		return err
+	}
+	s.flush()
+	return nil
+}
+
+func (s *sseWriter) flush() {
+	if s.f != nil {
+		s.f.Flush()
+	}
+}
+
+// acquire takes one of the address's in-flight slots for an HTTP request.
+func (a *apiHandler) acquire(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
+	g := a.g
+	g.mu.Lock()
+	draining := g.draining
+	g.mu.Unlock()
+	if draining {
+		writeAPIError(w, http.StatusServiceUnavailable, protocol.CodeDraining, "", "the server is shutting down and takes no new requests")
+		return nil, false
+	}
+	addr := ClientAddr(r)
+	if !g.addrs.acquireJob(addr, g.limits.MaxInFlightPerAddr) {
+		w.Header().Set("Retry-After", "1")
+		writeAPIError(w, http.StatusTooManyRequests, protocol.CodeTooMany,
+			"", fmt.Sprintf("your address has %d requests in flight, the limit: wait for one to end", g.limits.MaxInFlightPerAddr))
+		return nil, false
+	}
+	g.jobs.Add(1)
+	g.stats.inFlight.Add(1)
+	return func() {
+		g.addrs.releaseJob(addr)
+		g.stats.inFlight.Add(-1)
+		g.jobs.Done()
+	}, true
+}
+
+// readMessage reads a body holding one client message, as on the websocket.
+func (a *apiHandler) readMessage(w http.ResponseWriter, r *http.Request, want string) (protocol.Message, bool) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(a.g.limits.MaxMessageBytes)))
+	if err != nil {
+		writeAPIError(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "", fmt.Sprintf("the body is over the limit of %d bytes", a.g.limits.MaxMessageBytes))
+		return protocol.Message{}, false
+	}
+	m, err := protocol.DecodeMessage(b)
+	if err != nil {
+		code := protocol.CodeBadMessage
+		if me, ok := errors.AsType[*protocol.MessageError](err); ok {
+			code = me.Code
+		}
+		writeAPIError(w, http.StatusBadRequest, code, "", err.Error())
+		return m, false
+	}
+	if m.Type != want {
+		writeAPIError(w, http.StatusBadRequest, protocol.CodeUnknownType, "type", fmt.Sprintf("this endpoint takes a %q message, not %q", want, m.Type))
+		return m, false
+	}
+	return m, true
+}
+
+// runs serves POST /v1/runs: the body is a start message; the answer is the
+// run's events as server-sent events, ending with run_done or error.
+func (a *apiHandler) runs(w http.ResponseWriter, r *http.Request) {
+	m, ok := a.readMessage(w, r, protocol.TypeStart)
+	if !ok {
+		return
+	}
+	release, ok := a.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	st := m.Body.(*protocol.Start)
+	ctx, cancel := context.WithTimeout(r.Context(), a.g.limits.RunTimeout)
+	defer cancel()
+	out := startSSE(w)
+	rel := newRelay(a.g.limits, func(ev protocol.Event) error { return out.send(ev) })
+	a.g.stats.runs.Add(1)
+	_, err := engine.Draw(ctx, a.g.backend, engine.RunSpec{Prompt: st.Prompt, Settings: st.Settings, RunID: m.ID}, rel.push)
+	werr := rel.finish()
+	a.g.log.Info("run ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "code", codeOrOK(err), "via", "sse", "write_err", errString(werr))
+}
+
+// calls serves POST /v1/calls: the body is a call message; the answer is
+// the call's events as server-sent events, ending with call_done or error.
+func (a *apiHandler) calls(w http.ResponseWriter, r *http.Request) {
+	m, ok := a.readMessage(w, r, protocol.TypeCall)
+	if !ok {
+		return
+	}
+	release, ok := a.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	c := m.Body.(*protocol.Call)
+	ctx, cancel := context.WithTimeout(r.Context(), a.g.limits.RunTimeout)
+	defer cancel()
+	out := startSSE(w)
+	rel := newRelay(a.g.limits, func(ev protocol.Event) error { return out.send(ev) })
+	a.g.stats.calls.Add(1)
+	st := newStream(m.ID)
+	var sendErr error
+	done, err := Call(ctx, a.g.backend, *c, func(p protocol.Payload) error {
+		sendErr = rel.push(st.event(p))
+		return sendErr
+	})
+	switch {
+	case err == nil:
+		rel.push(st.event(done))
+	case sendErr == nil:
+		rel.push(st.event(&protocol.Error{Code: ErrorCode(err), Message: oneLine(err)}))
+	}
+	rel.finish()
+	a.g.log.Info("call ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "role", c.Role, "code", codeOrOK(err),
+		"ms", st.ms(), "via", "sse")
+}
+
+// unixNow is the "created" time of OpenAI objects.
+func unixNow() int64 { return time.Now().Unix() }

@@ -1,0 +1,142 @@
+package sandbox
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/model"
+)
+
+// benchModel is the model the overhead benchmarks draw with: the shipped
+// default when this build has one (the realistic case), else the tiny test
+// model.
+func benchModel(b *testing.B) (*model.Model, string) {
+	if m, err := model.Default(); err == nil {
+		return m, "default"
+	}
+	m, err := model.Load(context.Background(), "../../core/model/testdata/tiny.safetensors")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m, "tiny"
+}
+
+func benchSandbox(b *testing.B) *Sandbox {
+	s, err := New(context.Background(), Config{CacheDir: filepath.Join(os.TempDir(), "twig-sandbox-test-cache")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+var benchSpec = engine.RunSpec{Prompt: "a red circle above a blue square", Seed: 7, Settings: engine.DefaultSettings()}
+
+// BenchmarkDrawNative is a native run, the baseline of BenchmarkDrawSandboxed.
+func BenchmarkDrawNative(b *testing.B) {
+	m, _ := benchModel(b)
+	for b.Loop() {
+		if _, err := engine.Draw(context.Background(), m, benchSpec, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkDrawSandboxed is the same run (prompt, seed, model) through the
+// engine guest: instantiation, the guest's orchestration and the ABI's
+// crossings are the difference.
+func BenchmarkDrawSandboxed(b *testing.B) {
+	m, _ := benchModel(b)
+	s := benchSandbox(b)
+	for b.Loop() {
+		if _, err := s.Draw(context.Background(), m, benchSpec, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSandboxOverhead alternates native and sandboxed runs of the same
+// prompt and seed and reports the sandbox's overhead in percent of the
+// native run (goal: ≤ 5 % on the shipped model).
+func BenchmarkSandboxOverhead(b *testing.B) {
+	m, which := benchModel(b)
+	s := benchSandbox(b)
+	var native, boxed time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := engine.Draw(context.Background(), m, benchSpec, nil); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := s.Draw(context.Background(), m, benchSpec, nil); err != nil {
+			b.Fatal(err)
+		}
+		native, boxed = native+t1.Sub(t0), boxed+time.Since(t1)
+	}
+	b.ReportMetric(100*(boxed.Seconds()-native.Seconds())/native.Seconds(), "%overhead")
+	b.ReportMetric(float64(native.Milliseconds())/float64(b.N), "native-ms")
+	b.Logf("model %s", which)
+}
+
+// BenchmarkInstantiateWarm is one fresh guest instance (instantiate, the Go
+// runtime's _initialize, close), the per-run fixed cost.
+func BenchmarkInstantiateWarm(b *testing.B) {
+	s := benchSandbox(b)
+	ctx := context.Background()
+	for b.Loop() {
+		mod, err := s.rt.InstantiateModule(ctx, s.engine.cm, s.modCfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		mod.Close(ctx)
+	}
+}
+
+// BenchmarkCompileWarmCache is New with the compilation cache filled: what a
+// later process pays.
+func BenchmarkCompileWarmCache(b *testing.B) {
+	dir := b.TempDir()
+	ctx := context.Background()
+	s, err := New(ctx, Config{CacheDir: dir})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Close(ctx)
+	for b.Loop() {
+		s, err := New(ctx, Config{CacheDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Close(ctx)
+	}
+}
+
+// BenchmarkCompileCold compiles the engine guest with no cache: what the
+// first process pays.
+func BenchmarkCompileCold(b *testing.B) {
+	ctx := context.Background()
+	for b.Loop() {
+		rt := wazero.NewRuntime(ctx)
+		if _, err := rt.CompileModule(ctx, guestWasm); err != nil {
+			b.Fatal(err)
+		}
+		rt.Close(ctx)
+	}
+}
+
+// BenchmarkDrawTwin is the sandboxed run's code path without wasm (the
+// guest SDK built natively): the ABI's own cost, for profiling.
+func BenchmarkDrawTwin(b *testing.B) {
+	m, _ := benchModel(b)
+	s := benchSandbox(b)
+	for b.Loop() {
+		if _, err := s.drawTwin(context.Background(), m, benchSpec, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

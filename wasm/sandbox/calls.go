@@ -1,0 +1,179 @@
+package sandbox
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"iter"
+	"slices"
+	"time"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/wasm/abi"
+)
+
+// roleCall is one role call of a guest. The real role runs as a coroutine
+// (iter.Pull): each role_next resumes it on the guest's own thread until its
+// next message, where it waits for the guest's next role_next, so exactly
+// one of guest and role runs at a time, the role sees the same callback
+// order as in a native run, and no message costs a thread wake-up.
+type roleCall struct {
+	role    int
+	cancel  context.CancelFunc
+	next    func() (abi.Message, bool)
+	stop    func()
+	pending []byte        // the message announced by role_next, not yet read
+	final   bool          // pending is the call's last message
+	active  time.Duration // time the role spent computing
+}
+
+func newRoleCall(parent context.Context, role int,
+	play func(context.Context, func(abi.Message)) abi.Message) *roleCall {
+	ctx, cancel := context.WithCancel(parent)
+	c := &roleCall{role: role, cancel: cancel}
+	c.next, c.stop = iter.Pull(func(yield func(abi.Message) bool) {
+		defer cancel()
+		stopped := false
+		emit := func(m abi.Message) {
+			if !stopped && !yield(m) {
+				stopped = true // the run is over: end the role soon
+				cancel()
+			}
+		}
+		final := func() (m abi.Message) {
+			defer func() {
+				if p := recover(); p != nil {
+					m = abi.Message{Type: abi.MsgError, Message: fmt.Sprintf("the backend's %s role panicked: %v", abi.RoleName(role), p)}
+				}
+			}()
+			return play(ctx, emit)
+		}()
+		if !stopped {
+			yield(final)
+		}
+	})
+	return c
+}
+
+// step runs the role to its next message.
+func (c *roleCall) step() abi.Message {
+	t0 := time.Now()
+	m, ok := c.next()
+	c.active += time.Since(t0)
+	if !ok {
+		panic("BUG: sandbox: a role call resumed after its last message")
+	}
+	return m
+}
+
+// fail is the final message of a failed role.
+func fail(err error) abi.Message { return abi.Message{Type: abi.MsgError, Message: err.Error()} }
+
+// player returns the function that plays a role call of req on the run's
+// roles, or a *Error when the request is not one the host accepts.
+func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Message)) abi.Message, *Error) {
+	bad := func(err error) *Error {
+		return errorf(KindABI, "role_call(%s): the request is invalid: %v", abi.RoleName(role), err)
+	}
+	if role == abi.RoleStart {
+		if r.started {
+			return nil, errorf(KindABI, "role_call(start) was called twice: a run has one start")
+		}
+		var spec engine.RunSpec
+		if err := json.Unmarshal(req, &spec); err != nil {
+			return nil, bad(err)
+		}
+		if err := r.checkSpec(spec); err != nil {
+			return nil, bad(err)
+		}
+		r.started = true
+		return func(context.Context, func(abi.Message)) abi.Message {
+			// The run's context, not the call's: a backend may keep it for the run.
+			br, err := r.backend.NewRun(r.ctx, spec)
+			if err != nil {
+				return fail(err)
+			}
+			r.brun = br
+			r.roles = br.Roles()
+			return abi.Message{Type: abi.MsgDone, Roles: &abi.Roles{Thinker: r.roles.Thinker != nil,
+				Painter: r.roles.Painter != nil, Critic: r.roles.Critic != nil, Decider: r.roles.Decider != nil}}
+		}, nil
+	}
+	if r.brun == nil {
+		return nil, errorf(KindABI, "role_call(%s) before the run was started: call role_call(start) first and read its done message", abi.RoleName(role))
+	}
+	missing := func(ctx context.Context, _ func(abi.Message)) abi.Message {
+		return fail(fmt.Errorf("the backend has no %s role", abi.RoleName(role)))
+	}
+	switch role {
+	case abi.RoleThink:
+		var q engine.ThinkRequest
+		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt); err != nil {
+			return nil, bad(err)
+		}
+		if r.roles.Thinker == nil {
+			return missing, nil
+		}
+		return func(ctx context.Context, yield func(abi.Message)) abi.Message {
+			if q.Rows.End < 0 {
+				q.SetEnd = func(end int) { yield(abi.Message{Type: abi.MsgSetEnd, End: end}) }
+			}
+			text, err := r.roles.Thinker.Think(ctx, q, func(d string) { yield(abi.Message{Type: abi.MsgDelta, Text: d}) })
+			if err != nil {
+				return fail(err)
+			}
+			return abi.Message{Type: abi.MsgDone, Text: text}
+		}, nil
+	case abi.RolePaint:
+		var q engine.PaintRequest
+		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt); err != nil {
+			return nil, bad(err)
+		}
+		if r.roles.Painter == nil {
+			return missing, nil
+		}
+		return func(ctx context.Context, yield func(abi.Message)) abi.Message {
+			err := r.roles.Painter.PaintBand(ctx, q, func(row int, tokens []int) {
+				yield(abi.Message{Type: abi.MsgRow, Row: row, Tokens: slices.Clone(tokens)})
+			})
+			if err != nil {
+				return fail(err)
+			}
+			return abi.Message{Type: abi.MsgDone}
+		}, nil
+	case abi.RoleCritique:
+		var q engine.CritiqueRequest
+		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt); err != nil {
+			return nil, bad(err)
+		}
+		if r.roles.Critic == nil {
+			return missing, nil
+		}
+		return func(ctx context.Context, _ func(abi.Message)) abi.Message {
+			c, err := r.roles.Critic.Critique(ctx, q)
+			if err != nil {
+				return fail(err)
+			}
+			return abi.Message{Type: abi.MsgDone, Critique: &c}
+		}, nil
+	case abi.RoleDecide:
+		var q engine.DecideRequest
+		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt); err != nil {
+			return nil, bad(err)
+		}
+		if q.Row < 0 || q.Row > gridRows {
+			return nil, bad(fmt.Errorf("row %d is outside [0, %d]", q.Row, gridRows))
+		}
+		if r.roles.Decider == nil {
+			return missing, nil
+		}
+		return func(ctx context.Context, _ func(abi.Message)) abi.Message {
+			think, p, err := r.roles.Decider.ShouldThink(ctx, q)
+			if err != nil {
+				return fail(err)
+			}
+			return abi.Message{Type: abi.MsgDone, Think: think, Probability: p}
+		}, nil
+	}
+	return nil, errorf(KindABI, "role_call: unknown role %d (roles are 0 start, 1 think, 2 paint, 3 critique, 4 decide)", role)
+}

@@ -1,0 +1,105 @@
+package sandbox
+
+import (
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/wasm/abi"
+)
+
+// emit takes one event from the guest: the host owns the envelope (v,
+// run_id, seq, t_ms are set here, whatever the guest wrote) and the
+// timings of run_done (the guest has no clock: they are the host's time in
+// each role). It returns abi.StatusRefused once the sink has refused one.
+func (r *run) emit(data []byte) (refused bool, _ *Error) {
+	if len(data) > r.cfg.MaxMessageBytes {
+		return false, errorf(KindEventBytes, "emit_event: an event of %d bytes is over the %d-byte limit (Config.MaxMessageBytes)", len(data), r.cfg.MaxMessageBytes)
+	}
+	r.eventBytes += int64(len(data))
+	if r.eventBytes > r.cfg.MaxEventBytes {
+		return false, errorf(KindEventBytes, "the run emitted more than %d bytes of events (Config.MaxEventBytes); a twig run needs a few tens of KiB", r.cfg.MaxEventBytes)
+	}
+	if r.sinkErr != nil {
+		return true, nil
+	}
+	if r.final != "" {
+		return false, errorf(KindABI, "emit_event: an event after the stream's final %s event", r.final)
+	}
+	ev, err := protocol.Decode(data)
+	if err != nil {
+		return false, errorf(KindABI, "emit_event: not a twig event: %v", err)
+	}
+	if u, ok := ev.Payload.(*protocol.Unknown); ok {
+		return false, errorf(KindABI, "emit_event: unknown event type %q (this host speaks %s)", u.Type, protocol.Version)
+	}
+	r.track(ev.Payload)
+	return r.send(ev.Payload) != nil, nil
+}
+
+// send stamps a payload with the run's envelope and hands it to the sink.
+func (r *run) send(p protocol.Payload) error {
+	if r.sinkErr != nil {
+		return r.sinkErr
+	}
+	switch p := p.(type) {
+	case *protocol.RunDone:
+		p.Stats.Timings = r.timings()
+		r.final = protocol.TypeRunDone
+	case *protocol.Error:
+		r.final, r.failCode, r.failMsg = protocol.TypeError, p.Code, p.Message
+	}
+	ev := protocol.Event{V: protocol.Version, Type: p.EventType(), RunID: r.spec.RunID, Seq: r.seq,
+		TMs: time.Since(r.start).Milliseconds(), Payload: p}
+	r.seq++
+	if r.sink == nil {
+		return nil
+	}
+	if err := r.sink(ev); err != nil {
+		r.sinkErr = &engine.Error{Code: protocol.CodeSink, Band: -1,
+			Err: fmt.Errorf("the event consumer refused a %s event: %w", ev.Type, err)}
+		return r.sinkErr
+	}
+	return nil
+}
+
+// track keeps the run's result as the events describe it, so a failed run
+// returns its partial canvas like a native one.
+func (r *run) track(p protocol.Payload) {
+	res := &r.result
+	switch p := p.(type) {
+	case *protocol.BandProgress:
+		if p.Row >= 0 && p.Row < world.Grid && len(p.Tokens) == world.Grid {
+			copy(res.Tokens[p.Row*world.Grid:], p.Tokens)
+		}
+	case *protocol.BandRedrawn:
+		for i := max(0, p.Rows.Start) * world.Grid; i < min(p.Rows.End, world.Grid)*world.Grid; i++ {
+			res.Tokens[i] = -1
+		}
+		if p.Band >= 0 && p.Band < len(res.Thoughts) {
+			res.Thoughts[p.Band] = p.Thought
+		}
+	case *protocol.ThoughtDone:
+		if p.Band == len(res.Thoughts) {
+			res.Thoughts = append(res.Thoughts, p.Text)
+		}
+	case *protocol.BandDone:
+		if p.Band == len(res.Bands) {
+			res.Bands = append(res.Bands, p.Rows)
+		}
+	case *protocol.RunDone:
+		res.Tokens = slices.Clone(p.Tokens)
+		res.Thoughts, res.Bands, res.Stats = p.Thoughts, p.Bands, p.Stats
+	}
+}
+
+// timings are the host's times in each role and since the run started.
+func (r *run) timings() protocol.Timings {
+	ms := func(role int) int64 { return r.roleTime[role].Milliseconds() }
+	return protocol.Timings{ThinkMs: ms(abi.RoleThink), PaintMs: ms(abi.RolePaint),
+		CritiqueMs: ms(abi.RoleCritique), DecideMs: ms(abi.RoleDecide),
+		TotalMs: time.Since(r.start).Milliseconds()}
+}

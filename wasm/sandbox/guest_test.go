@@ -1,0 +1,37 @@
+package sandbox
+
+import (
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/twig-project/twig/wasm/internal/wasmbuild"
+)
+
+// TestEmbeddedGuestUpToDate checks that twig-guest.wasm was built from the
+// sources as they are now: guest.sum records their hash (toolchain-free, so
+// another Go release does not fail it) and the module's own hash.
+func TestEmbeddedGuestUpToDate(t *testing.T) {
+	data, err := os.ReadFile("guest.sum")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	if len(lines) < 2 || !strings.HasPrefix(lines[1], "wasm ") {
+		t.Fatalf("guest.sum is not two hash lines: run make sandbox-guest")
+	}
+	if got, want := wasmbuild.Hash(guestWasm), strings.TrimPrefix(lines[1], "wasm "); got != want {
+		t.Fatalf("twig-guest.wasm is %s, guest.sum says %s: run make sandbox-guest", got, want)
+	}
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("no go command to list the guest's sources")
+	}
+	h, err := wasmbuild.SourceHash(".", "github.com/twig-project/twig/wasm/guest/twig")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h != lines[0] {
+		t.Fatalf("the engine guest's sources changed since twig-guest.wasm was built (%s, guest.sum says %s): run make sandbox-guest", h, lines[0])
+	}
+}

@@ -1,0 +1,163 @@
+package sandbox_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/wasm/internal/wasmbuild"
+	"github.com/twig-project/twig/wasm/sandbox"
+)
+
+// goGuest builds a Go guest package once per test binary.
+var goGuests sync.Map // pkg → func() ([]byte, error)
+
+func goGuest(t testing.TB, pkg string) []byte {
+	t.Helper()
+	f, _ := goGuests.LoadOrStore(pkg, sync.OnceValues(func() ([]byte, error) {
+		out := filepath.Join(os.TempDir(), "twig-sandbox-test-"+strings.ReplaceAll(pkg, "/", "_")+".wasm")
+		if err := wasmbuild.Build(".", pkg, out); err != nil {
+			return nil, err
+		}
+		return os.ReadFile(out)
+	}))
+	wasm, err := f.(func() ([]byte, error))()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wasm
+}
+
+// tight is a sandbox with small limits, for the guests that must hit them.
+var tight = sync.OnceValues(func() (*sandbox.Sandbox, error) {
+	return sandbox.New(context.Background(), sandbox.Config{CacheDir: testCacheDir(),
+		RunTimeout: 300 * time.Millisecond, MaxHostCalls: 1000})
+})
+
+func TestHostileGuestsAreContained(t *testing.T) {
+	m := tinyModel(t)
+	event := []byte(`{"v":"twig/1","type":"thought_delta","run_id":"x","seq":0,"t_ms":0,"band":0,"text":"` +
+		strings.Repeat("a", 60000) + `"}`)
+	small := []byte(`{"v":"twig/1","type":"thought_delta","run_id":"x","seq":0,"t_ms":0,"band":0,"text":"a"}`)
+	emitForever := func(n int) []byte {
+		return cat([]byte{opLoop, blockVoid}, i32c(4096), i32c(int64(n)), call(fnEmitEvent), []byte{opDrop, opBr, 0, opEnd}, i32c(0))
+	}
+	engineWasm := sandbox.EngineGuest()
+	corrupt := bytes.Clone(engineWasm)
+	copy(corrupt, "\x00wsm")
+	hostile := func() []byte { return goGuest(t, "./testdata/hostile") }
+	for _, tc := range []struct {
+		name   string
+		wasm   func() []byte
+		prompt string
+		tight  bool
+		kind   string
+		code   string
+		says   string
+	}{
+		{name: "infinite loop", wasm: func() []byte {
+			return guestModule(1, cat([]byte{opLoop, blockVoid, opBr, 0, opEnd}, i32c(0)), nil)
+		}, tight: true, kind: sandbox.KindWallTime, code: protocol.CodeDeadline, says: "wall-time limit"},
+		{name: "memory bomb", wasm: func() []byte {
+			return guestModule(1, cat([]byte{opLoop, blockVoid}, i32c(16), []byte{opMemoryGrow, 0}, i32c(-1),
+				[]byte{opI32Ne, opBrIf, 0, opEnd, opUnreachable}), nil)
+		}, kind: sandbox.KindMemory, says: "out of memory at the cap of 1024 pages"},
+		{name: "go memory bomb", wasm: hostile, prompt: "memory", kind: sandbox.KindMemory, says: "out of memory"},
+		{name: "event spam", wasm: func() []byte { return guestModule(1, emitForever(len(event)), event) },
+			kind: sandbox.KindEventBytes, says: "more than 16777216 bytes of events"},
+		{name: "host-call spam", wasm: func() []byte { return guestModule(1, emitForever(len(small)), small) },
+			tight: true, kind: sandbox.KindHostCalls, says: "more than 1000 host calls"},
+		{name: "out-of-bounds event", wasm: func() []byte {
+			return guestModule(1, cat(i32c(0x1ff00), i32c(4096), call(fnEmitEvent)), nil)
+		}, kind: sandbox.KindABI, says: "emit_event: the buffer [130816, 134912) is outside the guest's 131072 bytes"},
+		{name: "out-of-bounds request", wasm: func() []byte {
+			return guestModule(1, cat(i32c(0), i32c(-16), i32c(64), call(fnRoleCall)), nil)
+		}, kind: sandbox.KindABI, says: "role_call: the buffer"},
+		{name: "unknown call handle", wasm: func() []byte {
+			return guestModule(1, cat(i32c(7), i32c(0), call(fnRoleNext)), nil)
+		}, kind: sandbox.KindABI, says: "role_next: no open call 7"},
+		{name: "files and sockets", wasm: hostile, prompt: "files", kind: sandbox.KindGuest, says: "contained:"},
+		{name: "go panic", wasm: hostile, prompt: "panic", kind: sandbox.KindGuest, says: "panic: hostile guest panics"},
+		{name: "wrong ABI version", wasm: func() []byte { return guestModule(2, i32c(0), nil) },
+			kind: sandbox.KindModule, says: "speaks twig sandbox ABI 2, this host speaks ABI 1"},
+		{name: "truncated module", wasm: func() []byte { return engineWasm[:len(engineWasm)/3] },
+			kind: sandbox.KindModule, says: "does not compile"},
+		{name: "corrupt module", wasm: func() []byte { return corrupt }, kind: sandbox.KindModule, says: "does not compile"},
+		{name: "not a guest", wasm: func() []byte { return (&wmodule{memPages: 1}).encode() },
+			kind: sandbox.KindModule, says: "does not export twig_abi_version"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := sb(t)
+			if tc.tight {
+				var err error
+				if s, err = tight(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// A well-behaved run goes on beside the hostile one.
+			var wg sync.WaitGroup
+			wg.Go(func() { checkNormalRun(t, m, 11) })
+			p := tc.prompt
+			if p == "" {
+				p = prompt
+			}
+			var rec record
+			t0 := time.Now()
+			_, err := s.RunModule(context.Background(), tc.wasm(), m, engine.RunSpec{Prompt: p, Seed: 1}, rec.sink)
+			wg.Wait()
+			var se *sandbox.Error
+			if !errors.As(err, &se) {
+				t.Fatalf("err = %v, want a *sandbox.Error", err)
+			}
+			if se.Kind != tc.kind || !strings.Contains(err.Error(), tc.says) {
+				t.Fatalf("err = %v (kind %s), want kind %s saying %q", err, se.Kind, tc.kind, tc.says)
+			}
+			code := tc.code
+			if code == "" {
+				code = protocol.CodeGuest
+			}
+			if engine.Code(err) != code {
+				t.Errorf("code %s, want %s", engine.Code(err), code)
+			}
+			if n := len(rec.evs); n == 0 || rec.evs[n-1].Type != protocol.TypeError ||
+				rec.evs[n-1].Payload.(*protocol.Error).Code != code {
+				t.Errorf("the stream does not end with an error event of code %s: %v", code, rec.evs)
+			}
+			t.Logf("%v in %v", err, time.Since(t0).Round(time.Millisecond))
+		})
+	}
+}
+
+// reference is a native run's events and image per seed.
+var reference sync.Map
+
+// checkNormalRun runs a sandboxed draw and compares it with the native one.
+func checkNormalRun(t *testing.T, m engine.Backend, seed int64) {
+	spec := engine.RunSpec{Prompt: prompt, Seed: seed, RunID: "ok", Settings: engine.DefaultSettings()}
+	ref, ok := reference.Load(seed)
+	if !ok {
+		var native record
+		if _, err := engine.Draw(context.Background(), m, spec, native.sink); err != nil {
+			t.Error(err)
+			return
+		}
+		ref, _ = reference.LoadOrStore(seed, lines(t, native.evs))
+	}
+	var boxed record
+	if _, err := sb(t).Draw(context.Background(), m, spec, boxed.sink); err != nil {
+		t.Errorf("a normal run beside a hostile one failed: %v", err)
+		return
+	}
+	if got, want := strings.Join(lines(t, boxed.evs), "\n"), strings.Join(ref.([]string), "\n"); got != want {
+		t.Errorf("a normal run beside a hostile one differs from the native run")
+	}
+}

@@ -1,0 +1,245 @@
+// Package sandbox runs TwiG runs inside WebAssembly: the engine's loop (or a
+// user's own policy) is a wasip1 guest module run by wazero, and the model
+// math stays in the host. The guest orchestrates — when to think, what to
+// redraw — and asks the host's backend for every thought, row, critique and
+// decision through a small versioned ABI (package abi, docs/SANDBOX.md);
+// events leave the guest through a host function and reach the caller's sink
+// exactly as a native run's would.
+//
+// A guest can do nothing the host does not grant: no files, no network, no
+// clock (it sees a fake one) and no randomness but a stream derived from the
+// run's seed. Every run gets a fresh instance and is held to the limits of
+// Config: memory pages, wall time, host calls, event bytes. A guest that
+// breaks one is stopped, and its run fails with a clear *Error while the host
+// and other runs go on.
+//
+//	sb, err := sandbox.New(ctx, sandbox.Config{})
+//	res, err := sb.Draw(ctx, model, engine.RunSpec{Prompt: "a red circle", Seed: 1}, sink)
+//
+// Sandbox.Draw has engine.Draw's signature (minus the receiver), so a method
+// value sb.Draw drops in wherever engine.Draw is used.
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"os"
+	"fmt"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/wasm/abi"
+)
+
+// Sandbox is a wazero runtime with the host functions, the compilation
+// cache and the compiled engine guest. It is safe for concurrent runs.
+type Sandbox struct {
+	cfg    Config
+	rt     wazero.Runtime
+	cache  wazero.CompilationCache
+	modCfg wazero.ModuleConfig
+	engine *Module
+}
+
+// Module is a compiled guest, ready for any number of runs (each gets a
+// fresh instance).
+type Module struct {
+	sb *Sandbox
+	cm wazero.CompiledModule
+}
+
+// New starts a sandbox: the runtime with its limits, the compilation cache
+// and the engine guest compiled (or loaded from the cache).
+func New(ctx context.Context, cfg Config) (*Sandbox, error) {
+	cfg = cfg.withDefaults()
+	s := &Sandbox{cfg: cfg}
+	rc := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(os.Getenv("XCLOSE") == "").
+		WithMemoryLimitPages(cfg.MemoryLimitPages)
+	switch cfg.CacheDir {
+	case CacheOff:
+		s.cache = wazero.NewCompilationCache()
+	case "":
+		// The default cache is a convenience: without a writable folder, keep it in memory.
+		var err error
+		if s.cache, err = wazero.NewCompilationCacheWithDir(DefaultCacheDir()); err != nil {
+			s.cache = wazero.NewCompilationCache()
+		}
+	default:
+		var err error
+		if s.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+			return nil, fmt.Errorf("sandbox: compilation cache: %w (set Config.CacheDir to a writable folder, or to CacheOff)", err)
+		}
+	}
+	s.rt = wazero.NewRuntimeWithConfig(ctx, rc.WithCompilationCache(s.cache))
+	// No FS, no args or env, fake clocks, and a reactor's initializer only.
+	// The random source and stdio are set per run.
+	s.modCfg = wazero.NewModuleConfig().WithName("").WithStartFunctions(abi.ExportInitialize)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, s.rt); err != nil {
+		s.Close(ctx)
+		return nil, fmt.Errorf("sandbox: WASI: %w", err)
+	}
+	if _, err := hostModule(s.rt).Instantiate(ctx); err != nil {
+		s.Close(ctx)
+		return nil, fmt.Errorf("sandbox: host module: %w", err)
+	}
+	var err error
+	if s.engine, err = s.Compile(ctx, guestWasm); err != nil {
+		s.Close(ctx)
+		return nil, fmt.Errorf("sandbox: the embedded engine guest: %w", err)
+	}
+	return s, nil
+}
+
+// Close releases the runtime and everything compiled in it.
+func (s *Sandbox) Close(ctx context.Context) error {
+	err := s.rt.Close(ctx)
+	if s.cache != nil {
+		err = errors.Join(err, s.cache.Close(ctx))
+	}
+	return err
+}
+
+// Config returns the sandbox's configuration with its defaults filled in.
+func (s *Sandbox) Config() Config { return s.cfg }
+
+// Draw plays one run of the engine's own loop inside the sandbox: the same
+// events and image as engine.Draw(ctx, b, spec, sink) (the timing fields are
+// the host's), with the run held to the sandbox's limits.
+func (s *Sandbox) Draw(ctx context.Context, b engine.Backend, spec engine.RunSpec, sink engine.Sink) (engine.Result, error) {
+	return s.engine.Draw(ctx, b, spec, sink)
+}
+
+// RunModule compiles a guest module (a user's policy) and plays one run with
+// it, under the same limits as Draw. A module that is not a twig guest fails
+// with a *Error of KindModule, reported to sink as an error event.
+func (s *Sandbox) RunModule(ctx context.Context, wasm []byte, b engine.Backend, spec engine.RunSpec, sink engine.Sink) (engine.Result, error) {
+	m, err := s.Compile(ctx, wasm)
+	if err != nil {
+		r := newRun(s.cfg, b, spec, sink)
+		e := r.fail(err.(*Error))
+		_ = r.send(&protocol.Error{Code: engine.Code(e), Message: e.Error()})
+		return r.result, e
+	}
+	defer m.Close(context.WithoutCancel(ctx))
+	return m.Draw(ctx, b, spec, sink)
+}
+
+// Compile compiles a guest module and checks that it is a twig guest of this
+// ABI: its exports, and imports only from "twig" and WASI. Errors are *Error
+// of KindModule.
+func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
+	cm, err := s.rt.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, errorf(KindModule, "the module does not compile (%d bytes): %v", len(wasm), err)
+	}
+	if err := checkModule(cm); err != nil {
+		_ = cm.Close(ctx)
+		return nil, err
+	}
+	return &Module{sb: s, cm: cm}, nil
+}
+
+// Close releases the compiled module.
+func (m *Module) Close(ctx context.Context) error { return m.cm.Close(ctx) }
+
+// checkModule checks a compiled module's exports and imports against the ABI.
+func checkModule(cm wazero.CompiledModule) error {
+	i32 := api.ValueTypeI32
+	sig := func(ps ...api.ValueType) []api.ValueType { return ps }
+	same := func(a, b []api.ValueType) bool { return string(a) == string(b) }
+	exports := cm.ExportedFunctions()
+	for _, want := range []struct {
+		name      string
+		params    []api.ValueType
+		wantClass string
+	}{
+		{abi.ExportVersion, nil, "() -> i32"},
+		{abi.ExportAlloc, sig(i32), "(i32) -> i32"},
+		{abi.ExportRun, sig(i32, i32), "(i32, i32) -> i32"},
+	} {
+		f, ok := exports[want.name]
+		if !ok {
+			return errorf(KindModule, "the module does not export %s: not a twig guest (see docs/SANDBOX.md)", want.name)
+		}
+		if !same(f.ParamTypes(), want.params) || !same(f.ResultTypes(), sig(i32)) {
+			return errorf(KindModule, "the module's %s is not %s", want.name, want.wantClass)
+		}
+	}
+	if _, ok := cm.ExportedMemories()[abi.ExportMemory]; !ok {
+		return errorf(KindModule, "the module does not export its memory as %q", abi.ExportMemory)
+	}
+	imports := map[string]int{abi.FuncEmitEvent: 2, abi.FuncRoleCall: 3, abi.FuncRoleNext: 2, abi.FuncRoleRead: 3}
+	for _, f := range cm.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		switch mod {
+		case wasi_snapshot_preview1.ModuleName:
+		case abi.ImportModule:
+			n, ok := imports[name]
+			if !ok {
+				return errorf(KindModule, "the module imports %s.%s, which this host (ABI %d) does not have", mod, name, abi.Version)
+			}
+			if len(f.ParamTypes()) != n || !same(f.ResultTypes(), sig(i32)) {
+				return errorf(KindModule, "the module imports %s.%s with the wrong signature (want %d i32 parameters and an i32 result)", mod, name, n)
+			}
+		default:
+			return errorf(KindModule, "the module imports %s.%s: a guest may import only from %q and %q",
+				mod, name, abi.ImportModule, wasi_snapshot_preview1.ModuleName)
+		}
+	}
+	return nil
+}
+
+// Draw plays one run with this guest: a fresh instance, the sandbox's limits.
+func (m *Module) Draw(ctx context.Context, b engine.Backend, spec engine.RunSpec, sink engine.Sink) (engine.Result, error) {
+	r := newRun(m.sb.cfg, b, spec, sink)
+	runCtx, cancel := context.WithTimeoutCause(ctx, m.sb.cfg.RunTimeout, errWallTime)
+	defer cancel()
+	r.ctx = runCtx
+	err := m.play(r)
+	r.finish()
+	return r.result, err
+}
+
+// play instantiates the guest, checks its ABI version, hands it the run and
+// calls twig_run, then returns the run's outcome.
+func (m *Module) play(r *run) error {
+	ctx := experimental.WithMemoryAllocator(context.WithValue(r.ctx, runKey{}, r), allocator)
+	cfg := m.sb.modCfg.WithRandSource(r.randSource()).WithStdout(&r.out).WithStderr(&r.out)
+	mod, err := m.sb.rt.InstantiateModule(ctx, m.cm, cfg)
+	if err != nil {
+		return r.outcome(0, err, 0)
+	}
+	defer mod.Close(context.Background())
+	memBytes := func() uint64 { return uint64(mod.Memory().Size()) }
+	call := func(name string, args ...uint64) (uint32, error) {
+		res, err := mod.ExportedFunction(name).Call(ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		return uint32(res[0]), nil
+	}
+	v, err := call(abi.ExportVersion)
+	if err != nil {
+		return r.outcome(0, err, memBytes())
+	}
+	if v != abi.Version {
+		r.violation = errorf(KindModule, "the guest speaks twig sandbox ABI %d, this host speaks ABI %d: rebuild it against this twig's wasm/abi", int32(v), abi.Version)
+		return r.outcome(0, nil, 0)
+	}
+	input := r.input()
+	ptr, err := call(abi.ExportAlloc, uint64(len(input)))
+	if err != nil {
+		return r.outcome(0, err, memBytes())
+	}
+	if ptr == 0 || !mod.Memory().Write(ptr, input) {
+		r.violation = errorf(KindGuest, "twig_alloc(%d) returned %d, not a buffer in the guest's memory", len(input), ptr)
+		return r.outcome(0, nil, 0)
+	}
+	status, err := call(abi.ExportRun, uint64(ptr), uint64(len(input)))
+	return r.outcome(status, err, memBytes())
+}
