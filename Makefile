@@ -5,7 +5,7 @@ GO        ?= go
 BENCHTIME ?= 300ms
 FUZZTIME  ?= 10s
 
-.PHONY: help build test e2e bench fuzz vet fmt web demo e2e-browser e2e-serve
+.PHONY: help build test e2e bench fuzz vet fmt web demo e2e-browser e2e-serve test-slow train eval
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -20,7 +20,7 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-e2e: e2e-serve e2e-browser ## end-to-end checks (the server and edge issues add theirs as prerequisites)
+e2e: test-slow e2e-serve e2e-browser ## end-to-end checks (the server and edge issues add theirs as prerequisites)
 
 # --- server (edge/, twig serve) ------------------------------------------------
 e2e-serve: build ## twig serve from Node: the ws package and the official openai client (npm ci --prefix e2e/node)
@@ -41,6 +41,15 @@ demo: web ## serve build/web on 127.0.0.1 (DEMO_ADDR) and print the URL
 
 e2e-browser: web build ## the page, the element, WebGPU and remote mode in headless Chromium (needs chromium; npm ci --prefix e2e/browser)
 	node --test --test-concurrency=1 e2e/browser/
+
+test-slow: ## the slow Go checks: twig train --tiny learns (about a minute), a sampled eval of the shipped weights
+	TWIG_SLOW=1 $(GO) test -count=1 -run 'TinyTraining|ShippedWeights' -v ./core/train ./core/model
+
+train: ## reproduce the shipped weights from scratch (about 2 h on 2 cores; resumes from .train/ckpt.gob)
+	$(GO) run ./cmd/twig train --out core/model/weights/default.safetensors
+
+eval: ## the full benchmark of the shipped weights, as in the README
+	$(GO) run ./cmd/twig eval --mode no-think,think,think+reflect,best-of-n
 
 bench: ## run every benchmark and print one table
 	@$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./... | awk ' \

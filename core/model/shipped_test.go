@@ -1,0 +1,39 @@
+package model_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/twig-project/twig/core/bench"
+	"github.com/twig-project/twig/core/model"
+)
+
+// TestShippedWeightsThink is CI's short eval of the shipped weights on a
+// sample of the benchmark: thinking must beat drawing straight through, and
+// reflection must not lose to thinking alone. Set TWIG_SLOW=1 to run it.
+func TestShippedWeightsThink(t *testing.T) {
+	if os.Getenv("TWIG_SLOW") == "" {
+		t.Skip("slow: set TWIG_SLOW=1 (make test-slow)")
+	}
+	m, err := model.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	items := bench.Sample(bench.Suite(), 6)
+	rep, err := bench.Run(context.Background(), m, items, bench.Options{Modes: []string{"no-think", "think", "think+reflect"}, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("\n%s", rep.Markdown())
+	noThink, think, reflect := rep.Results[0].Overall, rep.Results[1].Overall, rep.Results[2].Overall
+	if think < noThink+0.15 {
+		t.Errorf("thinking (%.2f) does not clearly beat no-think (%.2f)", think, noThink)
+	}
+	if reflect < think-0.05 {
+		t.Errorf("think+reflect (%.2f) is worse than think (%.2f)", reflect, think)
+	}
+	if reflect < 0.4 {
+		t.Errorf("think+reflect overall %.2f on the sample is below the 0.40 floor", reflect)
+	}
+}
