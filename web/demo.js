@@ -286,7 +286,7 @@ function renderBand(st, b) {
     c.thought.textContent = thinking ? "thinking…" : "(no thought: thinking is off)";
     c.thought.classList.add("pending");
   }
-  c.human.textContent = b.thoughtDone && b.human ? b.human : "";
+  c.human.textContent = b.thoughtDone && b.humanFor === b.thought ? b.human : "";
   if (c.critiques.childElementCount !== b.critiques.length) {
     c.critiques.textContent = "";
     for (const k of b.critiques) {
@@ -417,6 +417,7 @@ async function start() {
         view.update(st.tokens);
         showBand(ev.rows, true, `band ${ev.band + 1} · redraw`);
         renderBand(st, b);
+        humanize(st, b);
         say(`Band ${ev.band + 1}: the critic asked for a redraw`);
         break;
       case "run_done":
@@ -444,6 +445,7 @@ function humanize(st, b) {
   client.humanize(thought).then((h) => {
     if (b.thought !== thought) return;
     b.human = h;
+    b.humanFor = thought;
     if (shown === st) renderBand(st, b);
   });
 }

@@ -20,9 +20,15 @@ twig (or per role: --thinker-backend, --critic-backend, --painter-backend)
 the roles run on remote models; API keys come from $OPENAI_API_KEY,
 $TWIG_API_KEY or --api-key-file.`
 
-func draw(ctx context.Context, e *env, args []string) error {
+func draw(ctx context.Context, e *env, args []string) error { return drawCmd(ctx, e, args, false) }
+
+// drawCmd is draw, and `twig sandbox run POLICY.wasm …` when policyRun.
+func drawCmd(ctx context.Context, e *env, args []string, policyRun bool) error {
 	d := engine.DefaultSettings()
 	fs := newFlags(e, "draw", `[flags] "PROMPT"`, drawAbout)
+	if policyRun {
+		fs = newFlags(e, "sandbox run", `POLICY.wasm [flags] "PROMPT"`, sandboxRunAbout)
+	}
 	var (
 		seed       = fs.Int64("seed", d.Seed, "random seed: the same seed, model and kernels give a byte-identical image")
 		out        = fs.String("out", "", "folder for image.png, thinking.gif and trace.jsonl (default: a new folder under ./twig-out)")
@@ -38,9 +44,13 @@ func draw(ctx context.Context, e *env, args []string) error {
 		timeout    = fs.Duration("timeout", 0, "give up after this long (e.g. 30s); 0 = no limit")
 		weights    = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
 		remoteF    = addRemoteFlags(fs)
+		sandboxF   = addSandboxFlags(fs, policyRun)
 	)
 	pos, err := fs.parse(args)
 	if err != nil {
+		return err
+	}
+	if pos, err = sandboxF.policyArg(pos); err != nil {
 		return err
 	}
 	prompt := strings.TrimSpace(strings.Join(pos, " "))
@@ -61,6 +71,11 @@ func draw(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	drawFn, closeSandbox, err := sandboxF.drawer(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeSandbox()
 	backend, err := e.backend(ctx, backendOptions{Weights: *weights, Remote: rc})
 	if err != nil {
 		return err
@@ -100,7 +115,7 @@ func draw(ctx context.Context, e *env, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	res, runErr := engine.Draw(ctx, backend, engine.RunSpec{Prompt: prompt, Settings: s}, sink)
+	res, runErr := drawFn(ctx, backend, engine.RunSpec{Prompt: prompt, Settings: s}, sink)
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("cannot write the trace: %w", err)
 	}

@@ -33,9 +33,9 @@ var remoteRoles = []string{"thinker", "critic", "painter"}
 // remoteFlags are the backend flags of a command.
 type remoteFlags struct {
 	backend, baseURL, model, keyFile, templates, editSize *string
-	callTimeout, runTimeout                                *time.Duration
-	retries                                                *int
-	role                                                   map[string]*roleFlags
+	callTimeout, runTimeout                               *time.Duration
+	retries                                               *int
+	role                                                  map[string]*roleFlags
 }
 
 type roleFlags struct{ backend, url, model, keyFile *string }

@@ -56,9 +56,6 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Temporary reports whether trying again later may work (429, 5xx, network).
-func (e *Error) Temporary() bool { return retryable(e.Status) || (e.Status == 0 && e.Err != nil) }
-
 func retryable(status int) bool {
 	return status == 408 || status == 409 || status == 429 || status >= 500
 }

@@ -57,7 +57,8 @@ func (c *caller) do(ctx context.Context, r request, read func(resp *http.Respons
 			return e
 		}
 		if d, ok := ctx.Deadline(); ok && time.Until(d) < wait {
-			return e // the wait would outlast the run
+			e.Message += fmt.Sprintf(" (not retried: waiting %v would pass the deadline)", wait.Round(time.Millisecond))
+			return e
 		}
 		if err := c.o.sleep(ctx, wait); err != nil {
 			e.Err = fmt.Errorf("%w while waiting to retry", c.ctxErr(ctx))
@@ -114,7 +115,7 @@ func (c *caller) once(ctx context.Context, r request, read func(*http.Response, 
 	if err == nil {
 		return nil, false, -1
 	}
-	e := fail(resp.StatusCode, nil)
+	e := fail(0, nil) // the status was 2xx: not worth printing
 	if u, ok := errors.AsType[*upstreamError](err); ok {
 		k := c.ep.APIKey
 		e.Type, e.Code, e.Message = k.scrub(u.typ), k.scrub(u.code), k.scrub(u.msg)

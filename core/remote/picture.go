@@ -87,4 +87,3 @@ func tokensOf(img image.Image) world.Tokens {
 	}
 	return world.FromPicture(img)
 }
-

@@ -61,7 +61,9 @@ func gateway(tb testing.TB, m *model.Model) string {
 
 // paths are the ways a run can reach the model.
 func paths(m *model.Model, base string, o Options) map[string]func() (engine.Backend, error) {
-	src := func(kind, model string) Source { return Source{Kind: kind, Endpoint: Endpoint{BaseURL: base, Model: model}} }
+	src := func(kind, model string) Source {
+		return Source{Kind: kind, Endpoint: Endpoint{BaseURL: base, Model: model}}
+	}
 	all := func(kind, model string) func() (engine.Backend, error) {
 		return func() (engine.Backend, error) {
 			return NewBackend(Config{Thinker: src(kind, model), Critic: src(kind, model), Painter: src(kind, model), Options: o})

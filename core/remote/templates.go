@@ -32,7 +32,7 @@ type TemplateData struct {
 	Band, BandNumber, Bands int
 	// Rows are the band's rows; FirstRow and LastRow the first and last
 	// (inclusive; LastRow is Grid-1 for an open-ended band).
-	Rows             engine.Rows
+	Rows              engine.Rows
 	FirstRow, LastRow int
 	// Open is true for an open-ended band (adaptive mode).
 	Open bool

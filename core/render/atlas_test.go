@@ -22,8 +22,8 @@ func TestAtlasTilesRebuildPicture(t *testing.T) {
 			a := AtlasCell(tok, row, col)
 			ax, ay := (a%world.Grid)*CellPx, (a/world.Grid)*CellPx
 			for y := 0; y < CellPx; y++ {
-				got := atlas.Pix[atlas.PixOffset(ax, ay+y) : atlas.PixOffset(ax+CellPx, ay+y)]
-				exp := want.Pix[want.PixOffset(col*CellPx, row*CellPx+y) : want.PixOffset((col+1)*CellPx, row*CellPx+y)]
+				got := atlas.Pix[atlas.PixOffset(ax, ay+y):atlas.PixOffset(ax+CellPx, ay+y)]
+				exp := want.Pix[want.PixOffset(col*CellPx, row*CellPx+y):want.PixOffset((col+1)*CellPx, row*CellPx+y)]
 				if !bytes.Equal(got, exp) {
 					t.Fatalf("cell (%d,%d) token %d: atlas tile row %d differs from world.Picture", row, col, tok, y)
 				}

@@ -3,7 +3,7 @@
 // flags of DESIGN.md §4 (WebGPU on: SwiftShader here).
 import { spawn } from "node:child_process";
 import http from "node:http";
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
@@ -47,7 +47,7 @@ export async function launch() {
     args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update", "--disable-sync",
       "--no-first-run", "--enable-unsafe-webgpu"],
   });
-  return { browser, close: () => browser.close() };
+  return { browser, pid: browser.process ? browser.process().pid : 0, close: () => browser.close() };
 }
 
 // page opens a new page that fails the test on uncaught page errors.
@@ -78,4 +78,34 @@ export function twigServe(weights = path.join(repo, "core", "model", "testdata",
     });
     p.on("exit", (code) => reject(new Error(`twig serve exited (${code}): ${out}${err.slice(-2000)}`)));
   });
+}
+
+// cpuSeconds sums the CPU time (user + system) of a process and all its
+// descendants, from /proc: the browser's work for a run, which on an idle
+// machine is its wall time (the wasm runs on one thread). On a loaded
+// machine it is the better measure of what a run costs.
+export function cpuSeconds(rootPid) {
+  const kids = new Map();
+  const cpu = new Map();
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${d}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ppid = +f[1];
+    cpu.set(+d, (+f[11] + +f[12]) / 100); // utime, stime in clock ticks (100 Hz on Linux)
+    if (!kids.has(ppid)) kids.set(ppid, []);
+    kids.get(ppid).push(+d);
+  }
+  let total = 0;
+  const walk = (p) => {
+    total += cpu.get(p) || 0;
+    for (const k of kids.get(p) || []) walk(k);
+  };
+  walk(rootPid);
+  return total;
 }

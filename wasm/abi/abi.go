@@ -76,7 +76,12 @@ const (
 	// Anything else is the guest's own failure; the host reports it.
 )
 
-// Roles, the first argument of role_call.
+// Roles, the first argument of role_call. A role's request is the engine's
+// request type as JSON (engine.ThinkRequest, engine.PaintRequest,
+// engine.CritiqueRequest, engine.DecideRequest). Its "canvas" may be left
+// out (or null): the host then uses the canvas as the run's events so far
+// describe it (band_progress rows, band_redrawn clears), which is what the
+// engine's own requests carry; it saves the guest encoding 256 tokens a call.
 const (
 	// RoleStart opens the run's model state; request: engine.RunSpec with
 	// Settings.Bands resolved and Seed equal to Settings.Seed. Once per run,

@@ -44,7 +44,18 @@ func appendInts(b []byte, v []int) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendInt(b, int64(x), 10)
+		// Image tokens are small: write their digits inline (a call per
+		// number is a cost in wasm).
+		switch {
+		case x >= 0 && x < 10:
+			b = append(b, byte('0'+x))
+		case x >= 10 && x < 100:
+			b = append(b, byte('0'+x/10), byte('0'+x%10))
+		case x >= 100 && x < 1000:
+			b = append(b, byte('0'+x/100), byte('0'+x/10%10), byte('0'+x%10))
+		default:
+			b = strconv.AppendInt(b, int64(x), 10)
+		}
 	}
 	return append(b, ']')
 }
@@ -90,6 +101,9 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		head(protocol.TypeThoughtDelta)
 		b = intField(b, "band", p.Band)
 		b = appendString(field(b, "text"), p.Text)
+		if p.Coalesced != 0 {
+			b = intField(b, "coalesced", p.Coalesced)
+		}
 	case *protocol.BandProgress:
 		head(protocol.TypeBandProgress)
 		b = intField(b, "band", p.Band)
@@ -129,11 +143,53 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		b = appendString(field(b, "verdict"), p.Verdict)
 		b = appendString(field(b, "reason"), p.Reason)
 		b = appendString(field(b, "raw"), p.Raw)
+	case *protocol.RunDone:
+		head(protocol.TypeRunDone)
+		b = appendInts(field(b, "tokens"), p.Tokens)
+		b = appendStrings(field(b, "thoughts"), p.Thoughts)
+		if p.Bands == nil {
+			b = append(field(b, "bands"), "null"...)
+		} else {
+			b = append(field(b, "bands"), '[')
+			for i, r := range p.Bands {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendRows(b, r)
+			}
+			b = append(b, ']')
+		}
+		st := &p.Stats
+		b = append(field(b, "stats"), '{')
+		b = intField(b, "bands", st.Bands)
+		b = intField(b, "thought_tokens", st.ThoughtTokens)
+		b = intField(b, "image_tokens", st.ImageTokens)
+		b = intField(b, "critiques", st.Critiques)
+		b = intField(b, "unparsed", st.Unparsed)
+		b = intField(b, "revisions", st.Revisions)
+		// The host stamps the timings: the guest has no clock.
+		b = append(b, '}')
 	default:
-		data, err := json.Marshal(ev)
+		// Rare events (run_started, band_redrawn, budget_exhausted, error).
+		// MarshalJSON directly: json.Marshal would re-scan its output.
+		data, err := ev.MarshalJSON()
 		return append(b, data...), err
 	}
 	return append(b, '}'), nil
+}
+
+func appendStrings(b []byte, v []string) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendString(b, s)
+	}
+	return append(b, ']')
 }
 
 // requestEncoder encodes role requests; the run's settings are encoded once.
@@ -155,15 +211,10 @@ func (e *requestEncoder) appendState(b []byte, st *engine.State) ([]byte, error)
 	b = append(field(b, "settings"), e.settingsJSON...)
 	b = intField(b, "band", st.Band)
 	b = appendRows(field(b, "rows"), st.Rows)
-	b = append(field(b, "thoughts"), '[')
-	for i, t := range st.Thoughts {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, t)
-	}
-	b = append(b, ']')
-	return appendInts(field(b, "canvas"), st.Canvas), nil
+	// The canvas is left out: the host keeps it from the run's events
+	// (band_progress, band_redrawn), which the engine emits before every
+	// request that depends on them (see abi.State).
+	return appendStrings(field(b, "thoughts"), st.Thoughts), nil
 }
 
 // appendRequest appends a role request: the engine's request types by

@@ -108,7 +108,7 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 	switch role {
 	case abi.RoleThink:
 		var q engine.ThinkRequest
-		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt); err != nil {
+		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt, r.result.Tokens); err != nil {
 			return nil, bad(err)
 		}
 		if r.roles.Thinker == nil {
@@ -126,7 +126,7 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 		}, nil
 	case abi.RolePaint:
 		var q engine.PaintRequest
-		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt); err != nil {
+		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt, r.result.Tokens); err != nil {
 			return nil, bad(err)
 		}
 		if r.roles.Painter == nil {
@@ -143,7 +143,7 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 		}, nil
 	case abi.RoleCritique:
 		var q engine.CritiqueRequest
-		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt); err != nil {
+		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt, r.result.Tokens); err != nil {
 			return nil, bad(err)
 		}
 		if r.roles.Critic == nil {
@@ -158,7 +158,7 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 		}, nil
 	case abi.RoleDecide:
 		var q engine.DecideRequest
-		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt); err != nil {
+		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt, r.result.Tokens); err != nil {
 			return nil, bad(err)
 		}
 		if q.Row < 0 || q.Row > gridRows {

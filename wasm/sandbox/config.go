@@ -28,6 +28,13 @@ type Config struct {
 	// MaxOpenCalls caps the role calls open at once in one run (the engine
 	// needs two: a paint and, inside it, a decide).
 	MaxOpenCalls int
+	// EngineTerminationChecks compiles the embedded engine guest with
+	// wazero's termination checks, as user modules always are: at the
+	// deadline it is then stopped wherever it is, not at its next host call
+	// (which it makes for every token), and its orchestration runs about
+	// 2.5× slower. The engine guest is twig's own code built into the binary;
+	// every other limit holds for it either way.
+	EngineTerminationChecks bool
 }
 
 // CacheOff as Config.CacheDir keeps compiled code in memory only.

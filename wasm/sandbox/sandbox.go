@@ -23,7 +23,6 @@ package sandbox
 import (
 	"context"
 	"errors"
-	"os"
 	"fmt"
 
 	"github.com/tetratelabs/wazero"
@@ -35,12 +34,13 @@ import (
 	"github.com/twig-project/twig/wasm/abi"
 )
 
-// Sandbox is a wazero runtime with the host functions, the compilation
+// Sandbox is two wazero runtimes with the host functions, the compilation
 // cache and the compiled engine guest. It is safe for concurrent runs.
 type Sandbox struct {
 	cfg    Config
-	rt     wazero.Runtime
 	cache  wazero.CompilationCache
+	rt     wazero.Runtime // user modules: termination checks on
+	rtEng  wazero.Runtime // the embedded engine guest (checks per Config.EngineTerminationChecks)
 	modCfg wazero.ModuleConfig
 	engine *Module
 }
@@ -49,17 +49,15 @@ type Sandbox struct {
 // fresh instance).
 type Module struct {
 	sb *Sandbox
+	rt wazero.Runtime
 	cm wazero.CompiledModule
 }
 
-// New starts a sandbox: the runtime with its limits, the compilation cache
-// and the engine guest compiled (or loaded from the cache).
+// New starts a sandbox: the runtimes with their limits, the compilation
+// cache and the engine guest compiled (or loaded from the cache).
 func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	cfg = cfg.withDefaults()
 	s := &Sandbox{cfg: cfg}
-	rc := wazero.NewRuntimeConfig().
-		WithCloseOnContextDone(os.Getenv("XCLOSE") == "").
-		WithMemoryLimitPages(cfg.MemoryLimitPages)
 	switch cfg.CacheDir {
 	case CacheOff:
 		s.cache = wazero.NewCompilationCache()
@@ -75,29 +73,55 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 			return nil, fmt.Errorf("sandbox: compilation cache: %w (set Config.CacheDir to a writable folder, or to CacheOff)", err)
 		}
 	}
-	s.rt = wazero.NewRuntimeWithConfig(ctx, rc.WithCompilationCache(s.cache))
 	// No FS, no args or env, fake clocks, and a reactor's initializer only.
 	// The random source and stdio are set per run.
 	s.modCfg = wazero.NewModuleConfig().WithName("").WithStartFunctions(abi.ExportInitialize)
-	if _, err := wasi_snapshot_preview1.Instantiate(ctx, s.rt); err != nil {
-		s.Close(ctx)
-		return nil, fmt.Errorf("sandbox: WASI: %w", err)
-	}
-	if _, err := hostModule(s.rt).Instantiate(ctx); err != nil {
-		s.Close(ctx)
-		return nil, fmt.Errorf("sandbox: host module: %w", err)
-	}
 	var err error
-	if s.engine, err = s.Compile(ctx, guestWasm); err != nil {
+	if s.rt, err = s.newRuntime(ctx, true); err == nil {
+		s.rtEng, err = s.newRuntime(ctx, cfg.EngineTerminationChecks)
+	}
+	if err == nil {
+		s.engine, err = s.compile(ctx, s.rtEng, guestWasm)
+		if err != nil {
+			err = fmt.Errorf("sandbox: the embedded engine guest: %w", err)
+		}
+	}
+	if err != nil {
 		s.Close(ctx)
-		return nil, fmt.Errorf("sandbox: the embedded engine guest: %w", err)
+		return nil, err
 	}
 	return s, nil
 }
 
-// Close releases the runtime and everything compiled in it.
+// newRuntime makes a runtime with the memory cap, WASI and the host module.
+// checks turns on wazero's termination checks (WithCloseOnContextDone):
+// the guest can then be stopped anywhere, at the price of a check at every
+// loop and call in its code.
+func (s *Sandbox) newRuntime(ctx context.Context, checks bool) (wazero.Runtime, error) {
+	rc := wazero.NewRuntimeConfig().
+		WithCloseOnContextDone(checks).
+		WithMemoryLimitPages(s.cfg.MemoryLimitPages).
+		WithCompilationCache(s.cache)
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	if _, err := wasi_snapshot_preview1.Instantiate(ctx, rt); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("sandbox: WASI: %w", err)
+	}
+	if _, err := hostModule(rt).Instantiate(ctx); err != nil {
+		rt.Close(ctx)
+		return nil, fmt.Errorf("sandbox: host module: %w", err)
+	}
+	return rt, nil
+}
+
+// Close releases the runtimes and everything compiled in them.
 func (s *Sandbox) Close(ctx context.Context) error {
-	err := s.rt.Close(ctx)
+	var err error
+	for _, rt := range []wazero.Runtime{s.rt, s.rtEng} {
+		if rt != nil {
+			err = errors.Join(err, rt.Close(ctx))
+		}
+	}
 	if s.cache != nil {
 		err = errors.Join(err, s.cache.Close(ctx))
 	}
@@ -133,7 +157,11 @@ func (s *Sandbox) RunModule(ctx context.Context, wasm []byte, b engine.Backend, 
 // ABI: its exports, and imports only from "twig" and WASI. Errors are *Error
 // of KindModule.
 func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
-	cm, err := s.rt.CompileModule(ctx, wasm)
+	return s.compile(ctx, s.rt, wasm)
+}
+
+func (s *Sandbox) compile(ctx context.Context, rt wazero.Runtime, wasm []byte) (*Module, error) {
+	cm, err := rt.CompileModule(ctx, coalesceData(wasm))
 	if err != nil {
 		return nil, errorf(KindModule, "the module does not compile (%d bytes): %v", len(wasm), err)
 	}
@@ -141,7 +169,7 @@ func (s *Sandbox) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 		_ = cm.Close(ctx)
 		return nil, err
 	}
-	return &Module{sb: s, cm: cm}, nil
+	return &Module{sb: s, rt: rt, cm: cm}, nil
 }
 
 // Close releases the compiled module.
@@ -210,7 +238,7 @@ func (m *Module) Draw(ctx context.Context, b engine.Backend, spec engine.RunSpec
 func (m *Module) play(r *run) error {
 	ctx := experimental.WithMemoryAllocator(context.WithValue(r.ctx, runKey{}, r), allocator)
 	cfg := m.sb.modCfg.WithRandSource(r.randSource()).WithStdout(&r.out).WithStderr(&r.out)
-	mod, err := m.sb.rt.InstantiateModule(ctx, m.cm, cfg)
+	mod, err := m.rt.InstantiateModule(ctx, m.cm, cfg)
 	if err != nil {
 		return r.outcome(0, err, 0)
 	}

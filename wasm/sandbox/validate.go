@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
@@ -31,10 +32,15 @@ func (r *run) checkSpec(s engine.RunSpec) error {
 }
 
 // decodeRequest decodes a role request into q and checks its state (st
-// points into q) so that no request can make a role index outside the canvas.
-func decodeRequest(data []byte, q any, st *engine.State, prompt string) error {
+// points into q) so that no request can make a role index outside the
+// canvas. A request without a canvas gets canvas, the run's canvas as its
+// events describe it.
+func decodeRequest(data []byte, q any, st *engine.State, prompt string, canvas world.Tokens) error {
 	if err := json.Unmarshal(data, q); err != nil {
 		return err
+	}
+	if st.Canvas == nil {
+		st.Canvas = slices.Clone(canvas)
 	}
 	switch {
 	case st.Prompt != prompt:
