@@ -12,6 +12,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/world"
 )
 
 // The OpenAI chat completions wire format (the parts twig uses).
@@ -115,7 +116,11 @@ func newChatClient(role string, ep Endpoint, o Options, tpl *Templates) (chatCli
 	if tpl == nil {
 		tpl = DefaultTemplates()
 	}
-	return chatClient{c: caller{role: role, ep: ep, o: o.withDefaults()}, tpl: tpl, ext: isTwigModel(ep.Model)}, nil
+	twig := isTwigModel(ep.Model)
+	if twig && o.ImageSide == 0 {
+		o.ImageSide = world.PxSize // a twig server reads its native size best and fastest
+	}
+	return chatClient{c: caller{role: role, ep: ep, o: o.withDefaults()}, tpl: tpl, ext: twig}, nil
 }
 
 // isTwigModel reports whether a model id is one of a twig server's.

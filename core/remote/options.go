@@ -102,7 +102,8 @@ type Options struct {
 	// MaxImageBytes caps an image answer. Default 32 MiB.
 	MaxImageBytes int64
 	// ImageSide is the side in pixels of the pictures sent to chat models
-	// (scaled from 256 with nearest neighbour). Default 512.
+	// (scaled from 256 with nearest neighbour). Default 512; 256 (native)
+	// for twig models.
 	ImageSide int
 	// EditSize is the images/edits "size" ("256x256", "1024x1024", …); the
 	// canvas and mask are sent at that side. "" sends no size and 256×256
