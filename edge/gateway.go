@@ -29,6 +29,18 @@ type Config struct {
 	// OnWrite, when set, sees every websocket event once the transport has
 	// written it (delivery metrics). It runs on the connection's writer.
 	OnWrite func(protocol.Event)
+	// Draw runs a whole run; nil means engine.Draw. `twig serve --sandbox`
+	// sets it to a sandbox's Draw, which has the same signature, so every
+	// server-side run plays its loop inside the WebAssembly guest.
+	Draw func(context.Context, engine.Backend, engine.RunSpec, engine.Sink) (engine.Result, error)
+}
+
+// draw runs a whole run with the configured Draw.
+func (g *Gateway) draw(ctx context.Context, b engine.Backend, spec engine.RunSpec, sink engine.Sink) (engine.Result, error) {
+	if g.cfg.Draw != nil {
+		return g.cfg.Draw(ctx, b, spec, sink)
+	}
+	return engine.Draw(ctx, b, spec, sink)
 }
 
 // Gateway serves runs and model calls to clients over Transports. It is

@@ -155,7 +155,7 @@ func (a *apiHandler) generate(w http.ResponseWriter, r *http.Request) {
 		s := q.settings
 		s.Seed += int64(i)
 		a.g.stats.runs.Add(1)
-		res, err := engine.Draw(ctx, a.g.backend, engine.RunSpec{Prompt: q.prompt, Settings: s}, nil)
+		res, err := a.g.draw(ctx, a.g.backend, engine.RunSpec{Prompt: q.prompt, Settings: s}, nil)
 		if err != nil {
 			code := ErrorCode(err)
 			writeAPIError(w, statusOf(code), code, "prompt", oneLine(err))

@@ -231,7 +231,7 @@ func (s *session) inFlight() int {
 func (s *session) run(ctx context.Context, id string, st *protocol.Start) {
 	s.g.stats.runs.Add(1)
 	t0 := time.Now()
-	res, err := engine.Draw(ctx, s.g.backend, engine.RunSpec{Prompt: st.Prompt, Settings: st.Settings, RunID: id}, s.emit)
+	res, err := s.g.draw(ctx, s.g.backend, engine.RunSpec{Prompt: st.Prompt, Settings: st.Settings, RunID: id}, s.emit)
 	if err != nil {
 		s.log.Info("run ended", "run_id", id, "code", engine.Code(err), "ms", time.Since(t0).Milliseconds(), "err", err.Error())
 		return

@@ -122,7 +122,7 @@ func (a *apiHandler) runs(w http.ResponseWriter, r *http.Request) {
 	out := startSSE(w)
 	rel := newRelay(a.g.limits, func(ev protocol.Event) error { return out.send(ev) })
 	a.g.stats.runs.Add(1)
-	_, err := engine.Draw(ctx, a.g.backend, engine.RunSpec{Prompt: st.Prompt, Settings: st.Settings, RunID: m.ID}, rel.push)
+	_, err := a.g.draw(ctx, a.g.backend, engine.RunSpec{Prompt: st.Prompt, Settings: st.Settings, RunID: m.ID}, rel.push)
 	werr := rel.finish()
 	a.g.log.Info("run ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "code", codeOrOK(err), "via", "sse", "write_err", errString(werr))
 }

@@ -41,6 +41,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 		idle       = fs.Duration("idle-timeout", d.IdleTimeout, "close a websocket with nothing in flight and no message for this long")
 		runTimeout = fs.Duration("run-timeout", d.RunTimeout, "longest run or model call")
 	)
+	sbFlags := addSandboxFlags(fs, false)
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -69,7 +70,12 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	srv, err := server.New(server.Options{Backend: backend, Token: *token, Origins: splitList(*origins), WebDir: *web,
+	drawFn, closeSandbox, err := sbFlags.drawer(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeSandbox()
+	srv, err := server.New(server.Options{Backend: backend, Draw: drawFn, Token: *token, Origins: splitList(*origins), WebDir: *web,
 		Grace: *grace, Logger: log, Limits: edge.Limits{MaxActive: *maxActive, MaxInFlight: *maxRuns, MaxInFlightPerAddr: *maxRunsIP,
 			MaxConnsPerAddr: *maxConnsIP, MaxMessageBytes: *maxMsg, QueueMessages: *queue, IdleTimeout: *idle, RunTimeout: *runTimeout}})
 	if err != nil {

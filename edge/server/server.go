@@ -24,6 +24,8 @@ import (
 type Options struct {
 	// Backend plays the runs and calls.
 	Backend engine.Backend
+	// Draw runs a whole run; nil means engine.Draw (see edge.Config.Draw).
+	Draw func(context.Context, engine.Backend, engine.RunSpec, engine.Sink) (engine.Result, error)
 	// Limits bound each client (zero fields: defaults).
 	Limits edge.Limits
 	// WebSocket configures the websocket transport (zero fields: defaults;
@@ -75,7 +77,7 @@ func New(o Options) (*Server, error) {
 		o.Grace = 30 * time.Second
 	}
 	s := &Server{o: o}
-	s.gw = edge.New(edge.Config{Backend: o.Backend, Limits: o.Limits, Logger: o.Logger, Server: "twig serve", OnEmit: o.OnEmit, OnWrite: o.OnWrite})
+	s.gw = edge.New(edge.Config{Backend: o.Backend, Draw: o.Draw, Limits: o.Limits, Logger: o.Logger, Server: "twig serve", OnEmit: o.OnEmit, OnWrite: o.OnWrite})
 	if s.o.WebSocket.MaxMessageBytes <= 0 {
 		s.o.WebSocket.MaxMessageBytes = s.gw.Limits().MaxMessageBytes
 	}

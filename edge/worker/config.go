@@ -31,7 +31,7 @@ type Config struct {
 	// MaxRequestBytes caps an HTTP request body (MAX_REQUEST_BYTES). Default 4 MiB.
 	MaxRequestBytes int64
 	// MaxResponseBytes caps an upstream's answer, streams included
-	// (MAX_RESPONSE_BYTES). Default 16 MiB.
+	// (MAX_RESPONSE_BYTES). Default 8 MiB.
 	MaxResponseBytes int64
 	// MaxMessageBytes caps a websocket message from a client (MAX_MESSAGE_BYTES). Default 64 KiB.
 	MaxMessageBytes int
@@ -53,7 +53,7 @@ type Rate struct {
 
 // DefaultConfig returns the defaults (and no upstream).
 func DefaultConfig() Config {
-	return Config{Rate: Rate{PerMinute: 60, Burst: 30}, MaxRequestBytes: 4 << 20, MaxResponseBytes: 16 << 20,
+	return Config{Rate: Rate{PerMinute: 60, Burst: 30}, MaxRequestBytes: 4 << 20, MaxResponseBytes: 8 << 20,
 		MaxMessageBytes: 64 << 10, HeaderTimeout: 30 * time.Second, CallTimeout: 5 * time.Minute}
 }
 

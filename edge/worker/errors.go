@@ -15,7 +15,8 @@ import (
 // invalid_api_key, rate_limited, rate_limiter_unavailable,
 // request_too_large, model_not_allowed, upstream_unreachable,
 // upstream_timeout, upstream_redirect, response_too_large, config_error,
-// upgrade_required. Upstream answers (any status) pass through as they are.
+// upgrade_required, too_many_connections, bad_request, internal. Upstream
+// answers (any status) pass through as they are.
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	typ := "invalid_request_error"
 	switch {

@@ -1,3 +1,5 @@
+//go:build !js
+
 package main
 
 import (
@@ -123,5 +125,20 @@ func TestBucket(t *testing.T) {
 	now = now.Add(time.Hour)
 	if d := take("a", 1); !d.OK || d.Remaining != 3 {
 		t.Fatalf("refilled past the burst: %+v", d)
+	}
+}
+
+func TestRateKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"203.0.113.7":               "203.0.113.7",
+		"::ffff:203.0.113.7":        "203.0.113.7",
+		"2001:db8:1:2:aaaa::1":      "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:1:2:3":   "2001:db8:1:2::/64",
+		"":                          "unknown",
+		"cf-connecting-ip-spoofed!": "unknown",
+	} {
+		if got := rateKey(in); got != want {
+			t.Errorf("rateKey(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

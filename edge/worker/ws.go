@@ -96,7 +96,7 @@ func (s *sessionUpstream) client(ctx context.Context, w *worker, u *Upstream) (*
 	t, err := w.rt.Dial(dctx, u.URL+"/ws", h)
 	if err != nil {
 		w.log.Warn("upstream websocket failed", "request_id", requestID(ctx), "upstream", u.Name, "err", oneLine(err.Error()))
-		if dctx.Err() != nil {
+		if dctx.Err() != nil || netReason(err) == "it timed out" {
 			return nil, fmt.Errorf("upstream %q sent no answer within %v (UPSTREAM_TIMEOUT_MS)", u.Name, w.c.HeaderTimeout)
 		}
 		var se *statusError

@@ -33,7 +33,9 @@ func TestFieldCounts(t *testing.T) {
 		{protocol.Critique{}, 9}, {protocol.RunDone{}, 4}, {protocol.Stats{}, 7}, {protocol.Rows{}, 2},
 		{engine.State{}, 6}, {engine.ThinkRequest{}, 2}, {engine.PaintRequest{}, 3},
 		{engine.CritiqueRequest{}, 3}, {engine.DecideRequest{}, 3}, {engine.Critique{}, 4},
-		{abi.Message{}, 10},
+		{abi.Message{}, 10}, {protocol.RunStarted{}, 5}, {protocol.BandRedrawn{}, 4}, {protocol.BudgetExhausted{}, 4},
+		{protocol.Error{}, 2}, {engine.Settings{}, 9}, {engine.RunSpec{}, 4}, {abi.RunInput{}, 3}, {abi.BackendInfo{}, 2},
+		{abi.Roles{}, 4},
 	} {
 		if n := reflect.TypeOf(tc.v).NumField(); n != tc.n {
 			t.Errorf("%T has %d fields, the guest's codec knows %d: update wasm/guest/codec.go", tc.v, n, tc.n)
@@ -190,4 +192,37 @@ func state(q any) *engine.State {
 		return &q.State
 	}
 	return nil
+}
+
+// TestRunInputDecodesLikeEncodingJSON: twig_run's input decodes the same by
+// hand as through encoding/json, defaults for left-out settings included.
+func TestRunInputDecodesLikeEncodingJSON(t *testing.T) {
+	st := engine.DefaultSettings()
+	st.Bands, st.Adaptive, st.Seed, st.MaxThoughtTokens, st.MaxRevisionsTotal = 4, true, -1<<40, 7, 2
+	full, _ := json.Marshal(abi.RunInput{ABI: 1, Spec: engine.RunSpec{Prompt: "a red circle", Seed: 9, Settings: st, RunID: "r"},
+		Backend: abi.BackendInfo{Name: "m", DefaultBands: 3}})
+	for _, data := range []string{string(full), `{"abi":1,"spec":{"prompt":"x","settings":{"bands":2}}}`,
+		`{"abi":1,"spec":{"prompt":"<odd> \"x\""}}`, `{"abi":1,"extra":[1,2]}`} {
+		var fast, slow abi.RunInput
+		if err := decodeRunInput([]byte(data), &fast); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(data), &slow); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Errorf("%s:\nhand-written %+v\nencoding/json %+v", data, fast, slow)
+		}
+	}
+}
+
+func FuzzDecodeRunInput(f *testing.F) {
+	f.Add([]byte(`{"abi":1,"spec":{"prompt":"x","seed":3,"settings":{"bands":2,"think":false}},"backend":{"default_bands":3}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var fast, slow abi.RunInput
+		err := decodeRunInput(data, &fast)
+		if json.Unmarshal(data, &slow) == nil && err == nil && !reflect.DeepEqual(fast, slow) {
+			t.Fatalf("%q: hand-written %+v, encoding/json %+v", data, fast, slow)
+		}
+	})
 }

@@ -15,7 +15,6 @@ package guest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 
 	"github.com/twig-project/twig/core/engine"
@@ -50,7 +49,7 @@ var errRefused = errors.New("guest: the host refused an event")
 // play is twig_run: decode the input, play the policy, report how it ended.
 func play(h Host, input []byte) uint32 {
 	var in abi.RunInput
-	if err := json.Unmarshal(input, &in); err != nil || in.ABI != abi.Version {
+	if err := decodeRunInput(input, &in); err != nil || in.ABI != abi.Version {
 		return 2
 	}
 	b := &backend{h: h, info: in.Backend}

@@ -44,14 +44,15 @@ const CacheOff = "-"
 //
 //	limit             default     a run past it
 //	MemoryLimitPages  1024        64 MiB of linear memory; the guest cannot grow past it
-//	RunTimeout        2m          the guest is closed, deadline_exceeded
+//	RunTimeout        2m          the guest is closed, deadline_exceeded (the engine
+//	                              guest at its next host call: EngineTerminationChecks)
 //	MaxHostCalls      1,000,000   the guest is stopped, guest_failed
 //	MaxEventBytes     16 MiB      the guest is stopped, guest_failed
 //	MaxMessageBytes   1 MiB       (one event or request) the guest is stopped, guest_failed
 //	MaxOpenCalls      4           the guest is stopped, guest_failed
 //
-// A run of the embedded engine on the shipped model uses about 12 MiB of
-// memory, a few thousand host calls and a few tens of KiB of events.
+// A run of the embedded engine on the shipped model uses about 4 MiB of
+// memory, a few hundred host calls and a few tens of KiB of events.
 func DefaultConfig() Config {
 	return Config{
 		MemoryLimitPages: 1024,

@@ -12,8 +12,8 @@ import (
 // space only, so memory.grow never copies. Mappings are pooled: a fresh
 // mapping page-faults on every first touch, and in a virtual machine those
 // faults cost more than the guest's whole run. A returned mapping is zeroed
-// up to the length the guest used before it is reused, so nothing of one run
-// is visible to the next.
+// up to the length the guest used before it is reused (on a goroutine of its
+// own, after the run), so nothing of one run is visible to the next.
 
 // Pool bounds: mappings kept for reuse, and the most a kept mapping may have
 // used (a bigger one is unmapped instead of zeroed).
@@ -60,17 +60,23 @@ func (m *mmapMemory) Reallocate(size uint64) []byte {
 	return m.buf[:size:size]
 }
 
+// Free zeroes the mapping off the run's path and keeps it for the next
+// instance (unmapping the oldest kept one when the pool is full), or unmaps
+// it when the guest used much.
 func (m *mmapMemory) Free() {
-	if m.used <= poolMaxUsed {
+	if m.used > poolMaxUsed {
+		_ = syscall.Munmap(m.buf)
+		return
+	}
+	go func() {
 		clear(m.buf[:m.used])
 		m.used = 0
 		pool.Lock()
-		if len(pool.free) < poolMappings {
-			pool.free = append(pool.free, m)
-			pool.Unlock()
-			return
+		defer pool.Unlock()
+		if len(pool.free) == poolMappings { // full: the oldest goes
+			_ = syscall.Munmap(pool.free[0].buf)
+			pool.free = append(pool.free[:0], pool.free[1:]...)
 		}
-		pool.Unlock()
-	}
-	_ = syscall.Munmap(m.buf)
+		pool.free = append(pool.free, m)
+	}()
 }

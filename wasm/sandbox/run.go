@@ -21,8 +21,8 @@ import (
 )
 
 // run is one guest run: the per-run state the host functions work on. Only
-// the guest's thread calls its methods (host functions run on it), except
-// for the role goroutines, which hand over through channels.
+// the guest's thread uses it: host functions run on it, and so do the role
+// calls' coroutines, one at a time.
 type run struct {
 	cfg     Config
 	ctx     context.Context // the caller's context with the wall-time cap
@@ -49,7 +49,7 @@ type run struct {
 	lastCall uint32
 	roleTime [abi.RoleDecide + 1]time.Duration
 
-	out tail // the guest's stdout and stderr, last bytes
+	out tail // the guest's stdout and stderr, first and last bytes
 }
 
 // errWallTime is the cause of a run context that hit Config.RunTimeout.

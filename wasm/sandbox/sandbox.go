@@ -145,7 +145,11 @@ func (s *Sandbox) RunModule(ctx context.Context, wasm []byte, b engine.Backend, 
 	m, err := s.Compile(ctx, wasm)
 	if err != nil {
 		r := newRun(s.cfg, b, spec, sink)
-		e := r.fail(err.(*Error))
+		var se *Error
+		if !errors.As(err, &se) {
+			se = errorf(KindModule, "%v", err)
+		}
+		e := r.fail(se)
 		_ = r.send(&protocol.Error{Code: engine.Code(e), Message: e.Error()})
 		return r.result, e
 	}

@@ -2,9 +2,14 @@ package sandbox
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"strings"
+	"testing"
 
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/model"
+	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/wasm/guest"
 )
 
@@ -70,4 +75,42 @@ func (h twinHost) RoleNext(call uint32, cancel bool) uint32 {
 
 func (h twinHost) RoleRead(call uint32, buf []byte) uint32 {
 	return h.r.roleRead(sliceMem(buf), call, 0, uint32(len(buf)))
+}
+
+// TestTwinEqualsNative: the guest's code path run natively against the
+// host functions gives the native run's events (ABI bugs show here without
+// wasm in the way).
+func TestTwinEqualsNative(t *testing.T) {
+	ctx := context.Background()
+	m, err := model.Load(ctx, "../../core/model/testdata/tiny.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Sandbox{cfg: DefaultConfig()}
+	for _, adaptive := range []bool{false, true} {
+		st := engine.DefaultSettings()
+		st.Adaptive, st.MaxThoughtTokens = adaptive, 9
+		spec := engine.RunSpec{Prompt: "a red circle above a blue square", Seed: 3, Settings: st, RunID: "t"}
+		var a, b []string
+		rec := func(out *[]string) engine.Sink {
+			return func(ev protocol.Event) error {
+				ev.TMs = 0
+				if d, ok := ev.Payload.(*protocol.RunDone); ok {
+					d.Stats.Timings = protocol.Timings{}
+				}
+				line, err := json.Marshal(ev)
+				*out = append(*out, string(line))
+				return err
+			}
+		}
+		if _, err := engine.Draw(ctx, m, spec, rec(&a)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.drawTwin(ctx, m, spec, rec(&b)); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(a, "\n") != strings.Join(b, "\n") {
+			t.Fatalf("adaptive %v: the twin's events differ from the native run's", adaptive)
+		}
+	}
 }

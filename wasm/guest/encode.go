@@ -3,11 +3,9 @@ package guest
 import (
 	"encoding/json"
 	"strconv"
-	"strings"
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/wasm/abi"
 )
 
 // Hand-written JSON for the guest's hot paths. encoding/json is reflection
@@ -147,18 +145,7 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		head(protocol.TypeRunDone)
 		b = appendInts(field(b, "tokens"), p.Tokens)
 		b = appendStrings(field(b, "thoughts"), p.Thoughts)
-		if p.Bands == nil {
-			b = append(field(b, "bands"), "null"...)
-		} else {
-			b = append(field(b, "bands"), '[')
-			for i, r := range p.Bands {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = appendRows(b, r)
-			}
-			b = append(b, ']')
-		}
+		b = appendRowsList(field(b, "bands"), p.Bands)
 		st := &p.Stats
 		b = append(field(b, "stats"), '{')
 		b = intField(b, "bands", st.Bands)
@@ -169,13 +156,68 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		b = intField(b, "revisions", st.Revisions)
 		// The host stamps the timings: the guest has no clock.
 		b = append(b, '}')
+	case *protocol.RunStarted:
+		head(protocol.TypeRunStarted)
+		b = appendString(field(b, "prompt"), p.Prompt)
+		b = appendSettings(field(b, "settings"), p.Settings)
+		if p.Backend != "" {
+			b = appendString(field(b, "backend"), p.Backend)
+		}
+		b = intField(b, "grid", p.Grid)
+		if len(p.Plan) > 0 {
+			b = appendRowsList(field(b, "plan"), p.Plan)
+		}
+	case *protocol.BandRedrawn:
+		head(protocol.TypeBandRedrawn)
+		b = intField(b, "band", p.Band)
+		b = intField(b, "round", p.Round)
+		b = appendRows(field(b, "rows"), p.Rows)
+		b = appendString(field(b, "thought"), p.Thought)
+	case *protocol.BudgetExhausted:
+		head(protocol.TypeBudgetExhausted)
+		b = appendString(field(b, "budget"), p.Budget)
+		b = intField(b, "limit", p.Limit)
+		b = intField(b, "band", p.Band)
+		b = appendString(field(b, "action"), p.Action)
+	case *protocol.Error:
+		head(protocol.TypeError)
+		b = appendString(field(b, "code"), p.Code)
+		b = appendString(field(b, "message"), p.Message)
 	default:
-		// Rare events (run_started, band_redrawn, budget_exhausted, error).
-		// MarshalJSON directly: json.Marshal would re-scan its output.
+		// A type this codec does not know. MarshalJSON directly:
+		// json.Marshal would re-scan its output.
 		data, err := ev.MarshalJSON()
 		return append(b, data...), err
 	}
 	return append(b, '}'), nil
+}
+
+func appendRowsList(b []byte, v []protocol.Rows) []byte {
+	if v == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, r := range v {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendRows(b, r)
+	}
+	return append(b, ']')
+}
+
+func appendSettings(b []byte, s engine.Settings) []byte {
+	b = append(b, '{')
+	b = intField(b, "bands", s.Bands)
+	b = boolField(b, "adaptive", s.Adaptive)
+	b = boolField(b, "think", s.Think)
+	b = boolField(b, "reflect", s.Reflect)
+	b = intField(b, "threshold", s.Threshold)
+	b = intField(b, "max_revisions", s.MaxRevisions)
+	b = intField(b, "max_thought_tokens", s.MaxThoughtTokens)
+	b = intField(b, "max_revisions_total", s.MaxRevisionsTotal)
+	b = strconv.AppendInt(field(b, "seed"), s.Seed, 10)
+	return append(b, '}')
 }
 
 func appendStrings(b []byte, v []string) []byte {
@@ -192,23 +234,13 @@ func appendStrings(b []byte, v []string) []byte {
 	return append(b, ']')
 }
 
-// requestEncoder encodes role requests; the run's settings are encoded once.
-type requestEncoder struct {
-	settings     engine.Settings
-	settingsJSON []byte
-}
+// requestEncoder encodes role requests.
+type requestEncoder struct{}
 
 // appendState appends a request's common fields, without braces.
 func (e *requestEncoder) appendState(b []byte, st *engine.State) ([]byte, error) {
-	if e.settingsJSON == nil || st.Settings != e.settings {
-		data, err := json.Marshal(st.Settings)
-		if err != nil {
-			return b, err
-		}
-		e.settings, e.settingsJSON = st.Settings, data
-	}
 	b = appendString(field(b, "prompt"), st.Prompt)
-	b = append(field(b, "settings"), e.settingsJSON...)
+	b = appendSettings(field(b, "settings"), st.Settings)
 	b = intField(b, "band", st.Band)
 	b = appendRows(field(b, "rows"), st.Rows)
 	// The canvas is left out: the host keeps it from the run's events
@@ -217,8 +249,7 @@ func (e *requestEncoder) appendState(b []byte, st *engine.State) ([]byte, error)
 	return appendStrings(field(b, "thoughts"), st.Thoughts), nil
 }
 
-// appendRequest appends a role request: the engine's request types by
-// hand, anything else (the start's RunSpec) through encoding/json.
+// appendRequest appends a role request (or the start's RunSpec).
 func (e *requestEncoder) appendRequest(b []byte, req any) ([]byte, error) {
 	b = append(b, '{')
 	var err error
@@ -237,185 +268,16 @@ func (e *requestEncoder) appendRequest(b []byte, req any) ([]byte, error) {
 		b, err = e.appendState(b, &q.State)
 		b = intField(b, "row", q.Row)
 		b = appendString(field(b, "thought"), q.Thought)
+	case engine.RunSpec:
+		b = appendString(field(b, "prompt"), q.Prompt)
+		b = strconv.AppendInt(field(b, "seed"), q.Seed, 10)
+		b = appendSettings(field(b, "settings"), q.Settings)
+		if q.RunID != "" {
+			b = appendString(field(b, "run_id"), q.RunID)
+		}
 	default:
 		data, err := json.Marshal(req)
 		return append(b[:len(b)-1], data...), err
 	}
 	return append(b, '}'), err
-}
-
-// decodeMessage decodes a host message: the common shapes by hand, the rest
-// (and anything unexpected) through encoding/json.
-func decodeMessage(data []byte, m *abi.Message) error {
-	*m = abi.Message{}
-	if p := (parser{data: data}); p.message(m) && p.end() {
-		return nil
-	}
-	*m = abi.Message{}
-	return json.Unmarshal(data, m)
-}
-
-// parser reads the JSON the host writes for abi.Message: objects of known
-// keys, strings without escapes, integers, true/false, int arrays. Anything
-// else makes it give up (the caller falls back to encoding/json).
-type parser struct {
-	data []byte
-	i    int
-}
-
-func (p *parser) ws() {
-	for p.i < len(p.data) && (p.data[p.i] == ' ' || p.data[p.i] == '\n' || p.data[p.i] == '\t' || p.data[p.i] == '\r') {
-		p.i++
-	}
-}
-
-func (p *parser) eat(c byte) bool {
-	p.ws()
-	if p.i < len(p.data) && p.data[p.i] == c {
-		p.i++
-		return true
-	}
-	return false
-}
-
-func (p *parser) end() bool { p.ws(); return p.i == len(p.data) }
-
-func (p *parser) str() (string, bool) {
-	if !p.eat('"') {
-		return "", false
-	}
-	start := p.i
-	for p.i < len(p.data) {
-		switch c := p.data[p.i]; {
-		case c == '"':
-			p.i++
-			return string(p.data[start : p.i-1]), true
-		case c == '\\' || c < 0x20:
-			return "", false
-		}
-		p.i++
-	}
-	return "", false
-}
-
-func (p *parser) int() (int, bool) {
-	p.ws()
-	start := p.i
-	if p.i < len(p.data) && p.data[p.i] == '-' {
-		p.i++
-	}
-	for p.i < len(p.data) && p.data[p.i] >= '0' && p.data[p.i] <= '9' {
-		p.i++
-	}
-	if p.i < len(p.data) && (p.data[p.i] == '.' || p.data[p.i] == 'e' || p.data[p.i] == 'E') {
-		return 0, false
-	}
-	n, err := strconv.Atoi(string(p.data[start:p.i]))
-	return n, err == nil
-}
-
-func (p *parser) float() (float64, bool) {
-	p.ws()
-	start := p.i
-	for p.i < len(p.data) && strings.IndexByte("+-.0123456789eE", p.data[p.i]) >= 0 {
-		p.i++
-	}
-	f, err := strconv.ParseFloat(string(p.data[start:p.i]), 64)
-	return f, err == nil
-}
-
-func (p *parser) bool() (bool, bool) {
-	p.ws()
-	for _, lit := range []string{"true", "false"} {
-		if len(p.data)-p.i >= len(lit) && string(p.data[p.i:p.i+len(lit)]) == lit {
-			p.i += len(lit)
-			return lit == "true", true
-		}
-	}
-	return false, false
-}
-
-func (p *parser) ints() ([]int, bool) {
-	if !p.eat('[') {
-		return nil, false
-	}
-	out := []int{}
-	if p.eat(']') {
-		return out, true
-	}
-	for {
-		n, ok := p.int()
-		if !ok {
-			return nil, false
-		}
-		out = append(out, n)
-		if p.eat(']') {
-			return out, true
-		}
-		if !p.eat(',') {
-			return nil, false
-		}
-	}
-}
-
-// object reads an object, calling val for each key; val reads the value.
-func (p *parser) object(val func(key string) bool) bool {
-	if !p.eat('{') {
-		return false
-	}
-	if p.eat('}') {
-		return true
-	}
-	for {
-		k, ok := p.str()
-		if !ok || !p.eat(':') || !val(k) {
-			return false
-		}
-		if p.eat('}') {
-			return true
-		}
-		if !p.eat(',') {
-			return false
-		}
-	}
-}
-
-func (p *parser) message(m *abi.Message) bool {
-	return p.object(func(k string) (ok bool) {
-		switch k {
-		case "type":
-			m.Type, ok = p.str()
-		case "text":
-			m.Text, ok = p.str()
-		case "message":
-			m.Message, ok = p.str()
-		case "end":
-			m.End, ok = p.int()
-		case "row":
-			m.Row, ok = p.int()
-		case "tokens":
-			m.Tokens, ok = p.ints()
-		case "think":
-			m.Think, ok = p.bool()
-		case "probability":
-			m.Probability, ok = p.float()
-		case "critique":
-			c := &engine.Critique{}
-			m.Critique = c
-			ok = p.object(func(k string) (ok bool) {
-				switch k {
-				case "score":
-					c.Score, ok = p.int()
-				case "parsed":
-					c.Parsed, ok = p.bool()
-				case "revision":
-					c.Revision, ok = p.str()
-				case "raw":
-					c.Raw, ok = p.str()
-				}
-				return ok
-			})
-		}
-		return ok
-	})
 }

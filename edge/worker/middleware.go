@@ -1,0 +1,221 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twig-project/twig/edge"
+)
+
+// The middleware around the worker's routes: request ids and logs, the
+// origin and token checks, the rate limit.
+
+type ctxKey int
+
+const (
+	requestIDKey ctxKey = iota
+	clientKey
+)
+
+// requestID returns the request's id.
+func requestID(ctx context.Context) string { s, _ := ctx.Value(requestIDKey).(string); return s }
+
+// rateKey is a client's bucket: its IPv4 address, or its IPv6 /64 (one
+// subscriber's network: addresses within it are free to rotate).
+func rateKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	switch {
+	case err != nil:
+		return "unknown"
+	case ip.Is4() || ip.Is4In6():
+		return ip.Unmap().String()
+	}
+	p, _ := ip.Prefix(64)
+	return p.String()
+}
+
+// client returns the client's rate-limit key (rateKey).
+func client(ctx context.Context) string { s, _ := ctx.Value(clientKey).(string); return s }
+
+// logged gives the request an id (X-Request-Id, a client's own kept when
+// sane) and logs one line for it: never a header, the query or a body.
+func (w *worker) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		t0 := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 || strings.ContainsFunc(id, func(c rune) bool {
+			return !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.')
+		}) {
+			var b [8]byte
+			rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		addr := rateKey(edge.ClientAddr(r))
+		rw.Header().Set("X-Request-Id", id)
+		rec := &recorder{ResponseWriter: rw}
+		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), clientKey, addr)
+		next.ServeHTTP(rec, r.WithContext(ctx))
+		status := rec.status
+		if status == 0 {
+			status = http.StatusOK
+		}
+		w.log.Info("http", "request_id", id, "method", r.Method, "path", clip(r.URL.Path, 120), "status", status,
+			"code", rec.code, "bytes", rec.bytes, "ms", time.Since(t0).Milliseconds(), "addr", addr)
+	})
+}
+
+// guard checks browser origins against the allowlist (answering CORS
+// preflights) and the client token.
+func (w *worker) guard(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" {
+			if !originAllowed(w.c.Origins, origin, r.Host) {
+				writeError(rw, http.StatusForbidden, "origin_not_allowed", "origin "+clip(origin, 60)+" is not allowed: add it to ORIGINS in wrangler.toml")
+				return
+			}
+			h := rw.Header()
+			h.Set("Access-Control-Allow-Origin", origin)
+			h.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions {
+				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				h.Set("Access-Control-Allow-Headers", allowHeaders(r.Header.Get("Access-Control-Request-Headers")))
+				h.Set("Access-Control-Max-Age", "600")
+				rw.WriteHeader(http.StatusNoContent)
+				return
+			}
+			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, X-RateLimit-Remaining")
+		}
+		if w.c.Token != "" && r.URL.Path != "/healthz" && !tokenOK(r, w.c.Token) {
+			rw.Header().Set("WWW-Authenticate", `Bearer realm="twig-edge"`)
+			writeError(rw, http.StatusUnauthorized, "invalid_api_key", "missing or wrong client token: send Authorization: Bearer TOKEN (or ?access_token=TOKEN on the websocket)")
+			return
+		}
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// originAllowed: the worker's own origin, a listed one, or any with "*".
+func originAllowed(list []string, origin, host string) bool {
+	o := strings.ToLower(strings.TrimRight(origin, "/"))
+	for _, a := range list {
+		if a == "*" || strings.ToLower(strings.TrimRight(a, "/")) == o {
+			return true
+		}
+	}
+	_, h, ok := strings.Cut(o, "://")
+	return ok && h == strings.ToLower(host)
+}
+
+// allowHeaders answers a preflight's header list: the ones browsers' model
+// clients send (the openai SDK adds x-stainless-*), and nothing else.
+func allowHeaders(asked string) string {
+	ok := []string{"authorization", "content-type", "x-request-id", "accept", "openai-beta"}
+	for _, h := range strings.Split(asked, ",") {
+		h = strings.ToLower(strings.TrimSpace(h))
+		if strings.HasPrefix(h, "x-stainless-") && len(h) < 64 {
+			ok = append(ok, h)
+		}
+	}
+	return strings.Join(ok, ", ")
+}
+
+func tokenOK(r *http.Request, token string) bool {
+	got := ""
+	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
+		got = strings.TrimSpace(a[7:])
+	} else if q := r.URL.Query().Get("access_token"); q != "" && strings.HasSuffix(r.URL.Path, "/ws") {
+		got = q
+	}
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}
+
+// limit charges each API request one call of the client's bucket; a
+// websocket's runs and calls are charged as they go (ws.go).
+func (w *worker) limit(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/healthz" || r.Method == http.MethodOptions || w.rt.Limiter == nil || w.c.Rate.PerMinute == 0 {
+			next.ServeHTTP(rw, r)
+			return
+		}
+		d, err := w.rt.Limiter.Take(r.Context(), client(r.Context()), 1, w.c.Rate)
+		if err != nil {
+			w.log.Error("rate limiter failed", "request_id", requestID(r.Context()), "err", err.Error())
+			writeError(rw, http.StatusServiceUnavailable, "rate_limiter_unavailable", "the rate limiter could not be reached; try again shortly")
+			return
+		}
+		rw.Header().Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
+		if !d.OK {
+			secs := int((d.RetryAfter + time.Second - 1) / time.Second)
+			rw.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
+			writeError(rw, http.StatusTooManyRequests, "rate_limited", d.message(w.c.Rate))
+			return
+		}
+		next.ServeHTTP(rw, r)
+	})
+}
+
+// recorder notes a response's status, error code and size for the log.
+type recorder struct {
+	http.ResponseWriter
+	status int
+	code   string
+	bytes  int64
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	n, err := r.ResponseWriter.Write(b)
+	r.bytes += int64(n)
+	return n, err
+}
+
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// Hijack lets the native twin's websocket upgrade through.
+func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	if h, ok := r.ResponseWriter.(http.Hijacker); ok {
+		r.status = http.StatusSwitchingProtocols
+		return h.Hijack()
+	}
+	return nil, nil, errors.New("worker: the response writer cannot be hijacked")
+}
+
+// noteCode lets the log line carry the error code of a refused request.
+func noteCode(w http.ResponseWriter, code string) {
+	for {
+		switch x := w.(type) {
+		case *recorder:
+			x.code = code
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return
+		}
+	}
+}
