@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sync"
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
@@ -122,15 +121,15 @@ func callThink(ctx context.Context, th engine.Thinker, st engine.State, emit fun
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var g gate
+	var g engine.Gate
 	var emitErr error
 	tokens, end := 0, 0
 	req := engine.ThinkRequest{State: st}
 	if st.Rows.End < 0 {
-		req.SetEnd = func(e int) { g.do(func() { end = e }) }
+		req.SetEnd = func(e int) { g.Do(func() { end = e }) }
 	}
 	text, err := th.Think(ctx, req, func(delta string) {
-		g.do(func() {
+		g.Do(func() {
 			if emitErr != nil {
 				return
 			}
@@ -141,7 +140,7 @@ func callThink(ctx context.Context, th engine.Thinker, st engine.State, emit fun
 			}
 		})
 	})
-	g.close()
+	g.Close()
 	switch {
 	case emitErr != nil:
 		return nil, emitErr
@@ -169,15 +168,15 @@ func callPaint(ctx context.Context, p engine.Painter, req engine.PaintRequest, e
 	if stop < 0 {
 		stop = world.Grid
 	}
-	var g gate
+	var g engine.Gate
 	var cbErr error
 	next := req.Rows.Start
 	err := p.PaintBand(ctx, req, func(row int, tokens []int) {
-		g.do(func() {
+		g.Do(func() {
 			if cbErr != nil {
 				return
 			}
-			if e := checkRow(row, next, stop, tokens); e != nil {
+			if e := engine.CheckRow(row, next, stop, tokens); e != nil {
 				cbErr = &CallError{Code: protocol.CodePainter, Err: e}
 				cancel(cbErr)
 				return
@@ -189,7 +188,7 @@ func callPaint(ctx context.Context, p engine.Painter, req engine.PaintRequest, e
 			}
 		})
 	})
-	g.close()
+	g.Close()
 	switch {
 	case cbErr != nil:
 		return nil, cbErr
@@ -298,42 +297,4 @@ func mix(x uint64) uint64 {
 	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
 	x = (x ^ x>>27) * 0x94d049bb133111eb
 	return x ^ x>>31
-}
-
-// checkRow enforces the painter's contract, as the engine does.
-func checkRow(row, want, stop int, tokens []int) error {
-	switch {
-	case row >= stop:
-		return fmt.Errorf("the painter sent row %d, past the band's last row %d", row, stop-1)
-	case row != want:
-		return fmt.Errorf("the painter sent row %d, want row %d (rows go in order, once each)", row, want)
-	case len(tokens) != world.Grid:
-		return fmt.Errorf("the painter sent %d tokens for row %d, want %d", len(tokens), row, world.Grid)
-	}
-	for i, t := range tokens {
-		if t < 0 || t >= world.NumImageTokens {
-			return fmt.Errorf("the painter sent token %d at row %d column %d, outside [0,%d)", t, row, i, world.NumImageTokens)
-		}
-	}
-	return nil
-}
-
-// gate serializes a role's callbacks and drops those that come after close.
-type gate struct {
-	mu     sync.Mutex
-	closed bool
-}
-
-func (g *gate) do(f func()) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if !g.closed {
-		f()
-	}
-}
-
-func (g *gate) close() {
-	g.mu.Lock()
-	g.closed = true
-	g.mu.Unlock()
 }

@@ -31,7 +31,7 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 	ctx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
 	var (
-		g       gate
+		g       Gate
 		next    = rows.Start
 		stopped bool
 		cbErr   error
@@ -40,11 +40,11 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 	req := PaintRequest{State: r.state(band, rows), Round: round, Thought: thought}
 	t0 := time.Now()
 	err := r.roles.Painter.PaintBand(ctx, req, func(row int, tokens []int) {
-		g.do(func() {
+		g.Do(func() {
 			if cbErr != nil || stopped {
 				return
 			}
-			if e := checkRow(row, next, stop, tokens); e != nil {
+			if e := CheckRow(row, next, stop, tokens); e != nil {
 				cbErr = &Error{Code: protocol.CodePainter, Band: band, Err: e}
 				cancel(cbErr)
 				return
@@ -72,7 +72,7 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 			}
 		})
 	})
-	g.close()
+	g.Close()
 	r.stats.Timings.PaintMs += (time.Since(t0) - decideT).Milliseconds()
 	switch {
 	case r.ctx.Err() != nil:
@@ -90,9 +90,10 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 	return Rows{Start: rows.Start, End: stop}, false, nil
 }
 
-// checkRow enforces the painter's contract: rows in order, inside the band,
-// world.Grid image tokens each.
-func checkRow(row, want, stop int, tokens []int) error {
+// CheckRow enforces the painter's contract: rows in order, inside the band,
+// world.Grid image tokens each. Surfaces that relay a painter (the gateway's
+// model calls) check rows with it too.
+func CheckRow(row, want, stop int, tokens []int) error {
 	if row != want || row >= stop {
 		if row >= stop {
 			return fmt.Errorf("painter sent row %d, past the band's last row %d", row, stop-1)

@@ -249,13 +249,15 @@ func (r *runner) emit(p protocol.Payload) error {
 	return nil
 }
 
-// gate serializes a role's callbacks and drops those that come after close.
-type gate struct {
+// Gate serializes a role's callbacks and drops those that come after Close:
+// a role may call back from any goroutine, even after it returned.
+type Gate struct {
 	mu     sync.Mutex
 	closed bool
 }
 
-func (g *gate) do(f func()) {
+// Do runs f unless the gate is closed, one call at a time.
+func (g *Gate) Do(f func()) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if !g.closed {
@@ -263,7 +265,8 @@ func (g *gate) do(f func()) {
 	}
 }
 
-func (g *gate) close() {
+// Close makes later Do calls do nothing.
+func (g *Gate) Close() {
 	g.mu.Lock()
 	g.closed = true
 	g.mu.Unlock()

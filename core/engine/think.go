@@ -21,7 +21,7 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 	ctx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
 	var (
-		g         gate
+		g         Gate
 		text      strings.Builder
 		tokens    int
 		truncated bool
@@ -30,11 +30,11 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 	)
 	req := ThinkRequest{State: r.state(band, rows)}
 	if rows.End < 0 {
-		req.SetEnd = func(e int) { g.do(func() { end = e }) }
+		req.SetEnd = func(e int) { g.Do(func() { end = e }) }
 	}
 	t0 := time.Now()
 	thought, err := r.roles.Thinker.Think(ctx, req, func(delta string) {
-		g.do(func() {
+		g.Do(func() {
 			if cbErr != nil || truncated {
 				return
 			}
@@ -52,7 +52,7 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 			}
 		})
 	})
-	g.close()
+	g.Close()
 	r.stats.Timings.ThinkMs += time.Since(t0).Milliseconds()
 	switch {
 	case r.ctx.Err() != nil:
