@@ -206,60 +206,77 @@ func ClientAddr(r *http.Request) string {
 func logRequests(next http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t0 := time.Now()
-		rw := &recorder{ResponseWriter: w}
+		rw := &Recorder{ResponseWriter: w}
 		next.ServeHTTP(rw, r)
-		status := rw.status
-		if rw.hijacked {
-			status = http.StatusSwitchingProtocols
-		} else if status == 0 {
-			status = http.StatusOK
-		}
 		log.Info("http", "request_id", RequestID(r.Context()), "method", r.Method, "path", r.URL.Path,
-			"status", status, "bytes", rw.bytes, "ms", time.Since(t0).Milliseconds(), "addr", ClientAddr(r))
+			"status", rw.Status(), "bytes", rw.Bytes, "ms", time.Since(t0).Milliseconds(), "addr", ClientAddr(r))
 	})
 }
 
-// recorder notes the status and size of a response; it keeps Flush (SSE)
-// and Hijack (websockets) working.
-type recorder struct {
+// Recorder notes the status and size of a response for a request log; it
+// keeps Flush (SSE) and Hijack (websockets) working. Surfaces with logs of
+// their own (the Worker) wrap it.
+type Recorder struct {
 	http.ResponseWriter
+	// Bytes is the size of the body written so far.
+	Bytes    int64
 	status   int
-	bytes    int64
-	hijacked bool
+	switched bool
 }
 
-func (r *recorder) WriteHeader(code int) {
+// Status is the response's status: 101 once the connection was handed to a
+// websocket, 200 when nothing set one.
+func (r *Recorder) Status() int {
+	switch {
+	case r.switched:
+		return http.StatusSwitchingProtocols
+	case r.status == 0:
+		return http.StatusOK
+	}
+	return r.status
+}
+
+// MarkSwitched records that the connection became a websocket by a route
+// other than Hijack (the Worker's WebSocketPair).
+func (r *Recorder) MarkSwitched() { r.switched = true }
+
+// WriteHeader records the first status written.
+func (r *Recorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
 
-func (r *recorder) Write(b []byte) (int, error) {
+// Write counts the body's bytes.
+func (r *Recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
 	n, err := r.ResponseWriter.Write(b)
-	r.bytes += int64(n)
+	r.Bytes += int64(n)
 	return n, err
 }
 
-func (r *recorder) Flush() {
+// Flush passes through to the underlying writer when it can flush.
+func (r *Recorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
 }
 
-func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+// Hijack hands the connection over (websocket upgrades) and records it.
+func (r *Recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h, ok := r.ResponseWriter.(http.Hijacker)
 	if !ok {
 		return nil, nil, errors.New("edge: the response writer cannot be hijacked")
 	}
-	r.hijacked = true
+	r.switched = true
 	return h.Hijack()
 }
 
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+// Unwrap returns the underlying writer (http.ResponseController).
+func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
 // Health.
 

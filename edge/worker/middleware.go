@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
-	"errors"
-	"net"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -62,15 +59,11 @@ func (w *worker) logged(next http.Handler) http.Handler {
 		}
 		addr := rateKey(edge.ClientAddr(r))
 		rw.Header().Set("X-Request-Id", id)
-		rec := &recorder{ResponseWriter: rw}
+		rec := &recorder{Recorder: &edge.Recorder{ResponseWriter: rw}}
 		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), clientKey, addr)
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		status := rec.status
-		if status == 0 {
-			status = http.StatusOK
-		}
-		w.log.Info("http", "request_id", id, "method", r.Method, "path", clip(r.URL.Path, 120), "status", status,
-			"code", rec.code, "bytes", rec.bytes, "ms", time.Since(t0).Milliseconds(), "addr", addr)
+		w.log.Info("http", "request_id", id, "method", r.Method, "path", clip(r.URL.Path, 120), "status", rec.Status(),
+			"code", rec.code, "bytes", rec.Bytes, "ms", time.Since(t0).Milliseconds(), "addr", addr)
 	})
 }
 
@@ -164,45 +157,11 @@ func (w *worker) limit(next http.Handler) http.Handler {
 	})
 }
 
-// recorder notes a response's status, error code and size for the log.
+// recorder adds the error code of a refused request to edge's Recorder,
+// for the log line.
 type recorder struct {
-	http.ResponseWriter
-	status int
-	code   string
-	bytes  int64
-}
-
-func (r *recorder) WriteHeader(code int) {
-	if r.status == 0 {
-		r.status = code
-	}
-	r.ResponseWriter.WriteHeader(code)
-}
-
-func (r *recorder) Write(b []byte) (int, error) {
-	if r.status == 0 {
-		r.status = http.StatusOK
-	}
-	n, err := r.ResponseWriter.Write(b)
-	r.bytes += int64(n)
-	return n, err
-}
-
-func (r *recorder) Flush() {
-	if f, ok := r.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-}
-
-func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
-
-// Hijack lets the native twin's websocket upgrade through.
-func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	if h, ok := r.ResponseWriter.(http.Hijacker); ok {
-		r.status = http.StatusSwitchingProtocols
-		return h.Hijack()
-	}
-	return nil, nil, errors.New("worker: the response writer cannot be hijacked")
+	*edge.Recorder
+	code string
 }
 
 // noteCode lets the log line carry the error code of a refused request.

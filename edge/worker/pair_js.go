@@ -38,7 +38,7 @@ func upgradePair(w http.ResponseWriter, r *http.Request, maxMessage int, serve f
 	go serve(t)
 	w.Header().Set("X-Twig-Websocket", "1")
 	if rec, ok := w.(*recorder); ok {
-		rec.status = http.StatusSwitchingProtocols
+		rec.MarkSwitched()
 	}
 }
 
