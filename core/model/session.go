@@ -114,11 +114,7 @@ func (s *session) thoughtItems(band int, thought string) {
 	if thought == "" {
 		return
 	}
-	open := TokThink
-	if band == 0 && s.adaptive {
-		open = TokAThink
-	}
-	s.want = append(s.want, item{int32(open), NoGrid, NoGrid})
+	s.thoughtOpen(band)
 	for _, word := range strings.Fields(thought) {
 		if id, err := s.m.W.Vocab.ID(word); err == nil {
 			s.want = append(s.want, item{int32(id), NoGrid, NoGrid})

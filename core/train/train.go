@@ -5,8 +5,6 @@ import (
 	"encoding/gob"
 	"errors"
 	"fmt"
-	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
@@ -210,9 +208,6 @@ func SaveWeights(path string, w *model.Weights) error {
 	}
 	return os.Rename(tmp, path)
 }
-
-var _ = rand.New
-var _ io.Writer
 
 // FromCheckpoint returns the weights held in a checkpoint, so a run can be
 // inspected or evaluated while it trains.
