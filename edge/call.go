@@ -101,7 +101,7 @@ func Call(ctx context.Context, b engine.Backend, c protocol.Call, emit func(prot
 			return nil, roleErr(ctx, protocol.CodeCritic, "critiquing", err)
 		}
 		return &protocol.CallDone{Role: c.Role, Critique: &protocol.CritiqueResult{Score: max(0, min(100, cr.Score)),
-			Parsed: cr.Parsed, Revision: cr.Revision, Raw: cr.Raw}}, nil
+			Parsed: cr.Parsed, Revision: cr.Revision, Raw: cr.Raw, Tokens: cr.Tokens}}, nil
 	case protocol.RoleDecide:
 		if roles.Decider == nil {
 			return nil, &CallError{Code: protocol.CodeInvalidRequest, Err: errors.New("decide needs settings.adaptive and settings.think (the backend has no decider otherwise)")}

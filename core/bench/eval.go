@@ -201,7 +201,11 @@ func draw(ctx context.Context, backend engine.Backend, it Item, mode string, ban
 	res, err := engine.Draw(ctx, backend, engine.RunSpec{Prompt: it.Prompt, Seed: seed, Settings: SettingsFor(mode, bands)},
 		func(e protocol.Event) error {
 			if c, ok := e.Payload.(*protocol.Critique); ok {
-				extra += len(strings.Fields(c.Raw)) + 2
+				if c.Tokens > 0 {
+					extra += c.Tokens
+				} else {
+					extra += len(strings.Fields(c.Raw)) + 2
+				}
 			}
 			return nil
 		})

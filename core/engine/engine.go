@@ -158,6 +158,9 @@ type Critique struct {
 	Revision string `json:"revision"`
 	// Raw is the critic's raw output, if any.
 	Raw string `json:"raw,omitempty"`
+	// Tokens is how many tokens the critic generated, when it knows
+	// (0 = unknown; counters then estimate from Raw).
+	Tokens int `json:"tokens,omitempty"`
 }
 
 // Sink receives a run's events in order, on the run's goroutine or a role's.

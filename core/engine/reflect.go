@@ -43,7 +43,7 @@ func (r *runner) reflect(band int) error {
 			verdict, reason = protocol.VerdictRedraw, protocol.ReasonBelowThreshold
 		}
 		if err := r.emit(&protocol.Critique{Band: band, Round: round, Rows: rows, Score: score, Parsed: c.Parsed,
-			Revision: c.Revision, Verdict: verdict, Reason: reason, Raw: c.Raw}); err != nil {
+			Revision: c.Revision, Verdict: verdict, Reason: reason, Raw: c.Raw, Tokens: c.Tokens}); err != nil {
 			return err
 		}
 		if reason == protocol.ReasonBudget && !r.revisionBudgetOut {

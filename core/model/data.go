@@ -25,9 +25,13 @@ type DocStream struct {
 // NewDocStream starts a stream at the given seed.
 func NewDocStream(seed uint64, v *Vocab, o DocOptions) *DocStream {
 	s := &DocStream{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), vocab: v, opts: o}
+	weights := o.Categories
+	if weights == nil {
+		weights = TrainCategoryWeights
+	}
 	total := 0.0
 	for _, c := range world.Categories {
-		total += TrainCategoryWeights[c]
+		total += weights[c]
 		s.cats = append(s.cats, c)
 		s.cum = append(s.cum, total)
 	}

@@ -64,6 +64,9 @@ type DocOptions struct {
 	Random   float64 // share of think documents with random band heights
 	Look     float64 // chance a band is followed by the model's description of it
 	Corrupt  float64 // chance a described band was drawn wrong first, then redrawn
+	// Categories weighs how often each benchmark category is drawn; nil
+	// means TrainCategoryWeights.
+	Categories map[string]float64 `json:",omitempty"`
 }
 
 // DefaultDocOptions is the mixture the shipped weights were trained on.

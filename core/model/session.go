@@ -211,16 +211,24 @@ func (s *session) word(id int) string { return s.m.W.Vocab.Word(id) }
 // model when the band is open-ended), the rest is sampled word by word.
 func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 	s.bandStart[req.Band] = req.Rows.Start
-	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, false, emit)
+	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, rethinkRules{}, emit)
 	if err == nil && req.Rows.End < 0 && req.SetEnd != nil {
 		req.SetEnd(end)
 	}
 	return text, err
 }
 
+// rethinkRules constrain a thought the critic samples: its new objects keep
+// to the prompt's groups (constrain), and it places at least minNew objects
+// (the final band must place whatever the prompt still lacks).
+type rethinkRules struct {
+	constrain bool
+	minNew    int
+}
+
 // writeThought samples the thought of the band st describes at temperature
 // temp and returns it with the band's end row.
-func (s *session) writeThought(ctx context.Context, st engine.State, temp float32, constrain bool, emit func(string)) (string, int, error) {
+func (s *session) writeThought(ctx context.Context, st engine.State, temp float32, rules rethinkRules, emit func(string)) (string, int, error) {
 	s.stream(st, st.Rows.Start)
 	s.thoughtOpen(st.Band)
 	if err := s.sync(ctx); err != nil {
@@ -263,8 +271,14 @@ func (s *session) writeThought(ctx context.Context, st engine.State, temp float3
 		if err := ctx.Err(); err != nil {
 			return "", 0, err
 		}
-		if constrain {
+		if rules.constrain {
 			s.maskEntry(words)
+		}
+		if placed := countWord(words, "new"); placed < rules.minNew {
+			s.logits[TokEndThink] = float32(math.Inf(-1))
+			if id, err := v.ID("empty"); err == nil {
+				s.logits[id] = float32(math.Inf(-1))
+			}
 		}
 		id := s.sample(firstWordToken, v.Size(), TokEndThink, temp)
 		if id == TokEndThink {
@@ -329,25 +343,25 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 	if err := s.sync(ctx); err != nil {
 		return engine.Critique{}, err
 	}
-	desc, _, err := s.describe(ctx)
+	desc, spent, err := s.describe(ctx)
 	if err != nil {
 		return engine.Critique{}, err
 	}
 	plan, _, _, _ := world.ParseThought(req.Thought)
 	seen, _, _, ok := world.ParseThought(desc)
 	if !ok {
-		return engine.Critique{Parsed: false, Revision: req.Thought, Raw: desc}, nil
+		return engine.Critique{Parsed: false, Revision: req.Thought, Raw: desc, Tokens: spent}, nil
 	}
 	if strings.TrimSpace(req.Thought) == "" {
 		// Drawing without thoughts: no plan to compare with, so the band is
 		// judged by whether what it holds fits the prompt.
-		c := engine.Critique{Score: 100, Parsed: true, Raw: desc}
+		c := engine.Critique{Score: 100, Parsed: true, Raw: desc, Tokens: spent}
 		if problem := world.PlanCheck(s.spec, world.PlannedObjects(desc), false); problem != "" {
 			c.Score, c.Raw = 40, desc+" | "+problem
 		}
 		return c, nil
 	}
-	c := engine.Critique{Score: world.EntriesMatch(plan, seen), Parsed: true, Revision: req.Thought, Raw: desc}
+	c := engine.Critique{Score: world.EntriesMatch(plan, seen), Parsed: true, Revision: req.Thought, Raw: desc, Tokens: spent}
 	// The plan itself must also fit the prompt; if it does not, the model
 	// rethinks the band until a plan fits (or keeps its own).
 	final := req.Rows.End >= world.Grid
@@ -355,11 +369,17 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 		c.Score = min(c.Score, 40)
 		c.Raw += " | plan: " + problem
 		best := -1
+		rules := rethinkRules{constrain: true}
+		if final { // the last band must place every object still missing
+			earlier := world.PlannedObjects(req.Thoughts[:min(req.Band, len(req.Thoughts))]...)
+			rules.minNew = s.spec.NumObjects() - len(earlier)
+		}
 		for try := 0; try < maxRethinks; try++ {
-			alt, _, err := s.writeThought(ctx, req.State, 1.0, true, nil)
+			alt, _, err := s.writeThought(ctx, req.State, 1.0, rules, nil)
 			if err != nil {
 				return engine.Critique{}, err
 			}
+			c.Tokens += len(strings.Fields(alt)) + 1 // its words and the end of thought
 			if s.planProblem(req.Thoughts, req.Band, alt, final) != "" {
 				continue
 			}
@@ -384,9 +404,10 @@ func (s *session) planProblem(earlier []string, band int, thought string, final 
 	if p := world.PlanCheck(s.spec, objs, final); p != "" {
 		return p
 	}
-	// Objects still to place need rows below this band.
-	if _, _, end, _ := world.ParseThought(thought); !final && end > 0 && len(objs) < s.spec.NumObjects() && world.Grid-end < world.SizeCells[0] {
-		return "objects left to place and no room below"
+	// The objects still to place need room below this band, where every
+	// relation can still hold.
+	if _, _, end, _ := world.ParseThought(thought); !final && end > 0 && !world.PlanCompletable(s.spec, objs, end) {
+		return "the prompt's other objects can no longer be placed below"
 	}
 	return ""
 }
@@ -426,6 +447,16 @@ func (s *session) maskEntry(words []string) {
 			}
 		}
 	}
+}
+
+func countWord(words []string, w string) int {
+	n := 0
+	for _, x := range words {
+		if x == w {
+			n++
+		}
+	}
+	return n
 }
 
 func fits(want, got int) bool { return want == world.Any || got == world.Any || want == got }

@@ -120,6 +120,10 @@ type Critique struct {
 	Reason string `json:"reason"`
 	// Raw is the critic's raw output, when it has one.
 	Raw string `json:"raw,omitempty"`
+	// Tokens counts what the critic generated, when it reports it: its
+	// description of the band and every plan it tried while rethinking,
+	// which Raw does not show.
+	Tokens int `json:"tokens,omitempty"`
 }
 
 // BandRedrawn starts a redraw: the band's cells are undrawn again and the band

@@ -219,6 +219,8 @@ type CritiqueResult struct {
 	Revision string `json:"revision"`
 	// Raw is the critic's raw output.
 	Raw string `json:"raw,omitempty"`
+	// Tokens is how many tokens the critic generated, when it reports it.
+	Tokens int `json:"tokens,omitempty"`
 }
 
 // DecisionResult is a decider's answer.

@@ -121,7 +121,7 @@ func (t *TwigCaller) Critique(ctx context.Context, req engine.CritiqueRequest) (
 		return engine.Critique{}, t.bad("critique", "no critique")
 	}
 	c := done.Critique
-	return engine.Critique{Score: c.Score, Parsed: c.Parsed, Revision: c.Revision, Raw: c.Raw}, nil
+	return engine.Critique{Score: c.Score, Parsed: c.Parsed, Revision: c.Revision, Raw: c.Raw, Tokens: c.Tokens}, nil
 }
 
 // ShouldThink implements engine.Decider.

@@ -105,3 +105,119 @@ func PlannedObjects(thoughts ...string) []Object {
 	}
 	return objs
 }
+
+// PlanCompletable reports whether a partial plan can still be finished: the
+// objects it places keep to the prompt (PlanCheck), and the objects the
+// prompt still needs fit in the rows from fromRow down with every relation
+// holding. Thoughts place objects band by band, so an object planned early
+// can make a later one impossible ("a red square with a green square beneath
+// it" whose first band puts the green square at the top); this check finds
+// that while the band can still be rethought.
+func PlanCompletable(spec Spec, objs []Object, fromRow int) bool {
+	if PlanCheck(spec, objs, false) != "" {
+		return false
+	}
+	left := make([]int, len(spec.Groups))
+	for i, g := range spec.Groups {
+		left[i] = g.Count
+	}
+	assign := make([]int, len(objs))
+	budget := completionBudget
+	return assignThenComplete(spec, objs, assign, left, 0, fromRow, &budget)
+}
+
+// completionBudget bounds the placements one PlanCompletable call tries; a
+// search that runs out counts the plan as completable, so the check only
+// ever rejects plans it has proved dead.
+const completionBudget = 20000
+
+func assignThenComplete(spec Spec, objs []Object, assign, left []int, i, fromRow int, budget *int) bool {
+	if i == len(objs) {
+		// Objects still to place, with the least demanding attributes.
+		all := append([]Object(nil), objs...)
+		groupOf := append([]int(nil), assign...)
+		for g, grp := range spec.Groups {
+			for k := 0; k < left[g]; k++ {
+				size := grp.Size
+				if size == Any {
+					size = 0
+				}
+				all = append(all, Object{Color: grp.Color, Shape: grp.Shape, Size: size, Texture: grp.Texture, X: -1, Y: -1})
+				groupOf = append(groupOf, g)
+			}
+		}
+		return completePlacement(spec, all, groupOf, len(objs), fromRow, budget)
+	}
+	for g, grp := range spec.Groups {
+		if left[g] > 0 && grp.Matches(objs[i]) {
+			left[g]--
+			assign[i] = g
+			ok := assignThenComplete(spec, objs, assign, left, i+1, fromRow, budget)
+			left[g]++
+			if ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// completePlacement places all[next:] at rows ≥ fromRow by backtracking over
+// candidate corners: the grid's edges and the edges of objects already
+// placed, where a tight layout's objects sit.
+func completePlacement(spec Spec, all []Object, groupOf []int, next, fromRow int, budget *int) bool {
+	if next == len(all) {
+		return true
+	}
+	if *budget <= 0 {
+		return true
+	}
+	side := all[next].Side()
+	xs := []int{0, Grid - side}
+	ys := []int{fromRow, Grid - side}
+	for _, o := range all[:next] {
+		xs = append(xs, o.X+o.Side(), o.X-side, o.X)
+		ys = append(ys, o.Y+o.Side(), o.Y-side, o.Y)
+	}
+	for _, y := range ys {
+		if y < fromRow || y > Grid-side {
+			continue
+		}
+		for _, x := range xs {
+			if x < 0 || x > Grid-side {
+				continue
+			}
+			*budget--
+			if *budget <= 0 {
+				return true
+			}
+			all[next].X, all[next].Y = x, y
+			if placedFits(spec, all[:next+1], groupOf) && completePlacement(spec, all, groupOf, next+1, fromRow, budget) {
+				return true
+			}
+		}
+	}
+	all[next].X, all[next].Y = -1, -1
+	return false
+}
+
+// placedFits checks the last object of objs against the ones before it: no
+// overlap, and every relation between their groups holds.
+func placedFits(spec Spec, objs []Object, groupOf []int) bool {
+	n := len(objs) - 1
+	o := objs[n]
+	for i := 0; i < n; i++ {
+		if overlap(objs[i], o) {
+			return false
+		}
+		for _, r := range spec.Relations {
+			if r.A == groupOf[n] && r.B == groupOf[i] && !looseHolds(o, objs[i], r.Kind) {
+				return false
+			}
+			if r.A == groupOf[i] && r.B == groupOf[n] && !looseHolds(objs[i], o, r.Kind) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -217,6 +217,8 @@ func (p *parser) message(m *abi.Message) bool {
 					c.Revision, ok = p.str()
 				case "raw":
 					c.Raw, ok = p.str()
+				case "tokens":
+					c.Tokens, ok = p.int()
 				}
 				return ok
 			})

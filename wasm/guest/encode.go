@@ -141,6 +141,9 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		b = appendString(field(b, "verdict"), p.Verdict)
 		b = appendString(field(b, "reason"), p.Reason)
 		b = appendString(field(b, "raw"), p.Raw)
+		if p.Tokens > 0 {
+			b = intField(b, "tokens", p.Tokens)
+		}
 	case *protocol.RunDone:
 		head(protocol.TypeRunDone)
 		b = appendInts(field(b, "tokens"), p.Tokens)
