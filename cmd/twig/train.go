@@ -54,7 +54,7 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *steps > 0 {
-		o.Steps, o.Phases = *steps, nil
+		o.Steps, o.Phases, o.Mixes = *steps, nil, nil
 	}
 	if *seed > 0 {
 		o.Seed = *seed

@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math"
 	"testing"
 
 	"github.com/twig-project/twig/core/nn"
@@ -15,5 +16,37 @@ func TestPhasesReplayTheShippedSchedule(t *testing.T) {
 	}
 	if last := o.Phases[len(o.Phases)-1].Until; last != o.Steps {
 		t.Fatalf("phases end at %d, steps %d", last, o.Steps)
+	}
+}
+
+// The shipped recipe's continuation: the rate restarts at step 3000, climbs
+// to its peak over the warm-up and decays to its floor at the last step; the
+// mixture changes at 3000 and 4008 and nowhere else.
+func TestDefaultContinuationSchedule(t *testing.T) {
+	o := Default()
+	near := func(a, b float32) bool { return math.Abs(float64(a-b)) <= 1e-6 }
+	last := o.Phases[len(o.Phases)-1]
+	if got := o.LR(2999); !near(got, o.PeakLR/10) {
+		t.Fatalf("LR(2999) = %g, want the first run's floor %g", got, o.PeakLR/10)
+	}
+	if got := o.LR(3000 + o.Warmup - 1); !near(got, last.Peak) {
+		t.Fatalf("LR at the end of the restart's warm-up = %g, want %g", got, last.Peak)
+	}
+	if got := o.LR(o.Steps - 1); !near(got, last.Floor) {
+		t.Fatalf("LR(last) = %g, want %g", got, last.Floor)
+	}
+	for s := 3000 + o.Warmup; s < o.Steps-1; s++ {
+		if o.LR(s+1) > o.LR(s) {
+			t.Fatalf("LR rises at step %d after the warm-up", s)
+		}
+	}
+	if o.DocsAt(2999).Categories != nil {
+		t.Fatal("the first 3000 steps used the default categories")
+	}
+	if o.DocsAt(3000).Categories["complex"] != 3 || o.DocsAt(4007).Categories["single"] != 0.5 {
+		t.Fatalf("steps 3000–4007 mixture wrong: %v", o.DocsAt(3000).Categories)
+	}
+	if o.DocsAt(4008).Categories["single"] != 1.2 || o.DocsAt(o.Steps-1).Categories["single"] != 1.2 {
+		t.Fatalf("steps from 4008 mixture wrong: %v", o.DocsAt(4008).Categories)
 	}
 }

@@ -37,6 +37,15 @@ type Options struct {
 	// records a run whose schedule was lengthened while it trained (resumed
 	// with more steps), so that a rerun from scratch follows it exactly.
 	Phases []Phase `json:"phases,omitempty"`
+	// Mixes, when set, change the document mixture from a step on: step s
+	// trains on the last mix whose From ≤ s, or on Docs before the first.
+	Mixes []Mix `json:"mixes,omitempty"`
+}
+
+// Mix is a document mixture used from a step on.
+type Mix struct {
+	From int              `json:"from"`
+	Docs model.DocOptions `json:"docs"`
 }
 
 // Phase is one piece of a piecewise learning-rate schedule.
@@ -49,8 +58,6 @@ type Phase struct {
 	// uses it to learn again at a useful rate after the first decay ended.
 	Peak  float32 `json:"peak,omitempty"`
 	Floor float32 `json:"floor,omitempty"`
-	// Docs, when set, replaces the run's document mixture for the phase.
-	Docs *model.DocOptions `json:"docs,omitempty"`
 }
 
 // phaseAt is the phase holding step and the step it started at; ok is false
@@ -84,10 +91,13 @@ func (o Options) LR(step int) float32 {
 
 // DocsAt is the document mixture a step trains on.
 func (o Options) DocsAt(step int) model.DocOptions {
-	if p, _, ok := o.phaseAt(step); ok && p.Docs != nil {
-		return *p.Docs
+	d := o.Docs
+	for _, m := range o.Mixes {
+		if step >= m.From {
+			d = m.Docs
+		}
 	}
-	return o.Docs
+	return d
 }
 
 // Default is the recipe of the shipped weights.
@@ -98,29 +108,33 @@ func Default() Options {
 		// The shipped run was planned for 2000 steps, shortened to 1700 at
 		// step 300 and lengthened to 3000 at step 1700 (each time resumed
 		// from its checkpoint); at step 3000 it was continued with a restart
-		// of the rate and more of the multi-object categories it drew worst.
-		// These phases replay that schedule exactly.
+		// of the rate and more of the multi-object categories it drew worst,
+		// and at step 4008 single objects were drawn more again (they are
+		// the only scenes that show the held-out colour–shape pairs). These
+		// phases and mixes replay that run exactly.
 		Phases: []Phase{{Until: 300, Total: 2000}, {Until: 1700, Total: 1700}, {Until: 3000, Total: 3000},
-			{Until: 6500, Peak: 1.5e-3, Floor: 1e-4, Docs: &continuedDocs}}}
+			{Until: 6500, Peak: 1.5e-3, Floor: 1e-4}},
+		Mixes: []Mix{
+			{From: 3000, Docs: mixWeights(0.5, 0.8, 0.8, 0.8, 2, 1.6, 3)},
+			{From: 4008, Docs: mixWeights(1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
+		}}
 }
 
-// continuedDocs is the mixture of the continued phase: the same documents,
-// drawn more from spatial, numeracy and complex scenes, which the first 3000
-// steps left weakest (53, 74.5 and 26.5 % under think+reflect).
-var continuedDocs = func() model.DocOptions {
+// mixWeights is the default document mixture with these weights of the
+// categories single, color, shape, texture, spatial, numeracy and complex.
+func mixWeights(single, color, shape, texture, spatial, numeracy, complex float64) model.DocOptions {
 	d := model.DefaultDocOptions
-	d.Categories = map[string]float64{
-		"single": 0.5, "color": 0.8, "shape": 0.8, "texture": 0.8, "spatial": 2, "numeracy": 1.6, "complex": 3,
-	}
+	d.Categories = map[string]float64{"single": single, "color": color, "shape": shape, "texture": texture,
+		"spatial": spatial, "numeracy": numeracy, "complex": complex}
 	return d
-}()
+}
 
 // Tiny is a model and schedule small enough to train in about a minute; CI
 // uses it to show the trainer learns.
 func Tiny() Options {
 	o := Default()
 	o.D, o.Layers, o.Heads, o.Rows, o.RowTokens, o.Steps, o.Warmup, o.PeakLR, o.CkptEvery = 96, 2, 4, 4, 1024, 250, 25, 5e-3, 50
-	o.Phases = nil
+	o.Phases, o.Mixes = nil, nil
 	return o
 }
 
