@@ -46,7 +46,7 @@ func TestDefaultContinuationSchedule(t *testing.T) {
 	if o.DocsAt(3000).Categories["complex"] != 3 || o.DocsAt(4007).Categories["single"] != 0.5 {
 		t.Fatalf("steps 3000–4007 mixture wrong: %v", o.DocsAt(3000).Categories)
 	}
-	if o.DocsAt(4008).Categories["single"] != 1.2 || o.DocsAt(o.Steps-1).Categories["single"] != 1.2 {
+	if o.DocsAt(4008).Categories["single"] != 1.2 || o.DocsAt(o.Steps - 1).Categories["single"] != 1.2 {
 		t.Fatalf("steps from 4008 mixture wrong: %v", o.DocsAt(4008).Categories)
 	}
 }
