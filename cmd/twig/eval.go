@@ -32,6 +32,7 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		oracle  = fs.Bool("oracle", false, "draw ground-truth scenes instead of running the model (checks the harness)")
 		jsonOut = fs.Bool("json", false, "print one JSON object on stdout")
 		bands   = fs.Int("bands", 0, "bands of the fixed schedule (0 = the model's default)")
+		maxRevs = fs.Int("max-revisions", 0, "redraws a band may get when reflecting (0 = the engine's default, 1)")
 		bestOf  = fs.Int("best-of", 0, "candidates for best-of-n (0 = match think+reflect's tokens)")
 		workers = fs.Int("workers", 2, "prompts drawn at once")
 		weights = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
@@ -72,7 +73,10 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 	if *limit > 0 {
 		items = bench.Sample(items, *limit)
 	}
-	o := bench.Options{Modes: strings.Split(*modes, ","), Bands: *bands, BestOfN: *bestOf, Workers: *workers, Oracle: *oracle}
+	if *maxRevs < 0 {
+		return usagef("--max-revisions must be 0 (the default) or more, not %d", *maxRevs)
+	}
+	o := bench.Options{Modes: strings.Split(*modes, ","), Bands: *bands, MaxRevisions: *maxRevs, BestOfN: *bestOf, Workers: *workers, Oracle: *oracle}
 	for i := range o.Modes {
 		o.Modes[i] = strings.TrimSpace(o.Modes[i])
 	}

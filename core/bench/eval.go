@@ -26,11 +26,14 @@ type ImageScorer interface {
 
 // Options control an evaluation.
 type Options struct {
-	Modes   []string // from Modes
-	Bands   int      // 0 = the backend's default
-	BestOfN int      // candidates for best-of-n; 0 = match think+reflect's tokens
-	Workers int      // prompts drawn at once
-	Oracle  bool     // draw ground-truth scenes instead of running the backend
+	Modes []string // from Modes
+	Bands int      // 0 = the backend's default
+	// MaxRevisions is the redraws a band may get when reflecting; 0 = the
+	// engine's default (1).
+	MaxRevisions int
+	BestOfN      int  // candidates for best-of-n; 0 = match think+reflect's tokens
+	Workers      int  // prompts drawn at once
+	Oracle       bool // draw ground-truth scenes instead of running the backend
 	// Progress, if set, is called after each image.
 	Progress func(mode string, done, total int)
 }
@@ -168,7 +171,7 @@ func runOne(ctx context.Context, backend engine.Backend, it Item, mode string, o
 		scorer := backend.(ImageScorer)
 		best := -1
 		for k := 0; k < n; k++ {
-			res, _, err := draw(ctx, backend, it, mode, o.Bands, it.Seed*1000+int64(k))
+			res, _, err := draw(ctx, backend, it, mode, o, it.Seed*1000+int64(k))
 			if err != nil {
 				return outcome{err: err}
 			}
@@ -182,7 +185,7 @@ func runOne(ctx context.Context, backend engine.Backend, it Item, mode string, o
 			}
 		}
 	default:
-		res, extra, err := draw(ctx, backend, it, mode, o.Bands, it.Seed)
+		res, extra, err := draw(ctx, backend, it, mode, o, it.Seed)
 		if err != nil {
 			return outcome{err: err}
 		}
@@ -196,9 +199,13 @@ func runOne(ctx context.Context, backend engine.Backend, it Item, mode string, o
 }
 
 // draw runs one image and counts the critic's words as extra tokens.
-func draw(ctx context.Context, backend engine.Backend, it Item, mode string, bands int, seed int64) (engine.Result, int, error) {
+func draw(ctx context.Context, backend engine.Backend, it Item, mode string, o Options, seed int64) (engine.Result, int, error) {
 	extra := 0
-	res, err := engine.Draw(ctx, backend, engine.RunSpec{Prompt: it.Prompt, Seed: seed, Settings: SettingsFor(mode, bands)},
+	settings := SettingsFor(mode, o.Bands)
+	if o.MaxRevisions > 0 {
+		settings.MaxRevisions = o.MaxRevisions
+	}
+	res, err := engine.Draw(ctx, backend, engine.RunSpec{Prompt: it.Prompt, Seed: seed, Settings: settings},
 		func(e protocol.Event) error {
 			if c, ok := e.Payload.(*protocol.Critique); ok {
 				if c.Tokens > 0 {
