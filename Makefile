@@ -5,7 +5,7 @@ GO        ?= go
 BENCHTIME ?= 300ms
 FUZZTIME  ?= 10s
 
-.PHONY: help build test e2e bench fuzz vet fmt web demo e2e-browser e2e-serve edge edge-dev e2e-edge test-slow train eval e2e-remote sandbox-guest sandbox-examples
+.PHONY: help build test e2e bench fuzz vet fmt web demo e2e-browser e2e-serve edge edge-dev e2e-edge test-slow train eval eval-schedules e2e-remote sandbox-guest sandbox-examples
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -80,6 +80,11 @@ train: ## reproduce the shipped weights from scratch (about 2 h on 2 cores; resu
 
 eval: ## the full benchmark of the shipped weights, as in the README
 	$(GO) run ./cmd/twig eval --mode no-think,think,think+reflect,best-of-n
+
+eval-schedules: ## the README's schedule table: think+reflect at K = 2, 3, 4, adaptive, and R = 2
+	for k in 2 3 4; do $(GO) run ./cmd/twig eval --bands $$k --mode think+reflect || exit 1; done
+	$(GO) run ./cmd/twig eval --mode adaptive
+	$(GO) run ./cmd/twig eval --mode think+reflect --max-revisions 2
 
 bench: ## run every benchmark and print one table
 	@$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./... | awk ' \
