@@ -374,7 +374,7 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 			earlier := world.PlannedObjects(req.Thoughts[:min(req.Band, len(req.Thoughts))]...)
 			rules.minNew = s.spec.NumObjects() - len(earlier)
 		}
-		for try := 0; try < maxRethinks; try++ {
+		for try := 0; try < maxRethinks && !(best >= 0 && try >= enoughRethinks); try++ {
 			alt, _, err := s.writeThought(ctx, req.State, 1.0, rules, nil)
 			if err != nil {
 				return engine.Critique{}, err
@@ -393,8 +393,15 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 	return c, nil
 }
 
-// maxRethinks bounds the thoughts the critic samples to revise a plan.
-const maxRethinks = 8
+// The critic samples thoughts to revise a plan that does not fit: at least
+// enoughRethinks, keeping the one that fits and places the most objects,
+// and while none fits, up to maxRethinks. Plans under many relations fit
+// rarely (one sample in tens), so the bound is high; a rethink is about 20
+// tokens, and most bands need none.
+const (
+	enoughRethinks = 24
+	maxRethinks    = 64
+)
 
 // planProblem checks the plan made by the earlier thoughts and this one
 // against the prompt; "" means it fits.
