@@ -42,6 +42,7 @@ type session struct {
 	fed       []item
 	logits    []float32 // logits after the last fed token (owned by dec)
 	want      []item    // scratch: the stream the state implies
+	uncounted int       // tokens of rethinks made before painting, not yet reported
 	probs     []float32 // scratch for sampling
 	idx       []int     // scratch for top-k
 	samp      Sampling
@@ -211,6 +212,34 @@ func (s *session) word(id int) string { return s.m.W.Vocab.Word(id) }
 // model when the band is open-ended), the rest is sampled word by word.
 func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 	s.bandStart[req.Band] = req.Rows.Start
+	if req.State.Settings.Reflect {
+		// Reflecting starts before painting: a plan that does not fit the
+		// prompt is rethought now, so that the band's one redraw is left for
+		// what the painter gets wrong. The thought streams once checked; the
+		// rethinks' tokens are reported with the band's first critique.
+		text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, rethinkRules{}, nil)
+		if err != nil {
+			return "", err
+		}
+		final := end >= world.Grid
+		if s.planProblem(req.Thoughts, req.Band, text, final) != "" {
+			alt, altEnd, spent, err := s.rethink(ctx, req.State, final)
+			if err != nil {
+				return "", err
+			}
+			s.uncounted += spent
+			if alt != "" {
+				text, end = alt, altEnd
+			}
+		}
+		for _, w := range strings.Fields(text) {
+			emit(w + " ")
+		}
+		if req.Rows.End < 0 && req.SetEnd != nil {
+			req.SetEnd(end)
+		}
+		return text, nil
+	}
 	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, rethinkRules{}, emit)
 	if err == nil && req.Rows.End < 0 && req.SetEnd != nil {
 		req.SetEnd(end)
@@ -344,6 +373,8 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 		return engine.Critique{}, err
 	}
 	desc, spent, err := s.describe(ctx)
+	spent += s.uncounted // rethinks made before painting
+	s.uncounted = 0
 	if err != nil {
 		return engine.Critique{}, err
 	}
@@ -368,29 +399,44 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 	if problem := s.planProblem(req.Thoughts, req.Band, req.Thought, final); problem != "" {
 		c.Score = min(c.Score, 40)
 		c.Raw += " | plan: " + problem
-		best := -1
-		rules := rethinkRules{constrain: true}
-		if final { // the last band must place every object still missing
-			earlier := world.PlannedObjects(req.Thoughts[:min(req.Band, len(req.Thoughts))]...)
-			rules.minNew = s.spec.NumObjects() - len(earlier)
+		alt, _, spent, err := s.rethink(ctx, req.State, final)
+		if err != nil {
+			return engine.Critique{}, err
 		}
-		for try := 0; try < maxRethinks && !(best >= 0 && try >= enoughRethinks); try++ {
-			alt, _, err := s.writeThought(ctx, req.State, 1.0, rules, nil)
-			if err != nil {
-				return engine.Critique{}, err
-			}
-			c.Tokens += len(strings.Fields(alt)) + 1 // its words and the end of thought
-			if s.planProblem(req.Thoughts, req.Band, alt, final) != "" {
-				continue
-			}
-			// Prefer the plan that gets most done in this band: an empty
-			// band is consistent but only pushes the work further down.
-			if n := len(world.PlannedObjects(alt)); n > best {
-				best, c.Revision = n, alt
-			}
+		c.Tokens += spent
+		if alt != "" {
+			c.Revision = alt
 		}
 	}
 	return c, nil
+}
+
+// rethink samples thoughts for the band st describes until one fits the
+// prompt (see enoughRethinks) and returns the fitting one that places the
+// most objects ("" when none fits), its end row and the tokens it spent.
+func (s *session) rethink(ctx context.Context, st engine.State, final bool) (string, int, int, error) {
+	best, bestText, bestEnd, spent := -1, "", 0, 0
+	rules := rethinkRules{constrain: true}
+	if final { // the last band must place every object still missing
+		earlier := world.PlannedObjects(st.Thoughts[:min(st.Band, len(st.Thoughts))]...)
+		rules.minNew = s.spec.NumObjects() - len(earlier)
+	}
+	for try := 0; try < maxRethinks && !(best >= 0 && try >= enoughRethinks); try++ {
+		alt, end, err := s.writeThought(ctx, st, 1.0, rules, nil)
+		if err != nil {
+			return "", 0, spent, err
+		}
+		spent += len(strings.Fields(alt)) + 1 // its words and the end of thought
+		if s.planProblem(st.Thoughts, st.Band, alt, final) != "" {
+			continue
+		}
+		// Prefer the plan that gets most done in this band: an empty band is
+		// consistent but only pushes the work further down.
+		if n := len(world.PlannedObjects(alt)); n > best {
+			best, bestText, bestEnd = n, alt, end
+		}
+	}
+	return bestText, bestEnd, spent, nil
 }
 
 // The critic samples thoughts to revise a plan that does not fit: at least
