@@ -212,15 +212,20 @@ func (s *session) word(id int) string { return s.m.W.Vocab.Word(id) }
 // model when the band is open-ended), the rest is sampled word by word.
 func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 	s.bandStart[req.Band] = req.Rows.Start
-	if req.State.Settings.Reflect {
-		// Reflecting starts before painting: a plan that does not fit the
-		// prompt is rethought now, so that the band's one redraw is left for
-		// what the painter gets wrong. The thought streams once checked; the
-		// rethinks' tokens are reported with the band's first critique.
-		text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, rethinkRules{}, nil)
-		if err != nil {
-			return "", err
-		}
+	// Reflecting starts before painting: a plan that does not fit the prompt
+	// is rethought now, so that the band's one redraw is left for what the
+	// painter gets wrong. The thought then streams once checked, and the
+	// rethinks' tokens are reported with the band's first critique.
+	reflect := req.State.Settings.Reflect
+	live := emit
+	if reflect {
+		live = nil
+	}
+	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, rethinkRules{}, live)
+	if err != nil {
+		return text, err
+	}
+	if reflect {
 		final := end >= world.Grid
 		if s.planProblem(req.Thoughts, req.Band, text, final) != "" {
 			alt, altEnd, spent, err := s.rethink(ctx, req.State, final)
@@ -233,18 +238,15 @@ func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(
 			}
 		}
 		for _, w := range strings.Fields(text) {
-			emit(w + " ")
+			if emit != nil {
+				emit(w + " ")
+			}
 		}
-		if req.Rows.End < 0 && req.SetEnd != nil {
-			req.SetEnd(end)
-		}
-		return text, nil
 	}
-	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, rethinkRules{}, emit)
-	if err == nil && req.Rows.End < 0 && req.SetEnd != nil {
+	if req.Rows.End < 0 && req.SetEnd != nil {
 		req.SetEnd(end)
 	}
-	return text, err
+	return text, nil
 }
 
 // rethinkRules constrain a thought the critic samples: its new objects keep

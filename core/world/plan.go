@@ -106,17 +106,13 @@ func PlannedObjects(thoughts ...string) []Object {
 	return objs
 }
 
-// PlanCompletable reports whether a partial plan can still be finished: the
-// objects it places keep to the prompt (PlanCheck), and the objects the
-// prompt still needs fit in the rows from fromRow down with every relation
-// holding. Thoughts place objects band by band, so an object planned early
+// PlanCompletable reports whether a partial plan that PlanCheck accepts can
+// still be finished: the objects the prompt still needs fit in the rows from
+// fromRow down with every relation holding. Thoughts place objects band by band, so an object planned early
 // can make a later one impossible ("a red square with a green square beneath
 // it" whose first band puts the green square at the top); this check finds
 // that while the band can still be rethought.
 func PlanCompletable(spec Spec, objs []Object, fromRow int) bool {
-	if PlanCheck(spec, objs, false) != "" {
-		return false
-	}
 	left := make([]int, len(spec.Groups))
 	for i, g := range spec.Groups {
 		left[i] = g.Count
