@@ -95,11 +95,14 @@ bench: ## run every benchmark and print one table
 		/^(FAIL|panic)/ { print; failed = 1 } \
 		END { exit failed }'
 
-fuzz: ## run each fuzzer for FUZZTIME
-	@for f in $$(grep -rlE '^func Fuzz' --include='*_test.go' .); do \
+fuzz: ## run each fuzzer for FUZZTIME; every fuzzer runs even after one fails, and all failures are listed at the end
+	@failed=""; n=0; \
+	for f in $$(grep -rlE '^func Fuzz' --include='*_test.go' --exclude-dir=node_modules . | sort); do \
 		d=./$$(dirname $${f#./}); \
-		for n in $$(grep -oE '^func Fuzz[A-Za-z0-9_]+' $$f | cut -d' ' -f2); do \
-			echo "fuzz $$d $$n ($(FUZZTIME))"; \
-			$(GO) test -run '^$$' -fuzz "^$$n\$$" -fuzztime $(FUZZTIME) $$d || exit 1; \
+		for fz in $$(grep -oE '^func Fuzz[A-Za-z0-9_]+' $$f | cut -d' ' -f2); do \
+			n=$$((n+1)); echo "fuzz $$d $$fz ($(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$fz\$$" -fuzztime $(FUZZTIME) $$d || failed="$$failed $$d:$$fz"; \
 		done; \
-	done
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: $$(echo $$failed | wc -w) of $$n fuzzers failed:"; for x in $$failed; do echo "  $$x"; done; exit 1; fi; \
+	echo "fuzz: all $$n fuzzers passed"

@@ -34,6 +34,9 @@ func (e *CallError) Unwrap() error { return e.Err }
 // *engine.Error's code, invalid_request for a prompt with unknown words,
 // canceled or deadline_exceeded for a done context, else internal.
 func ErrorCode(err error) string {
+	if errors.Is(err, errClientGone) {
+		return protocol.CodeCanceled
+	}
 	if e, ok := errors.AsType[*CallError](err); ok {
 		return e.Code
 	}

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -121,7 +122,9 @@ func tokenOK(r *http.Request, token string) bool {
 	got := ""
 	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
 		got = strings.TrimSpace(a[7:])
-	} else if q := r.URL.Query().Get("access_token"); q != "" {
+	} else if q := r.URL.Query().Get("access_token"); q != "" && r.URL.Path == "/v1/ws" {
+		// only on the websocket, where browsers cannot set headers: a token
+		// in a URL ends up in logs and histories, so HTTP must use the header
 		got = q
 	}
 	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
@@ -149,14 +152,29 @@ func newOriginList(origins []string) originList {
 }
 
 // allowed reports whether the request's Origin may use the server: no
-// Origin, the server's own origin, a listed one, or any with "*".
+// Origin, a listed one, any with "*", or the server's own origin when the
+// request names the server by an IP address or localhost (Host equal to the
+// Origin's host). A named host equal to Host is not enough: after DNS
+// rebinding, evil.example resolves to the server and the browser sends
+// Host: evil.example with Origin: http://evil.example, so a named origin
+// must be listed; an IP literal or localhost cannot be rebound.
 func (o originList) allowed(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
-	if origin == "" || o.any || o.list[strings.ToLower(origin)] {
+	if origin == "" || o.any || o.list[strings.ToLower(strings.TrimRight(origin, "/"))] {
 		return true
 	}
 	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
+	return err == nil && strings.EqualFold(u.Host, r.Host) && unbindable(u.Hostname())
+}
+
+// unbindable reports whether host is an IP literal or localhost: names a
+// DNS rebinding attack cannot point at the server.
+func unbindable(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	_, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
+	return err == nil
 }
 
 // CheckOrigin returns the websocket origin check for origins (the same rule

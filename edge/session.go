@@ -72,6 +72,12 @@ func (s *session) serve() error {
 	s.cancelJobs()
 	<-s.wrote
 	code, reason := s.out.closeInfo()
+	if err != nil && code == protocol.CloseNormal {
+		// the connection was lost (reset, timeout), not closed: log 1006
+		// (abnormal closure, never sent on the wire) so a reset does not
+		// read as a clean goodbye
+		code, reason = closeAbnormal, "connection lost: "+oneLine(err)
+	}
 	s.log.Info("connection closed", "code", code, "reason", reason, "ms", time.Since(s.start).Milliseconds(), "err", errString(err))
 	return err
 }
@@ -378,6 +384,10 @@ func (e *stream) ms() int64 { return time.Since(e.start).Milliseconds() }
 // isNormalClose reports whether a transport error says the client closed
 // normally; transports wrap such errors with ErrClosedByPeer.
 func isNormalClose(err error) bool { return errors.Is(err, ErrClosedByPeer) }
+
+// closeAbnormal is the code logged for a connection lost without a close
+// frame (RFC 6455 1006: reserved, never sent).
+const closeAbnormal = 1006
 
 // ErrClosedByPeer is wrapped by a Transport's ReadMessage error when the
 // client closed the connection normally (code 1000 or 1001, or EOF).

@@ -13,6 +13,10 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 )
 
+// errClientGone wraps a failed write of a response: the client went away
+// (ErrorCode: canceled, not internal).
+var errClientGone = errors.New("edge: the client went away")
+
 // sseWriter writes server-sent events: one "data:" line of JSON each.
 type sseWriter struct {
 	w        http.ResponseWriter
@@ -43,7 +47,7 @@ func (s *sseWriter) send(v any) error {
 func (s *sseWriter) raw(b []byte) error {
 	s.deadline()
 	if _, err := fmt.Fprintf(s.w, "data: %s\n\n", b); err != nil {
-		return err
+		return fmt.Errorf("%w: %v", errClientGone, err)
 	}
 	s.flush()
 	return nil

@@ -27,7 +27,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "serve", "[flags]", serveAbout)
 	var (
 		addr       = fs.String("addr", "127.0.0.1:8080", "address to listen on (port 0: any free port)")
-		origins    = fs.String("origins", "", "comma-separated browser origins allowed besides the server's own (e.g. https://a.example); * allows any")
+		origins    = fs.String("origins", "", "comma-separated browser origins allowed (e.g. https://a.example; the server's own needs listing unless reached by IP or localhost); * allows any")
 		token      = fs.String("token", "", "require this bearer token on /v1/ (default: $TWIG_TOKEN; empty: no token)")
 		weights    = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
 		web        = fs.String("web", "", "folder served at / (default: ./web when it exists)")

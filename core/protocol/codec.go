@@ -83,6 +83,11 @@ func Decode(b []byte) (Event, error) {
 	if err := json.Unmarshal(b, p); err != nil {
 		return Event{}, fmt.Errorf("protocol: bad %s event: %w", h.Type, err)
 	}
+	if rs, ok := p.(*RunStarted); ok && len(rs.Plan) == 0 {
+		// "plan":[] and no plan mean the same (adaptive); one form keeps an
+		// event equal to itself after a round trip (Plan is omitempty).
+		rs.Plan = nil
+	}
 	ev.Payload = p
 	return ev, nil
 }

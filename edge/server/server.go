@@ -33,7 +33,8 @@ type Options struct {
 	WebSocket wsconn.Options
 	// Token, when set, is required on /v1/.
 	Token string
-	// Origins are the browser origins allowed besides the server's own ("*": any).
+	// Origins are the browser origins allowed ("*": any) besides the
+	// server's own when reached by IP address or localhost.
 	Origins []string
 	// WebDir, when set, is served at / (the web page).
 	WebDir string
@@ -119,9 +120,14 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
 	s.gw.Serve(r.Context(), c, edge.Peer{Addr: addr, RequestID: edge.RequestID(r.Context())})
 }
 
+// closeWait bounds how long HTTP requests may take to finish once the runs
+// of a drain are over.
+const closeWait = 5 * time.Second
+
 // Serve serves on ln until ctx is done, then drains: no new connections or
-// runs, runs in flight finish (cancelled after Grace), connections close
-// with 1001. It returns nil after a drain, or the listener's error.
+// runs (503 draining, health checks too), runs in flight finish (cancelled
+// after Grace), connections close with 1001, then the listener closes. It
+// returns nil after a drain, or the listener's error.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	hs := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(s.o.Logger.Handler(), slog.LevelWarn),
@@ -135,20 +141,24 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	case <-ctx.Done():
 	}
 	s.o.Logger.Info("draining", "grace", s.o.Grace.String(), "in_flight", s.gw.Stats().InFlight)
+	// The listener stays open while runs finish, so that health checks and
+	// new clients get the documented 503 draining (and a load balancer moves
+	// on) rather than connection refused; keep-alives end so that clients
+	// reconnect elsewhere.
 	s.gw.Drain()
+	hs.SetKeepAlivesEnabled(false)
 	graceCtx, cancel := context.WithTimeout(context.Background(), s.o.Grace)
 	defer cancel()
-	httpDone := make(chan struct{})
-	go func() {
-		if err := hs.Shutdown(graceCtx); err != nil {
-			hs.Close() // grace over: cut the HTTP requests still going (their runs cancel)
-		}
-		close(httpDone)
-	}()
 	if err := s.gw.Shutdown(graceCtx); err != nil {
 		s.o.Logger.Warn("grace period over: cancelled the runs in flight")
 	}
-	<-httpDone
+	// The runs are over (or cancelled): stop listening and let the HTTP
+	// requests still answering finish, briefly.
+	closeCtx, cancelClose := context.WithTimeout(context.Background(), closeWait)
+	defer cancelClose()
+	if err := hs.Shutdown(closeCtx); err != nil {
+		hs.Close()
+	}
 	s.o.Logger.Info("drained")
 	return nil
 }
