@@ -3,7 +3,7 @@
 package kernels
 
 // useVek is false off amd64: the portable Go kernels run.
-const useVek = false
+var useVek = false
 
 func vekDot(x, y []float32) float32 { return dotGo(x, y) }
 

@@ -3,17 +3,23 @@
 // vector ops attention needs.
 //
 // Every fast kernel has a plain reference twin (suffix Ref) kept beside it
-// and tested against it. On amd64 with AVX2+FMA the fast path calls
-// github.com/viterin/vek/vek32 assembly; elsewhere (js, wasip1, arm64, old
-// x86) it runs portable Go.
+// and tested against it. The three products (A·Bᵀ, A·B, Aᵀ·B) run as one
+// packed, cache-blocked GEMM (gemm.go) whose micro-kernel is chosen once at
+// start-up from the CPU's features: AVX-512 (12×32 tile) or AVX2+FMA (6×16)
+// in generated Go assembly (gemm_amd64.s, from internal/asmgen), else
+// portable Go (wasm, arm64, old x86). Products of fewer than gemmMinRows
+// rows stay matrix-vector: vek's AVX2 kernels on amd64, Go elsewhere.
+// The summation order differs from the row-by-row kernels, so results agree
+// with them to rounding, not bit for bit.
 //
 // Dimension letters: m rows of activations, k input features, n output
 // features. All matrices are row-major.
 //
-// Machine peak (for reading the benchmark's GFLOP/s): cores × GHz × FMA ports
-// × floats per vector × 2 flops per FMA. For this 2-core ~2.6 GHz box with
-// AVX2: 2 × 2.6 × 2 × 8 × 2 ≈ 166 GFLOP/s (83 per core); AVX-512 doubles the
-// vector width (≈ 333). vek's kernels reach about half a core's AVX2 peak.
+// Machine peak (for reading the benchmark's GFLOP/s): BenchmarkPeak measures
+// it with a register-only FMA loop per instruction set; nominally cores ×
+// GHz × 2 FMA ports × floats per vector × 2 flops per FMA, e.g.
+// 2 × 2.6 × 2 × 16 × 2 ≈ 333 GFLOP/s for this 2-core AVX-512 box (more
+// while it boosts).
 package kernels
 
 import "sync"
@@ -26,7 +32,9 @@ import "sync"
 type Pool struct {
 	Threads int // goroutines per kernel call; ≤ 1 means single-threaded
 
-	scratch [][]float32 // [threads][...], grown on demand
+	scratch [][]float32    // [threads][...], grown on demand
+	job     gemmJob        // the product in flight, shared with the workers
+	wg      sync.WaitGroup // the workers' shares of job
 }
 
 // buf makes sure thread i has a scratch slot and returns its address; the
@@ -83,6 +91,10 @@ func (p *Pool) MatMulT(out, a, w []float32, m, k, n int) {
 	_ = out[m*n-1]
 	_ = a[m*k-1]
 	_ = w[n*k-1]
+	if kern != nil && m >= gemmMinRows {
+		p.gemm(kern, m, n, k, a, k, 1, w, 1, k, out, n, false)
+		return
+	}
 	if p.Threads <= 1 {
 		matMulT(out, a, w, 0, m, k, n)
 		return
@@ -96,6 +108,10 @@ func (p *Pool) MatMulAcc(dinp, dout, w []float32, m, n, k int) {
 	_ = dinp[m*k-1]
 	_ = dout[m*n-1]
 	_ = w[n*k-1]
+	if kern != nil && m >= gemmMinRows {
+		p.gemm(kern, m, k, n, dout, n, 1, w, k, 1, dinp, k, true)
+		return
+	}
 	if p.Threads <= 1 {
 		matMulAcc(p.buf(0), dinp, dout, w, 0, m, n, k)
 		return
@@ -109,6 +125,10 @@ func (p *Pool) MatMulAccTN(dw, dout, a []float32, m, n, k int) {
 	_ = dw[n*k-1]
 	_ = dout[m*n-1]
 	_ = a[m*k-1]
+	if kern != nil {
+		p.gemm(kern, n, k, m, dout, 1, n, a, k, 1, dw, k, true)
+		return
+	}
 	if p.Threads <= 1 {
 		matMulAccTN(p.buf(0), dw, dout, a, m, n, k, 0, n)
 		return

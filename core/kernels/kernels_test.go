@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -28,6 +29,24 @@ func maxRelDiff(x, y []float32) float64 {
 	return d
 }
 
+// paths are the product paths this machine can run: each micro-kernel
+// (AVX-512, AVX2+FMA, portable Go) and the legacy row-by-row kernels (nil).
+func paths() []*microKernel { return append(kernelsHere(), nil) }
+
+func pathName(k *microKernel) string {
+	if k == nil {
+		return "rows"
+	}
+	return k.name
+}
+
+// usePath forces the product path for a test; the returned func restores it.
+func usePath(k *microKernel) func() {
+	old := kern
+	kern = k
+	return func() { kern = old }
+}
+
 func TestMatMulAgreesWithReference(t *testing.T) {
 	const tol = 1e-4
 	cases := [][3]int{{1, 7, 5}, {3, 17, 33}, {5, 33, 9}, {37, 129, 31}, {64, 300, 128}}
@@ -35,33 +54,110 @@ func TestMatMulAgreesWithReference(t *testing.T) {
 		cases = append(cases, [3]int{1, s[0], s[1]}, [3]int{67, s[0], s[1]})
 	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for _, c := range cases {
-		for _, th := range []int{1, 2} {
-			m, k, n := c[0], c[1], c[2]
-			p := &Pool{Threads: th}
-			t.Run(fmt.Sprintf("m%d_k%d_n%d_t%d", m, k, n, th), func(t *testing.T) {
-				a, w, dout := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, m*n)
-				got, want := make([]float32, m*n), make([]float32, m*n)
-				p.MatMulT(got, a, w, m, k, n)
-				MatMulTRef(want, a, w, m, k, n)
-				if d := maxRelDiff(got, want); d > tol {
-					t.Errorf("MatMulT max rel diff %.2e > %.0e", d, tol)
+	for _, path := range paths() {
+		restore := usePath(path)
+		for _, c := range cases {
+			for _, th := range []int{1, 2} {
+				m, k, n := c[0], c[1], c[2]
+				p := &Pool{Threads: th}
+				t.Run(fmt.Sprintf("%s/m%d_k%d_n%d_t%d", pathName(path), m, k, n, th), func(t *testing.T) {
+					a, w, dout := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, m*n)
+					got, want := make([]float32, m*n), make([]float32, m*n)
+					p.MatMulT(got, a, w, m, k, n)
+					MatMulTRef(want, a, w, m, k, n)
+					if d := maxRelDiff(got, want); d > tol {
+						t.Errorf("MatMulT max rel diff %.2e > %.0e", d, tol)
+					}
+					gi, wi := randSlice(r, m*k), make([]float32, m*k)
+					copy(wi, gi)
+					p.MatMulAcc(gi, dout, w, m, n, k)
+					MatMulAccRef(wi, dout, w, m, n, k)
+					if d := maxRelDiff(gi, wi); d > tol {
+						t.Errorf("MatMulAcc max rel diff %.2e > %.0e", d, tol)
+					}
+					gw, ww := randSlice(r, n*k), make([]float32, n*k)
+					copy(ww, gw)
+					p.MatMulAccTN(gw, dout, a, m, n, k)
+					MatMulAccTNRef(ww, dout, a, m, n, k)
+					if d := maxRelDiff(gw, ww); d > tol {
+						t.Errorf("MatMulAccTN max rel diff %.2e > %.0e", d, tol)
+					}
+				})
+			}
+		}
+		restore()
+	}
+}
+
+// gemmRef64 computes c (+)= op(A)·op(B) in float64 and, per element, the
+// rounding bound (K+1)·u·(|c0| + Σ|a·b|) a float32 sum of K+1 terms in any
+// order and with or without FMA stays within (u = 2⁻²⁴).
+func gemmRef64(M, N, K int, a []float32, rsA, csA int, b []float32, rsB, csB int, c0 []float32, acc bool) (want, bound []float64) {
+	const u = 1.0 / (1 << 24)
+	want, bound = make([]float64, M*N), make([]float64, M*N)
+	for i := 0; i < M; i++ {
+		for j := 0; j < N; j++ {
+			var s, abs float64
+			if acc {
+				s, abs = float64(c0[i*N+j]), math.Abs(float64(c0[i*N+j]))
+			}
+			for l := 0; l < K; l++ {
+				x := float64(a[i*rsA+l*csA]) * float64(b[l*rsB+j*csB])
+				s += x
+				abs += math.Abs(x)
+			}
+			want[i*N+j], bound[i*N+j] = s, float64(K+1)*u*abs+1e-30
+		}
+	}
+	return want, bound
+}
+
+// TestGEMMWithinRoundingBound checks every micro-kernel, forced in turn,
+// against a float64 reference over awkward shapes (1×N, N×1, odd sizes,
+// K beyond one kc block, N beyond one nc block, the model's shapes) in all
+// three layouts and on 1-3 threads. The tolerance is the worst-case float32
+// summation bound above, so reordering passes and any indexing slip fails.
+func TestGEMMWithinRoundingBound(t *testing.T) {
+	dims := [][3]int{ // M, N, K
+		{1, 1, 1}, {1, 37, 5}, {37, 1, 5}, {1, 1, 300}, {13, 1, 1}, {4, 33, 17}, {12, 32, 1},
+		{25, 65, 129}, {97, 31, 257}, {7, 700, 64}, {600, 9, 600}, {130, 515, 260},
+		{2048, 384, 128}, {384, 128, 2048}, {512, 128, 512}, {2048, 300, 128},
+	}
+	r := rand.New(rand.NewPCG(9, 10))
+	for _, k := range kernelsHere() {
+		for _, d := range dims {
+			M, N, K := d[0], d[1], d[2]
+			if M*N*K > 1<<25 && testing.Short() {
+				continue
+			}
+			a, b := randSlice(r, M*K), randSlice(r, K*N)
+			c0 := randSlice(r, M*N)
+			// layouts: A row-major or transposed, B row-major or transposed.
+			for lay := 0; lay < 4; lay++ {
+				rsA, csA := K, 1
+				if lay&1 != 0 {
+					rsA, csA = 1, M
 				}
-				gi, wi := randSlice(r, m*k), make([]float32, m*k)
-				copy(wi, gi)
-				p.MatMulAcc(gi, dout, w, m, n, k)
-				MatMulAccRef(wi, dout, w, m, n, k)
-				if d := maxRelDiff(gi, wi); d > tol {
-					t.Errorf("MatMulAcc max rel diff %.2e > %.0e", d, tol)
+				rsB, csB := N, 1
+				if lay&2 != 0 {
+					rsB, csB = 1, K
 				}
-				gw, ww := randSlice(r, n*k), make([]float32, n*k)
-				copy(ww, gw)
-				p.MatMulAccTN(gw, dout, a, m, n, k)
-				MatMulAccTNRef(ww, dout, a, m, n, k)
-				if d := maxRelDiff(gw, ww); d > tol {
-					t.Errorf("MatMulAccTN max rel diff %.2e > %.0e", d, tol)
+				for _, acc := range []bool{false, true} {
+					want, bound := gemmRef64(M, N, K, a, rsA, csA, b, rsB, csB, c0, acc)
+					for _, th := range []int{1, 2, 3} {
+						c := make([]float32, M*N)
+						copy(c, c0)
+						p := &Pool{Threads: th}
+						p.gemm(k, M, N, K, a, rsA, csA, b, rsB, csB, c, N, acc)
+						for i, v := range c {
+							if e := math.Abs(float64(v) - want[i]); e > bound[i] {
+								t.Fatalf("%s M%d N%d K%d layout %d acc %v t%d: c[%d,%d] = %v, want %v (error %.2e > bound %.2e)",
+									k.name, M, N, K, lay, acc, th, i/N, i%N, v, want[i], e, bound[i])
+							}
+						}
+					}
 				}
-			})
+			}
 		}
 	}
 }
@@ -98,28 +194,60 @@ func TestPortableAgreesWithReference(t *testing.T) {
 	}
 }
 
-func TestSingleThreadDoesNotAllocate(t *testing.T) {
+func TestProductsDoNotAllocate(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	m, k, n := 64, 128, 384
 	a, w, dout := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, m*n)
 	out, dinp, dw := make([]float32, m*n), make([]float32, m*k), make([]float32, n*k)
-	p := &Pool{Threads: 1}
-	allocs := testing.AllocsPerRun(5, func() {
-		p.MatMulT(out, a, w, m, k, n)
-		p.MatMulAcc(dinp, dout, w, m, n, k)
-		p.MatMulAccTN(dw, dout, a, m, n, k)
-	})
-	if allocs != 0 {
-		t.Errorf("got %v allocs per run, want 0", allocs)
+	for _, path := range kernelsHere() {
+		restore := usePath(path)
+		for _, th := range []int{1, 2} {
+			p := &Pool{Threads: th}
+			allocs := testing.AllocsPerRun(5, func() {
+				p.MatMulT(out, a, w, m, k, n)
+				p.MatMulAcc(dinp, dout, w, m, n, k)
+				p.MatMulAccTN(dw, dout, a, m, n, k)
+			})
+			if allocs != 0 {
+				t.Errorf("%s t%d: got %v allocs per run, want 0", path.name, th, allocs)
+			}
+		}
+		restore()
 	}
 }
 
-// BenchmarkMatMul reports GFLOP/s for the model's shapes. Peak for comparison:
-// cores × GHz × 2 FMA ports × 8 floats (AVX2; 16 with AVX-512) × 2 flops,
-// e.g. 2 × 2.6 × 2 × 8 × 2 ≈ 166 GFLOP/s for this box (83 per core).
+// BenchmarkPeak is the arithmetic ceiling every GFLOP/s figure is read
+// against: a register-only loop of independent FMAs per instruction set, on
+// 1 and 2 goroutines.
+func BenchmarkPeak(b *testing.B) {
+	for _, l := range peakLoops() {
+		for _, th := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/t%d", l.name, th), func(b *testing.B) {
+				const iters = 1 << 16
+				var wg sync.WaitGroup
+				for b.Loop() {
+					wg.Add(th)
+					for range th {
+						go func() {
+							defer wg.Done()
+							l.fn(iters)
+						}()
+					}
+					wg.Wait()
+				}
+				b.ReportMetric(float64(th*iters*l.flops)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
+
+// BenchmarkMatMul reports GFLOP/s for the model's shapes on every product
+// path this machine has (the micro-kernels and the legacy row-by-row "rows",
+// vek's AVX2 matrix-vector kernels on amd64), side by side in one run.
+// m=2048 is one training worker's batch (4 rows of 512 tokens); m=1 is decode.
 func BenchmarkMatMul(b *testing.B) {
 	r := rand.New(rand.NewPCG(7, 8))
-	for _, m := range []int{512, 1} {
+	for _, m := range []int{2048, 1} {
 		for _, s := range shapes {
 			k, n := s[0], s[1]
 			a, w, dout := randSlice(r, m*k), randSlice(r, n*k), randSlice(r, m*n)
@@ -139,12 +267,18 @@ func BenchmarkMatMul(b *testing.B) {
 					if m == 1 && op.name != "T" {
 						continue
 					}
-					b.Run(fmt.Sprintf("%s/m%d_k%d_n%d/t%d", op.name, m, k, n, th), func(b *testing.B) {
-						for b.Loop() {
-							op.f()
+					for _, path := range paths() {
+						if m == 1 && path != nil && path != kern {
+							continue // m=1 never reaches the GEMM
 						}
-						b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
-					})
+						b.Run(fmt.Sprintf("%s/m%d_k%d_n%d/t%d/%s", op.name, m, k, n, th, pathName(path)), func(b *testing.B) {
+							defer usePath(path)()
+							for b.Loop() {
+								op.f()
+							}
+							b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+						})
+					}
 				}
 			}
 		}

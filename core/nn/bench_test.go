@@ -3,6 +3,8 @@ package nn
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/twig-project/twig/core/kernels"
 )
 
 var benchConfig = Config{Vocab: 300, Ctx: 512, D: 128, Layers: 4, Heads: 4, GridRows: 16, GridCols: 16}
@@ -26,17 +28,35 @@ func packedBatch(r *rand.Rand, cfg Config, B, T, docLen int) Batch {
 
 // BenchmarkTrain: one Trainer step (forward+backward+reduce) for D=128, L=4,
 // NH=4, V=300, B=8, T=512, 2 workers; whole-row documents (worst case).
+// One sub-benchmark per kernel path (kernels.Kernels), side by side.
 func BenchmarkTrain(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 2))
-	p := NewParams(benchConfig)
-	p.Init(1)
-	batch := packedBatch(r, benchConfig, 8, 512, 512)
-	tr := NewTrainer(p, 2, 8, 512)
-	tr.Step(batch)
-	for b.Loop() {
-		tr.Step(batch)
+	for _, path := range kernels.Kernels() {
+		if path == "go" {
+			continue // minutes per step; the portable path is for wasm
+		}
+		b.Run(path, func(b *testing.B) {
+			defer useKernel(b, path)()
+			r := rand.New(rand.NewPCG(1, 2))
+			p := NewParams(benchConfig)
+			p.Init(1)
+			batch := packedBatch(r, benchConfig, 8, 512, 512)
+			tr := NewTrainer(p, 2, 8, 512)
+			tr.Step(batch)
+			for b.Loop() {
+				tr.Step(batch)
+			}
+			b.ReportMetric(float64(8*512*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
 	}
-	b.ReportMetric(float64(8*512*b.N)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// useKernel switches the kernels' product path for one benchmark.
+func useKernel(b *testing.B, path string) func() {
+	prev, err := kernels.SetKernel(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return func() { kernels.SetKernel(prev) }
 }
 
 // BenchmarkDecode: tokens per second of Decoder.Step over a 512-token window.

@@ -1,0 +1,322 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// The matrix products run as one packed, cache-blocked GEMM (the BLIS
+// scheme): C[M×N] (+)= A[M×K]·B[K×N], where A and B are read through row and
+// column strides so the three layouts training needs (A·Bᵀ, A·B, Aᵀ·B) are
+// the same code. Per block of kc steps of K and nc columns of N, the B block
+// is packed into nr-wide panels (kept in L2), then for each mr rows of A a
+// packed micro-panel (kept in L1) meets every B panel in the micro-kernel,
+// which keeps an mr×nr tile of C in registers for all kc steps.
+const (
+	kc = 256 // K block: an A micro-panel of kc×mr floats stays in L1
+	nc = 512 // N block: a packed B block of kc×nc floats (512 KiB) stays in L2
+)
+
+// microKernel is one instruction set's inner kernel: fn computes the mr×nr
+// tile c (row stride ldc) = or += Σ_l a[l*mr+i]·b[l*nr+j] over kc packed steps.
+type microKernel struct {
+	name   string
+	mr, nr int
+	fn     func(kc int, a, b, c *float32, ldc int, acc bool)
+}
+
+// goKernel is the portable micro-kernel (wasm, other CPUs).
+var goKernel = &microKernel{name: "go", mr: 4, nr: 8, fn: gemmGo}
+
+// kern is the micro-kernel chosen at start-up from the CPU's features (see
+// init in gemm_amd64.go); nil means the legacy row-by-row kernels (vek on
+// amd64), kept for side-by-side benchmarks.
+var kern = goKernel
+
+// gemmMinRows: below this many rows of C a product stays matrix-vector
+// (packing the other operand would cost more than it saves).
+const gemmMinRows = 4
+
+// gemmJob is one product, stored in the Pool so the threads can share it
+// without allocating.
+type gemmJob struct {
+	k        *microKernel
+	M, N, K  int
+	a        []float32
+	rsA, csA int
+	b        []float32
+	rsB, csB int
+	c        []float32
+	ldc      int
+	acc      bool // C += A·B; otherwise C = A·B
+	splitN   bool // threads split the columns of C; otherwise its rows
+}
+
+// task is one thread's share of a gemmJob.
+type task struct {
+	job    *gemmJob
+	buf    *[]float32
+	lo, hi int
+	wg     *sync.WaitGroup
+}
+
+// The worker goroutines are shared by every Pool: a caller runs its own
+// share and hands the rest over workCh. Workers are started on demand and
+// never exit (there are at most max(Threads)-1 of them).
+var (
+	workCh     = make(chan task, 64)
+	workersMu  sync.Mutex
+	numWorkers atomic.Int32
+)
+
+func ensureWorkers(n int) {
+	if int(numWorkers.Load()) >= n {
+		return
+	}
+	workersMu.Lock()
+	defer workersMu.Unlock()
+	for int(numWorkers.Load()) < n {
+		go func() {
+			for t := range workCh {
+				gemmPart(t.job, t.buf, t.lo, t.hi)
+				t.wg.Done()
+			}
+		}()
+		numWorkers.Add(1)
+	}
+}
+
+// minWorkPerThread (multiply-adds) keeps small products on one thread:
+// below it the hand-over costs more than the second core saves.
+const minWorkPerThread = 1 << 18
+
+// gemm runs one product over the Pool's threads.
+func (p *Pool) gemm(k *microKernel, M, N, K int, a []float32, rsA, csA int, b []float32, rsB, csB int, c []float32, ldc int, acc bool) {
+	if M == 0 || N == 0 {
+		return
+	}
+	if K == 0 {
+		if !acc {
+			for i := 0; i < M; i++ {
+				clear(c[i*ldc : i*ldc+N])
+			}
+		}
+		return
+	}
+	j := &p.job
+	*j = gemmJob{k: k, M: M, N: N, K: K, a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc, acc: acc}
+	t := p.Threads
+	// Split the dimension with more tiles; packing is repeated along the
+	// other one, so split rows when there are more rows than columns.
+	dim, unit := M, k.mr
+	if N > M {
+		dim, unit, j.splitN = N, k.nr, true
+	}
+	t = min(t, (dim+unit-1)/unit, M*N*K/minWorkPerThread)
+	if t <= 1 {
+		gemmPart(j, p.buf(0), 0, dim)
+		*j = gemmJob{}
+		return
+	}
+	for i := 0; i < t; i++ {
+		p.buf(i)
+	}
+	ensureWorkers(t - 1)
+	per := ((dim+t-1)/t + unit - 1) / unit * unit
+	parts := 0
+	for lo := per; lo < dim; lo += per {
+		parts++
+	}
+	p.wg.Add(parts)
+	for i, lo := 1, per; lo < dim; i, lo = i+1, lo+per {
+		workCh <- task{job: j, buf: &p.scratch[i], lo: lo, hi: min(lo+per, dim), wg: &p.wg}
+	}
+	gemmPart(j, &p.scratch[0], 0, min(per, dim))
+	p.wg.Wait()
+	*j = gemmJob{} // drop the references to the caller's slices
+}
+
+// gemmPart computes rows (or columns, with splitN) [lo,hi) of the job's C.
+func gemmPart(j *gemmJob, buf *[]float32, lo, hi int) {
+	k := j.k
+	mr, nr := k.mr, k.nr
+	m0, m1, n0, n1 := lo, hi, 0, j.N
+	if j.splitN {
+		m0, m1, n0, n1 = 0, j.M, lo, hi
+	}
+	kb0 := min(kc, j.K)
+	nb0 := (min(nc, n1-n0) + nr - 1) / nr * nr
+	s := grow(buf, kb0*nb0+kb0*mr+mr*nr)
+	bp, ap, tmp := s[:kb0*nb0], s[kb0*nb0:kb0*nb0+kb0*mr], s[kb0*nb0+kb0*mr:]
+	for pc := 0; pc < j.K; pc += kc {
+		kb := min(kc, j.K-pc)
+		acc := j.acc || pc > 0
+		for jc := n0; jc < n1; jc += nc {
+			nb := min(nc, n1-jc)
+			packB(bp, j, pc, kb, jc, nb, nr)
+			for ir := m0; ir < m1; ir += mr {
+				mb := min(mr, m1-ir)
+				packA(ap, j, ir, mb, pc, kb, mr)
+				for jr := 0; jr < nb; jr += nr {
+					nbr := min(nr, nb-jr)
+					panel := &bp[jr*kb]
+					if mb == mr && nbr == nr {
+						k.fn(kb, &ap[0], panel, &j.c[ir*j.ldc+jc+jr], j.ldc, acc)
+						continue
+					}
+					// Edge tile: compute the full tile aside, keep the valid part.
+					k.fn(kb, &ap[0], panel, &tmp[0], nr, false)
+					for ii := 0; ii < mb; ii++ {
+						row := j.c[(ir+ii)*j.ldc+jc+jr:][:nbr]
+						t := tmp[ii*nr : ii*nr+nbr]
+						if acc {
+							for x, v := range t {
+								row[x] += v
+							}
+						} else {
+							copy(row, t)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA packs rows [i0,i0+mb) × columns [l0,l0+kb) of A as dst[l*mr+i],
+// zero-padding the rows past mb.
+func packA(dst []float32, j *gemmJob, i0, mb, l0, kb, mr int) {
+	dst = dst[:kb*mr]
+	switch {
+	case j.csA == 1:
+		for ii := 0; ii < mb; ii++ {
+			row := j.a[(i0+ii)*j.rsA+l0:][:kb]
+			for l, v := range row {
+				dst[l*mr+ii] = v
+			}
+		}
+		for ii := mb; ii < mr; ii++ {
+			for l := 0; l < kb; l++ {
+				dst[l*mr+ii] = 0
+			}
+		}
+	case j.rsA == 1:
+		for l := 0; l < kb; l++ {
+			d := dst[l*mr : l*mr+mr]
+			copy(d, j.a[(l0+l)*j.csA+i0:][:mb])
+			clear(d[mb:])
+		}
+	default:
+		panic("kernels: packA needs a unit stride")
+	}
+}
+
+// packB packs rows [l0,l0+kb) × columns [j0,j0+nb) of B as nr-wide panels,
+// panel p at dst[p*kb*nr:] laid out [l][nr], zero-padding past nb.
+func packB(dst []float32, j *gemmJob, l0, kb, j0, nb, nr int) {
+	for jr := 0; jr < nb; jr += nr {
+		nbr := min(nr, nb-jr)
+		d := dst[jr*kb : jr*kb+kb*nr]
+		switch {
+		case j.csB == 1:
+			for l := 0; l < kb; l++ {
+				dl := d[l*nr : l*nr+nr]
+				copy(dl, j.b[(l0+l)*j.rsB+j0+jr:][:nbr])
+				clear(dl[nbr:])
+			}
+		case j.rsB == 1:
+			for jj := 0; jj < nbr; jj++ {
+				col := j.b[(j0+jr+jj)*j.csB+l0:][:kb]
+				for l, v := range col {
+					d[l*nr+jj] = v
+				}
+			}
+			for jj := nbr; jj < nr; jj++ {
+				for l := 0; l < kb; l++ {
+					d[l*nr+jj] = 0
+				}
+			}
+		default:
+			panic("kernels: packB needs a unit stride")
+		}
+	}
+}
+
+// gemmGo is the portable 4×8 micro-kernel.
+func gemmGo(kcn int, a, b, c *float32, ldc int, acc bool) {
+	as := unsafe.Slice(a, kcn*4)
+	bs := unsafe.Slice(b, kcn*8)
+	var t [4][8]float32
+	for l := 0; l < kcn; l++ {
+		bl := (*[8]float32)(bs[l*8 : l*8+8])
+		al := (*[4]float32)(as[l*4 : l*4+4])
+		for i, av := range al {
+			r := &t[i]
+			r[0] += av * bl[0]
+			r[1] += av * bl[1]
+			r[2] += av * bl[2]
+			r[3] += av * bl[3]
+			r[4] += av * bl[4]
+			r[5] += av * bl[5]
+			r[6] += av * bl[6]
+			r[7] += av * bl[7]
+		}
+	}
+	cs := unsafe.Slice(c, 3*ldc+8)
+	for i := range t {
+		row := (*[8]float32)(cs[i*ldc : i*ldc+8])
+		if acc {
+			for x, v := range t[i] {
+				row[x] += v
+			}
+		} else {
+			*row = t[i]
+		}
+	}
+}
+
+// peakLoop is a register-only FMA loop: fn(n) runs n iterations of flops each.
+type peakLoop struct {
+	name  string
+	fn    func(n int)
+	flops int
+}
+
+// Kernel names the product path in use: "avx512", "avx2" or "go" (the
+// packed GEMM with that micro-kernel) or "rows" (the legacy row-by-row
+// kernels: vek's AVX2 matrix-vector products on amd64).
+func Kernel() string {
+	if kern == nil {
+		return "rows"
+	}
+	return kern.name
+}
+
+// Kernels lists the paths this machine can run, fastest first.
+func Kernels() []string {
+	var names []string
+	for _, k := range kernelsHere() {
+		names = append(names, k.name)
+	}
+	return append(names, "rows")
+}
+
+// SetKernel switches the product path (one of Kernels) and returns the
+// previous one; it is for benchmarks and tests that compare paths side by
+// side, and must not be called while products run.
+func SetKernel(name string) (prev string, err error) {
+	prev = Kernel()
+	if name == "rows" {
+		kern = nil
+		return prev, nil
+	}
+	for _, k := range kernelsHere() {
+		if k.name == name {
+			kern = k
+			return prev, nil
+		}
+	}
+	return prev, fmt.Errorf("kernels: no %q path on this machine (have %v)", name, Kernels())
+}
