@@ -50,8 +50,10 @@ type gemmJob struct {
 	rsB, csB int
 	c        []float32
 	ldc      int
-	acc      bool // C += A·B; otherwise C = A·B
-	splitN   bool // threads split the columns of C; otherwise its rows
+	bPacked  []float32 // B already packed (PackedT): blocks [K/kc][npad/nr][kb][nr]
+	npad     int       // N rounded up to nr, the row length of bPacked's blocks
+	acc      bool      // C += A·B; otherwise C = A·B
+	splitN   bool      // threads split the columns of C; otherwise its rows
 }
 
 // task is one thread's share of a gemmJob.
@@ -94,6 +96,11 @@ const minWorkPerThread = 1 << 18
 
 // gemm runs one product over the Pool's threads.
 func (p *Pool) gemm(k *microKernel, M, N, K int, a []float32, rsA, csA int, b []float32, rsB, csB int, c []float32, ldc int, acc bool) {
+	p.gemmPacked(k, M, N, K, a, rsA, csA, b, rsB, csB, nil, c, ldc, acc)
+}
+
+// gemmPacked is gemm with B optionally packed already (bPacked, for k).
+func (p *Pool) gemmPacked(k *microKernel, M, N, K int, a []float32, rsA, csA int, b []float32, rsB, csB int, bPacked []float32, c []float32, ldc int, acc bool) {
 	if M == 0 || N == 0 {
 		return
 	}
@@ -107,6 +114,9 @@ func (p *Pool) gemm(k *microKernel, M, N, K int, a []float32, rsA, csA int, b []
 	}
 	j := &p.job
 	*j = gemmJob{k: k, M: M, N: N, K: K, a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc, acc: acc}
+	if bPacked != nil {
+		j.bPacked, j.npad = bPacked, (N+k.nr-1)/k.nr*k.nr
+	}
 	t := p.Threads
 	// Split the dimension with more tiles; packing is repeated along the
 	// other one, so split rows when there are more rows than columns.
@@ -148,6 +158,9 @@ func gemmPart(j *gemmJob, buf *[]float32, lo, hi int) {
 	}
 	kb0 := min(kc, j.K)
 	nb0 := (min(nc, n1-n0) + nr - 1) / nr * nr
+	if j.bPacked != nil {
+		nb0 = 0
+	}
 	s := grow(buf, kb0*nb0+kb0*mr+mr*nr)
 	bp, ap, tmp := s[:kb0*nb0], s[kb0*nb0:kb0*nb0+kb0*mr], s[kb0*nb0+kb0*mr:]
 	for pc := 0; pc < j.K; pc += kc {
@@ -155,7 +168,11 @@ func gemmPart(j *gemmJob, buf *[]float32, lo, hi int) {
 		acc := j.acc || pc > 0
 		for jc := n0; jc < n1; jc += nc {
 			nb := min(nc, n1-jc)
-			packB(bp, j, pc, kb, jc, nb, nr)
+			if j.bPacked != nil {
+				bp = j.bPacked[pc*j.npad+jc*kb:]
+			} else {
+				packB(bp, j, pc, kb, jc, nb, nr)
+			}
 			for ir := m0; ir < m1; ir += mr {
 				mb := min(mr, m1-ir)
 				packA(ap, j, ir, mb, pc, kb, mr)
@@ -319,4 +336,56 @@ func SetKernel(name string) (prev string, err error) {
 		}
 	}
 	return prev, fmt.Errorf("kernels: no %q path on this machine (have %v)", name, Kernels())
+}
+
+// PackedT is a weight matrix w[n×k] packed once for repeated products
+// out = a·wᵀ (MatMulTPacked), as decoding does with fixed weights: the GEMM
+// then skips packing w, which for a few rows of a costs more than the
+// product. It holds a copy, so after w changes call Repack.
+type PackedT struct {
+	w    []float32 // the original: small products and Repack read it
+	k, n int
+	kern *microKernel // the micro-kernel data is packed for (nil: none)
+	data []float32
+}
+
+// PackT packs w[n×k] for the micro-kernel in use.
+func PackT(w []float32, n, k int) *PackedT {
+	_ = w[n*k-1]
+	pw := &PackedT{w: w[:n*k], k: k, n: n}
+	pw.Repack()
+	return pw
+}
+
+// Repack re-reads w (after it changed, or after SetKernel).
+func (pw *PackedT) Repack() {
+	pw.kern = kern
+	if kern == nil {
+		pw.data = nil
+		return
+	}
+	nr := kern.nr
+	npad := (pw.n + nr - 1) / nr * nr
+	pw.data = make([]float32, npad*pw.k)
+	j := &gemmJob{b: pw.w, rsB: 1, csB: pw.k}
+	for pc := 0; pc < pw.k; pc += kc {
+		kb := min(kc, pw.k-pc)
+		packB(pw.data[pc*npad:], j, pc, kb, 0, pw.n, nr)
+	}
+}
+
+// MatMulTPacked computes out[m×n] = a[m×k]·wᵀ like MatMulT, reading the
+// packed w.
+func (p *Pool) MatMulTPacked(out, a []float32, m int, w *PackedT) {
+	k, n := w.k, w.n
+	if kern == nil || m < gemmMinRows {
+		p.MatMulT(out, a, w.w, m, k, n)
+		return
+	}
+	_ = out[m*n-1]
+	_ = a[m*k-1]
+	if w.kern != kern {
+		w.Repack()
+	}
+	p.gemmPacked(kern, m, n, k, a, k, 1, w.w, 1, k, w.data, out, n, false)
 }

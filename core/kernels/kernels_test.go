@@ -89,6 +89,38 @@ func TestMatMulAgreesWithReference(t *testing.T) {
 	}
 }
 
+func TestMatMulTPackedAgrees(t *testing.T) {
+	const tol = 1e-4
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, path := range paths() {
+		restore := usePath(path)
+		for _, c := range [][3]int{{1, 128, 384}, {3, 128, 300}, {4, 5, 7}, {13, 300, 600}, {64, 512, 128}} {
+			m, k, n := c[0], c[1], c[2]
+			a, w := randSlice(r, m*k), randSlice(r, n*k)
+			pw := PackT(w, n, k)
+			for _, th := range []int{1, 2} {
+				p := &Pool{Threads: th}
+				got, want := make([]float32, m*n), make([]float32, m*n)
+				p.MatMulTPacked(got, a, m, pw)
+				MatMulTRef(want, a, w, m, k, n)
+				if d := maxRelDiff(got, want); d > tol {
+					t.Errorf("%s m%d k%d n%d t%d: max rel diff %.2e > %.0e", pathName(path), m, k, n, th, d, tol)
+				}
+			}
+			// Repack picks up a changed w.
+			w[0] += 1
+			pw.Repack()
+			got, want := make([]float32, m*n), make([]float32, m*n)
+			(&Pool{}).MatMulTPacked(got, a, m, pw)
+			MatMulTRef(want, a, w, m, k, n)
+			if d := maxRelDiff(got, want); d > tol {
+				t.Errorf("%s m%d k%d n%d after Repack: max rel diff %.2e", pathName(path), m, k, n, d)
+			}
+		}
+		restore()
+	}
+}
+
 // gemmRef64 computes c (+)= op(A)·op(B) in float64 and, per element, the
 // rounding bound (K+1)·u·(|c0| + Σ|a·b|) a float32 sum of K+1 terms in any
 // order and with or without FMA stays within (u = 2⁻²⁴).

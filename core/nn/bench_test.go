@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"testing"
 
@@ -73,4 +74,32 @@ func BenchmarkDecode(b *testing.B) {
 		i++
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
+}
+
+// BenchmarkDecodeBatch: tokens per second of BatchDecoder.StepBatch with
+// every slot stepping, over the same 512-token window as BenchmarkDecode
+// (one thread, as there), next to the one-sequence Decoder ("single").
+func BenchmarkDecodeBatch(b *testing.B) {
+	p := NewParams(benchConfig)
+	p.Init(1)
+	for _, slots := range []int{1, 4, 8, 16, 32} {
+		b.Run(fmt.Sprintf("slots%d", slots), func(b *testing.B) {
+			bd := NewBatchDecoder(p, slots, 512)
+			in := make([]BatchToken, slots)
+			i := 0
+			for b.Loop() {
+				if bd.Slot(0).Len() == 512 {
+					for s := 0; s < slots; s++ {
+						bd.Slot(s).Reset()
+					}
+				}
+				for s := range in {
+					in[s] = BatchToken{Slot: s, Tok: int32((i + s) % 300), Pos: int32(bd.Slot(s).Len()), Row: 16, Col: 16}
+				}
+				bd.StepBatch(in)
+				i++
+			}
+			b.ReportMetric(float64(slots*b.N)/b.Elapsed().Seconds(), "tokens/s")
+		})
+	}
 }

@@ -1,0 +1,343 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/twig-project/twig/core/kernels"
+)
+
+// StepDecoder is what a session decodes through: a *Decoder (one sequence)
+// or a *BatchSlot (one sequence of a BatchDecoder's batch).
+type StepDecoder interface {
+	// Step appends one token (at sequence position pos, image row and col)
+	// and returns the logits [V] for the next one, valid until this
+	// decoder's next Step.
+	Step(tok, pos, row, col int32) []float32
+	// Len is the number of tokens in the cache.
+	Len() int
+	// Truncate rewinds the cache to its first n tokens (0 ≤ n ≤ Len).
+	Truncate(n int)
+	// Reset empties the cache.
+	Reset()
+}
+
+var (
+	_ StepDecoder = (*Decoder)(nil)
+	_ StepDecoder = (*BatchSlot)(nil)
+)
+
+// BatchDecoder decodes many sequences at once so that the weight products
+// are matrix-matrix (GEMM) instead of one matrix-vector product per
+// sequence: each step runs the submitted tokens of all slots as the rows
+// of one batch, while attention runs per sequence over its own cache.
+//
+// Two ways to drive it:
+//   - Slot(i).Step from one goroutine per slot: a Step blocks until every
+//     open slot has submitted its next token (or closed), then one batched
+//     forward computes them all. N engine runs in N goroutines share a batch.
+//   - StepBatch from a single goroutine, for callers that hold all
+//     sequences themselves. Do not mix the two while slots are blocked.
+//
+// The weights are packed for the GEMM at NewBatchDecoder (3.3 MB for the
+// shipped model): like the MatVec hook, it assumes they do not change while
+// it is in use; after changing the Params (training) call Repack or make a
+// new BatchDecoder. Params.MatVec is not used.
+type BatchDecoder struct {
+	p          *Params
+	cap, slots int
+	pool       kernels.Pool
+	w          []packedLayer
+	wte        *kernels.PackedT
+	slot       []BatchSlot
+
+	// batch activations, one row per submitted token
+	x, ln, qkv, atty, proj, fch, logits []float32
+	mean, rstd                          []float32 // [slots] layernorm stats (unused)
+	scores                              []float32 // [cap]
+	rows                                []int     // slot of each row of the batch in flight
+	in                                  []BatchToken
+
+	mu      sync.Mutex
+	cond    sync.Cond
+	gen     uint64 // batches run so far; waiters watch it change
+	open    int    // slots not closed
+	pending int    // open slots that have submitted a token
+}
+
+type packedLayer struct{ qkv, attProj, fc, fcProj *kernels.PackedT }
+
+// BatchToken is one slot's next token for StepBatch.
+type BatchToken struct {
+	Slot               int
+	Tok, Pos, Row, Col int32
+}
+
+// BatchSlot is one sequence of a BatchDecoder. Its methods are for one
+// goroutine at a time; different slots may be driven from different
+// goroutines concurrently.
+type BatchSlot struct {
+	b      *BatchDecoder
+	i      int
+	n      int       // tokens in the cache
+	k, v   []float32 // [L,NH,cap,HS]
+	logits []float32 // [V]
+	tok    BatchToken
+	state  slotState
+}
+
+type slotState uint8
+
+const (
+	slotOpen    slotState = iota // not waiting
+	slotPending                  // submitted a token, waiting for the batch
+	slotClosed                   // finished: batches no longer wait for it
+)
+
+// NewBatchDecoder makes a decoder for up to slots sequences of up to
+// capacity tokens each (capacity ≤ Ctx). All slots start open and empty.
+func NewBatchDecoder(p *Params, slots, capacity int) *BatchDecoder {
+	cfg := p.Config
+	if capacity <= 0 || capacity > cfg.Ctx {
+		panic(fmt.Sprintf("nn.NewBatchDecoder: capacity %d outside [1,%d]", capacity, cfg.Ctx))
+	}
+	if slots <= 0 {
+		panic(fmt.Sprintf("nn.NewBatchDecoder: %d slots", slots))
+	}
+	C, L, V := cfg.D, cfg.Layers, cfg.Vocab
+	b := &BatchDecoder{p: p, cap: capacity, slots: slots, open: slots}
+	b.cond.L = &b.mu
+	S := slots
+	sizes := []int{S * C, S * C, 3 * S * C, S * C, S * C, 4 * S * C, S * V, S, S, capacity}
+	dsts := []*[]float32{&b.x, &b.ln, &b.qkv, &b.atty, &b.proj, &b.fch, &b.logits, &b.mean, &b.rstd, &b.scores}
+	carve(sizes, dsts)
+	b.slot = make([]BatchSlot, slots)
+	for i := range b.slot {
+		s := &b.slot[i]
+		s.b, s.i = b, i
+		carve([]int{L * capacity * C, L * capacity * C, V}, []*[]float32{&s.k, &s.v, &s.logits})
+	}
+	b.rows = make([]int, 0, slots)
+	b.in = make([]BatchToken, 0, slots)
+	b.Repack()
+	return b
+}
+
+// carve allocates one buffer and cuts it into the given sizes.
+func carve(sizes []int, dsts []*[]float32) {
+	total := 0
+	for _, s := range sizes {
+		total += s
+	}
+	buf := make([]float32, total)
+	off := 0
+	for i, s := range sizes {
+		*dsts[i] = buf[off : off+s : off+s]
+		off += s
+	}
+}
+
+// Repack re-reads the weights from the Params (after they changed).
+func (b *BatchDecoder) Repack() {
+	p := b.p
+	C, V := p.Config.D, p.Config.Vocab
+	b.w = make([]packedLayer, len(p.Layers))
+	for l := range p.Layers {
+		w := &p.Layers[l]
+		b.w[l] = packedLayer{
+			qkv:     kernels.PackT(w.QKVW, 3*C, C),
+			attProj: kernels.PackT(w.AttProjW, C, C),
+			fc:      kernels.PackT(w.FCW, 4*C, C),
+			fcProj:  kernels.PackT(w.FCProjW, C, 4*C),
+		}
+	}
+	b.wte = kernels.PackT(p.WTE, V, C)
+}
+
+// SetThreads sets how many threads each batched product may use (default 1).
+func (b *BatchDecoder) SetThreads(n int) { b.pool.Threads = n }
+
+// Slots is the number of slots.
+func (b *BatchDecoder) Slots() int { return b.slots }
+
+// Slot returns slot i (0 ≤ i < Slots).
+func (b *BatchDecoder) Slot(i int) *BatchSlot { return &b.slot[i] }
+
+// Len is the number of tokens in the slot's cache.
+func (s *BatchSlot) Len() int { return s.n }
+
+// Truncate rewinds the slot's cache to its first n tokens (0 ≤ n ≤ Len).
+func (s *BatchSlot) Truncate(n int) {
+	if n < 0 || n > s.n {
+		panic(fmt.Sprintf("nn.BatchSlot.Truncate(%d) with %d tokens cached", n, s.n))
+	}
+	s.n = n
+}
+
+// Reset empties the slot's cache; a closed slot opens again (batches wait
+// for it from now on).
+func (s *BatchSlot) Reset() {
+	s.n = 0
+	b := s.b
+	b.mu.Lock()
+	if s.state == slotClosed {
+		s.state = slotOpen
+		b.open++
+	}
+	b.mu.Unlock()
+}
+
+// Logits returns the logits of the slot's last step.
+func (s *BatchSlot) Logits() []float32 { return s.logits }
+
+// Step submits the slot's next token, waits until every open slot has
+// submitted one (or closed), and returns this slot's logits [V], valid until
+// its next Step. The last slot to arrive runs the batched forward. It panics
+// when the slot's cache is full or the slot is closed.
+func (s *BatchSlot) Step(tok, pos, row, col int32) []float32 {
+	if s.n >= s.b.cap {
+		panic(fmt.Sprintf("nn.BatchSlot.Step: cache full (%d tokens)", s.b.cap))
+	}
+	b := s.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.state != slotOpen {
+		panic("nn.BatchSlot.Step: slot is closed")
+	}
+	s.tok = BatchToken{Slot: s.i, Tok: tok, Pos: pos, Row: row, Col: col}
+	s.state = slotPending
+	b.pending++
+	if b.pending == b.open {
+		b.runPending()
+		return s.logits
+	}
+	for gen := b.gen; b.gen == gen; {
+		b.cond.Wait()
+	}
+	return s.logits
+}
+
+// Close marks the slot's sequence finished: batches stop waiting for it.
+// If every other open slot is already waiting, their batch runs now.
+// Reset opens the slot again.
+func (s *BatchSlot) Close() {
+	b := s.b
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if s.state == slotClosed {
+		return
+	}
+	s.state = slotClosed
+	b.open--
+	if b.pending > 0 && b.pending == b.open {
+		b.runPending()
+	}
+}
+
+// runPending runs the batch of every pending slot and wakes their Steps.
+// Called with b.mu held.
+func (b *BatchDecoder) runPending() {
+	b.in = b.in[:0]
+	for i := range b.slot {
+		if s := &b.slot[i]; s.state == slotPending {
+			b.in = append(b.in, s.tok)
+			s.state = slotOpen
+		}
+	}
+	b.forward(b.in)
+	b.pending = 0
+	b.gen++
+	b.cond.Broadcast()
+}
+
+// StepBatch appends one token to each listed slot (each slot at most once)
+// and computes them in one batched forward; each slot's logits are then at
+// Slot(i).Logits(). It does not wait for other slots and must not run
+// while any slot is blocked in Step.
+func (b *BatchDecoder) StepBatch(in []BatchToken) {
+	for k, t := range in {
+		if t.Slot < 0 || t.Slot >= b.slots {
+			panic(fmt.Sprintf("nn.BatchDecoder.StepBatch: slot %d outside [0,%d)", t.Slot, b.slots))
+		}
+		if s := &b.slot[t.Slot]; s.n >= b.cap {
+			panic(fmt.Sprintf("nn.BatchDecoder.StepBatch: slot %d cache full (%d tokens)", t.Slot, b.cap))
+		}
+		for _, u := range in[:k] {
+			if u.Slot == t.Slot {
+				panic(fmt.Sprintf("nn.BatchDecoder.StepBatch: slot %d listed twice", t.Slot))
+			}
+		}
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.forward(in)
+}
+
+// forward runs one decoding step for the tokens in (one row each).
+func (b *BatchDecoder) forward(in []BatchToken) {
+	R := len(in)
+	if R == 0 {
+		return
+	}
+	p := b.p
+	cfg := p.Config
+	C, NH, V := cfg.D, cfg.Heads, cfg.Vocab
+	HS := C / NH
+	scale := float32(1 / math.Sqrt(float64(HS)))
+	x, ln, qkv, atty := b.x[:R*C], b.ln[:R*C], b.qkv[:R*3*C], b.atty[:R*C]
+	proj, fch := b.proj[:R*C], b.fch[:R*4*C]
+	for r, t := range in {
+		encoderForward(x[r*C:r*C+C], []int32{t.Tok}, []int32{t.Pos}, []int32{t.Row}, []int32{t.Col}, p.WTE, p.WPE, p.WRow, p.WCol, 1, C)
+	}
+	for l := range p.Layers {
+		w, pw := &p.Layers[l], &b.w[l]
+		layernormForward(ln, b.mean, b.rstd, x, w.LN1W, w.LN1B, R, C)
+		b.matmul(qkv, ln, pw.qkv, w.QKVB, R)
+		for r, tk := range in {
+			s := &b.slot[tk.Slot]
+			t := s.n
+			q := qkv[r*3*C : r*3*C+3*C]
+			for h := 0; h < NH; h++ {
+				base := (l*NH + h) * b.cap * HS
+				K := s.k[base : base+(t+1)*HS] // [t+1,HS]
+				Vv := s.v[base : base+(t+1)*HS]
+				copy(K[t*HS:], q[C+h*HS:C+h*HS+HS])
+				copy(Vv[t*HS:], q[2*C+h*HS:2*C+h*HS+HS])
+				sc := b.scores[:t+1]
+				b.pool.MatMulT(sc, q[h*HS:h*HS+HS], K, 1, HS, t+1)
+				for i := range sc {
+					sc[i] *= scale
+				}
+				softmax(sc, sc)
+				o := atty[r*C+h*HS : r*C+h*HS+HS]
+				clear(o)
+				b.pool.MatMulAcc(o, sc, Vv, 1, t+1, HS)
+			}
+		}
+		b.matmul(proj, atty, pw.attProj, w.AttProjB, R)
+		addTo(x, proj)
+		layernormForward(ln, b.mean, b.rstd, x, w.LN2W, w.LN2B, R, C)
+		b.matmul(fch, ln, pw.fc, w.FCB, R)
+		geluForward(fch, fch, R*4*C)
+		b.matmul(proj, fch, pw.fcProj, w.FCProjB, R)
+		addTo(x, proj)
+	}
+	layernormForward(ln, b.mean, b.rstd, x, p.LNFW, p.LNFB, R, C)
+	logits := b.logits[:R*V]
+	b.pool.MatMulTPacked(logits, ln, R, b.wte)
+	for r, t := range in {
+		s := &b.slot[t.Slot]
+		copy(s.logits, logits[r*V:r*V+V])
+		s.n++
+	}
+}
+
+// matmul is out[R×n] = inp[R×k]·wᵀ + bias over the packed weights.
+func (b *BatchDecoder) matmul(out, inp []float32, w *kernels.PackedT, bias []float32, R int) {
+	b.pool.MatMulTPacked(out, inp, R, w)
+	n := len(bias)
+	for i := 0; i < R; i++ {
+		addTo(out[i*n:i*n+n], bias)
+	}
+}
