@@ -71,6 +71,12 @@ func drawCmd(ctx context.Context, e *env, args []string, policyRun bool) error {
 	if err != nil {
 		return err
 	}
+	if *timeout > 0 {
+		// from here on: loading weights from a URL counts too
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *timeout)
+		defer cancel()
+	}
 	drawFn, closeSandbox, err := sandboxF.drawer(ctx)
 	if err != nil {
 		return err
@@ -109,11 +115,6 @@ func drawCmd(ctx context.Context, e *env, args []string, policyRun bool) error {
 		}
 		show.event(ev)
 		return nil
-	}
-	if *timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *timeout)
-		defer cancel()
 	}
 	res, runErr := drawFn(ctx, backend, engine.RunSpec{Prompt: prompt, Settings: s}, sink)
 	if err := tw.Flush(); err != nil {

@@ -2,12 +2,24 @@ package main
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"image/gif"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/world"
 )
 
 // repoRoot is the repository's root, two folders up from cmd/twig.
@@ -145,4 +157,228 @@ func countFuzzers(t *testing.T) int {
 		t.Fatal("no fuzzers found")
 	}
 	return n
+}
+
+// twigBin builds the twig command once for the tests that run it as a
+// process (exit codes, stderr, peak memory are the process's). TWIG_BIN
+// names a built one instead.
+var twigBin = sync.OnceValues(func() (string, error) {
+	if bin := os.Getenv("TWIG_BIN"); bin != "" {
+		return filepath.Abs(bin)
+	}
+	dir, err := os.MkdirTemp("", "twig-hostile-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "twig")
+	// no embedded weights: these tests never draw with the default model
+	if out, err := exec.Command("go", "build", "-tags", "twig_noembed", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return bin, nil
+})
+
+// result is how a twig process ended.
+type result struct {
+	code           int
+	stdout, stderr string
+	maxRSSMiB      int64
+}
+
+// runTwig runs the built twig with a 2-minute cap; shell, when set, is a
+// prefix run by sh (e.g. "ulimit -f 200;").
+func runTwig(t *testing.T, shell string, args ...string) result {
+	t.Helper()
+	bin, err := twigBin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var cmd *exec.Cmd
+	if shell != "" {
+		cmd = exec.CommandContext(ctx, "sh", append([]string{"-c", shell + ` exec "$0" "$@"`, bin}, args...)...)
+	} else {
+		cmd = exec.CommandContext(ctx, bin, args...)
+	}
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("twig %s did not end in 2 minutes", strings.Join(args, " "))
+	}
+	r := result{stdout: out.String(), stderr: errb.String()}
+	if cmd.ProcessState != nil {
+		r.code = cmd.ProcessState.ExitCode()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.maxRSSMiB = int64(ru.Maxrss) >> 10 // KiB on Linux
+		}
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// oneLineError checks a failure's stderr: one line, no stack trace.
+func oneLineError(t *testing.T, r result, want string) {
+	t.Helper()
+	if r.code != 1 {
+		t.Errorf("exit code %d, want 1; stderr:\n%s", r.code, clipLine(r.stderr))
+	}
+	if lines := strings.Count(strings.TrimRight(r.stderr, "\n"), "\n") + 1; lines != 1 || strings.Contains(r.stderr, "goroutine ") {
+		t.Errorf("stderr is %d lines, want one:\n%.600s", lines, r.stderr)
+	}
+	if !strings.Contains(r.stderr, want) {
+		t.Errorf("stderr %q does not say %q", clipLine(r.stderr), want)
+	}
+}
+
+// frameBomb writes a trace of one run_started and n band_progress events,
+// every one valid (row 0 painted again and again): each makes a frame.
+func frameBomb(t *testing.T, path string, n int, done bool) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := bufio.NewWriter(f)
+	pw := protocol.NewWriter(w)
+	ev := func(seq int, p protocol.Payload) {
+		if err := pw.Write(protocol.Event{V: protocol.Version, Type: p.EventType(), RunID: "bomb", Seq: int64(seq), Payload: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev(0, &protocol.RunStarted{Prompt: "a red circle", Settings: protocol.DefaultSettings(), Grid: world.Grid,
+		Plan: []protocol.Rows{{Start: 0, End: world.Grid}}})
+	row := make([]int, world.Grid)
+	for i := 1; i <= n; i++ {
+		row[i%world.Grid] = i % world.NumImageTokens
+		ev(i, &protocol.BandProgress{Band: 0, Row: 0, Tokens: row})
+	}
+	if done {
+		canvas := world.NewTokens()
+		copy(canvas, row)
+		ev(n+1, &protocol.RunDone{Tokens: canvas})
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// A trace of 3000 valid band_progress events (a frame each) is refused as
+// it is read: one line, exit 1, a small peak, and no output folder or file.
+// (Before: every frame held as a 300 KB picture; 10 000 took 5.1 GB, 50 MB
+// died out of memory with a stack trace and a 0-byte thinking.gif.)
+func TestHostileReplayFrameBomb(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "bomb.jsonl")
+	frameBomb(t, trace, 3000, true)
+	out := filepath.Join(dir, "out")
+	r := runTwig(t, "", "replay", "--out", out, trace)
+	oneLineError(t, r, "more than 2000 frames")
+	if r.maxRSSMiB > 200 {
+		t.Errorf("replay of the frame bomb peaked at %d MiB, want under 200", r.maxRSSMiB)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("the refused replay made %s (%v)", out, err)
+	}
+}
+
+// A long trace under the bound renders, one frame in memory at a time.
+func TestHostileReplayLongTrace(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "long.jsonl")
+	frameBomb(t, trace, 900, true)
+	out := filepath.Join(dir, "out")
+	r := runTwig(t, "", "replay", "--out", out, trace)
+	if r.code != 0 {
+		t.Fatalf("replay: exit %d: %s", r.code, r.stderr)
+	}
+	if r.maxRSSMiB > 150 {
+		t.Errorf("replay of 900 frames peaked at %d MiB, want under 150 (the GIF streams)", r.maxRSSMiB)
+	}
+	f, err := os.Open(filepath.Join(out, gifFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	g, err := gif.DecodeAll(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(g.Image) != 902 { // the prompt, 900 rows, the end
+		t.Fatalf("the GIF has %d frames, want 902", len(g.Image))
+	}
+}
+
+// A write that fails half-way (here the file-size limit, as a full disk
+// would) leaves no half-written thinking.gif and no temporary file.
+func TestHostileReplayNoHalfFile(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "run.jsonl")
+	frameBomb(t, trace, 200, true)
+	out := filepath.Join(dir, "out")
+	r := runTwig(t, "ulimit -f 256;", "replay", "--out", out, trace) // 128 KiB (dash counts 512-byte blocks) or more
+	oneLineError(t, r, "cannot write")
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if e.Name() != imageFile {
+			t.Errorf("the failed replay left %s in the output folder", e.Name())
+		}
+	}
+}
+
+// A forged weight file (layers 2^40, d 2^20) is refused with one line by
+// the real binary, not a makeslice panic or an out-of-memory trace.
+func TestHostileForgedWeightsCLI(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join(repoRoot, "core", "model", "testdata", "tiny.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ name, from, to string }{
+		{"layers", `\"layers\":2,`, `\"layers\":1099511627776,`},
+		{"d", `\"d\":48,`, `\"d\":1048576,`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			forged := bytes.Replace(src, []byte(tc.from), []byte(tc.to), 1)
+			if bytes.Equal(forged, src) {
+				t.Fatalf("%s not found in the tiny weights", tc.from)
+			}
+			// the header length in the first 8 bytes grows with the text
+			n := binary.LittleEndian.Uint64(forged[:8]) + uint64(len(tc.to)-len(tc.from))
+			binary.LittleEndian.PutUint64(forged[:8], n)
+			path := filepath.Join(t.TempDir(), "forged.safetensors")
+			if err := os.WriteFile(path, forged, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r := runTwig(t, "", "draw", "--weights", path, "--out", t.TempDir(), "a red circle")
+			oneLineError(t, r, "over the limits")
+		})
+	}
+}
+
+// --weights from a URL that accepts and never answers ends at --timeout
+// with one line, instead of hanging.
+func TestHostileWeightsURLTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		var held []net.Conn // accepted, never answered
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				for _, c := range held {
+					c.Close()
+				}
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	r := runTwig(t, "", "draw", "--timeout", "1s", "--weights", "http://"+ln.Addr().String()+"/w.safetensors", "--out", t.TempDir(), "a red circle")
+	oneLineError(t, r, "deadline exceeded")
 }

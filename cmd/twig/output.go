@@ -27,6 +27,12 @@ func writeOutputs(dir string, canvas world.Tokens, events []protocol.Event) ([]s
 	if err != nil {
 		return nil, err
 	}
+	return writeFilm(dir, canvas, film)
+}
+
+// writeFilm writes image.png from the canvas (nil: the film's) and
+// thinking.gif from the film.
+func writeFilm(dir string, canvas world.Tokens, film *render.Film) ([]string, error) {
 	if canvas == nil {
 		canvas = film.Canvas
 	}
@@ -41,8 +47,11 @@ func writeOutputs(dir string, canvas world.Tokens, events []protocol.Event) ([]s
 	return []string{img, anim}, nil
 }
 
+// writeFile writes path atomically: into a temporary file beside it, renamed
+// over path once whole, so that a failure (a full disk, a kill) leaves the
+// old file or none, never a half-written or empty one.
 func writeFile(path string, write func(*bufio.Writer) error) error {
-	f, err := os.Create(path)
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
@@ -54,7 +63,14 @@ func writeFile(path string, write func(*bufio.Writer) error) error {
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
 	if err != nil {
+		os.Remove(f.Name())
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
 	return nil

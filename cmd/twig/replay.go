@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/twig-project/twig/core/protocol"
@@ -27,11 +28,24 @@ func replay(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("cannot read the trace: %w", err)
 	}
 	defer f.Close()
-	events, err := protocol.ReadAll(f)
-	if err != nil {
-		return fmt.Errorf("%s: %w", pos[0], err)
+	// Events stream into the player one at a time (a trace is never held
+	// whole); the player bounds the frames, so a forged trace is refused
+	// as it is read. Nothing is written until the whole trace checked out.
+	rd := protocol.NewReader(f)
+	p := render.NewPlayer()
+	for {
+		ev, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", pos[0], err)
+		}
+		if err := p.Apply(ev); err != nil {
+			return fmt.Errorf("%s: %w", pos[0], err)
+		}
 	}
-	film, err := render.Rebuild(events)
+	film, err := p.Film()
 	if err != nil {
 		return fmt.Errorf("%s: %w", pos[0], err)
 	}
@@ -39,7 +53,7 @@ func replay(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	files, err := writeOutputs(dir, film.Canvas, events)
+	files, err := writeFilm(dir, film.Canvas, film)
 	if err != nil {
 		return err
 	}

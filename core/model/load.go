@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
+	"time"
 )
 
 // DefaultWeightsPath is where the shipped weights live inside the embedded
@@ -85,18 +87,48 @@ func capped(r io.Reader, name string) ([]byte, error) {
 	return data, nil
 }
 
+// Weights from a URL: a client of their own (http.DefaultClient never
+// times out), so that a server that accepts and never answers, or answers
+// a byte a minute, fails instead of hanging. The caller's deadline (--timeout)
+// applies on top.
+var (
+	fetchDialTimeout   = 10 * time.Second
+	fetchHeaderTimeout = 30 * time.Second
+	fetchTotalTimeout  = 5 * time.Minute
+)
+
 func fetch(ctx context.Context, url string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, fetchTotalTimeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("model: weights URL %s: %w", url, err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	client := &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: fetchDialTimeout}).DialContext,
+		TLSHandshakeTimeout:   fetchDialTimeout,
+		ResponseHeaderTimeout: fetchHeaderTimeout,
+	}}
+	defer client.CloseIdleConnections()
+	resp, err := client.Do(req)
 	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, fmt.Errorf("model: fetch weights %s: no answer in time (timeout): %w", url, err)
+		}
 		return nil, fmt.Errorf("model: fetch weights: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("model: fetch weights %s: HTTP %s", url, resp.Status)
 	}
-	return capped(resp.Body, url)
+	if resp.ContentLength > MaxWeightsBytes {
+		return nil, fmt.Errorf("model: weights %s are larger than %d MiB (Content-Length %d)", url, MaxWeightsBytes>>20, resp.ContentLength)
+	}
+	data, err := capped(resp.Body, url)
+	if err != nil && ctx.Err() != nil {
+		return nil, fmt.Errorf("model: fetch weights %s: timeout reading the body: %w", url, ctx.Err())
+	}
+	return data, err
 }

@@ -70,8 +70,21 @@ func (c Config) Validate() error {
 	if c.Net.GridRows != world.Grid || c.Net.GridCols != world.Grid {
 		return fmt.Errorf("model: config grid %d×%d does not match %d×%d", c.Net.GridRows, c.Net.GridCols, world.Grid, world.Grid)
 	}
+	if err := c.Net.Validate(); err != nil {
+		return fmt.Errorf("model: %w", err)
+	}
+	if n := c.Net.NumParams(); n > MaxParams {
+		return fmt.Errorf("model: config d=%d layers=%d ctx=%d vocab=%d makes %d parameters, over the limit of %d (%d MiB, the largest weight file twig reads)",
+			c.Net.D, c.Net.Layers, c.Net.Ctx, c.Net.Vocab, n, MaxParams, MaxWeightsBytes>>20)
+	}
 	return nil
 }
+
+// MaxParams bounds a model's parameters: as many float32s as the largest
+// weight file twig reads holds (16 M; the shipped model has under 1 M, the
+// largest one measured here 4.8 M). A config is checked against it before
+// anything is allocated.
+const MaxParams = MaxWeightsBytes / 4
 
 // NewWeights allocates a freshly initialised model for cfg.
 func NewWeights(cfg Config, seed uint64) (*Weights, error) {

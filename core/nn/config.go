@@ -33,17 +33,44 @@ type Config struct {
 	GridCols int `json:"grid_cols"` // GC, image columns (wcol has GC+1 rows)
 }
 
+// Upper bounds on a config's dimensions. A config may come from a file
+// someone forged: every size it declares is bounded before anything is
+// allocated, so a forged one gets an error, not a makeslice panic or an
+// out-of-memory death. They are far above any model twig trains (d=256,
+// 6 layers, a few hundred words, ctx under 1 K) and keep every product of
+// two of them inside an int64.
+const (
+	MaxVocab  = 1 << 20
+	MaxCtx    = 1 << 16
+	MaxD      = 1 << 13
+	MaxLayers = 256
+	MaxHeads  = 1 << 10
+	MaxGrid   = 1 << 10
+)
+
 // Validate reports the first field that cannot make a model.
 func (c Config) Validate() error {
 	switch {
 	case c.Vocab <= 0 || c.Ctx <= 0 || c.D <= 0 || c.Layers <= 0 || c.Heads <= 0:
 		return fmt.Errorf("nn config %+v: vocab, ctx, d, layers and heads must be positive", c)
+	case c.Vocab > MaxVocab || c.Ctx > MaxCtx || c.D > MaxD || c.Layers > MaxLayers || c.Heads > MaxHeads:
+		return fmt.Errorf("nn config: vocab=%d ctx=%d d=%d layers=%d heads=%d is over the limits (vocab %d, ctx %d, d %d, layers %d, heads %d)",
+			c.Vocab, c.Ctx, c.D, c.Layers, c.Heads, MaxVocab, MaxCtx, MaxD, MaxLayers, MaxHeads)
 	case c.D%c.Heads != 0:
 		return fmt.Errorf("nn config: d=%d is not a multiple of heads=%d", c.D, c.Heads)
-	case c.GridRows < 0 || c.GridCols < 0:
-		return fmt.Errorf("nn config: grid_rows=%d, grid_cols=%d must not be negative", c.GridRows, c.GridCols)
+	case c.GridRows < 0 || c.GridCols < 0 || c.GridRows > MaxGrid || c.GridCols > MaxGrid:
+		return fmt.Errorf("nn config: grid_rows=%d, grid_cols=%d must be 0 to %d", c.GridRows, c.GridCols, MaxGrid)
 	}
 	return nil
+}
+
+// NumParams is the number of parameters (float32s) of a model of config c,
+// which must be valid: what NewParams would allocate, computed without
+// allocating (to check a declared config against a budget first).
+func (c Config) NumParams() int64 {
+	C, V, P := int64(c.D), int64(c.Vocab), int64(c.Ctx)
+	perLayer := 2*C + 3*C*C + 3*C + C*C + C + 2*C + 4*C*C + 4*C + 4*C*C + C
+	return V*C + P*C + int64(c.GridRows+1)*C + int64(c.GridCols+1)*C + int64(c.Layers)*perLayer + 2*C
 }
 
 // Batch is one training step's input: B rows of T tokens, all slices of

@@ -45,6 +45,17 @@ type Film struct {
 	Failure *protocol.Error
 }
 
+// MaxFrames bounds a film. A twig run makes a few hundred frames at most (16
+// rows, a thought and a critique a band, the redraws); a trace that makes
+// more is refused as it is read, so a forged one (thousands of band_progress
+// events) costs neither gigabytes nor minutes. The GIF of MaxFrames frames
+// stays under about 20 MB.
+const MaxFrames = 2000
+
+// maxCaption bounds the text a frame keeps: a caption shows a few lines of
+// it, and a forged multi-megabyte thought must not be copied per frame.
+const maxCaption = 1 << 10
+
 // Frame delays, in hundredths of a second.
 const (
 	delayStart    = 100
@@ -143,9 +154,15 @@ func (p *Player) Apply(ev protocol.Event) error {
 		p.bands = len(e.Plan)
 		p.frame(protocol.Rows{}, "prompt", e.Prompt, delayStart)
 	case *protocol.BandStarted:
+		if err := checkBand(ev, e.Band); err != nil {
+			return err
+		}
 		p.rows[e.Band] = e.Rows
 	case *protocol.ThoughtDone:
-		p.thoughts[e.Band] = e.Text
+		if err := checkBand(ev, e.Band); err != nil {
+			return err
+		}
+		p.thoughts[e.Band] = clipCaption(e.Text)
 		if r := p.rows[e.Band]; e.EndRow > 0 {
 			r.End = e.EndRow
 			p.rows[e.Band] = r
@@ -155,6 +172,9 @@ func (p *Player) Apply(ev protocol.Event) error {
 		if e.Row < 0 || e.Row >= world.Grid || len(e.Tokens) != world.Grid {
 			return fmt.Errorf("render: band_progress at seq %d has row %d with %d tokens", ev.Seq, e.Row, len(e.Tokens))
 		}
+		if err := checkBand(ev, e.Band); err != nil {
+			return err
+		}
 		copy(f.Canvas[e.Row*world.Grid:], e.Tokens)
 		verb := "drawing"
 		if e.Round > 0 {
@@ -162,6 +182,9 @@ func (p *Player) Apply(ev protocol.Event) error {
 		}
 		p.frame(p.rows[e.Band], p.bandTitle(e.Band, verb), p.thought(e.Band), delayRow)
 	case *protocol.BandDone:
+		if err := checkBand(ev, e.Band); err != nil {
+			return err
+		}
 		p.rows[e.Band] = e.Rows
 	case *protocol.Critique:
 		title := fmt.Sprintf("score %d/100 | %s", e.Score, e.Verdict)
@@ -177,10 +200,13 @@ func (p *Player) Apply(ev protocol.Event) error {
 		if e.Rows.Start < 0 || e.Rows.End > world.Grid || e.Rows.Start > e.Rows.End {
 			return fmt.Errorf("render: band_redrawn at seq %d has rows [%d,%d)", ev.Seq, e.Rows.Start, e.Rows.End)
 		}
+		if err := checkBand(ev, e.Band); err != nil {
+			return err
+		}
 		for i := e.Rows.Start * world.Grid; i < e.Rows.End*world.Grid; i++ {
 			f.Canvas[i] = -1
 		}
-		p.thoughts[e.Band] = e.Thought
+		p.thoughts[e.Band] = clipCaption(e.Thought)
 		p.rows[e.Band] = e.Rows
 		p.frame(e.Rows, p.bandTitle(e.Band, fmt.Sprintf("redraw %d", e.Round)), e.Thought, delayRedraw)
 	case *protocol.RunDone:
@@ -188,7 +214,25 @@ func (p *Player) Apply(ev protocol.Event) error {
 	case *protocol.Error:
 		f.Failure = e
 	}
+	if len(f.Frames) > MaxFrames {
+		return fmt.Errorf("render: the events make more than %d frames (at seq %d); a twig run makes a few hundred: not rendering them", MaxFrames, ev.Seq)
+	}
 	return nil
+}
+
+// checkBand refuses a band index no run can have (bands are rows or more).
+func checkBand(ev protocol.Event, band int) error {
+	if band < 0 || band >= protocol.MaxBands {
+		return fmt.Errorf("render: %s at seq %d is for band %d; bands are 0 to %d", ev.Type, ev.Seq, band, protocol.MaxBands-1)
+	}
+	return nil
+}
+
+func clipCaption(s string) string {
+	if len(s) <= maxCaption {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxCaption], "")
 }
 
 func (p *Player) thought(band int) string {
@@ -207,5 +251,5 @@ func (p *Player) bandTitle(band int, what string) string {
 
 func (p *Player) frame(rows protocol.Rows, title, text string, delay int) {
 	p.film.Frames = append(p.film.Frames, Frame{Canvas: slices.Clone(p.film.Canvas), Rows: rows,
-		Title: title, Text: strings.TrimSpace(text), Delay: delay})
+		Title: clipCaption(title), Text: strings.TrimSpace(clipCaption(text)), Delay: delay})
 }

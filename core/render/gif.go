@@ -1,6 +1,8 @@
 package render
 
 import (
+	"bytes"
+	"errors"
 	"image"
 	"image/color"
 	"image/gif"
@@ -46,21 +48,56 @@ func palette() color.Palette {
 }
 
 // WriteGIF writes the film as an animated GIF that plays once and holds the
-// last frame.
+// last frame. It streams: one frame is held at a time, whatever the film's
+// length (image/gif's EncodeAll would hold every frame at once, ~300 KB
+// each).
 func WriteGIF(w io.Writer, f *Film) error {
 	pal := palette()
 	index := map[color.RGBA]uint8{}
 	for i, c := range pal {
 		index[c.(color.RGBA)] = uint8(i)
 	}
-	out := &gif.GIF{LoopCount: -1}
 	rgba := image.NewRGBA(image.Rect(0, 0, Side, Side+CaptionH))
-	for _, fr := range f.Frames {
+	cfg := image.Config{ColorModel: pal, Width: Side, Height: Side + CaptionH}
+	var buf bytes.Buffer
+	for i, fr := range f.Frames {
 		drawFrame(rgba, fr)
-		out.Image = append(out.Image, toPaletted(rgba, pal, index))
-		out.Delay = append(out.Delay, fr.Delay)
+		buf.Reset()
+		// a one-frame GIF: header, screen, global palette, the frame, trailer
+		if err := gif.EncodeAll(&buf, &gif.GIF{Image: []*image.Paletted{toPaletted(rgba, pal, index)},
+			Delay: []int{fr.Delay}, LoopCount: -1, Config: cfg}); err != nil {
+			return err
+		}
+		b := buf.Bytes()
+		head, err := gifHeaderLen(b)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b = b[head:] // the frame's blocks only: the header went out with the first
+		}
+		if _, err := w.Write(b[:len(b)-1]); err != nil { // all but the trailer
+			return err
+		}
 	}
-	return gif.EncodeAll(w, out)
+	_, err := w.Write([]byte{0x3b}) // trailer
+	return err
+}
+
+// gifHeaderLen is the length of a GIF's header, logical screen descriptor
+// and global colour table: where its first block begins.
+func gifHeaderLen(b []byte) (int, error) {
+	if len(b) < 14 || string(b[:6]) != "GIF89a" || b[len(b)-1] != 0x3b {
+		return 0, errors.New("render: unexpected GIF encoding")
+	}
+	n := 13
+	if packed := b[10]; packed&0x80 != 0 {
+		n += 3 << (packed&7 + 1)
+	}
+	if n >= len(b) {
+		return 0, errors.New("render: unexpected GIF encoding")
+	}
+	return n, nil
 }
 
 // drawFrame draws the picture, the band marker and the caption.

@@ -123,6 +123,11 @@ func TestWriteGIFAndPNG(t *testing.T) {
 	if len(g.Image) != len(film.Frames) || g.Config.Width != render.Side || g.Config.Height != render.Side+render.CaptionH {
 		t.Errorf("gif: %d frames %dx%d", len(g.Image), g.Config.Width, g.Config.Height)
 	}
+	for i, fr := range film.Frames { // the streamed GIF keeps every frame's delay
+		if i < len(g.Delay) && g.Delay[i] != fr.Delay {
+			t.Errorf("frame %d: delay %d, want %d", i, g.Delay[i], fr.Delay)
+		}
+	}
 	// The last frame's picture is the final canvas, pixel for pixel.
 	pic := world.Scaled(world.Picture(res.Tokens), render.Side)
 	lastFrame := g.Image[len(g.Image)-1]
