@@ -135,13 +135,14 @@ func (c *Client) forget(id string) {
 	c.mu.Unlock()
 }
 
-// wait returns the stream's next event; when ctx ends first it cancels the
-// request on the server.
+// wait returns the stream's next event; once ctx has ended it cancels the
+// request on the server and returns ctx's error, even when events had
+// arrived meanwhile: a caller that gave up never gets a result.
 func (c *Client) wait(ctx context.Context, id string, st *clientStream) (protocol.Event, error) {
 	ev, err := st.next(ctx)
-	if err != nil && ctx.Err() != nil {
+	if ctx.Err() != nil {
 		c.send(protocol.Message{ID: id, Body: &protocol.Cancel{}})
-		return ev, ctx.Err()
+		return protocol.Event{}, ctx.Err()
 	}
 	if err != nil {
 		return ev, c.Err()
@@ -150,8 +151,12 @@ func (c *Client) wait(ctx context.Context, id string, st *clientStream) (protoco
 }
 
 // Call sends one model call and returns its result; onEvent (may be nil)
-// sees its call_delta and call_row events as they come.
+// sees its call_delta and call_row events as they come. Once ctx ends the
+// call is cancelled on the server and Call returns ctx.Err().
 func (c *Client) Call(ctx context.Context, call protocol.Call, onEvent func(protocol.Event)) (*protocol.CallDone, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	id, st := c.open()
 	defer c.forget(id)
 	if err := c.send(protocol.Message{ID: id, Body: &call}); err != nil {
@@ -178,6 +183,9 @@ func (c *Client) Call(ctx context.Context, call protocol.Call, onEvent func(prot
 // Draw runs a whole run on the server; sink gets every event, the last
 // being run_done (nil error) or error (returned as a *protocol.Error).
 func (c *Client) Draw(ctx context.Context, prompt string, s protocol.Settings, sink func(protocol.Event) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	id, st := c.open()
 	defer c.forget(id)
 	if err := c.send(protocol.Message{ID: id, Body: &protocol.Start{Prompt: prompt, Settings: s}}); err != nil {

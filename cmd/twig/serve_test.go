@@ -38,7 +38,7 @@ func TestServe(t *testing.T) {
 	go func() { code <- run(ctx, e, []string{"serve", "--addr", "127.0.0.1:0", "--grace", "1s"}) }()
 	re := regexp.MustCompile(`listening on (http://[0-9.:]+)`)
 	var base string
-	for deadline := time.Now().Add(10 * time.Second); base == ""; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); base == ""; time.Sleep(10 * time.Millisecond) {
 		if m := re.FindStringSubmatch(out.String()); m != nil {
 			base = m[1]
 		} else if time.Now().After(deadline) {
@@ -60,7 +60,7 @@ func TestServe(t *testing.T) {
 		if c != exitOK {
 			t.Fatalf("exit %d, stderr %q", c, errb.String())
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(time.Minute):
 		t.Fatal("serve did not return after its context ended")
 	}
 	if !strings.Contains(errb.String(), `"msg":"drained"`) {

@@ -109,8 +109,10 @@ func TestCancellationReachesTheUpstream(t *testing.T) {
 	}
 }
 
+// The upstream never answers: only the call timeout, then the run timeout,
+// can end the calls (a hang here is the failure).
 func TestCallAndRunTimeouts(t *testing.T) {
-	u := newUpstream(t, answer{delay: time.Second, file: "chat_stream_thought.sse"})
+	u := newUpstream(t, answer{hold: true})
 	o := fastOptions(nil)
 	o.CallTimeout, o.Retries = 50*time.Millisecond, 1
 	th, _ := NewThinker(u.endpoint("gpt-4o"), o, nil)
@@ -119,19 +121,15 @@ func TestCallAndRunTimeouts(t *testing.T) {
 		t.Fatalf("call timeout: %v", err)
 	}
 
-	o.CallTimeout, o.RunTimeout = time.Minute, 80*time.Millisecond
+	o.CallTimeout, o.RunTimeout = time.Hour, 80*time.Millisecond
 	b, err := NewBackend(Config{Thinker: Source{Kind: KindOpenAI, Endpoint: u.endpoint("gpt-4o")},
 		Critic: Source{Kind: KindOpenAI, Endpoint: u.endpoint("gpt-4o")}, Painter: Source{Kind: KindOpenAI, Endpoint: u.endpoint("dall-e-2")}, Options: o})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t0 := time.Now()
 	_, err = engine.Draw(context.Background(), b, engine.RunSpec{Prompt: "a red circle", Settings: engine.DefaultSettings()}, nil)
 	if err == nil || !strings.Contains(err.Error(), "time limit for remote calls ran out") || engine.Code(err) != "thinker_failed" {
 		t.Fatalf("run timeout: %v (%s)", err, engine.Code(err))
-	}
-	if d := time.Since(t0); d > 900*time.Millisecond {
-		t.Errorf("the run took %v past its 80ms limit", d)
 	}
 }
 

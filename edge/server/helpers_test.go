@@ -140,18 +140,43 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 	}
 }
 
-// fake is a scripted backend: each band's thought is deltas tokens, each
-// row takes rowDelay; it records when a role saw its context end.
+// fake is a scripted backend: each band's thought is deltas tokens (< 0:
+// tokens until the run is cancelled), each row takes rowDelay; it records
+// when a role saw its context end. Its hold and pause let a test decide
+// when a run moves on, instead of hoping the scheduler is quick enough.
 type fake struct {
 	deltas   int
 	rowDelay time.Duration
-	mu       sync.Mutex
-	stopped  int // role calls that returned because their context ended
-	started  chan struct{}
+	// hold, when set, keeps each run in flight after each row it paints
+	// until hold is closed or the run is cancelled.
+	hold chan struct{}
+	// pauseAt, when > 0, makes the thinker, after that many deltas of a
+	// band, send on paused and wait for resume to be closed (or the run to
+	// be cancelled).
+	pauseAt        int
+	paused, resume chan struct{}
+
+	mu      sync.Mutex
+	stopped int // role calls that returned because their context ended
+	started chan struct{}
 }
 
 func newFake(deltas int, rowDelay time.Duration) *fake {
 	return &fake{deltas: deltas, rowDelay: rowDelay, started: make(chan struct{}, 64)}
+}
+
+// holding makes the runs wait after each row until release is called.
+func (f *fake) holding() *fake {
+	f.hold = make(chan struct{})
+	return f
+}
+
+func (f *fake) release() { close(f.hold) }
+
+// pausing makes the thinker pause after n deltas (see pauseAt).
+func (f *fake) pausing(n int) *fake {
+	f.pauseAt, f.paused, f.resume = n, make(chan struct{}, 64), make(chan struct{})
+	return f
 }
 
 func (f *fake) stops() int {
@@ -176,12 +201,22 @@ func (f *fake) backend() engine.Backend {
 		return engine.Roles{
 			Thinker: engine.ThinkerFunc(func(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 				var sb strings.Builder
-				for i := 0; i < f.deltas; i++ {
+				for i := 0; f.deltas < 0 || i < f.deltas; i++ {
 					if ctx.Err() != nil {
 						return "", f.stop(ctx.Err())
 					}
+					if f.pauseAt > 0 && i == f.pauseAt {
+						f.paused <- struct{}{}
+						select {
+						case <-f.resume:
+						case <-ctx.Done():
+							return "", f.stop(ctx.Err())
+						}
+					}
 					emit("word ")
-					sb.WriteString("word ")
+					if f.deltas >= 0 {
+						sb.WriteString("word ")
+					}
 				}
 				return sb.String(), nil
 			}),
@@ -191,14 +226,26 @@ func (f *fake) backend() engine.Backend {
 					end = world.Grid
 				}
 				for r := req.Rows.Start; r < end; r++ {
-					select {
-					case <-ctx.Done():
+					if f.rowDelay > 0 {
+						select {
+						case <-ctx.Done():
+							return f.stop(ctx.Err())
+						case <-time.After(f.rowDelay):
+						}
+					}
+					if ctx.Err() != nil {
 						return f.stop(ctx.Err())
-					case <-time.After(f.rowDelay):
 					}
 					row := make([]int, world.Grid)
 					row[r%world.Grid] = 1 + r
 					onRow(r, row)
+					if f.hold != nil {
+						select {
+						case <-f.hold:
+						case <-ctx.Done():
+							return f.stop(ctx.Err())
+						}
+					}
 				}
 				return nil
 			}),

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,8 +99,11 @@ func ended(evs []protocol.Event) bool {
 	return len(evs) > 0 && (evs[len(evs)-1].Type == protocol.TypeRunDone || evs[len(evs)-1].Type == protocol.TypeError)
 }
 
+// A cancelled run ends with canceled and its painter stops; the connection
+// goes on. The run is held after each row, so it is in flight until the
+// cancel arrives however slowly the test runs.
 func TestCancel(t *testing.T) {
-	f := newFake(2, 50*time.Millisecond)
+	f := newFake(2, 0).holding()
 	ts := newServer(t, server.Options{Backend: f.backend()})
 	c := dial(t, ts.ws, nil)
 	send(t, c, start("r", "anything", protocol.DefaultSettings()))
@@ -111,9 +115,10 @@ func TestCancel(t *testing.T) {
 	if !ok || e.Code != protocol.CodeCanceled {
 		t.Fatalf("the run ended with %+v, want error canceled", evs[len(evs)-1].Payload)
 	}
-	waitFor(t, 2*time.Second, "the painter to stop", func() bool { return f.stops() > 0 })
-	waitFor(t, 2*time.Second, "nothing in flight", func() bool { return ts.Gateway().Stats().InFlight == 0 })
+	waitFor(t, 20*time.Second, "the painter to stop", func() bool { return f.stops() > 0 })
+	waitFor(t, 20*time.Second, "nothing in flight", func() bool { return ts.Gateway().Stats().InFlight == 0 })
 	// cancelling what is not in flight does nothing; the connection goes on
+	f.release()
 	send(t, c, protocol.Message{ID: "r", Body: &protocol.Cancel{}})
 	send(t, c, start("r2", "anything", protocol.DefaultSettings()))
 	if evs := untilEnd(t, c, "r2"); evs[len(evs)-1].Type != protocol.TypeRunDone {
@@ -121,28 +126,55 @@ func TestCancel(t *testing.T) {
 	}
 }
 
-// A client that vanishes (no close frame) cancels its runs: they stop long
-// before they would have finished.
+// A client that vanishes (no close frame) cancels its runs: they are held
+// after their first row and would never end otherwise.
 func TestDisconnectCancelsRuns(t *testing.T) {
-	f := newFake(2, 100*time.Millisecond) // a run takes ≥ 1.6 s
+	f := newFake(2, 0).holding()
 	ts := newServer(t, server.Options{Backend: f.backend()})
 	c := dial(t, ts.ws, nil)
 	send(t, c, start("r1", "anything", protocol.DefaultSettings()))
 	send(t, c, start("r2", "anything", protocol.DefaultSettings()))
-	<-f.started
-	<-f.started
-	waitFor(t, 5*time.Second, "two runs in flight", func() bool { return ts.Gateway().Stats().InFlight == 2 })
+	for painting := map[string]bool{}; len(painting) < 2; { // both held after a row
+		if ev := next(t, c); ev.Type == protocol.TypeBandProgress {
+			painting[ev.RunID] = true
+		}
+	}
+	if n := ts.Gateway().Stats().InFlight; n != 2 {
+		t.Fatalf("%d runs in flight, want 2", n)
+	}
 	c.NetConn().Close()
-	waitFor(t, time.Second, "the runs to be cancelled", func() bool { return ts.Gateway().Stats().InFlight == 0 })
-	waitFor(t, 5*time.Second, "the connection to be gone", func() bool { return ts.Gateway().Stats().Conns == 0 })
+	waitFor(t, 20*time.Second, "the runs to be cancelled", func() bool { return ts.Gateway().Stats().InFlight == 0 })
+	if n := f.stops(); n != 2 {
+		t.Errorf("%d role calls saw their run cancelled, want 2", n)
+	}
+	waitFor(t, 20*time.Second, "the connection to be gone", func() bool { return ts.Gateway().Stats().Conns == 0 })
 }
 
 // A client that stops reading: its queue fills, it is closed with 4001, its
-// run stops; the server and another client are unaffected.
+// run stops; the server and another client are unaffected; reading again,
+// the client finds what was written before, coalesced deltas among them,
+// then the documented close.
+//
+// Whether the writer falls behind the thinker before the socket is full is
+// the scheduler's choice, so the test makes it: the writer is held (OnWrite)
+// while the thinker queues deltas up to a pause, so that they coalesce, then
+// let go until it has written a coalesced one; only then does the thinker
+// talk on, until the socket and the queue are full.
 func TestSlowReader(t *testing.T) {
-	f := newFake(200000, 0) // a thinker that never stops talking
-	srv, err := server.New(server.Options{Backend: f.backend(), Limits: edge.Limits{QueueMessages: 64},
-		WebSocket: wsconn.Options{WriteTimeout: 5 * time.Second}})
+	f := newFake(-1, 0).pausing(200) // a thinker that never stops talking
+	writerGo, wroteCoalesced := make(chan struct{}), make(chan struct{})
+	var held, coalescedOnce sync.Once
+	onWrite := func(ev protocol.Event) {
+		if ev.RunID != "s" {
+			return
+		}
+		held.Do(func() { <-writerGo })
+		if d, ok := ev.Payload.(*protocol.ThoughtDelta); ok && d.Coalesced > 1 {
+			coalescedOnce.Do(func() { close(wroteCoalesced) })
+		}
+	}
+	srv, err := server.New(server.Options{Backend: f.backend(), OnWrite: onWrite, Limits: edge.Limits{QueueMessages: 64},
+		WebSocket: wsconn.Options{WriteTimeout: time.Hour, CloseLinger: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,8 +198,12 @@ func TestSlowReader(t *testing.T) {
 	defer slow.Close()
 	send(t, slow, start("s", "anything", protocol.DefaultSettings()))
 	// ... and read nothing.
-	waitFor(t, 20*time.Second, "the slow client to be closed", func() bool { return srv.Gateway().Stats().Closes[protocol.CloseSlowConsumer] == 1 })
-	waitFor(t, 5*time.Second, "its run to stop", func() bool { return f.stops() > 0 })
+	<-f.paused // 200 deltas queued behind the held writer: all but the first few merged
+	close(writerGo)
+	<-wroteCoalesced // a few KB, which the socket takes without the client reading
+	close(f.resume)
+	waitFor(t, time.Minute, "the slow client to be closed", func() bool { return srv.Gateway().Stats().Closes[protocol.CloseSlowConsumer] == 1 })
+	waitFor(t, time.Minute, "its run to stop", func() bool { return f.stops() > 0 })
 
 	// another client is served meanwhile
 	other := dial(t, url, nil)
@@ -179,7 +215,7 @@ func TestSlowReader(t *testing.T) {
 	}
 
 	// the slow client, reading again, finds what was sent, then the documented close
-	slow.SetReadDeadline(time.Now().Add(20 * time.Second))
+	slow.SetReadDeadline(time.Now().Add(time.Minute))
 	coalesced := 0
 	for {
 		_, b, err := slow.ReadMessage()
@@ -200,7 +236,7 @@ func TestSlowReader(t *testing.T) {
 	if coalesced == 0 {
 		t.Error("no coalesced thought deltas before the close")
 	}
-	waitFor(t, 5*time.Second, "nothing in flight", func() bool { return srv.Gateway().Stats().InFlight == 0 })
+	waitFor(t, time.Minute, "nothing in flight", func() bool { return srv.Gateway().Stats().InFlight == 0 })
 }
 
 func TestOversizeMessage(t *testing.T) {
@@ -220,7 +256,7 @@ func TestOversizeMessage(t *testing.T) {
 	}
 	// over the hard limit: closed with 1009
 	send(t, c, strings.Repeat("x", 10000))
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	_, _, err := c.ReadMessage()
 	var ce *websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != websocket.CloseMessageTooBig {
@@ -276,7 +312,7 @@ func TestOriginAndToken(t *testing.T) {
 // request's stream when the id is readable and free, else on the
 // connection's; the connection survives.
 func TestRefusedMessages(t *testing.T) {
-	f := newFake(1, 200*time.Millisecond)
+	f := newFake(1, 0).holding() // "busy" stays in flight until released
 	ts := newServer(t, server.Options{Backend: f.backend(), Limits: edge.Limits{MaxInFlight: 1}})
 	c := dial(t, ts.ws, nil)
 	send(t, c, start("busy", "anything", protocol.DefaultSettings()))
@@ -308,6 +344,7 @@ func TestRefusedMessages(t *testing.T) {
 			t.Errorf("%s: got %s run_id %q %+v, want error %s on %q", tc.name, ev.Type, ev.RunID, ev.Payload, tc.code, tc.id)
 		}
 	}
+	f.release()
 	if evs := untilEnd(t, c, "busy"); evs[len(evs)-1].Type != protocol.TypeRunDone {
 		t.Fatalf("the run in flight ended with %s", evs[len(evs)-1].Type)
 	}
@@ -366,7 +403,7 @@ func TestModelCallsFromClient(t *testing.T) {
 	if ce, ok := errors.AsType[*edge.CallError](err); !ok || ce.Code != protocol.CodeInvalidRequest {
 		t.Fatalf("bad canvas: %v, want invalid_request", err)
 	}
-	// a cancelled call stops on the server
+	// a call whose context has ended is not made
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := cl.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: world.NewTokens()}}, nil); !errors.Is(err, context.Canceled) {
@@ -374,10 +411,34 @@ func TestModelCallsFromClient(t *testing.T) {
 	}
 }
 
+// A call cancelled while the server streams it returns context.Canceled
+// and stops on the server. Its thinker talks until cancelled, so only the
+// cancel can end it.
+func TestCancelCallFromClient(t *testing.T) {
+	f := newFake(-1, 0)
+	ts := newServer(t, server.Options{Backend: f.backend()})
+	conn, _, err := wsconn.Dial(context.Background(), ts.ws, wsconn.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := edge.NewClient(conn)
+	defer cl.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := engine.DefaultSettings()
+	_, err = cl.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: world.NewTokens()}},
+		func(string) { cancel() })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("a call cancelled while streaming: %v", err)
+	}
+	waitFor(t, 20*time.Second, "the thinker to stop", func() bool { return f.stops() == 1 })
+	waitFor(t, 20*time.Second, "nothing in flight", func() bool { return ts.Gateway().Stats().InFlight == 0 })
+}
+
 func TestIdleClose(t *testing.T) {
 	ts := newServer(t, server.Options{Backend: newFake(1, 0).backend(), Limits: edge.Limits{IdleTimeout: 200 * time.Millisecond}})
 	c := dial(t, ts.ws, nil)
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	_, _, err := c.ReadMessage()
 	var ce *websocket.CloseError
 	if !errors.As(err, &ce) || ce.Code != protocol.CloseIdle {
@@ -386,18 +447,20 @@ func TestIdleClose(t *testing.T) {
 }
 
 // Shutdown drains: new connections are refused, a run in flight finishes,
-// connections close with 1001, Serve returns nil.
+// connections close with 1001, Serve returns nil. The run is held until the
+// test releases it (or never, when the grace must run out).
 func TestDrain(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		grace    time.Duration
+		release  bool
 		wantLast string
 	}{
-		{"run finishes", 10 * time.Second, protocol.TypeRunDone},
-		{"grace runs out", 100 * time.Millisecond, protocol.TypeError},
+		{"run finishes", time.Hour, true, protocol.TypeRunDone},
+		{"grace runs out", 100 * time.Millisecond, false, protocol.TypeError},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake(1, 60*time.Millisecond)
+			f := newFake(1, 0).holding()
 			srv, err := server.New(server.Options{Backend: f.backend(), Grace: tc.grace})
 			if err != nil {
 				t.Fatal(err)
@@ -414,16 +477,19 @@ func TestDrain(t *testing.T) {
 			send(t, c, start("r", "anything", protocol.DefaultSettings()))
 			<-f.started
 			stop()
-			waitFor(t, 5*time.Second, "draining", func() bool { return srv.Gateway().Stats().Draining })
+			waitFor(t, 20*time.Second, "draining", func() bool { return srv.Gateway().Stats().Draining })
 			if c2, _, err := websocket.DefaultDialer.Dial(url, nil); err == nil {
 				c2.Close()
 				t.Fatal("a new connection was accepted while draining")
+			}
+			if tc.release {
+				f.release()
 			}
 			evs := untilEnd(t, c, "r")
 			if last := evs[len(evs)-1]; last.Type != tc.wantLast {
 				t.Fatalf("the run ended with %s %+v, want %s", last.Type, last.Payload, tc.wantLast)
 			}
-			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			c.SetReadDeadline(time.Now().Add(20 * time.Second))
 			_, _, err = c.ReadMessage()
 			var ce *websocket.CloseError
 			if !errors.As(err, &ce) || ce.Code != protocol.CloseGoingAway {
@@ -434,7 +500,7 @@ func TestDrain(t *testing.T) {
 				if err != nil {
 					t.Fatalf("Serve returned %v, want nil", err)
 				}
-			case <-time.After(10 * time.Second):
+			case <-time.After(20 * time.Second):
 				t.Fatal("Serve did not return")
 			}
 		})
@@ -444,7 +510,7 @@ func TestDrain(t *testing.T) {
 // Per-address limits hold across connections: requests in flight, then
 // connections (refused before the upgrade with 429).
 func TestPerAddressLimits(t *testing.T) {
-	f := newFake(1, 20*time.Millisecond)
+	f := newFake(1, 0).holding() // "a" stays in flight until released
 	ts := newServer(t, server.Options{Backend: f.backend(), Limits: edge.Limits{MaxInFlightPerAddr: 1, MaxConnsPerAddr: 2}})
 	a := dial(t, ts.ws, nil)
 	b := dial(t, ts.ws, nil)
@@ -459,6 +525,7 @@ func TestPerAddressLimits(t *testing.T) {
 	if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("third connection: %v, want 429", err)
 	}
+	f.release()
 	if evs := untilEnd(t, a, "a"); evs[len(evs)-1].Type != protocol.TypeRunDone {
 		t.Fatalf("the first run ended with %s", evs[len(evs)-1].Type)
 	}

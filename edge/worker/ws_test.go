@@ -160,7 +160,15 @@ func TestWebsocketLimits(t *testing.T) {
 	ctx := ctxTimeout(t, 60*time.Second)
 	var connErrs []string
 	var mu sync.Mutex
-	c.OnConnError = func(e *protocol.Error) { mu.Lock(); connErrs = append(connErrs, e.Code); mu.Unlock() }
+	tooLarge, tooLargeOnce := make(chan struct{}), sync.Once{}
+	c.OnConnError = func(e *protocol.Error) {
+		mu.Lock()
+		connErrs = append(connErrs, e.Code)
+		mu.Unlock()
+		if e.Code == protocol.CodeTooLarge {
+			tooLargeOnce.Do(func() { close(tooLarge) })
+		}
+	}
 	for i := range 2 {
 		if _, err := c.Call(ctx, thinkCall(int64(i+1)), nil); err != nil {
 			t.Fatalf("call %d: %v", i, err)
@@ -178,7 +186,18 @@ func TestWebsocketLimits(t *testing.T) {
 	// A message over MAX_MESSAGE_BYTES is refused; the connection goes on.
 	big := thinkCall(1)
 	big.Request.Prompt = strings.Repeat("red ", 2000)
-	_, err = c.Call(ctxTimeout(t, 2*time.Second), big, nil) // refused on the connection's stream: the call waits in vain
+	// Refused on the connection's stream, so the call itself never ends:
+	// it is given up once the refusal has come.
+	giveUp, cancel := context.WithCancel(ctxTimeout(t, time.Minute))
+	defer cancel()
+	go func() {
+		select {
+		case <-tooLarge:
+		case <-giveUp.Done():
+		}
+		cancel()
+	}()
+	_, err = c.Call(giveUp, big, nil)
 	mu.Lock()
 	refused := slices.Contains(connErrs, protocol.CodeTooLarge)
 	mu.Unlock()
