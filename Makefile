@@ -5,7 +5,7 @@ GO        ?= go
 BENCHTIME ?= 300ms
 FUZZTIME  ?= 10s
 
-.PHONY: help build test e2e bench fuzz vet fmt web demo e2e-browser e2e-serve edge edge-dev e2e-edge test-slow train eval eval-schedules e2e-remote sandbox-guest sandbox-examples
+.PHONY: help build test stress e2e bench fuzz vet fmt web demo e2e-browser e2e-serve edge edge-dev e2e-edge test-slow train eval eval-schedules e2e-remote sandbox-guest sandbox-examples
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -15,6 +15,10 @@ build: ## build the twig command into ./bin/twig
 
 test: ## run every test (the README's test command)
 	$(GO) test ./...
+
+stress: ## the tests many times over, to catch a flaky one: before landing a change to timing, goroutines or the edge
+	$(GO) test -count=20 ./edge/...
+	$(GO) test -count=5 ./...
 
 vet: ## go vet and gofmt check
 	$(GO) vet ./...
