@@ -483,8 +483,10 @@ func (c *chatCompletion) stream(ctx context.Context, w http.ResponseWriter, b en
 	done, finish, completion, err := c.run(ctx, b, func(d string) error {
 		return rel.push(st.event(&protocol.CallDelta{Text: d}))
 	})
-	if werr := rel.finish(); werr != nil && err == nil {
-		return werr // the client is gone or too slow
+	if werr := rel.finish(); werr != nil {
+		// the client is gone or too slow: that is why the call ended when it
+		// failed too (its deltas had nowhere to go)
+		return werr
 	}
 	if err != nil {
 		code := ErrorCode(err)
