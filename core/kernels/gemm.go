@@ -50,6 +50,7 @@ type gemmJob struct {
 	rsB, csB int
 	c        []float32
 	ldc      int
+	kc       int       // K block (kc, or a PackedT's)
 	bPacked  []float32 // B already packed (PackedT): blocks [K/kc][npad/nr][kb][nr]
 	npad     int       // N rounded up to nr, the row length of bPacked's blocks
 	acc      bool      // C += A·B; otherwise C = A·B
@@ -113,9 +114,9 @@ func (p *Pool) gemmPacked(k *microKernel, M, N, K int, a []float32, rsA, csA int
 		return
 	}
 	j := &p.job
-	*j = gemmJob{k: k, M: M, N: N, K: K, a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc, acc: acc}
+	*j = gemmJob{k: k, M: M, N: N, K: K, a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc, acc: acc, kc: kc}
 	if bPacked != nil {
-		j.bPacked, j.npad = bPacked, (N+k.nr-1)/k.nr*k.nr
+		j.bPacked, j.npad, j.kc = bPacked, (N+k.nr-1)/k.nr*k.nr, packedKC(K)
 	}
 	t := p.Threads
 	// Split the dimension with more tiles; packing is repeated along the
@@ -156,6 +157,7 @@ func gemmPart(j *gemmJob, buf *[]float32, lo, hi int) {
 	if j.splitN {
 		m0, m1, n0, n1 = 0, j.M, lo, hi
 	}
+	kc := j.kc
 	kb0 := min(kc, j.K)
 	nb0 := (min(nc, n1-n0) + nr - 1) / nr * nr
 	if j.bPacked != nil {
@@ -303,7 +305,9 @@ type peakLoop struct {
 
 // Kernel names the product path in use: "avx512", "avx2" or "go" (the
 // packed GEMM with that micro-kernel) or "rows" (the legacy row-by-row
-// kernels: vek's AVX2 matrix-vector products on amd64).
+// kernels: vek's AVX2 matrix-vector products on amd64). The AVX-512 vector
+// kernels (Softmax, Gelu, VecMat) run on the "avx512" path only, so "rows"
+// is the kernels as they were before the GEMM, for side-by-side benchmarks.
 func Kernel() string {
 	if kern == nil {
 		return "rows"
@@ -327,11 +331,13 @@ func SetKernel(name string) (prev string, err error) {
 	prev = Kernel()
 	if name == "rows" {
 		kern = nil
+		setVecFor(kern)
 		return prev, nil
 	}
 	for _, k := range kernelsHere() {
 		if k.name == name {
 			kern = k
+			setVecFor(kern)
 			return prev, nil
 		}
 	}
@@ -345,6 +351,7 @@ func SetKernel(name string) (prev string, err error) {
 type PackedT struct {
 	w    []float32 // the original: small products and Repack read it
 	k, n int
+	kc   int          // K block of data: packedKC(k)
 	kern *microKernel // the micro-kernel data is packed for (nil: none)
 	data []float32
 }
@@ -367,25 +374,48 @@ func (pw *PackedT) Repack() {
 	nr := kern.nr
 	npad := (pw.n + nr - 1) / nr * nr
 	pw.data = make([]float32, npad*pw.k)
+	pw.kc = packedKC(pw.k)
 	j := &gemmJob{b: pw.w, rsB: 1, csB: pw.k}
-	for pc := 0; pc < pw.k; pc += kc {
-		kb := min(kc, pw.k-pc)
+	for pc := 0; pc < pw.k; pc += pw.kc {
+		kb := min(pw.kc, pw.k-pc)
 		packB(pw.data[pc*npad:], j, pc, kb, 0, pw.n, nr)
 	}
+}
+
+// packedKC is the K block of packed weights: all of K up to 512 (the
+// model's widths), so each nr-column panel is one contiguous [K][nr] run
+// that a single row of a can also stream through (vecMat32).
+func packedKC(k int) int {
+	if k <= 2*kc {
+		return k
+	}
+	return kc
 }
 
 // MatMulTPacked computes out[m×n] = a[m×k]·wᵀ like MatMulT, reading the
 // packed w.
 func (p *Pool) MatMulTPacked(out, a []float32, m int, w *PackedT) {
 	k, n := w.k, w.n
+	if kern != nil && w.kern != kern {
+		w.Repack()
+	}
+	if m < gemmMinRows && useVecAVX512 && kern == avx512Kernel && w.kc == k {
+		// A few rows: stream each through the packed 32-column panels.
+		_ = out[m*n-1]
+		_ = a[m*k-1]
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j += 32 {
+				mask := uint32(1<<min(32, n-j) - 1)
+				vecMat32AVX512(&a[i*k], &w.data[j*k], &out[i*n+j], k, 32, mask)
+			}
+		}
+		return
+	}
 	if kern == nil || m < gemmMinRows {
 		p.MatMulT(out, a, w.w, m, k, n)
 		return
 	}
 	_ = out[m*n-1]
 	_ = a[m*k-1]
-	if w.kern != kern {
-		w.Repack()
-	}
 	p.gemmPacked(kern, m, n, k, a, k, 1, w.w, 1, k, w.data, out, n, false)
 }

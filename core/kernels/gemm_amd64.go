@@ -30,6 +30,7 @@ func init() {
 	switch {
 	case hasAVX512:
 		kern = avx512Kernel
+		useVecAVX512 = true
 	case hasAVX2:
 		kern = avx2Kernel
 	}
@@ -58,4 +59,40 @@ func peakLoops() []peakLoop {
 		ls = append(ls, peakLoop{"avx2", fmaPeakAVX2, 12 * 8 * 2})
 	}
 	return ls
+}
+
+// The vector kernels in gemm_amd64.s (AVX-512 only).
+
+//go:noescape
+func vecMat32AVX512(x, b, y *float32, k, ldb int, mask uint32)
+
+//go:noescape
+func softmaxAVX512(x *float32, n int, scale float32)
+
+//go:noescape
+func geluAVX512(out, in *float32, n int)
+
+//go:noescape
+func geluBackAVX512(dinp, inp, dout *float32, n int)
+
+// useVecAVX512 selects the AVX-512 vector kernels (tests switch it off to
+// check the portable ones).
+var useVecAVX512 bool
+
+// setVecFor turns the AVX-512 vector kernels on with the AVX-512 GEMM path.
+func setVecFor(k *microKernel) { useVecAVX512 = k == avx512Kernel }
+
+// vecPaths lists the vector-kernel paths here (true: AVX-512) for tests.
+func vecPaths() []bool {
+	if hasAVX512 {
+		return []bool{true, false}
+	}
+	return []bool{false}
+}
+
+// setVec forces the vector-kernel path; the returned func restores it.
+func setVec(avx512 bool) func() {
+	old := useVecAVX512
+	useVecAVX512 = avx512
+	return func() { useVecAVX512 = old }
 }

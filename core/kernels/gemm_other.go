@@ -8,3 +8,20 @@ func kernelsHere() []*microKernel { return []*microKernel{goKernel} }
 
 // peakLoops: no assembly FMA loop off amd64.
 func peakLoops() []peakLoop { return nil }
+
+// useVecAVX512 is false off amd64: the portable vector kernels run.
+const useVecAVX512 = false
+
+func vecMat32AVX512(x, b, y *float32, k, ldb int, mask uint32) { panic("unreachable") }
+func softmaxAVX512(x *float32, n int, scale float32)           { panic("unreachable") }
+func geluAVX512(out, in *float32, n int)                       { panic("unreachable") }
+func geluBackAVX512(dinp, inp, dout *float32, n int)           { panic("unreachable") }
+
+func vecPaths() []bool { return []bool{false} }
+
+func setVec(bool) func() { return func() {} }
+
+func setVecFor(*microKernel) {}
+
+// avx512Kernel does not exist off amd64.
+var avx512Kernel *microKernel

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/kernels"
 )
 
 // benchModel is the shipped model when present, else the tiny test model.
@@ -26,21 +27,34 @@ func benchModel(b *testing.B) *Model {
 
 // BenchmarkTwiGImage is one full TwiG image (think + reflect, default bands)
 // natively: ms/image and tokens/s (thought, image and critic tokens).
+// One sub-benchmark per kernel path, side by side ("rows" is the kernels
+// before the GEMM: vek's matrix-vector products, scalar softmax and GELU).
 func BenchmarkTwiGImage(b *testing.B) {
 	m := benchModel(b)
 	ctx := context.Background()
-	tokens := 0
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		res, err := engine.Draw(ctx, m, engine.RunSpec{Prompt: "a red circle above a blue square", Seed: int64(i + 1), Settings: engine.DefaultSettings()}, nil)
-		if err != nil {
-			b.Fatal(err)
+	for _, path := range kernels.Kernels() {
+		if path == "go" {
+			continue // the portable path is for wasm
 		}
-		tokens += res.Stats.ThoughtTokens + res.Stats.ImageTokens
+		b.Run(path, func(b *testing.B) {
+			prev, err := kernels.SetKernel(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer kernels.SetKernel(prev)
+			tokens := 0
+			for i := 0; b.Loop(); i++ {
+				res, err := engine.Draw(ctx, m, engine.RunSpec{Prompt: "a red circle above a blue square", Seed: int64(i + 1), Settings: engine.DefaultSettings()}, nil)
+				if err != nil {
+					b.Fatal(err)
+				}
+				tokens += res.Stats.ThoughtTokens + res.Stats.ImageTokens
+			}
+			sec := b.Elapsed().Seconds()
+			b.ReportMetric(1000*sec/float64(b.N), "ms/image")
+			b.ReportMetric(float64(tokens)/sec, "tokens/s")
+		})
 	}
-	sec := b.Elapsed().Seconds()
-	b.ReportMetric(1000*sec/float64(b.N), "ms/image")
-	b.ReportMetric(float64(tokens)/sec, "tokens/s")
 }
 
 // BenchmarkNoThinkImage is the baseline: 256 image tokens, no thoughts.

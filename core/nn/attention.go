@@ -40,10 +40,7 @@ func attentionForward(pool *kernels.Pool, out, qh, kh, vh, oh, att, qkv []float3
 					for i := 0; i < rows; i++ {
 						lim := r0 + i + 1
 						row := P[i*r1 : (i+1)*r1]
-						for j := range row[:lim] {
-							row[j] *= scale
-						}
-						softmax(row[:lim], row[:lim])
+						kernels.Softmax(row[:lim], scale)
 						clear(row[lim:])
 					}
 					o := O[r0*HS : r1*HS]

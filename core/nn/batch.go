@@ -81,7 +81,7 @@ type BatchSlot struct {
 	b      *BatchDecoder
 	i      int
 	n      int       // tokens in the cache
-	k, v   []float32 // [L,NH,cap,HS]
+	k, v   []float32 // keys [L,NH,HS,cap] (transposed), values [L,NH,cap,HS]
 	logits []float32 // [V]
 	tok    BatchToken
 	state  slotState
@@ -300,19 +300,7 @@ func (b *BatchDecoder) forward(in []BatchToken) {
 			q := qkv[r*3*C : r*3*C+3*C]
 			for h := 0; h < NH; h++ {
 				base := (l*NH + h) * b.cap * HS
-				K := s.k[base : base+(t+1)*HS] // [t+1,HS]
-				Vv := s.v[base : base+(t+1)*HS]
-				copy(K[t*HS:], q[C+h*HS:C+h*HS+HS])
-				copy(Vv[t*HS:], q[2*C+h*HS:2*C+h*HS+HS])
-				sc := b.scores[:t+1]
-				b.pool.MatMulT(sc, q[h*HS:h*HS+HS], K, 1, HS, t+1)
-				for i := range sc {
-					sc[i] *= scale
-				}
-				softmax(sc, sc)
-				o := atty[r*C+h*HS : r*C+h*HS+HS]
-				clear(o)
-				b.pool.MatMulAcc(o, sc, Vv, 1, t+1, HS)
+				attendOne(atty[r*C+h*HS:r*C+h*HS+HS], b.scores[:t+1], q, s.k[base:base+HS*b.cap], s.v[base:base+b.cap*HS], t, h, C, HS, b.cap, scale)
 			}
 		}
 		b.matmul(proj, atty, pw.attProj, w.AttProjB, R)

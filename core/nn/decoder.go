@@ -29,7 +29,7 @@ type Decoder struct {
 	mv   MatVec // Params.MatVec at NewDecoder; nil = CPU kernels
 	buf  []float32
 
-	k, v   []float32 // [L,NH,cap,HS] cached keys and values
+	k, v   []float32 // cached keys [L,NH,HS,cap] (transposed) and values [L,NH,cap,HS]
 	x      []float32 // [C] residual stream
 	ln     []float32 // [C]
 	qkv    []float32 // [3C]
@@ -99,19 +99,7 @@ func (d *Decoder) Step(tok, pos, row, col int32) []float32 {
 		d.matvec(d.qkv, d.ln, w.QKVW, w.QKVB, C, 3*C)
 		for h := 0; h < NH; h++ {
 			base := (l*NH + h) * d.cap * HS
-			K := d.k[base : base+(t+1)*HS] // [t+1,HS]
-			Vv := d.v[base : base+(t+1)*HS]
-			copy(K[t*HS:], d.qkv[C+h*HS:C+h*HS+HS])
-			copy(Vv[t*HS:], d.qkv[2*C+h*HS:2*C+h*HS+HS])
-			s := d.scores[:t+1]
-			d.pool.MatMulT(s, d.qkv[h*HS:h*HS+HS], K, 1, HS, t+1)
-			for i := range s {
-				s[i] *= scale
-			}
-			softmax(s, s)
-			o := d.atty[h*HS : h*HS+HS]
-			clear(o)
-			d.pool.MatMulAcc(o, s, Vv, 1, t+1, HS)
+			attendOne(d.atty[h*HS:h*HS+HS], d.scores[:t+1], d.qkv, d.k[base:base+HS*d.cap], d.v[base:base+d.cap*HS], t, h, C, HS, d.cap, scale)
 		}
 		d.matvec(d.proj, d.atty, w.AttProjW, w.AttProjB, C, C)
 		addTo(d.x, d.proj)
@@ -134,4 +122,18 @@ func (d *Decoder) matvec(out, x, w, bias []float32, k, n int) {
 		return
 	}
 	matmulForward(&d.pool, out, x, w, bias, 1, k, n)
+}
+
+// attendOne appends position t's key and value of head h (from qkv [3C]) to
+// the head's caches and sets out [HS] to the attention over positions
+// [0,t]. kT [HS,cap] holds the keys transposed so the scores are one
+// vector-matrix product over contiguous rows, like p·V.
+func attendOne(out, scores, qkv, kT, v []float32, t, h, C, HS, capacity int, scale float32) {
+	for c, x := range qkv[C+h*HS : C+h*HS+HS] {
+		kT[c*capacity+t] = x
+	}
+	copy(v[t*HS:t*HS+HS], qkv[2*C+h*HS:2*C+h*HS+HS])
+	kernels.VecMat(scores, qkv[h*HS:h*HS+HS], kT, HS, t+1, capacity)
+	kernels.Softmax(scores, scale)
+	kernels.VecMat(out, scores, v, t+1, HS, HS)
 }

@@ -128,28 +128,12 @@ func matmulBackward(pool *kernels.Pool, dinp, dweight, dbias, dout, inp, weight 
 // ----------------------------------------------------------------------------
 // gelu (tanh approximation)
 
-var geluScale = float32(math.Sqrt(2 / math.Pi))
-
 // geluForward: out[n] = gelu(inp[n]).
-func geluForward(out, inp []float32, n int) {
-	out = out[:n]
-	for i, x := range inp[:n] {
-		cube := 0.044715 * x * x * x
-		out[i] = 0.5 * x * (1 + tanhf(geluScale*(x+cube)))
-	}
-}
+func geluForward(out, inp []float32, n int) { kernels.Gelu(out[:n], inp[:n]) }
 
 // geluBackward accumulates dinp[n] from dout[n].
 func geluBackward(dinp, inp, dout []float32, n int) {
-	dinp, dout = dinp[:n], dout[:n]
-	for i, x := range inp[:n] {
-		cube := 0.044715 * x * x * x
-		arg := geluScale * (x + cube)
-		th := tanhf(arg)
-		sech2 := 1 - th*th
-		local := 0.5*(1+th) + x*0.5*sech2*geluScale*(1+3*0.044715*x*x)
-		dinp[i] += local * dout[i]
-	}
+	kernels.GeluBackward(dinp[:n], inp[:n], dout[:n])
 }
 
 // ----------------------------------------------------------------------------
@@ -208,18 +192,8 @@ func softmaxCrossEntropyBackward(dlogits, probs []float32, targets []int32, weig
 // softmax: out[n] = exp(x-max)/Σ; out may alias x.
 func softmax(out, x []float32) {
 	out = out[:len(x)]
-	mx := x[0]
-	for _, v := range x {
-		mx = max(mx, v)
+	if len(x) > 0 && &out[0] != &x[0] {
+		copy(out, x)
 	}
-	var sum float32
-	for i, v := range x {
-		e := expf(v - mx)
-		out[i] = e
-		sum += e
-	}
-	inv := 1 / sum
-	for i := range out {
-		out[i] *= inv
-	}
+	kernels.Softmax(out, 1)
 }

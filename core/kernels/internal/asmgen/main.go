@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"fmt"
 	"log"
+	"math"
 	"os"
 )
 
@@ -119,7 +120,361 @@ func main() {
 	kernel("gemmAVX2", "Y", 6, 2, 8, "VXORPS")
 	peak("fmaPeakAVX512", "Z", 16, "VPXORD")
 	peak("fmaPeakAVX2", "Y", 12, "VXORPS")
+	vecMat()
+	constants()
+	softmax()
+	gelu(false)
+	gelu(true)
 	if err := os.WriteFile("gemm_amd64.s", out.Bytes(), 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// ---------------------------------------------------------------------------
+// AVX-512 vector kernels for attention and the MLP: y = x·B over 32 columns,
+// softmax and GELU. Tails use opmask registers (K1, K2), so nothing reads or
+// writes past n.
+
+// vecMat emits vecMat32AVX512(x, b, y *float32, k, ldb int, mask uint32):
+// y[j] = Σ_{l<k} x[l]·b[l*ldb+j] for the columns j < 32 set in mask. Four
+// phases of l run in separate accumulators to hide the FMA latency.
+func vecMat() {
+	name := "vecMat32AVX512"
+	p("// func %s(x, b, y *float32, k, ldb int, mask uint32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-44", name)
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ b+8(FP), DI")
+	p("\tMOVQ y+16(FP), DX")
+	p("\tMOVQ k+24(FP), CX")
+	p("\tMOVQ ldb+32(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tMOVL mask+40(FP), AX")
+	p("\tKMOVW AX, K1")
+	p("\tSHRL $16, AX")
+	p("\tKMOVW AX, K2")
+	for i := 0; i < 8; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("\tCMPQ CX, $4")
+	p("\tJLT %s_tail", name)
+	p("%s_loop4:", name)
+	for u := 0; u < 4; u++ {
+		p("\tVBROADCASTSS %d(SI), Z%d", 4*u, 8+u)
+		p("\tVMOVUPS.Z (DI), K1, Z%d", 12+2*u)
+		p("\tVMOVUPS.Z 64(DI), K2, Z%d", 13+2*u)
+		p("\tVFMADD231PS Z%d, Z%d, Z%d", 12+2*u, 8+u, 2*u)
+		p("\tVFMADD231PS Z%d, Z%d, Z%d", 13+2*u, 8+u, 2*u+1)
+		p("\tADDQ R8, DI")
+	}
+	p("\tADDQ $16, SI")
+	p("\tSUBQ $4, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJGE %s_loop4", name)
+	p("%s_tail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_sum", name)
+	p("\tVBROADCASTSS (SI), Z8")
+	p("\tVMOVUPS.Z (DI), K1, Z12")
+	p("\tVMOVUPS.Z 64(DI), K2, Z13")
+	p("\tVFMADD231PS Z12, Z8, Z0")
+	p("\tVFMADD231PS Z13, Z8, Z1")
+	p("\tADDQ R8, DI")
+	p("\tADDQ $4, SI")
+	p("\tDECQ CX")
+	p("\tJMP %s_tail", name)
+	p("%s_sum:", name)
+	p("\tVADDPS Z2, Z0, Z0")
+	p("\tVADDPS Z3, Z1, Z1")
+	p("\tVADDPS Z6, Z4, Z4")
+	p("\tVADDPS Z7, Z5, Z5")
+	p("\tVADDPS Z4, Z0, Z0")
+	p("\tVADDPS Z5, Z1, Z1")
+	p("\tVMOVUPS Z0, K1, (DX)")
+	p("\tVMOVUPS Z1, K2, 64(DX)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// The constants of kernels/vmath.go's exp and tanh (Cephes expf, Eigen's
+// rational tanh) and of GELU, as one read-only table.
+var consts = []struct {
+	name string
+	v    float32
+}{
+	{"expHi", 88}, {"expLo", -87}, {"log2e", 1.44269504088896341}, {"c1", 0.693359375}, {"c2", -2.12194440e-4},
+	{"e0", 1.9875691500e-4}, {"e1", 1.3981999507e-3}, {"e2", 8.3334519073e-3}, {"e3", 4.1665795894e-2},
+	{"e4", 1.6666665459e-1}, {"e5", 5.0000001201e-1}, {"one", 1}, {"half", 0.5}, {"negInf", float32(math.Inf(-1))},
+	{"thClamp", 7.90531110763549805}, {"thNegClamp", -7.90531110763549805},
+	{"p0", -2.76076847742355e-16}, {"p1", 2.00018790482477e-13}, {"p2", -8.60467152213735e-11},
+	{"p3", 5.12229709037114e-08}, {"p4", 1.48572235717979e-05}, {"p5", 6.37261928875436e-04}, {"p6", 4.89352455891786e-03},
+	{"q0", 1.19825839466702e-06}, {"q1", 1.18534705686654e-04}, {"q2", 2.26843463243900e-03}, {"q3", 4.89352518554385e-03},
+	{"gs", float32(math.Sqrt(2 / math.Pi))}, {"gc", 0.044715}, {"gc3", 3 * 0.044715},
+}
+
+func constOff(name string) int {
+	for i, c := range consts {
+		if c.name == name {
+			return 4 * i
+		}
+	}
+	panic(name)
+}
+
+// bc broadcasts a table constant into a register.
+func bc(name, reg string) { p("\tVBROADCASTSS vmathc<>+%d(SB), %s", constOff(name), reg) }
+
+func constants() {
+	for i, c := range consts {
+		p("DATA vmathc<>+%d(SB)/4, $0x%08x // %s", 4*i, math.Float32bits(c.v), c.name)
+	}
+	p("GLOBL vmathc<>(SB), RODATA|NOPTR, $%d", 4*len(consts))
+	p("")
+}
+
+// loadExpConsts puts the exp constants in Z16-Z26.
+func loadExpConsts() {
+	for i, n := range []string{"expHi", "expLo", "log2e", "c1", "c2", "e0", "e1", "e2", "e3", "e4", "e5"} {
+		bc(n, fmt.Sprintf("Z%d", 16+i))
+	}
+	bc("one", "Z27")
+}
+
+// expZ computes x = e^x in register x, with t1, t2 as temporaries, from the
+// constants of loadExpConsts (Cody-Waite reduction, degree-6 polynomial,
+// VSCALEFPS for the 2^n).
+func expZ(x, t1, t2 string) {
+	p("\tVMINPS Z16, %s, %s", x, x)
+	p("\tVMAXPS Z17, %s, %s", x, x)
+	p("\tVMULPS Z18, %s, %s", x, t1)
+	p("\tVRNDSCALEPS $0, %s, %s", t1, t1)  // n = round(x·log2e)
+	p("\tVFNMADD231PS Z19, %s, %s", t1, x) // r = x - n·c1
+	p("\tVFNMADD231PS Z20, %s, %s", t1, x) // r -= n·c2
+	p("\tVMOVAPS Z21, %s", t2)
+	for _, c := range []int{22, 23, 24, 25, 26} {
+		p("\tVFMADD213PS Z%d, %s, %s", c, x, t2) // t2 = t2·r + c
+	}
+	// t2 = t2·r² + r + 1
+	p("\tVMULPS %s, %s, %s", t2, x, t2)
+	p("\tVFMADD213PS %s, %s, %s", x, x, t2) // t2 = t2·r + r
+	p("\tVADDPS Z27, %s, %s", t2, t2)
+	p("\tVSCALEFPS %s, %s, %s", t1, t2, x) // x = t2·2^n
+}
+
+// tailMask sets K1 to the low CX bits (CX < 16), using AX.
+func tailMask() {
+	p("\tMOVL $1, AX")
+	p("\tSHLL CX, AX")
+	p("\tDECL AX")
+	p("\tKMOVW AX, K1")
+}
+
+// hreduce folds the 16 lanes of Zr with op (VMAXPS or VADDPS) into every
+// lane of Xr, using Z15 as a temporary.
+func hreduce(r int, op string) {
+	p("\tVEXTRACTF64X4 $1, Z%d, Y15", r)
+	p("\t%s Y15, Y%d, Y%d", op, r, r)
+	p("\tVEXTRACTF128 $1, Y%d, X15", r)
+	p("\t%s X15, X%d, X%d", op, r, r)
+	p("\tVPERMILPS $0x4e, X%d, X15", r)
+	p("\t%s X15, X%d, X%d", op, r, r)
+	p("\tVPERMILPS $0xb1, X%d, X15", r)
+	p("\t%s X15, X%d, X%d", op, r, r)
+}
+
+// softmax emits softmaxAVX512(x *float32, n int, scale float32):
+// x = softmax(scale·x) in place, n ≥ 1, scale > 0.
+func softmax() {
+	name := "softmaxAVX512"
+	p("// func %s(x *float32, n int, scale float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-20", name)
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ n+8(FP), BX")
+	p("\tVBROADCASTSS scale+16(FP), Z14")
+	loadExpConsts()
+	// pass 1: max
+	bc("negInf", "Z0")
+	p("\tMOVQ SI, DI")
+	p("\tMOVQ BX, CX")
+	p("\tCMPQ CX, $16")
+	p("\tJLT %s_maxtail", name)
+	p("%s_maxloop:", name)
+	p("\tVMAXPS (DI), Z0, Z0")
+	p("\tADDQ $64, DI")
+	p("\tSUBQ $16, CX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE %s_maxloop", name)
+	p("%s_maxtail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_maxdone", name)
+	tailMask()
+	bc("negInf", "Z1")
+	p("\tVMOVUPS (DI), K1, Z1")
+	p("\tVMAXPS Z1, Z0, Z0")
+	p("%s_maxdone:", name)
+	hreduce(0, "VMAXPS")
+	p("\tVBROADCASTSS X0, Z13")
+	p("\tVMULPS Z14, Z13, Z13") // m = scale·max
+	// pass 2: e^(scale·x - m), sum
+	p("\tVPXORD Z12, Z12, Z12")
+	p("\tMOVQ SI, DI")
+	p("\tMOVQ BX, CX")
+	p("\tCMPQ CX, $16")
+	p("\tJLT %s_exptail", name)
+	p("%s_exploop:", name)
+	p("\tVMOVUPS (DI), Z0")
+	p("\tVFMSUB213PS Z13, Z14, Z0") // z0 = z0·scale - m
+	expZ("Z0", "Z1", "Z2")
+	p("\tVMOVUPS Z0, (DI)")
+	p("\tVADDPS Z0, Z12, Z12")
+	p("\tADDQ $64, DI")
+	p("\tSUBQ $16, CX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE %s_exploop", name)
+	p("%s_exptail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_expdone", name)
+	tailMask()
+	p("\tVMOVUPS.Z (DI), K1, Z0")
+	p("\tVFMSUB213PS Z13, Z14, Z0")
+	expZ("Z0", "Z1", "Z2")
+	p("\tVMOVUPS Z0, K1, (DI)")
+	p("\tVADDPS Z0, Z12, K1, Z12")
+	p("%s_expdone:", name)
+	hreduce(12, "VADDPS")
+	p("\tVBROADCASTSS X12, Z12")
+	p("\tVDIVPS Z12, Z27, Z12") // 1/sum
+	// pass 3: scale by 1/sum
+	p("\tMOVQ SI, DI")
+	p("\tMOVQ BX, CX")
+	p("\tCMPQ CX, $16")
+	p("\tJLT %s_divtail", name)
+	p("%s_divloop:", name)
+	p("\tVMULPS (DI), Z12, Z0")
+	p("\tVMOVUPS Z0, (DI)")
+	p("\tADDQ $64, DI")
+	p("\tSUBQ $16, CX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE %s_divloop", name)
+	p("%s_divtail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_done", name)
+	tailMask()
+	p("\tVMOVUPS.Z (DI), K1, Z0")
+	p("\tVMULPS Z0, Z12, Z0")
+	p("\tVMOVUPS Z0, K1, (DI)")
+	p("%s_done:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// tanhZ computes th = tanh(u) from u (clobbering t1, t2), constants in
+// Z14-Z26 as loaded by gelu.
+func tanhZ(u, th, t1, t2 string) {
+	p("\tVMINPS Z14, %s, %s", u, u)
+	p("\tVMAXPS Z15, %s, %s", u, u)
+	p("\tVMULPS %s, %s, %s", u, u, t1) // x2
+	p("\tVMOVAPS Z16, %s", th)
+	for _, c := range []int{17, 18, 19, 20, 21, 22} {
+		p("\tVFMADD213PS Z%d, %s, %s", c, t1, th) // th = th·x2 + c
+	}
+	p("\tVMULPS %s, %s, %s", u, th, th) // p *= x
+	p("\tVMOVAPS Z23, %s", t2)
+	for _, c := range []int{24, 25, 26} {
+		p("\tVFMADD213PS Z%d, %s, %s", c, t1, t2)
+	}
+	p("\tVDIVPS %s, %s, %s", t2, th, th)
+}
+
+// gelu emits geluAVX512(out, in *float32, n int) (out = gelu(in)) or, with
+// back, geluBackAVX512(dinp, inp, dout *float32, n int) (dinp += gelu'(inp)·dout).
+func gelu(back bool) {
+	name := "geluAVX512"
+	sig := "out, in *float32, n int"
+	if back {
+		name, sig = "geluBackAVX512", "dinp, inp, dout *float32, n int"
+	}
+	p("// func %s(%s)", name, sig)
+	if back {
+		p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
+		p("\tMOVQ dinp+0(FP), DI")
+		p("\tMOVQ inp+8(FP), SI")
+		p("\tMOVQ dout+16(FP), DX")
+		p("\tMOVQ n+24(FP), CX")
+	} else {
+		p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+		p("\tMOVQ out+0(FP), DI")
+		p("\tMOVQ in+8(FP), SI")
+		p("\tMOVQ n+16(FP), CX")
+	}
+	for i, n := range []string{"thClamp", "thNegClamp", "p0", "p1", "p2", "p3", "p4", "p5", "p6", "q0", "q1", "q2", "q3", "gs", "gc", "gc3", "half", "one"} {
+		bc(n, fmt.Sprintf("Z%d", 14+i))
+	}
+	emit := func(masked bool) {
+		ld, k := "VMOVUPS", ""
+		if masked {
+			ld, k = "VMOVUPS.Z", "K1, "
+		}
+		p("\t%s (SI), %sZ0", ld, k)     // x
+		p("\tVMULPS Z0, Z0, Z1")        // x²
+		p("\tVMOVAPS Z1, Z2")           //
+		p("\tVFMADD213PS Z31, Z28, Z2") // x²·gc + 1
+		p("\tVMULPS Z0, Z2, Z2")        // x + gc·x³
+		p("\tVMULPS Z27, Z2, Z2")       // u = gs·(x + gc·x³)
+		tanhZ("Z2", "Z3", "Z4", "Z5")   // th in Z3
+		if !back {
+			p("\tVADDPS Z31, Z3, Z3") // 1 + th
+			p("\tVMULPS Z30, Z0, Z4") // x/2
+			p("\tVMULPS Z4, Z3, Z3")  // out
+			if masked {
+				p("\tVMOVUPS Z3, K1, (DI)")
+			} else {
+				p("\tVMOVUPS Z3, (DI)")
+			}
+			return
+		}
+		// local = (1+th)/2 + x/2·(1-th²)·gs·(1 + 3gc·x²)
+		p("\tVMULPS Z3, Z3, Z4")        // th²
+		p("\tVSUBPS Z4, Z31, Z4")       // sech² = 1 - th²
+		p("\tVMOVAPS Z1, Z5")           //
+		p("\tVFMADD213PS Z31, Z29, Z5") // 1 + 3gc·x²
+		p("\tVMULPS Z27, Z5, Z5")       // ·gs
+		p("\tVMULPS Z4, Z5, Z5")        // ·sech²
+		p("\tVMULPS Z30, Z0, Z4")       // x/2
+		p("\tVMULPS Z4, Z5, Z5")        // second term
+		p("\tVADDPS Z31, Z3, Z3")       // 1 + th
+		p("\tVFMADD231PS Z30, Z3, Z5")  // + (1+th)/2
+		p("\t%s (DX), %sZ6", ld, k)     // dout
+		if masked {
+			p("\tVMOVUPS.Z (DI), K1, Z7")
+			p("\tVFMADD231PS Z6, Z5, Z7")
+			p("\tVMOVUPS Z7, K1, (DI)")
+		} else {
+			p("\tVMOVUPS (DI), Z7")
+			p("\tVFMADD231PS Z6, Z5, Z7")
+			p("\tVMOVUPS Z7, (DI)")
+		}
+	}
+	p("\tCMPQ CX, $16")
+	p("\tJLT %s_tail", name)
+	p("%s_loop:", name)
+	emit(false)
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, DI")
+	if back {
+		p("\tADDQ $64, DX")
+	}
+	p("\tSUBQ $16, CX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE %s_loop", name)
+	p("%s_tail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_done", name)
+	tailMask()
+	emit(true)
+	p("%s_done:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
 }

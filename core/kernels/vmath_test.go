@@ -1,0 +1,145 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+func vecName(avx512 bool) string {
+	if avx512 {
+		return "avx512"
+	}
+	return "go"
+}
+
+// closeTo reports |got-want| ≤ rel·|want| + abs.
+func closeTo(got float32, want, rel, abs float64) bool {
+	return math.Abs(float64(got)-want) <= rel*math.Abs(want)+abs
+}
+
+func TestSoftmaxAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	for _, on := range vecPaths() {
+		restore := setVec(on)
+		for _, n := range []int{1, 2, 15, 16, 17, 33, 257, 300} {
+			for _, scale := range []float32{1, 0.17677669} {
+				x := make([]float32, n+3)
+				for i := range x {
+					x[i] = float32(r.NormFloat64() * 20)
+				}
+				sentinel := append([]float32(nil), x[n:]...)
+				want := make([]float64, n)
+				mx := math.Inf(-1)
+				for _, v := range x[:n] {
+					mx = math.Max(mx, float64(scale)*float64(v))
+				}
+				var sum float64
+				for i, v := range x[:n] {
+					want[i] = math.Exp(float64(scale)*float64(v) - mx)
+					sum += want[i]
+				}
+				Softmax(x[:n], scale)
+				for i := range want {
+					if w := want[i] / sum; !closeTo(x[i], w, 1e-5, 1e-7) {
+						t.Fatalf("%s n=%d scale=%v: x[%d] = %v, want %v", vecName(on), n, scale, i, x[i], w)
+					}
+				}
+				for i, v := range sentinel {
+					if x[n+i] != v {
+						t.Fatalf("%s n=%d: wrote past the end at %d", vecName(on), n, n+i)
+					}
+				}
+			}
+		}
+		restore()
+	}
+}
+
+func geluRef(x float64) (y, dy float64) {
+	s := math.Sqrt(2 / math.Pi)
+	u := s * (x + 0.044715*x*x*x)
+	th := math.Tanh(u)
+	return 0.5 * x * (1 + th), 0.5*(1+th) + 0.5*x*(1-th*th)*s*(1+3*0.044715*x*x)
+}
+
+func TestGeluAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	for _, on := range vecPaths() {
+		restore := setVec(on)
+		for _, n := range []int{1, 7, 16, 17, 100, 515} {
+			in := make([]float32, n)
+			for i := range in {
+				in[i] = float32(r.NormFloat64() * 3)
+			}
+			// Past |x| ≈ 5 the tanh is clamped to ±(1 - a few ulp).
+			in[0] = -9
+			if n > 1 {
+				in[1] = 9
+			}
+			out := make([]float32, n+2)
+			dout := make([]float32, n)
+			dinp := make([]float32, n+2)
+			for i := range dout {
+				dout[i], dinp[i] = float32(r.NormFloat64()), float32(r.NormFloat64())
+			}
+			d0 := append([]float32(nil), dinp...)
+			dinp[n], dinp[n+1], out[n], out[n+1] = 7, 7, 7, 7
+			Gelu(out[:n], in)
+			GeluBackward(dinp[:n], in, dout)
+			for i, x := range in {
+				y, dy := geluRef(float64(x))
+				// tanh's few-ulp error scaled by |x|/2 (large |x|: tanh ≈ ±1).
+				if !closeTo(out[i], y, 1e-5, 1e-6*math.Max(1, math.Abs(float64(x)))) {
+					t.Fatalf("%s n=%d: gelu(%v) = %v, want %v", vecName(on), n, x, out[i], y)
+				}
+				if w := float64(d0[i]) + dy*float64(dout[i]); !closeTo(dinp[i], w, 1e-5, 1e-5*math.Max(1, math.Abs(float64(x)))) {
+					t.Fatalf("%s n=%d: dinp[%d] (x=%v) = %v, want %v", vecName(on), n, i, x, dinp[i], w)
+				}
+			}
+			if out[n] != 7 || out[n+1] != 7 || dinp[n] != 7 || dinp[n+1] != 7 {
+				t.Fatalf("%s n=%d: wrote past the end", vecName(on), n)
+			}
+		}
+		restore()
+	}
+}
+
+func TestVecMatAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(25, 26))
+	for _, on := range vecPaths() {
+		restore := setVec(on)
+		for _, k := range []int{0, 1, 3, 4, 5, 32, 257} {
+			for _, n := range []int{1, 5, 31, 32, 33, 64, 100, 257} {
+				for _, pad := range []int{0, 7} {
+					t.Run(fmt.Sprintf("%s/k%d_n%d_ldb%d", vecName(on), k, n, n+pad), func(t *testing.T) {
+						ldb := n + pad
+						x := randSlice(r, k)
+						b := randSlice(r, max(k*ldb-pad, 0))
+						y := randSlice(r, n+5)
+						tail := append([]float32(nil), y[n:]...)
+						VecMat(y[:n], x, b, k, n, ldb)
+						for j := 0; j < n; j++ {
+							var s, abs float64
+							for l := 0; l < k; l++ {
+								v := float64(x[l]) * float64(b[l*ldb+j])
+								s += v
+								abs += math.Abs(v)
+							}
+							if !closeTo(y[j], s, 0, float64(k+1)/(1<<24)*abs+1e-30) {
+								t.Fatalf("y[%d] = %v, want %v", j, y[j], s)
+							}
+						}
+						for i, v := range tail {
+							if y[n+i] != v {
+								t.Fatalf("wrote past y[%d]", n-1)
+							}
+						}
+					})
+				}
+			}
+		}
+		restore()
+	}
+}
