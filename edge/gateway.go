@@ -46,11 +46,12 @@ func (g *Gateway) draw(ctx context.Context, b engine.Backend, spec engine.RunSpe
 // Gateway serves runs and model calls to clients over Transports. It is
 // safe for concurrent use; one Gateway serves every connection of a server.
 type Gateway struct {
-	cfg     Config
-	limits  Limits
-	log     *slog.Logger
-	addrs   *addrCounter
-	backend engine.Backend // cfg.Backend, behind the MaxActive slots
+	cfg      Config
+	limits   Limits
+	log      *slog.Logger
+	addrs    *addrCounter
+	backend  engine.Backend // cfg.Backend, behind the MaxActive slots
+	pictures *budget        // memory for decoding client pictures
 
 	mu       sync.Mutex
 	draining bool
@@ -82,7 +83,7 @@ func New(cfg Config) *Gateway {
 	}
 	l := cfg.Limits.withDefaults()
 	g := &Gateway{cfg: cfg, limits: l, log: cfg.Logger, sessions: map[*session]struct{}{},
-		addrs: newAddrCounter()}
+		addrs: newAddrCounter(), pictures: newBudget(l.PictureBudgetBytes)}
 	g.backend = cfg.Backend
 	if l.MaxActive > 0 && cfg.Backend != nil {
 		g.backend = &limited{Backend: cfg.Backend, slots: make(chan struct{}, l.MaxActive)}
@@ -242,12 +243,18 @@ type Stats struct {
 	Closes map[int]int64 `json:"closes"`
 	// Draining is true once Drain or Shutdown was called.
 	Draining bool `json:"draining"`
+	// PictureBytes is the memory taken now by client pictures being
+	// decoded (estimated from their declared sizes); PictureBytesPeak the
+	// most at once. Both stay within Limits.PictureBudgetBytes.
+	PictureBytes     int64 `json:"picture_bytes"`
+	PictureBytesPeak int64 `json:"picture_bytes_peak"`
 }
 
 // Stats returns the gateway's counters.
 func (g *Gateway) Stats() Stats {
 	s := Stats{Conns: g.stats.conns.Load(), InFlight: g.stats.inFlight.Load(), Runs: g.stats.runs.Load(),
 		Calls: g.stats.calls.Load(), Closes: map[int]int64{}}
+	s.PictureBytes, s.PictureBytesPeak = g.pictures.stats()
 	g.stats.closes.Range(func(k, v any) bool {
 		s.Closes[k.(int)] = v.(*atomic.Int64).Load()
 		return true

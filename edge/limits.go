@@ -42,6 +42,18 @@ type Limits struct {
 	// FlushTimeout bounds how long a closing connection (drain, idle) may
 	// take to deliver what is queued. Default 5 seconds.
 	FlushTimeout time.Duration
+	// MaxPictureBytes bounds the memory one client picture (an edit's image
+	// or mask, a chat image_url) may take decoded, estimated from its
+	// declared size before decoding: width × height × bytes a pixel, plus
+	// what its decoder holds beside. Larger ones are refused with 413
+	// picture_too_large. Default 64 MiB (4096² at 8 bits RGBA; twig's
+	// pictures are 256²).
+	MaxPictureBytes int64
+	// PictureBudgetBytes bounds the memory all the pictures being decoded
+	// at once may take, across the gateway; decodes wait their turn for it
+	// (in arrival order, while their request lasts). Default 2 ×
+	// MaxPictureBytes.
+	PictureBudgetBytes int64
 }
 
 // DefaultLimits returns the defaults.
@@ -57,6 +69,8 @@ func DefaultLimits() Limits {
 		IdleTimeout:        5 * time.Minute,
 		RunTimeout:         5 * time.Minute,
 		FlushTimeout:       5 * time.Second,
+		MaxPictureBytes:    64 << 20,
+		PictureBudgetBytes: 128 << 20,
 	}
 }
 
@@ -83,6 +97,13 @@ func (l Limits) withDefaults() Limits {
 	setD(&l.IdleTimeout, d.IdleTimeout)
 	setD(&l.RunTimeout, d.RunTimeout)
 	setD(&l.FlushTimeout, d.FlushTimeout)
+	if l.MaxPictureBytes <= 0 {
+		l.MaxPictureBytes = d.MaxPictureBytes
+	}
+	if l.PictureBudgetBytes <= 0 {
+		l.PictureBudgetBytes = 2 * l.MaxPictureBytes
+	}
+	l.PictureBudgetBytes = max(l.PictureBudgetBytes, l.MaxPictureBytes) // one picture at the limit must fit
 	return l
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"net/http"
 	"strings"
@@ -62,16 +63,18 @@ func (a *apiHandler) chat(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "", fmt.Sprintf("the body is over the limit of %d bytes", a.maxBody))
 		return
 	}
-	q, aerr := parseChat(body, a.g.backend)
-	if aerr != nil {
-		aerr.write(w)
-		return
-	}
+	// the address's in-flight slot before parsing, which decodes the
+	// pictures: one address cannot have more decodes going than requests
 	release, ok := a.acquire(w, r)
 	if !ok {
 		return
 	}
 	defer release()
+	q, aerr := parseChat(r.Context(), body, a.g.backend, a.g.pictureLimits())
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), a.g.limits.RunTimeout)
 	defer cancel()
 	a.g.stats.calls.Add(1)
@@ -87,7 +90,7 @@ func (a *apiHandler) chat(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseChat checks a chat request and maps it to a model call.
-func parseChat(body []byte, b engine.Backend) (*chatQuery, *apiError) {
+func parseChat(ctx context.Context, body []byte, b engine.Backend, pl pictureLimits) (*chatQuery, *apiError) {
 	m, aerr := checkFields(body, "chat completion", chatFields...)
 	if aerr != nil {
 		return nil, aerr
@@ -160,7 +163,7 @@ func parseChat(body []byte, b engine.Backend) (*chatQuery, *apiError) {
 	if aerr != nil {
 		return nil, aerr
 	}
-	req, aerr := chatState(msgs, role, ext, b)
+	req, aerr := chatState(ctx, msgs, role, ext, b, pl)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -246,7 +249,7 @@ func parseMessages(raw []json.RawMessage) ([]chatMessage, *apiError) {
 }
 
 // chatState builds the call's state from the conversation and the extension.
-func chatState(msgs []chatMessage, role string, ext chatExt, b engine.Backend) (protocol.CallRequest, *apiError) {
+func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt, b engine.Backend, pl pictureLimits) (protocol.CallRequest, *apiError) {
 	var req protocol.CallRequest
 	var err error
 	if req.Settings, err = protocol.DecodeSettings(ext.Settings); err != nil {
@@ -318,11 +321,9 @@ func chatState(msgs []chatMessage, role string, ext chatExt, b engine.Backend) (
 	case ext.Canvas != nil:
 		req.Canvas = ext.Canvas
 	case lastImage != "":
-		img, aerr := decodeDataURL(lastImage, lastImageParam)
-		if aerr != nil {
+		if aerr := decodeDataURL(ctx, pl, lastImage, lastImageParam, func(img image.Image) { req.Canvas = world.FromPicture(img) }); aerr != nil {
 			return req, aerr
 		}
-		req.Canvas = world.FromPicture(img)
 	default:
 		req.Canvas = world.NewTokens()
 	}

@@ -218,20 +218,25 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 		badRequest("invalid_value", "image", "send exactly one image (the canvas so far), not %d", len(files)).write(w)
 		return
 	}
-	pic, aerr := openPicture(files[0], "image")
-	if aerr != nil {
+	// the address's in-flight slot before any picture is decoded: one
+	// address cannot have more decodes going than requests in flight
+	release, ok := a.acquire(w, r)
+	if !ok {
+		return
+	}
+	defer release()
+	pl := a.g.pictureLimits()
+	var canvas world.Tokens
+	if aerr := openPicture(r.Context(), pl, files[0], "image", func(pic image.Image) { canvas = world.FromPicture(pic) }); aerr != nil {
 		aerr.write(w)
 		return
 	}
-	canvas := world.FromPicture(pic)
 	var redraw []bool
 	if masks := form.File["mask"]; len(masks) > 0 {
-		mask, aerr := openPicture(masks[0], "mask")
-		if aerr != nil {
+		if aerr := openPicture(r.Context(), pl, masks[0], "mask", func(mask image.Image) { redraw = transparentCells(mask) }); aerr != nil {
 			aerr.write(w)
 			return
 		}
-		redraw = transparentCells(mask)
 	} else {
 		redraw = make([]bool, len(canvas))
 		for i, t := range canvas {
@@ -255,11 +260,6 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 	if q.ext.Band != nil {
 		band = *q.ext.Band
 	}
-	release, ok := a.acquire(w, r)
-	if !ok {
-		return
-	}
-	defer release()
 	ctx, cancel := context.WithTimeout(r.Context(), a.g.limits.RunTimeout)
 	defer cancel()
 	var data, info []any
@@ -359,13 +359,17 @@ func parseEditPrompt(text string) (prompt, thought string, thoughts []string) {
 	return prompt, thought, thoughts
 }
 
-func openPicture(fh *multipart.FileHeader, param string) (image.Image, *apiError) {
+func openPicture(ctx context.Context, pl pictureLimits, fh *multipart.FileHeader, param string, use func(image.Image)) *apiError {
 	f, err := fh.Open()
 	if err != nil {
-		return nil, badRequest("invalid_image", param, "%s: %s", param, oneLine(err))
+		return badRequest("invalid_image", param, "%s: %s", param, oneLine(err))
 	}
 	defer f.Close()
-	return decodePicture(f, param)
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return badRequest("invalid_image", param, "%s: cannot read the picture: %s", param, oneLine(err))
+	}
+	return decodePicture(ctx, pl, data, param, use)
 }
 
 func mapKeys[V any](m map[string]V) map[string]bool {

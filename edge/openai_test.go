@@ -364,9 +364,10 @@ func TestImagesGenerate(t *testing.T) {
 		t.Fatalf("%d %v", status, out)
 	}
 	url := out["data"].([]any)[0].(map[string]any)["url"].(string)
-	img, aerr := decodeDataURL(url, "url")
-	if aerr != nil || img.Bounds().Dx() != 512 {
-		t.Fatalf("%v", aerr)
+	var side int
+	aerr := decodeDataURL(context.Background(), pictureLimits{max: 64 << 20}, url, "url", func(img image.Image) { side = img.Bounds().Dx() })
+	if aerr != nil || side != 512 {
+		t.Fatalf("%v, side %d", aerr, side)
 	}
 }
 

@@ -2,13 +2,15 @@ package edge
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/gif"  // decoders for client pictures
 	_ "image/jpeg" //
 	"image/png"
-	"io"
+	"net/http"
 	"strings"
 
 	_ "golang.org/x/image/webp"
@@ -20,41 +22,139 @@ import (
 // claim a huge size).
 const maxPictureSide = 4096
 
-// decodePicture decodes a PNG, JPEG, GIF or WebP picture.
-func decodePicture(r io.Reader, param string) (image.Image, *apiError) {
-	data, err := io.ReadAll(r)
+// pictureLimits bound the decoding of client pictures: one picture's
+// memory, and the memory of all those being decoded at once.
+type pictureLimits struct {
+	max    int64
+	budget *budget
+}
+
+func (g *Gateway) pictureLimits() pictureLimits {
+	return pictureLimits{max: g.limits.MaxPictureBytes, budget: g.pictures}
+}
+
+// decodePicture decodes a PNG, JPEG, GIF or WebP picture and hands it to
+// use. Its memory is estimated from the size its header declares before
+// anything is decoded: over pl.max it is refused (413); else it waits for
+// that much of the shared budget, which it holds until use returns (the
+// picture is dropped then), so that concurrent uploads cannot add up past
+// the budget. A 130 KB PNG can declare 4096² 16-bit pixels: 128 MiB.
+func decodePicture(ctx context.Context, pl pictureLimits, data []byte, param string, use func(image.Image)) *apiError {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return nil, badRequest("invalid_image", param, "%s: cannot read the picture: %s", param, oneLine(err))
-	}
-	cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
-	if err != nil {
-		return nil, badRequest("invalid_image", param, "%s: not a PNG, JPEG, GIF or WebP picture: %s", param, oneLine(err))
+		return badRequest("invalid_image", param, "%s: not a PNG, JPEG, GIF or WebP picture: %s", param, oneLine(err))
 	}
 	if cfg.Width > maxPictureSide || cfg.Height > maxPictureSide || cfg.Width < 1 || cfg.Height < 1 {
-		return nil, badRequest("invalid_image", param, "%s: the picture is %d×%d; use 1 to %d pixels a side (256×256 is native)", param, cfg.Width, cfg.Height, maxPictureSide)
+		return badRequest("invalid_image", param, "%s: the picture is %d×%d; use 1 to %d pixels a side (256×256 is native)", param, cfg.Width, cfg.Height, maxPictureSide)
+	}
+	cost := pictureCost(cfg, format, data)
+	if cost > pl.max {
+		return &apiError{status: http.StatusRequestEntityTooLarge, code: "picture_too_large", param: param,
+			msg: fmt.Sprintf("%s: the %d×%d %s picture takes %d MiB to decode, over the limit of %d MiB: send a smaller one (256×256 is native; 8-bit colour takes half of 16-bit)",
+				param, cfg.Width, cfg.Height, format, (cost+(1<<20)-1)>>20, pl.max>>20)}
+	}
+	if pl.budget != nil {
+		if err := pl.budget.acquire(ctx, cost); err != nil {
+			code := ErrorCode(err)
+			return &apiError{status: statusOf(code), code: code, param: param, msg: param + ": gave up waiting for memory to decode the picture: " + oneLine(err)}
+		}
+		defer pl.budget.release(cost)
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return nil, badRequest("invalid_image", param, "%s: cannot decode the picture: %s", param, oneLine(err))
+		return badRequest("invalid_image", param, "%s: cannot decode the picture: %s", param, oneLine(err))
 	}
-	return img, nil
+	use(img)
+	return nil
 }
 
-// decodeDataURL decodes a data: URL holding a picture (base64).
-func decodeDataURL(url, param string) (image.Image, *apiError) {
+// pictureCost estimates the bytes decoding a picture takes from its header:
+// the decoded image (pixels × bytes a pixel of its colour model) and what
+// the decoder holds beside it (an interlaced PNG decodes each pass into an
+// image of its own; a progressive JPEG keeps every DCT coefficient, 4 bytes
+// a pixel a component; a lossless WebP keeps a 4-byte ARGB copy and its
+// transforms). Row buffers and tables (tens of KB) are left out, so that a
+// picture at exactly the limit's size (4096² 8-bit RGBA: 64 MiB) fits.
+func pictureCost(cfg image.Config, format string, data []byte) int64 {
+	px := int64(cfg.Width) * int64(cfg.Height)
+	var bpp int64
+	switch cfg.ColorModel {
+	case color.GrayModel, color.AlphaModel:
+		bpp = 1
+	case color.Gray16Model, color.Alpha16Model:
+		bpp = 2
+	case color.YCbCrModel:
+		bpp = 3 // 4:4:4 at worst
+	case color.RGBAModel, color.NRGBAModel, color.CMYKModel, color.NYCbCrAModel:
+		bpp = 4
+	case color.RGBA64Model, color.NRGBA64Model:
+		bpp = 8
+	default:
+		if _, ok := cfg.ColorModel.(color.Palette); ok {
+			bpp = 1
+		} else {
+			bpp = 8
+		}
+	}
+	cost := px * bpp
+	switch format {
+	case "png":
+		if len(data) > 28 && data[28] == 1 { // IHDR interlace method: Adam7
+			cost *= 2
+		}
+	case "jpeg":
+		if progressiveJPEG(data) {
+			cost += px * 4 * 4 // up to 4 components of int32 coefficients
+		}
+	case "webp":
+		if cfg.ColorModel == color.NRGBAModel { // lossless
+			cost += px * 8
+		}
+	}
+	return cost
+}
+
+// progressiveJPEG reports whether a JPEG's frame header is progressive
+// (SOF2): it walks the marker segments up to the first frame header.
+func progressiveJPEG(b []byte) bool {
+	for i := 2; i+4 <= len(b); {
+		if b[i] != 0xff {
+			return false
+		}
+		m := b[i+1]
+		switch {
+		case m == 0xff: // fill byte
+			i++
+			continue
+		case m == 0xc2 || m == 0xc6 || m == 0xca || m == 0xce:
+			return true
+		case m >= 0xc0 && m <= 0xcf && m != 0xc4 && m != 0xc8 && m != 0xcc:
+			return false // another frame header
+		case m == 0x01 || m >= 0xd0 && m <= 0xd8: // no length
+			i += 2
+			continue
+		}
+		i += 2 + (int(b[i+2])<<8 | int(b[i+3]))
+	}
+	return false
+}
+
+// decodeDataURL decodes a data: URL holding a picture (base64), as
+// decodePicture does.
+func decodeDataURL(ctx context.Context, pl pictureLimits, url, param string, use func(image.Image)) *apiError {
 	rest, ok := strings.CutPrefix(url, "data:")
 	if !ok {
-		return nil, badRequest("invalid_image_url", param, "%s: only data: URLs are accepted (data:image/png;base64,…); twig fetches nothing", param)
+		return badRequest("invalid_image_url", param, "%s: only data: URLs are accepted (data:image/png;base64,…); twig fetches nothing", param)
 	}
 	meta, payload, ok := strings.Cut(rest, ",")
 	if !ok || !strings.HasSuffix(meta, ";base64") {
-		return nil, badRequest("invalid_image_url", param, "%s: the data URL must be base64 (data:image/png;base64,…)", param)
+		return badRequest("invalid_image_url", param, "%s: the data URL must be base64 (data:image/png;base64,…)", param)
 	}
 	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(payload))
 	if err != nil {
-		return nil, badRequest("invalid_image_url", param, "%s: bad base64 in the data URL: %s", param, oneLine(err))
+		return badRequest("invalid_image_url", param, "%s: bad base64 in the data URL: %s", param, oneLine(err))
 	}
-	return decodePicture(bytes.NewReader(data), param)
+	return decodePicture(ctx, pl, data, param, use)
 }
 
 // encodePNG renders a canvas as a side×side PNG.

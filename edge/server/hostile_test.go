@@ -7,10 +7,16 @@ package server_test
 import (
 	"bufio"
 	"bytes"
+	"compress/zlib"
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
+	"fmt"
+	"hash/crc32"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"strings"
@@ -22,6 +28,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/edge"
 	"github.com/twig-project/twig/edge/server"
 )
 
@@ -256,4 +263,124 @@ func TestHostileAccessTokenOnlyOnWebSocket(t *testing.T) {
 	}
 	c := dial(t, ts.ws+"?access_token=s3cret", nil)
 	c.Close()
+}
+
+// zeroPNG writes a w×h PNG of transparent black, 16 bits a channel (RGBA64)
+// or 8, straight from its chunks: the rows of zeros compress about a
+// thousand to one, so a 4096² 16-bit one is a 130 KB upload that decodes
+// to 128 MiB.
+func zeroPNG(w, h int, sixteen bool) []byte {
+	depth, bpp := byte(8), 4
+	if sixteen {
+		depth, bpp = 16, 8
+	}
+	var idat bytes.Buffer
+	zw, _ := zlib.NewWriterLevel(&idat, zlib.BestCompression)
+	row := make([]byte, 1+w*bpp) // filter 0, then zeros
+	for range h {
+		zw.Write(row)
+	}
+	zw.Close()
+	var out bytes.Buffer
+	out.WriteString("\x89PNG\r\n\x1a\n")
+	chunk := func(typ string, data []byte) {
+		binary.Write(&out, binary.BigEndian, uint32(len(data)))
+		crc := crc32.NewIEEE()
+		crc.Write([]byte(typ))
+		crc.Write(data)
+		out.WriteString(typ)
+		out.Write(data)
+		binary.Write(&out, binary.BigEndian, crc.Sum32())
+	}
+	ihdr := binary.BigEndian.AppendUint32(nil, uint32(w))
+	ihdr = binary.BigEndian.AppendUint32(ihdr, uint32(h))
+	chunk("IHDR", append(ihdr, depth, 6, 0, 0, 0)) // RGBA, deflate, no filter, no interlace
+	chunk("IDAT", idat.Bytes())
+	chunk("IEND", nil)
+	return out.Bytes()
+}
+
+var bombPNG = sync.OnceValue(func() []byte { return zeroPNG(4096, 4096, true) })
+
+// editRequest is a multipart /v1/images/edits request with pic as the image.
+func editRequest(t testing.TB, url string, pic []byte) *http.Request {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	mw.WriteField("prompt", "a red circle")
+	fw, _ := mw.CreateFormFile("image", "canvas.png")
+	fw.Write(pic)
+	mw.Close()
+	req, _ := http.NewRequest("POST", url+"/v1/images/edits", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	return req
+}
+
+func apiStatus(t testing.TB, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	json.NewDecoder(resp.Body).Decode(&e)
+	return resp.StatusCode, e.Error.Code
+}
+
+// A 130 KB PNG declaring 4096² pixels at 16 bits (128 MiB decoded) is
+// refused from its header with 413 picture_too_large, as an edit's image
+// and as a chat image_url; nothing is decoded. (Before: decoded, 200; 24 at
+// once took the server to 4.15 GB.)
+func TestHostilePictureBomb(t *testing.T) {
+	ts := newServer(t, server.Options{Backend: newFake(1, 0).backend()})
+	bomb := bombPNG()
+	if len(bomb) > 200<<10 {
+		t.Fatalf("the bomb is %d bytes", len(bomb))
+	}
+	if status, code := apiStatus(t, editRequest(t, ts.http.URL, bomb)); status != http.StatusRequestEntityTooLarge || code != "picture_too_large" {
+		t.Errorf("edit with the bomb: %d %s, want 413 picture_too_large", status, code)
+	}
+	chat := fmt.Sprintf(`{"model":"twig","messages":[{"role":"user","content":[{"type":"text","text":"a red circle"},{"type":"image_url","image_url":{"url":"data:image/png;base64,%s"}}]}]}`,
+		base64.StdEncoding.EncodeToString(bomb))
+	req, _ := http.NewRequest("POST", ts.http.URL+"/v1/chat/completions", strings.NewReader(chat))
+	req.Header.Set("Content-Type", "application/json")
+	if status, code := apiStatus(t, req); status != http.StatusRequestEntityTooLarge || code != "picture_too_large" {
+		t.Errorf("chat with the bomb: %d %s, want 413 picture_too_large", status, code)
+	}
+	if s := ts.Gateway().Stats(); s.PictureBytesPeak != 0 {
+		t.Errorf("%d bytes were taken for refused pictures", s.PictureBytesPeak)
+	}
+	// an ordinary picture still goes through
+	if status, code := apiStatus(t, editRequest(t, ts.http.URL, zeroPNG(256, 256, false))); status != http.StatusOK {
+		t.Errorf("edit with a 256² picture: %d %s", status, code)
+	}
+}
+
+// Pictures under the per-picture limit, uploaded at once, share the budget:
+// what is being decoded never adds up past it, and every upload is answered.
+func TestHostilePictureBudget(t *testing.T) {
+	const pic, budget = 32 << 20, 40 << 20 // one 2048² 16-bit picture at a time
+	ts := newServer(t, server.Options{Backend: newFake(1, 0).backend(),
+		Limits: edge.Limits{MaxPictureBytes: pic, PictureBudgetBytes: budget}})
+	big := zeroPNG(2048, 2048, true)
+	var wg sync.WaitGroup
+	for range 6 {
+		wg.Go(func() {
+			if status, code := apiStatus(t, editRequest(t, ts.http.URL, big)); status != http.StatusOK {
+				t.Errorf("a concurrent upload: %d %s, want 200", status, code)
+			}
+		})
+	}
+	wg.Wait()
+	s := ts.Gateway().Stats()
+	if s.PictureBytesPeak < 32<<20 || s.PictureBytesPeak > budget {
+		t.Fatalf("peak picture memory %d MiB, want one picture's (32 MiB) and at most the budget (%d MiB)", s.PictureBytesPeak>>20, budget>>20)
+	}
+	if s.PictureBytes != 0 {
+		t.Fatalf("%d bytes still taken after every request ended", s.PictureBytes)
+	}
 }
