@@ -33,18 +33,39 @@ var (
 	bandMark  = color.RGBA{0, 0, 0, 255}
 )
 
-// WritePNG writes the canvas as a Side×Side PNG.
+// WritePNG writes the canvas as a Side×Side PNG, smooth (see Smooth).
 func WritePNG(w io.Writer, t world.Tokens) error {
-	return png.Encode(w, world.Scaled(world.Picture(t), Side))
+	return png.Encode(w, Smooth(t, Side))
 }
 
-// palette holds every colour a frame uses, so frames convert exactly.
+// edgeLevels is how many steps of each fill's anti-aliased edge against the
+// background the GIF palette holds.
+const edgeLevels = 8
+
+// palette holds every flat colour a frame uses, so those convert exactly,
+// and ramps from each fill to the background for the smooth edges (a rarer
+// mix, e.g. two colours touching, takes the nearest palette colour).
 func palette() color.Palette {
 	p := color.Palette{world.Background, world.Undrawn, world.UndrawnAlt, captionBG, titleInk, textInk, bandMark}
+	fills := []color.RGBA{}
 	for i, c := range world.Palette {
-		p = append(p, c, world.Tint(i))
+		fills = append(fills, c, world.Tint(i))
+	}
+	p = append(p, toColors(fills)...)
+	for _, c := range fills {
+		for k := 1; k < edgeLevels; k++ {
+			p = append(p, blend(c, world.Background, float64(k)/edgeLevels))
+		}
 	}
 	return p
+}
+
+func toColors(cs []color.RGBA) []color.Color {
+	out := make([]color.Color, len(cs))
+	for i, c := range cs {
+		out[i] = c
+	}
+	return out
 }
 
 // WriteGIF writes the film as an animated GIF that plays once and holds the
@@ -102,7 +123,7 @@ func gifHeaderLen(b []byte) (int, error) {
 
 // drawFrame draws the picture, the band marker and the caption.
 func drawFrame(dst *image.RGBA, fr Frame) {
-	pic := world.Scaled(world.Picture(fr.Canvas), Side)
+	pic := Smooth(fr.Canvas, Side)
 	copy(dst.Pix, pic.Pix) // same stride: the picture is the top Side rows
 	if fr.Rows.End < 0 || fr.Rows.Start < fr.Rows.End {
 		markBand(dst, fr.Rows.Start, fr.Rows.End)
