@@ -154,7 +154,7 @@ async function startGPU() {
 const calls = {
   parse: (prompt) => JSON.parse(go("parse", prompt)),
   vocabulary: () => JSON.parse(go("vocabulary")),
-  humanize: (thought) => go("humanize", thought),
+  humanize: (thought, prompt) => go("humanize", thought, prompt || ""),
   png: (tokens) => go("png", JSON.stringify(tokens)),
   gif: (trace) => go("gif", trace),
   atlas: () => go("atlas"),

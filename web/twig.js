@@ -197,11 +197,16 @@
     vocabulary() {
       return (this._memo.vocab ||= this._call("vocabulary"));
     }
-    /** humanize turns a thought into plain English (world.Humanize). */
-    humanize(thought) {
+    /**
+     * humanize turns a thought into plain English (world.HumanizeFor): rows and
+     * columns from 1, and, given the run's prompt, which attributes the prompt
+     * left open for the model to choose.
+     */
+    humanize(thought, prompt) {
       const m = (this._memo.human ||= new Map());
-      if (!m.has(thought)) m.set(thought, this._call("humanize", thought));
-      return m.get(thought);
+      const key = (prompt || "") + "\n" + thought;
+      if (!m.has(key)) m.set(key, this._call("humanize", thought, prompt || ""));
+      return m.get(key);
     }
     /** atlas is the picture of every token tile ({rgba, side, cell_px, undrawn}). */
     atlas() {
@@ -338,8 +343,10 @@
 
   /**
    * RunState rebuilds what a run shows from its events, one at a time: the
-   * canvas, and per band its rows, thought, critiques and redraws (with the
-   * tokens each redraw replaced). The page, the element and the replay use it.
+   * canvas, and per band its rows, its plans (each attempt at the band's
+   * thought, with the model's review of it: a rejected plan is followed by a
+   * new attempt), critiques and redraws (with the tokens each redraw
+   * replaced). The page, the element and the replay use it.
    */
   class RunState {
     constructor() {
@@ -353,7 +360,7 @@
     }
     band(i) {
       return (this.bands[i] ||= { index: i, rows: null, thought: "", thoughtDone: false, round: 0, status: "waiting",
-        rowsDrawn: 0, critiques: [], redraws: [] });
+        rowsDrawn: 0, critiques: [], redraws: [], plans: [] });
     }
     static from(events, n) {
       const s = new RunState();
@@ -362,6 +369,29 @@
     }
     rowsOf(rows) {
       return this.tokens.slice(rows.start * GRID, rows.end * GRID);
+    }
+    // plan returns band b's plan for attempt a (0: the first), starting a new
+    // one when the model begins another attempt.
+    _plan(b, a) {
+      a = a || 0;
+      let p = b.plans.find((x) => x.attempt === a);
+      if (!p) {
+        p = { attempt: a, thought: "", done: false, review: null };
+        b.plans.push(p);
+        b.thought = "";
+        b.thoughtDone = false;
+      }
+      return p;
+    }
+    /** shortfalls lists the bands whose last score stayed below the threshold: [{band, score, threshold}]. */
+    shortfalls() {
+      const th = this.started && this.started.settings ? this.started.settings.threshold : undefined;
+      const out = [];
+      for (const b of this.bands) {
+        const k = b && b.critiques.at(-1);
+        if (k && (k.reason === "max_revisions" || k.reason === "revision_budget")) out.push({ band: b.index, score: k.score, threshold: th });
+      }
+      return out;
     }
     apply(ev) {
       switch (ev.type) {
@@ -376,14 +406,31 @@
           this.current = ev.band;
           break;
         }
-        case "thought_delta":
-          this.band(ev.band).thought += ev.text;
+        case "thought_delta": {
+          const b = this.band(ev.band);
+          const p = this._plan(b, ev.attempt);
+          p.thought += ev.text;
+          b.thought = p.thought;
+          b.status = "thinking";
           break;
+        }
         case "thought_done": {
           const b = this.band(ev.band);
+          const p = this._plan(b, ev.attempt);
+          p.thought = ev.text;
+          p.done = true;
           b.thought = ev.text;
           b.thoughtDone = true;
           if (ev.end_row) b.rows = { start: b.rows ? b.rows.start : 0, end: ev.end_row };
+          break;
+        }
+        case "plan_review": {
+          const b = this.band(ev.band);
+          const p = this._plan(b, ev.attempt);
+          p.review = ev;
+          if (ev.thought && !p.thought) p.thought = ev.thought;
+          p.done = true;
+          if (!ev.accepted) b.status = "rethinking";
           break;
         }
         case "band_progress": {
@@ -409,7 +456,7 @@
         case "band_redrawn": {
           const b = this.band(ev.band);
           b.redraws.push({ round: ev.round, rows: ev.rows, before: this.rowsOf(ev.rows), after: null,
-            oldThought: b.thought, thought: ev.thought });
+            oldThought: b.thought, thought: ev.thought, changed: (ev.thought || "").trim() !== (b.thought || "").trim() });
           b.thought = ev.thought;
           b.round = ev.round;
           b.rowsDrawn = 0;
@@ -431,51 +478,272 @@
     }
   }
 
+  /** rowsText names rows {start, end} (end exclusive) counted from 1, as everything on the page counts them. */
+  function rowsText(rows) {
+    if (!rows) return "";
+    if (rows.end < 0) return `rows ${rows.start + 1}–…`;
+    return rows.end - rows.start === 1 ? `row ${rows.start + 1}` : `rows ${rows.start + 1}–${rows.end}`;
+  }
+
+  // ------------------------------------------------------------------ pictures
+
+  // The embedded model's world (core/world): fills and the sub-pixel grid.
+  const SUB = 2; // sub-pixels per cell side
+  const SUBGRID = GRID * SUB;
+  const PX_SIZE = 256; // world.PxSize: stripes are STRIPE_PX rows of a picture this tall
+  const STRIPE_PX = 4;
+  const PALETTE = [[220, 40, 40], [40, 170, 60], [40, 80, 220], [235, 200, 30], [150, 60, 190], [245, 130, 20]];
+  const BACKGROUND = [255, 255, 255], UNDRAWN = [200, 200, 200], UNDRAWN_ALT = [180, 180, 180];
+  const TINTS = PALETTE.map((c) => c.map((v) => Math.floor((v + 2 * 255) / 3)));
+  const NUM_IMAGE_TOKENS = 181, MASKS = 15, TEXTURES = 2;
+  /** SIDE is the side, in pixels, of the pictures the page draws (render.Side). */
+  const SIDE = 512;
+
+  /**
+   * smoothPicture draws a token canvas as side×side RGBA pixels with smooth,
+   * anti-aliased edges: the same arithmetic as core/render.Smooth, step for
+   * step (the browser tests check that the two agree), so the page shows what
+   * the PNG and the GIF show. Outlines of each colour are traced along the
+   * sub-pixel edges, smoothed along the loop, kept at their area and filled
+   * with exact horizontal coverage; undrawn cells stay the grey checkerboard.
+   */
+  function smoothPicture(tokens, side) {
+    const px = new Uint8ClampedArray(side * side * 4);
+    const cls = new Int8Array(SUBGRID * SUBGRID);
+    for (let i = 0; i < GRID * GRID; i++) {
+      const tok = i < tokens.length ? tokens[i] : -1;
+      const cx = i % GRID, cy = Math.floor(i / GRID);
+      let mask = 0, color = 0, tex = 0;
+      if (tok > 0 && tok < NUM_IMAGE_TOKENS) {
+        const t = tok - 1, ct = Math.floor(t / MASKS);
+        mask = (t % MASKS) + 1;
+        color = Math.floor(ct / TEXTURES);
+        tex = ct % TEXTURES;
+      }
+      for (let sy = 0; sy < SUB; sy++)
+        for (let sx = 0; sx < SUB; sx++) {
+          const k = (cy * SUB + sy) * SUBGRID + cx * SUB + sx;
+          cls[k] = tok < 0 ? -2 : mask & (1 << (sy * SUB + sx)) ? color * TEXTURES + tex : -1;
+        }
+    }
+    const undrawnAt = (x, y) => {
+      const i = Math.floor((y * GRID) / side) * GRID + Math.floor((x * GRID) / side);
+      return i >= tokens.length || tokens[i] < 0;
+    };
+    const fill = (c, x, y) => {
+      if (c === -1) return BACKGROUND;
+      if (c === -2) return (Math.floor((x * GRID) / side) + Math.floor((y * GRID) / side)) % 2 === 1 ? UNDRAWN_ALT : UNDRAWN;
+      const col = Math.floor(c / TEXTURES), tex = c % TEXTURES;
+      if (tex === 1 && Math.floor(Math.floor((y * PX_SIZE) / side) / STRIPE_PX) % 2 === 1) return TINTS[col];
+      return PALETTE[col];
+    };
+    for (let y = 0; y < side; y++)
+      for (let x = 0; x < side; x++) {
+        const c = undrawnAt(x, y) ? fill(-2, x, y) : BACKGROUND;
+        const o = (y * side + x) * 4;
+        px[o] = c[0], px[o + 1] = c[1], px[o + 2] = c[2], px[o + 3] = 255;
+      }
+    const scale = side / SUBGRID;
+    const cover = new Float64Array(side);
+    for (let c = 0; c < PALETTE.length * TEXTURES; c++) {
+      const loops = outline(cls, c);
+      if (!loops.length) continue;
+      const edges = [];
+      let y0 = side, y1 = 0;
+      for (const l of loops) {
+        const p = smoothLoop(l);
+        for (let k = 0; k < p.length; k++) {
+          const a = p[k], b = p[(k + 1) % p.length];
+          const e = [a[0] * scale, a[1] * scale, b[0] * scale, b[1] * scale];
+          if (e[1] === e[3]) continue;
+          edges.push(e);
+          y0 = Math.min(y0, Math.floor(Math.min(e[1], e[3])));
+          y1 = Math.max(y1, Math.ceil(Math.max(e[1], e[3])));
+        }
+      }
+      for (let y = Math.max(y0, 0); y < Math.min(y1, side); y++) {
+        if (!coverRow(edges, y, cover)) continue;
+        for (let x = 0; x < side; x++) {
+          const a = cover[x];
+          if (a <= 0 || undrawnAt(x, y)) continue;
+          const o = (y * side + x) * 4;
+          const f = fill(c, x, y), al = Math.min(a, 1);
+          for (let j = 0; j < 3; j++) px[o + j] = Math.floor(al * f[j] + (1 - al) * px[o + j] + 0.5);
+        }
+      }
+    }
+    return px;
+  }
+
+  // outline traces the loops around the sub-pixels of class c (render.outline).
+  function outline(cls, c) {
+    const G = SUBGRID, V = G + 1;
+    const inside = (x, y) => x >= 0 && y >= 0 && x < G && y < G && cls[y * G + x] === c;
+    const out = new Uint8Array(V * V), used = new Uint8Array(V * V);
+    let found = false;
+    for (let y = 0; y < G; y++)
+      for (let x = 0; x < G; x++) {
+        if (!inside(x, y)) continue;
+        found = true;
+        if (!inside(x, y - 1)) out[y * V + x + 1] |= 1 << 2;
+        if (!inside(x, y + 1)) out[(y + 1) * V + x] |= 1 << 0;
+        if (!inside(x - 1, y)) out[y * V + x] |= 1 << 1;
+        if (!inside(x + 1, y)) out[(y + 1) * V + x + 1] |= 1 << 3;
+      }
+    if (!found) return [];
+    const dx = [1, 0, -1, 0], dy = [0, 1, 0, -1];
+    const low = (b) => (b & 1 ? 0 : b & 2 ? 1 : b & 4 ? 2 : 3);
+    const ones = (b) => (b & 1) + ((b >> 1) & 1) + ((b >> 2) & 1) + ((b >> 3) & 1);
+    const loops = [];
+    for (let pass = 0; pass < 2; pass++)
+      for (let v0 = 0; v0 < V * V; v0++)
+        while (out[v0] & ~used[v0] && (pass === 1 || ones(out[v0]) === 1)) {
+          let d = low(out[v0] & ~used[v0]);
+          const loop = [];
+          let v = v0;
+          for (;;) {
+            used[v] |= 1 << d;
+            loop.push([v % V, Math.floor(v / V)]);
+            v += dy[d] * V + dx[d];
+            const free = out[v] & ~used[v];
+            if (!free) break;
+            const turn = (d + 1) % 4;
+            d = free & (1 << turn) ? turn : low(free);
+          }
+          loops.push(loop);
+        }
+    return loops;
+  }
+
+  // smoothLoop smooths a traced loop and keeps its area (render.smoothLoop).
+  function smoothLoop(l) {
+    const m = l.length;
+    const dir = (k) => {
+      const a = l[k % m], b = l[(k + 1) % m];
+      return (b[0] - a[0]) * 3 + (b[1] - a[1]); // one number per direction
+    };
+    const run = new Int32Array(m);
+    let start = 0;
+    while (start < m && dir(start + m - 1) === dir(start)) start++;
+    if (start === m) start = 0;
+    for (let i = 0; i < m; ) {
+      let j = i + 1;
+      while (j < m && dir(start + j) === dir(start + i)) j++;
+      for (let k = i; k < j; k++) run[(start + k) % m] = j - i;
+      i = j;
+    }
+    const n = 2 * m;
+    let p = new Array(n), q = new Array(n);
+    const pinned = new Uint8Array(n);
+    for (let k = 0; k < m; k++) {
+      const a = l[k], b = l[(k + 1) % m], c = l[(k + 2) % m];
+      p[2 * k] = [(a[0] + b[0]) / 2, (a[1] + b[1]) / 2];
+      p[2 * k + 1] = [(a[0] + 2 * b[0] + c[0]) / 4, (a[1] + 2 * b[1] + c[1]) / 4];
+      const k1 = (k + 1) % m;
+      if (dir(k) !== dir(k1) && run[k] >= 3 && run[k1] >= 3) {
+        p[2 * k + 1] = [b[0], b[1]];
+        pinned[2 * k + 1] = 1;
+      }
+    }
+    for (let pass = 0; pass < 8; pass++) {
+      for (let k = 0; k < n; k++) {
+        if (pinned[k]) {
+          q[k] = p[k];
+          continue;
+        }
+        const a = p[(k + n - 1) % n], b = p[k], c = p[(k + 1) % n];
+        q[k] = [(a[0] + 2 * b[0] + c[0]) / 4, (a[1] + 2 * b[1] + c[1]) / 4];
+      }
+      [p, q] = [q, p];
+    }
+    const want = loopArea(l);
+    const g = new Array(n);
+    for (let pass = 0; pass < 2; pass++) {
+      let norm = 0;
+      for (let k = 0; k < n; k++) {
+        const a = p[(k + n - 1) % n], c = p[(k + 1) % n];
+        g[k] = [(c[1] - a[1]) / 2, (a[0] - c[0]) / 2];
+        if (!pinned[k]) norm += Math.hypot(g[k][0], g[k][1]);
+      }
+      if (norm === 0) break;
+      const delta = (want - loopArea(p)) / norm;
+      for (let k = 0; k < n; k++) {
+        const h = Math.hypot(g[k][0], g[k][1]);
+        if (h > 0 && !pinned[k]) p[k] = [p[k][0] + (delta * g[k][0]) / h, p[k][1] + (delta * g[k][1]) / h];
+      }
+    }
+    return p;
+  }
+
+  function loopArea(p) {
+    let s = 0;
+    for (let k = 0; k < p.length; k++) {
+      const a = p[k], b = p[(k + 1) % p.length];
+      s += a[0] * b[1] - b[0] * a[1];
+    }
+    return s / 2;
+  }
+
+  // coverRow fills cover with each pixel's share of row y inside the edges (render.coverRow).
+  function coverRow(edges, y, cover) {
+    cover.fill(0);
+    const side = cover.length;
+    let hit = false;
+    const xs = [];
+    for (let s = 0; s < 4; s++) {
+      const sy = y + (s + 0.5) / 4;
+      xs.length = 0;
+      for (const e of edges) if ((e[1] <= sy) !== (e[3] <= sy)) xs.push(e[0] + ((sy - e[1]) * (e[2] - e[0])) / (e[3] - e[1]));
+      xs.sort((a, b) => a - b);
+      for (let i = 0; i + 1 < xs.length; i += 2) {
+        const a = Math.max(xs[i], 0), b = Math.min(xs[i + 1], side);
+        if (b <= a) continue;
+        hit = true;
+        const ia = Math.floor(a), ib = Math.floor(b);
+        if (ia === ib) {
+          cover[ia] += (b - a) / 4;
+          continue;
+        }
+        cover[ia] += (ia + 1 - a) / 4;
+        for (let x = ia + 1; x < ib; x++) cover[x] += 0.25;
+        if (ib < side) cover[ib] += (b - ib) / 4;
+      }
+    }
+    return hit;
+  }
+
   // ------------------------------------------------------------------ canvas
 
-  /** CanvasView paints a token canvas onto a <canvas> from the token atlas. */
+  /**
+   * CanvasView paints a token canvas onto a <canvas> (SIDE pixels a side)
+   * with smoothPicture. Live updates are drawn once an animation frame.
+   */
   class CanvasView {
-    constructor(canvas, client) {
+    constructor(canvas) {
       this.canvas = canvas;
       this.ctx = canvas.getContext("2d");
       this.tokens = new Array(GRID * GRID).fill(-1);
-      this.atlas = null;
-      this.ready = client.atlas().then(async (a) => {
-        this.cell = a.cell_px;
-        this.undrawn = a.undrawn;
-        this.perRow = a.side / a.cell_px;
-        canvas.width = canvas.height = GRID * a.cell_px;
-        this.atlas = await createImageBitmap(new ImageData(new Uint8ClampedArray(a.rgba), a.side, a.side));
-        this.draw();
-      });
+      canvas.width = canvas.height = SIDE;
+      this._frame = 0;
+      this.ready = Promise.resolve();
+      this.draw();
     }
     setTokens(tokens) {
       this.tokens = tokens.slice();
       this.draw();
     }
     draw() {
-      for (let r = 0; r < GRID; r++) this._row(this.ctx, this.tokens, r, r);
+      if (this._frame) cancelAnimationFrame(this._frame);
+      this._frame = 0;
+      this.ctx.putImageData(new ImageData(smoothPicture(this.tokens, SIDE), SIDE, SIDE), 0, 0);
     }
-    // _row paints canvas row r of tokens at tile row y of ctx.
-    _row(ctx, tokens, r, y) {
-      if (!this.atlas) return;
-      const px = this.cell;
-      for (let c = 0; c < GRID; c++) {
-        const t = tokens[r * GRID + c];
-        const i = t < 0 || t >= this.undrawn ? this.undrawn + ((r + c) % 2) : t;
-        ctx.drawImage(this.atlas, (i % this.perRow) * px, Math.floor(i / this.perRow) * px, px, px, c * px, y * px, px, px);
-      }
-    }
-    /** update paints only the rows that differ from what is shown. */
+    /** update shows tokens at the next animation frame (many rows a frame cost one drawing). */
     update(tokens) {
-      for (let r = 0; r < GRID; r++) {
-        const a = r * GRID;
-        let same = true;
-        for (let c = 0; c < GRID && same; c++) same = this.tokens[a + c] === tokens[a + c];
-        if (same) continue;
-        for (let c = 0; c < GRID; c++) this.tokens[a + c] = tokens[a + c];
-        this._row(this.ctx, this.tokens, r, r);
-      }
+      let same = true;
+      for (let i = 0; i < GRID * GRID && same; i++) same = this.tokens[i] === tokens[i];
+      if (same) return;
+      this.tokens = tokens.slice();
+      if (!this._frame) this._frame = requestAnimationFrame(() => this.draw());
     }
     /**
      * bandImage returns a new <canvas> showing one band: bandTokens holds its
@@ -483,13 +751,13 @@
      */
     bandImage(bandTokens, rows) {
       const c = document.createElement("canvas");
-      const h = rows.end - rows.start;
-      c.width = GRID * (this.cell || 16);
-      c.height = h * (this.cell || 16);
+      const h = rows.end - rows.start, cell = SIDE / GRID;
+      c.width = SIDE;
+      c.height = h * cell;
       const full = new Array(GRID * GRID).fill(-1);
       for (let i = 0; i < bandTokens.length; i++) full[rows.start * GRID + i] = bandTokens[i];
-      const ctx = c.getContext("2d");
-      for (let r = 0; r < h; r++) this._row(ctx, full, rows.start + r, r);
+      const px = smoothPicture(full, SIDE);
+      c.getContext("2d").putImageData(new ImageData(px.subarray(rows.start * cell * SIDE * 4, rows.end * cell * SIDE * 4), SIDE, h * cell), 0, 0);
       return c;
     }
   }
@@ -518,31 +786,41 @@
     :host { display: inline-block; max-width: 100%; font: 14px/1.4 system-ui, sans-serif; color: #222; }
     figure { margin: 0; display: flex; flex-direction: column; gap: .4em; width: var(--twig-size, 256px); max-width: 100%; }
     .stage { position: relative; aspect-ratio: 1; }
-    canvas { width: 100%; height: 100%; image-rendering: pixelated; border: 1px solid #bbb; border-radius: 4px; background: #ddd; display: block; }
+    canvas { width: 100%; height: 100%; border: 1px solid #bbb; border-radius: 4px; background: #ddd; display: block; }
+    .stale canvas { opacity: .35; filter: grayscale(.6); }
     .band { position: absolute; left: 0; right: 0; border: 2px solid #0a66c2; border-radius: 3px; pointer-events: none; display: none; }
     .band.redraw { border-color: #c2410c; border-style: dashed; }
     .status { margin: 0; font-weight: 600; }
     .status.error { color: #b00020; }
-    ol { margin: 0; padding-left: 1.4em; max-height: 10em; overflow: auto; }
-    li { margin: .1em 0; }
+    .status.warn { color: #c2410c; }
+    ol { margin: 0; padding-left: 1.4em; }
+    li { margin: .15em 0; }
+    li .words { display: none; font: .8em/1.3 ui-monospace, monospace; color: #666; word-break: break-word; }
+    li .words.streaming, :host([words="shown"]) li .words { display: block; }
+    li .rejected { font-size: .85em; color: #6d28d9; }
     li .score { font-size: .85em; color: #555; }
-    li .score.redraw { color: #c2410c; }
-    :host([thoughts="hidden"]) ol { display: none; }`;
+    li .score.redraw, li .score.short { color: #c2410c; }
+    button.words-toggle { font: inherit; font-size: .8em; background: none; border: 0; padding: 0; color: #0a66c2; cursor: pointer; text-decoration: underline; }
+    :host([thoughts="hidden"]) ol, :host([thoughts="hidden"]) .words-toggle { display: none; }`;
 
   /**
    * <twig-canvas prompt="a red circle above a blue square"> draws its prompt
    * when it is connected (unless autostart="false") and again when the prompt
-   * or a setting changes.
+   * or a setting changes. Each band's thought is listed in plain English as
+   * the model writes it, with its rejected plans, scores and redraws; the
+   * model's own words show on demand (the "model's words" button, or
+   * words="shown").
    *
    * Attributes: prompt, bands, threshold, revisions (max_revisions), seed,
    * think, reflect ("false"/"off" to turn off), backend (auto|cpu|webgpu|remote),
-   * gateway (ws:// URL for remote), weights (manifest URL), autostart, thoughts="hidden".
+   * gateway (ws:// URL for remote), weights (manifest URL), autostart,
+   * thoughts="hidden", words="shown".
    * Methods: draw(), cancel(). Properties: run, state, events.
    * DOM events (bubbling, composed; details in .detail): twig-status {phase, message},
-   * twig-start {run_id, prompt}, twig-thought {band, text, done}, twig-row {band, round, row},
-   * twig-critique {band, round, score, verdict, reason}, twig-redraw {band, round, thought},
-   * twig-done {run_id, tokens, thoughts, stats}, twig-error {code, message, parse_error?},
-   * and twig-event {event} for every protocol event.
+   * twig-start {run_id, prompt}, twig-thought {band, text, done, attempt}, twig-review {band, attempt,
+   * accepted, reason}, twig-row {band, round, row}, twig-critique {band, round, score, verdict, reason},
+   * twig-redraw {band, round, thought}, twig-done {run_id, tokens, thoughts, stats, short},
+   * twig-error {code, message, parse_error?}, and twig-event {event} for every protocol event.
    */
   class TwigCanvas extends HTMLElement {
     static get observedAttributes() {
@@ -557,12 +835,21 @@
           <figcaption part="caption">
             <p class="status" role="status" aria-live="polite">waiting</p>
             <ol part="thoughts" aria-label="thoughts, one per band"></ol>
+            <button class="words-toggle" type="button" aria-pressed="false">model's words</button>
           </figcaption>
         </figure>`;
       this._canvas = root.querySelector("canvas");
+      this._stage = root.querySelector(".stage");
       this._band = root.querySelector(".band");
       this._status = root.querySelector(".status");
       this._list = root.querySelector("ol");
+      this._toggle = root.querySelector(".words-toggle");
+      this._toggle.addEventListener("click", () => {
+        const on = this.getAttribute("words") !== "shown";
+        if (on) this.setAttribute("words", "shown");
+        else this.removeAttribute("words");
+        this._toggle.setAttribute("aria-pressed", String(on));
+      });
       this.run = null;
       this.state = new RunState();
       this._timer = 0;
@@ -572,7 +859,7 @@
     }
     connectedCallback() {
       this._client = clientFor(this.getAttribute("weights"));
-      this._view ||= new CanvasView(this._canvas, this._client);
+      this._view ||= new CanvasView(this._canvas);
       this._unsub = this._client.onStatus((s) => {
         if (!this.run || this.run.ended) return;
         this._say(s.phase === "ready" ? "drawing…" : s.message, s.phase === "failed");
@@ -605,9 +892,10 @@
     _emit(type, detail) {
       this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
     }
-    _say(text, error) {
+    _say(text, kind) {
       this._status.textContent = text;
-      this._status.classList.toggle("error", !!error);
+      this._status.classList.toggle("error", kind === true || kind === "error");
+      this._status.classList.toggle("warn", kind === "warn");
     }
     cancel() {
       if (this.run) this.run.cancel();
@@ -617,9 +905,10 @@
       this.cancel();
       const prompt = (this.getAttribute("prompt") || "").trim();
       this._client ||= clientFor(this.getAttribute("weights"));
-      this._view ||= new CanvasView(this._canvas, this._client);
+      this._view ||= new CanvasView(this._canvas);
       this.state = new RunState();
       this._list.textContent = "";
+      this._stage.classList.remove("stale");
       this._view.setTokens(this.state.tokens);
       this._canvas.setAttribute("aria-label", `twig drawing: ${prompt}`);
       if (!prompt) return this._say("no prompt: set the prompt attribute", true);
@@ -637,11 +926,24 @@
       let li = this._list.children[i];
       while (!li) {
         li = document.createElement("li");
-        li.innerHTML = `<span class="thought"></span> <span class="score"></span>`;
+        li.innerHTML = `<div class="rejected"></div><span class="thought"></span><span class="words"></span> <span class="score"></span>`;
         this._list.append(li);
         li = this._list.children[i];
       }
       return li;
+    }
+    // _thought shows band b's thought: the model's words while they stream,
+    // then plain English (the words on demand).
+    _thought(b, li) {
+      const words = li.querySelector(".words"), human = li.querySelector(".thought");
+      words.textContent = b.thought;
+      words.classList.toggle("streaming", !b.thoughtDone);
+      human.textContent = b.thoughtDone ? human.textContent || "" : "";
+      if (!b.thoughtDone || !b.thought) return;
+      const thought = b.thought, run = this.run;
+      this._client.humanize(thought, run ? run.prompt : "").then((h) => {
+        if (this.run === run && b.thought === thought) human.textContent = h;
+      }, () => (human.textContent = thought));
     }
     _showBand(rows, redraw) {
       if (!rows || rows.end < 0) return void (this._band.style.display = "none");
@@ -657,41 +959,68 @@
       switch (ev.type) {
         case "band_started":
           this._showBand(ev.rows);
-          this._say(`band ${ev.band + 1}: thinking…`);
+          this._say(`band ${ev.band + 1} (${rowsText(ev.rows)}): thinking…`);
           break;
         case "thought_delta":
         case "thought_done":
-          this._item(ev.band).querySelector(".thought").textContent = b.thought;
-          this._emit("twig-thought", { band: ev.band, text: b.thought, done: ev.type === "thought_done" });
+          this._thought(b, this._item(ev.band));
+          if (ev.type === "thought_done" && b.rows) this._showBand(b.rows);
+          this._emit("twig-thought", { band: ev.band, text: b.thought, done: ev.type === "thought_done", attempt: ev.attempt || 0 });
           break;
+        case "plan_review": {
+          const li = this._item(ev.band);
+          if (!ev.accepted) {
+            const p = document.createElement("div");
+            p.textContent = `plan ${ev.attempt + 1} rejected by the model${ev.reason ? `: ${ev.reason}` : ""}`;
+            li.querySelector(".rejected").append(p);
+            this._thought(b, li);
+            this._say(`band ${ev.band + 1}: rethinking…`);
+          }
+          this._emit("twig-review", { band: ev.band, attempt: ev.attempt, accepted: ev.accepted, reason: ev.reason });
+          break;
+        }
         case "band_progress":
           this._view.update(st.tokens);
-          this._say(`band ${ev.band + 1}: drawing row ${ev.row + 1}${ev.round ? " (redraw)" : ""}`);
+          this._say(`band ${ev.band + 1}: drawing row ${ev.row + 1} of ${rowsText(b.rows)}${ev.round ? " (redraw)" : ""}`);
           this._emit("twig-row", { band: ev.band, round: ev.round, row: ev.row });
           break;
         case "critique": {
           const sc = this._item(ev.band).querySelector(".score");
-          sc.textContent = `score ${ev.score}${ev.verdict === "redraw" ? " → redraw" : ""}`;
+          const short = ev.reason === "max_revisions" || ev.reason === "revision_budget";
+          const score = ev.parsed ? ev.score : "?";
+          sc.textContent = ev.round ? `${sc.textContent} · redraw scored ${score}` : `score ${score}`;
+          if (ev.verdict === "redraw") sc.textContent += " → redraw";
+          if (short) sc.textContent += ` (below ${st.started.settings.threshold}: fell short)`;
           sc.classList.toggle("redraw", ev.verdict === "redraw");
+          sc.classList.toggle("short", short);
           this._emit("twig-critique", { band: ev.band, round: ev.round, score: ev.score, verdict: ev.verdict, reason: ev.reason });
           break;
         }
-        case "band_redrawn":
+        case "band_redrawn": {
           this._view.update(st.tokens);
           this._showBand(ev.rows, true);
-          this._item(ev.band).querySelector(".thought").textContent = ev.thought + " (redrawn)";
-          this._say(`band ${ev.band + 1}: redrawing`);
+          const r = b.redraws.at(-1);
+          const li = this._item(ev.band);
+          this._thought(b, li);
+          if (r && r.changed) li.querySelector(".words").textContent = `${ev.thought} (revised)`;
+          this._say(`band ${ev.band + 1}: redrawing${r && r.changed ? " with a revised thought" : ""}`);
           this._emit("twig-redraw", { band: ev.band, round: ev.round, thought: ev.thought });
           break;
-        case "run_done":
+        }
+        case "run_done": {
           this._view.setTokens(st.tokens);
           this._showBand(null);
-          this._say(`done in ${(ev.t_ms / 1000).toFixed(1)} s · ${ev.stats.revisions} redraw${ev.stats.revisions === 1 ? "" : "s"}`);
+          const short = st.shortfalls();
+          const base = `done in ${(ev.t_ms / 1000).toFixed(1)} s · ${ev.stats.revisions} redraw${ev.stats.revisions === 1 ? "" : "s"}`;
+          if (short.length) this._say(`${base} · fell short: ${short.map((s) => `band ${s.band + 1} scored ${s.score} < ${s.threshold}`).join(", ")}`, "warn");
+          else this._say(base);
           this._canvas.setAttribute("aria-label", `twig drawing of ${this.run.prompt}: ${ev.thoughts.filter(Boolean).join("; ")}`);
-          this._emit("twig-done", { run_id: ev.run_id, tokens: ev.tokens, thoughts: ev.thoughts, stats: ev.stats });
+          this._emit("twig-done", { run_id: ev.run_id, tokens: ev.tokens, thoughts: ev.thoughts, stats: ev.stats, short });
           break;
+        }
         case "error":
           this._showBand(null);
+          if (ev.code !== "canceled") this._stage.classList.add("stale");
           this._say(ev.code === "canceled" ? "cancelled" : ev.message, ev.code !== "canceled");
           this._emit("twig-error", { code: ev.code, message: ev.message, parse_error: ev.parse_error });
           break;
@@ -708,6 +1037,9 @@
     Run,
     RunState,
     CanvasView,
+    rowsText,
+    smoothPicture,
+    SIDE,
     TwigCanvas,
     TwigError,
     defaultGateway,

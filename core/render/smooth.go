@@ -201,6 +201,11 @@ func outline(cls *[world.SubGrid * world.SubGrid]int8, c int8) [][]point {
 // unit edges: 8 passes smooth with a standard deviation of one sub-pixel.
 const smoothPasses = 8
 
+// pinRun is the shortest straight run (in unit edges) on both sides of a
+// turn that makes the turn a real corner, kept sharp: stair-steps of circles,
+// diamonds and triangles are runs of one or two.
+const pinRun = 3
+
 // smoothLoop turns a traced loop into its smoothed outline (see Smooth).
 func smoothLoop(l []point) []point {
 	m := len(l)
@@ -226,7 +231,7 @@ func smoothLoop(l []point) []point {
 	}
 	// The midpoints of the unit edges and the points halfway between them
 	// (twice as many points make a rounder curve for the same smoothing).
-	// A corner between two straight runs of two or more unit edges is a
+	// A corner between two straight runs of pinRun or more unit edges is a
 	// real corner, not a stair-step: it is pinned where it is.
 	n := 2 * m
 	p := make([]point, n)
@@ -235,7 +240,7 @@ func smoothLoop(l []point) []point {
 		a, b, c := l[k], l[(k+1)%m], l[(k+2)%m]
 		p[2*k] = point{(a.x + b.x) / 2, (a.y + b.y) / 2}
 		p[2*k+1] = point{(a.x + 2*b.x + c.x) / 4, (a.y + 2*b.y + c.y) / 4}
-		if k1 := (k + 1) % m; dir(k) != dir(k1) && run[k] >= 2 && run[k1] >= 2 {
+		if k1 := (k + 1) % m; dir(k) != dir(k1) && run[k] >= pinRun && run[k1] >= pinRun {
 			p[2*k+1], pinned[2*k+1] = b, true
 		}
 	}

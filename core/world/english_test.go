@@ -3,6 +3,7 @@ package world
 import (
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -237,6 +238,46 @@ func TestParseErrors(t *testing.T) {
 		t.Errorf("no suggestion in %v", err)
 	}
 	t.Logf("example error: %v", err)
+}
+
+// TestParseErrorsAll: every word twig does not know is reported at once,
+// each with what would work instead (the colours, the shapes, the relations).
+func TestParseErrorsAll(t *testing.T) {
+	_, err := Parse("a pink elephant near a gren star")
+	var pe *ParseError
+	if !errors.As(err, &pe) {
+		t.Fatalf("err %v, want a *ParseError", err)
+	}
+	var words []string
+	for i, e := range append([]*ParseError{pe}, pe.More...) {
+		words = append(words, e.Word)
+		if i > 0 && len(e.More) != 0 {
+			t.Errorf("%q carries More of its own", e.Word)
+		}
+	}
+	if want := []string{"pink", "elephant", "near", "gren", "star"}; !slices.Equal(words, want) {
+		t.Errorf("bad words %v, want %v", words, want)
+	}
+	msg := err.Error()
+	for _, want := range []string{
+		"pink is not a colour of this world: the colours are red, green, blue, yellow, purple and orange",
+		`"elephant" (position 7): unknown word (the shapes are circle, square, triangle and diamond)`,
+		"relations are above, below, left of and right of",
+		`"gren" (position 23): unknown word (the colours are`, `did you mean "green"`,
+		"shapes are circle, square, triangle and diamond (run `twig vocab`",
+	} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("the error lacks %q:\n%s", want, msg)
+		}
+	}
+	if strings.Count(msg, "twig vocab") != 1 {
+		t.Errorf("the pointer to twig vocab is repeated: %s", msg)
+	}
+	// An unknown word alone in a sentence gets the whole list.
+	_, err = Parse("zebra")
+	if !errors.As(err, &pe) || !strings.Contains(pe.Hint, "shapes") {
+		t.Errorf("zebra: %v", err)
+	}
 }
 
 func TestVocabulary(t *testing.T) {

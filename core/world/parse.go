@@ -34,33 +34,52 @@ import (
 // (one to four, in words or digits). Every word must be known; there is no
 // guessing and nothing is dropped.
 
-// ParseError says why a prompt could not be parsed.
+// ParseError says why a prompt could not be parsed. When the prompt has
+// several words twig does not know, the error is about the first and More
+// holds the others, so that people can fix them all at once.
 type ParseError struct {
 	Word        string   // the offending word ("" at the end of the text)
 	Pos         int      // byte offset of Word in the text; -1 when the error is about the whole prompt
 	Suggestions []string // nearest known words, for unknown words
 	Msg         string
+	// Hint says what would work in Word's place, e.g. the shapes or the
+	// colours of this world; "" when Msg says it already.
+	Hint string
+	// More are the prompt's other unknown words, in order (each without More).
+	More []*ParseError
 }
 
 func (e *ParseError) Error() string {
 	var b strings.Builder
+	e.describe(&b)
+	for _, m := range e.More {
+		b.WriteString("; ")
+		m.describe(&b)
+	}
+	b.WriteString(" (run `twig vocab` to list the words twig knows)")
+	return b.String()
+}
+
+// describe writes one error without the closing pointer to `twig vocab`.
+func (e *ParseError) describe(b *strings.Builder) {
 	switch {
 	case e.Pos < 0:
 		b.WriteString(e.Msg)
 	case e.Word == "":
-		fmt.Fprintf(&b, "at the end (position %d): %s", e.Pos, e.Msg)
+		fmt.Fprintf(b, "at the end (position %d): %s", e.Pos, e.Msg)
 	default:
-		fmt.Fprintf(&b, "%q (position %d): %s", e.Word, e.Pos, e.Msg)
+		fmt.Fprintf(b, "%q (position %d): %s", e.Word, e.Pos, e.Msg)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(b, " (%s)", e.Hint)
 	}
 	if len(e.Suggestions) > 0 {
 		q := make([]string, len(e.Suggestions))
 		for i, s := range e.Suggestions {
 			q[i] = strconv.Quote(s)
 		}
-		fmt.Fprintf(&b, "; did you mean %s?", strings.Join(q, " or "))
+		fmt.Fprintf(b, "; did you mean %s?", strings.Join(q, " or "))
 	}
-	b.WriteString(" (run `twig vocab` to list the words twig knows)")
-	return b.String()
 }
 
 // VocabEntry is one word or phrase the parser knows.
@@ -104,11 +123,12 @@ var (
 	psPictures = []string{"picture", "image", "drawing"}
 	// psNotHere are words people use that this world lacks, with the reason.
 	psNotHere = map[string]string{
-		"grey": "grey is not a colour of this world", "gray": "gray is not a colour of this world",
-		"black": "black is not a colour of this world", "white": "white is not a colour of this world (it is the background)",
-		"pink": "pink is not a colour of this world", "brown": "brown is not a colour of this world",
+		"grey": "grey is not a colour of this world: " + colourList, "gray": "gray is not a colour of this world: " + colourList,
+		"black": "black is not a colour of this world: " + colourList, "white": "white is the background, not a colour to draw in: " + colourList,
+		"pink": "pink is not a colour of this world: " + colourList, "brown": "brown is not a colour of this world: " + colourList,
 		"medium": "sizes are small and large only",
-		"zero":   "counts go from one to four", "no": "counts go from one to four",
+		"tall":   "sizes are small and large only", "short": "sizes are small and large only",
+		"zero": "counts go from one to four", "no": "counts go from one to four",
 		"five": "counts go up to four", "six": "counts go up to four", "seven": "counts go up to four",
 		"eight": "counts go up to four", "nine": "counts go up to four", "ten": "counts go up to four",
 		"many": "say how many (one to four)", "several": "say how many (one to four)", "some": "say how many (one to four)",
@@ -269,17 +289,24 @@ func Parse(text string) (Spec, error) {
 	if err != nil {
 		return Spec{}, err
 	}
-	for _, t := range toks {
+	var bad []*ParseError
+	for k, t := range toks {
 		if t.text == "," || psKnown[t.text] {
 			continue
 		}
+		e := &ParseError{Word: t.text, Pos: t.pos}
 		if why, ok := psNotHere[t.text]; ok {
-			return Spec{}, &ParseError{Word: t.text, Pos: t.pos, Msg: why}
+			e.Msg = why
+		} else if n, err := strconv.Atoi(t.text); err == nil {
+			e.Msg = fmt.Sprintf("counts go from one to four, not %d", n)
+		} else {
+			e.Msg, e.Suggestions, e.Hint = "unknown word", Suggest(t.text), psHint(toks, k)
 		}
-		if n, err := strconv.Atoi(t.text); err == nil {
-			return Spec{}, &ParseError{Word: t.text, Pos: t.pos, Msg: fmt.Sprintf("counts go from one to four, not %d", n)}
-		}
-		return Spec{}, &ParseError{Word: t.text, Pos: t.pos, Suggestions: Suggest(t.text), Msg: "unknown word"}
+		bad = append(bad, e)
+	}
+	if len(bad) > 0 {
+		bad[0].More = bad[1:]
+		return Spec{}, bad[0]
 	}
 	p := &psParser{text: text, toks: toks, last: -1}
 	if err := p.parse(); err != nil {
@@ -290,6 +317,57 @@ func Parse(text string) (Spec, error) {
 	}
 	p.spec.Category = InferCategory(p.spec)
 	return p.spec, nil
+}
+
+// The lists people need when a word is unknown.
+var (
+	colourList   = "the colours are " + psList(Colors, "and")
+	shapeList    = "the shapes are " + psList(Shapes, "and")
+	relationList = "the relations are above, below, left of and right of"
+)
+
+// psList joins words as English: "a, b and c".
+func psList(ws []string, and string) string {
+	if len(ws) < 2 {
+		return strings.Join(ws, "")
+	}
+	return strings.Join(ws[:len(ws)-1], ", ") + " " + and + " " + ws[len(ws)-1]
+}
+
+// psHint says what would work in place of the unknown word toks[k], from
+// where it stands: before a shape (or a word that stands where a shape
+// would) it can only be a count, size, texture or
+// colour; after those (or at the end of a noun phrase) a shape; elsewhere
+// anything, so the hint names the shapes, colours and relations.
+func psHint(toks []psToken, k int) string {
+	next := ""
+	if k+1 < len(toks) {
+		next = toks[k+1].text
+	}
+	prev := ""
+	if k > 0 {
+		prev = toks[k-1].text
+	}
+	isShape := func(w string) bool { _, a := psShapes[w]; _, b := psPlurals[w]; return a || b }
+	isAdj := func(w string) bool {
+		_, a := psCounts[w]
+		_, b := psSizes[w]
+		_, c := psTextures[w]
+		_, d := psColors[w]
+		return a || b || c || d
+	}
+	endsPhrase := next == "" || next == "," || next == "and" || next == "with" ||
+		strings.Contains(psNotHere[next], "relations") || strings.Contains(psNotHere[prev], "colour")
+	for _, r := range psRels {
+		endsPhrase = endsPhrase || strings.HasPrefix(r.words, next+" ") || r.words == next
+	}
+	switch {
+	case isShape(next) || (next != "" && next != "," && !psKnown[next] && (psNotHere[next] == "" || strings.Contains(psNotHere[next], "shape"))):
+		return colourList + "; sizes small and large; solid or striped"
+	case isAdj(prev) || endsPhrase:
+		return shapeList
+	}
+	return shapeList + "; " + colourList + "; " + relationList
 }
 
 // MaxObjects bounds how many objects a prompt may ask for: more small objects

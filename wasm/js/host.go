@@ -266,6 +266,10 @@ type ParseError struct {
 	Pos int `json:"pos"`
 	// Suggestions are the nearest known words.
 	Suggestions []string `json:"suggestions,omitempty"`
+	// Hint says what would work in Word's place (the colours, the shapes, the relations).
+	Hint string `json:"hint,omitempty"`
+	// More are the prompt's other unknown words, each as an error of its own.
+	More []ParseError `json:"more,omitempty"`
 }
 
 // Parse checks a prompt with the world's parser.
@@ -276,9 +280,21 @@ func Parse(prompt string) ParseResult {
 	}
 	pe := &ParseError{Message: err.Error(), Reason: err.Error(), Pos: -1}
 	if e, ok := errors.AsType[*world.ParseError](err); ok {
-		pe.Reason, pe.Word, pe.Pos, pe.Suggestions = e.Msg, e.Word, e.Pos, e.Suggestions
+		pe.Reason, pe.Word, pe.Pos, pe.Suggestions, pe.Hint = e.Msg, e.Word, e.Pos, e.Suggestions, e.Hint
+		for _, m := range e.More {
+			pe.More = append(pe.More, ParseError{Message: m.Msg, Reason: m.Msg, Word: m.Word, Pos: m.Pos, Suggestions: m.Suggestions, Hint: m.Hint})
+		}
 	}
 	return ParseResult{Error: pe}
+}
+
+// Humanize turns a thought into plain English (world.HumanizeFor), noting
+// what the prompt left open when the prompt parses.
+func Humanize(thought, prompt string) string {
+	if spec, err := world.Parse(prompt); err == nil {
+		return world.HumanizeFor(&spec, thought)
+	}
+	return world.HumanizeFor(nil, thought)
 }
 
 // VocabEntry is world.VocabEntry on the wire.

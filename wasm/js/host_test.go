@@ -141,6 +141,13 @@ func TestParse(t *testing.T) {
 	if r.OK || r.Error == nil || r.Error.Word != "circel" || r.Error.Pos != 6 || len(r.Error.Suggestions) == 0 || r.Error.Suggestions[0] != "circle" {
 		t.Errorf("unknown word: %+v %+v", r, r.Error)
 	}
+	r = Parse("a pink elephant")
+	if r.OK || r.Error == nil || r.Error.Word != "pink" || len(r.Error.More) != 1 || r.Error.More[0].Word != "elephant" || r.Error.More[0].Hint == "" {
+		t.Errorf("two bad words: %+v", r.Error)
+	}
+	if got := Humanize("rows 0 5 : new small solid red circle at 0 2", "a red circle"); got != "Rows 1–6: a small solid red circle starting at row 1, column 3 (size and stripes chosen by the model)" {
+		t.Errorf("humanize: %q", got)
+	}
 	if len(Vocabulary()) < 30 {
 		t.Error("vocabulary is short")
 	}

@@ -24,8 +24,6 @@ import (
 	"encoding/json"
 	"sync"
 	"syscall/js"
-
-	"github.com/twig-project/twig/core/world"
 )
 
 func main() {
@@ -82,7 +80,11 @@ func main() {
 			return jsonString(Parse(args[0].String())), nil
 		}),
 		"humanize": fn(func(args []js.Value) (any, error) {
-			return world.Humanize(args[0].String()), nil
+			prompt := ""
+			if len(args) > 1 && args[1].Type() == js.TypeString {
+				prompt = args[1].String()
+			}
+			return Humanize(args[0].String(), prompt), nil
 		}),
 		"vocabulary": fn(func([]js.Value) (any, error) {
 			return jsonString(Vocabulary()), nil

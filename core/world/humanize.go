@@ -1,0 +1,65 @@
+package world
+
+import (
+	"fmt"
+	"strings"
+)
+
+// HumanizeFor turns a thought into plain English for people, with rows and
+// columns counted from 1 (as the page counts them), and says which of each
+// new object's attributes the prompt left open — those the model chose —
+// and which objects the prompt did not ask for. spec may be nil (no notes).
+// E.g. "Rows 1–6: a large solid red circle starting at row 1, column 3
+// (size and stripes chosen by the model); the blue square continues".
+func HumanizeFor(spec *Spec, text string) string {
+	es, r0, r1, _ := ParseThought(text)
+	var parts []string
+	for _, e := range es {
+		if !e.New {
+			parts = append(parts, fmt.Sprintf("the %s %s continues", Colors[e.Color], Shapes[e.Shape]))
+			continue
+		}
+		p := fmt.Sprintf("a %s %s %s %s starting at row %d, column %d", Sizes[e.Size], Textures[e.Texture], Colors[e.Color], Shapes[e.Shape], e.Y+1, e.X+1)
+		if spec != nil {
+			p += chosenNote(spec, e)
+		}
+		parts = append(parts, p)
+	}
+	body := "nothing in these rows"
+	if len(parts) > 0 {
+		body = strings.Join(parts, "; ")
+	}
+	switch {
+	case r0 >= 0 && r1-r0 == 1:
+		return fmt.Sprintf("Row %d: %s", r0+1, body)
+	case r0 >= 0:
+		return fmt.Sprintf("Rows %d–%d: %s", r0+1, r1, body)
+	}
+	return strings.ToUpper(body[:1]) + body[1:]
+}
+
+// chosenNote says what the prompt left open about entry e's object: the
+// attributes of the first group it fits that the prompt did not fix.
+func chosenNote(spec *Spec, e Entry) string {
+	o := Object{Color: e.Color, Shape: e.Shape, Size: e.Size, Texture: e.Texture}
+	for _, g := range spec.Groups {
+		if !g.Matches(o) {
+			continue
+		}
+		var open []string
+		if g.Size == Any {
+			open = append(open, "size")
+		}
+		if g.Texture == Any {
+			open = append(open, "stripes")
+		}
+		if g.Color == Any {
+			open = append(open, "colour")
+		}
+		if len(open) == 0 {
+			return ""
+		}
+		return " (" + psList(open, "and") + " chosen by the model)"
+	}
+	return " (not in the prompt)"
+}

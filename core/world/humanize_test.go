@@ -1,0 +1,26 @@
+package world
+
+import "testing"
+
+func TestHumanizeFor(t *testing.T) {
+	spec, err := Parse("two yellow triangles above a large striped red circle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ thought, want string }{
+		{"rows 0 5 : new small solid yellow triangle at 0 2 ; new large striped yellow triangle at 0 9",
+			"Rows 1–6: a small solid yellow triangle starting at row 1, column 3 (size and stripes chosen by the model); " +
+				"a large striped yellow triangle starting at row 1, column 10 (size and stripes chosen by the model)"},
+		{"rows 6 11 : new large striped red circle at 7 4 ; cont yellow triangle",
+			"Rows 7–12: a large striped red circle starting at row 8, column 5; the yellow triangle continues"},
+		{"rows 12 12 : new small solid blue square at 12 0", "Row 13: a small solid blue square starting at row 13, column 1 (not in the prompt)"},
+		{"rows 12 15 :", "Rows 13–16: nothing in these rows"},
+	} {
+		if got := HumanizeFor(&spec, c.thought); got != c.want {
+			t.Errorf("%q:\n got %q\nwant %q", c.thought, got, c.want)
+		}
+	}
+	if got := HumanizeFor(nil, "rows 0 5 : new small solid yellow triangle at 0 2"); got != "Rows 1–6: a small solid yellow triangle starting at row 1, column 3" {
+		t.Errorf("no spec: %q", got)
+	}
+}
