@@ -188,10 +188,10 @@ test("replay, downloads and the weights cache", async () => {
   // the timeline, by keyboard: Home goes back to the start (an undrawn canvas)
   await page.focus("#timeline");
   await page.keyboard.press("Home");
-  assert.match(await page.textContent("#tlabel"), new RegExp(`event 0 of ${n}`));
+  assert.match(await page.textContent("#tlabel"), new RegExp(`event 0 of ${n}`, "i"));
   assert.equal(await page.locator("#bandlist .band").count(), 0);
   for (let i = 0; i < 12; i++) await page.keyboard.press("ArrowRight");
-  assert.match(await page.textContent("#tlabel"), new RegExp(`event 12 of ${n}`));
+  assert.match(await page.textContent("#tlabel"), new RegExp(`event 12 of ${n}`, "i"));
   await page.keyboard.press("End");
   // downloads
   const get = async (id) => {
