@@ -155,8 +155,13 @@ func (s *session) connEvent(p protocol.Payload) {
 		TMs: time.Since(s.start).Milliseconds(), Payload: p})
 }
 
-// startJob starts a run or a call under the limits.
+// startJob starts a run or a call under the limits. A closing connection
+// (a slow consumer, a drain's last flush) starts nothing and answers
+// nothing: its queue takes no more events.
 func (s *session) startJob(id string, f func(ctx context.Context)) {
+	if s.ctx.Err() != nil {
+		return
+	}
 	g, l := s.g, s.g.limits
 	s.mu.Lock()
 	if _, dup := s.jobs[id]; dup {
@@ -325,12 +330,19 @@ func (s *session) shutdown(code int, reason string, flush bool) {
 		}
 		s.out.close(code, reason, flush)
 		if flush {
-			time.AfterFunc(s.g.limits.FlushTimeout, s.out.stopFlushing)
+			time.AfterFunc(s.g.limits.FlushTimeout, func() { s.shutdown(0, "", false) })
 		}
 		s.cancel()
 	})
 	if !flush {
 		s.out.stopFlushing()
+		// Close the transport now rather than when the writer gets to it: the
+		// writer may be stuck in a write to a client that reads nothing (a
+		// slow consumer), until the write timeout. The close frame still
+		// follows the frame being written if the client takes that within
+		// the transport's close linger; else the connection is dropped.
+		code, reason := s.out.closeInfo()
+		go s.t.Close(code, reason)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -266,4 +267,83 @@ func (l smallBuffers) Accept() (net.Conn, error) {
 		tc.SetWriteBuffer(4 << 10)
 	}
 	return c, err
+}
+
+// stallListener hands out connections whose writes a test can stall: a
+// client that stops reading, once the socket buffers between are full,
+// at the moment the test chooses rather than after however many bytes the
+// kernel buffers.
+type stallListener struct {
+	net.Listener
+	conns chan *stallConn
+}
+
+func newStallListener(l net.Listener) *stallListener {
+	return &stallListener{Listener: l, conns: make(chan *stallConn, 16)}
+}
+
+func (l *stallListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	sc := &stallConn{Conn: c, stalled: make(chan struct{}), closed: make(chan struct{})}
+	l.conns <- sc
+	return sc, nil
+}
+
+// stallConn is a connection whose writes, once stalled, block until it is
+// closed or the write deadline set before the write passes.
+type stallConn struct {
+	net.Conn
+	stallOnce, closeOnce sync.Once
+	stalled, closed      chan struct{}
+	mu                   sync.Mutex
+	deadline             time.Time
+}
+
+func (c *stallConn) stall() { c.stallOnce.Do(func() { close(c.stalled) }) }
+
+func (c *stallConn) Write(b []byte) (int, error) {
+	select {
+	case <-c.stalled:
+	default:
+		return c.Conn.Write(b)
+	}
+	c.mu.Lock()
+	d := c.deadline
+	c.mu.Unlock()
+	var timeout <-chan time.Time
+	if !d.IsZero() {
+		t := time.NewTimer(time.Until(d))
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	case <-timeout:
+		return 0, os.ErrDeadlineExceeded
+	}
+}
+
+func (c *stallConn) SetDeadline(t time.Time) error {
+	c.setWriteDeadline(t)
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *stallConn) SetWriteDeadline(t time.Time) error {
+	c.setWriteDeadline(t)
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func (c *stallConn) setWriteDeadline(t time.Time) {
+	c.mu.Lock()
+	c.deadline = t
+	c.mu.Unlock()
+}
+
+func (c *stallConn) Close() error {
+	c.closeOnce.Do(func() { close(c.closed) })
+	return c.Conn.Close()
 }

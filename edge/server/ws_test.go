@@ -204,6 +204,10 @@ func TestSlowReader(t *testing.T) {
 	close(f.resume)
 	waitFor(t, time.Minute, "the slow client to be closed", func() bool { return srv.Gateway().Stats().Closes[protocol.CloseSlowConsumer] == 1 })
 	waitFor(t, time.Minute, "its run to stop", func() bool { return f.stops() > 0 })
+	// flagged, it starts nothing more
+	for _, id := range []string{"s2", "s3", "s4"} {
+		send(t, slow, start(id, "anything", protocol.DefaultSettings()))
+	}
 
 	// another client is served meanwhile
 	other := dial(t, url, nil)
@@ -213,6 +217,7 @@ func TestSlowReader(t *testing.T) {
 	if evs := untilEnd(t, other, "o"); evs[len(evs)-1].Type != protocol.TypeRunDone {
 		t.Fatalf("the other client's run ended with %s", evs[len(evs)-1].Type)
 	}
+	other.Close()
 
 	// the slow client, reading again, finds what was sent, then the documented close
 	slow.SetReadDeadline(time.Now().Add(time.Minute))
@@ -236,7 +241,41 @@ func TestSlowReader(t *testing.T) {
 	if coalesced == 0 {
 		t.Error("no coalesced thought deltas before the close")
 	}
-	waitFor(t, time.Minute, "nothing in flight", func() bool { return srv.Gateway().Stats().InFlight == 0 })
+	// the server read s2-s4 before the client's reply to the close frame
+	waitFor(t, time.Minute, "the connections to end", func() bool { return srv.Gateway().Stats().Conns == 0 })
+	if st := srv.Gateway().Stats(); st.Runs != 2 || st.InFlight != 0 {
+		t.Fatalf("%d runs started, %d in flight; want 2 (s and o), 0: a flagged connection started more", st.Runs, st.InFlight)
+	}
+}
+
+// A slow consumer that reads nothing at all cannot be sent the close frame
+// (the frame being written never gets through): it is dropped once the
+// close linger has passed, not when that write times out (an hour here).
+// The server's writes stall once the hello is read, so the writer is stuck
+// in a write when the queue fills.
+func TestSlowReaderDroppedPromptly(t *testing.T) {
+	f := newFake(-1, 0)
+	srv, err := server.New(server.Options{Backend: f.backend(), Limits: edge.Limits{QueueMessages: 64},
+		WebSocket: wsconn.Options{WriteTimeout: time.Hour, CloseLinger: 50 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewUnstartedServer(srv.Handler())
+	ln := newStallListener(hs.Listener)
+	hs.Listener = ln
+	hs.Start()
+	defer hs.Close()
+	slow := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http")+"/v1/ws", nil)
+	(<-ln.conns).stall()
+	send(t, slow, start("s", "anything", protocol.DefaultSettings()))
+	waitFor(t, time.Minute, "the slow client to be flagged", func() bool { return srv.Gateway().Stats().Closes[protocol.CloseSlowConsumer] == 1 })
+	waitFor(t, time.Minute, "the slow client's connection to end", func() bool { return srv.Gateway().Stats().Conns == 0 })
+	waitFor(t, time.Minute, "its run to stop", func() bool { return f.stops() > 0 && srv.Gateway().Stats().InFlight == 0 })
+	slow.SetReadDeadline(time.Now().Add(time.Minute))
+	_, _, err = slow.ReadMessage()
+	if !websocket.IsCloseError(err, websocket.CloseAbnormalClosure) {
+		t.Fatalf("a client that read nothing: %v, want 1006 (no close frame could reach it)", err)
+	}
 }
 
 func TestOversizeMessage(t *testing.T) {

@@ -36,8 +36,9 @@ type Options struct {
 	// PongWait closes a server-side connection that sent nothing, not even a
 	// pong, for this long. Default 3 × PingInterval.
 	PongWait time.Duration
-	// CloseLinger is how long Close waits for the peer's close reply before
-	// dropping the connection. Default 1 s.
+	// CloseLinger is how long Close waits to send the close frame (behind a
+	// message being written by another goroutine), then for the peer's
+	// close reply, before dropping the connection. Default 1 s.
 	CloseLinger time.Duration
 }
 
