@@ -20,11 +20,14 @@ const (
 )
 
 // microKernel is one instruction set's inner kernel: fn computes the mr×nr
-// tile c (row stride ldc) = or += Σ_l a[l*mr+i]·b[l*nr+j] over kc packed steps.
+// tile c (row stride ldc) = or += Σ_l a[l*lda+i]·b[l*ldb+j] over kc steps,
+// reading packed panels (lda = mr, ldb = nr) or the operands in place when
+// their layout already is a panel's: a B stored row-major (every full
+// nr-column panel) and an A stored transposed (every full mr-row panel).
 type microKernel struct {
 	name   string
 	mr, nr int
-	fn     func(kc int, a, b, c *float32, ldc int, acc bool)
+	fn     func(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
 }
 
 // goKernel is the portable micro-kernel (wasm, other CPUs).
@@ -165,28 +168,47 @@ func gemmPart(j *gemmJob, buf *[]float32, lo, hi int) {
 	}
 	s := grow(buf, kb0*nb0+kb0*mr+mr*nr)
 	bp, ap, tmp := s[:kb0*nb0], s[kb0*nb0:kb0*nb0+kb0*mr], s[kb0*nb0+kb0*mr:]
+	// Operands already laid out as panels are read in place: B row-major
+	// (full panels; the edge panel is packed) and A transposed (full
+	// micro-panels). Packing them would be a plain copy.
+	directB := j.bPacked == nil && j.csB == 1
+	directA := j.rsA == 1
 	for pc := 0; pc < j.K; pc += kc {
 		kb := min(kc, j.K-pc)
 		acc := j.acc || pc > 0
 		for jc := n0; jc < n1; jc += nc {
 			nb := min(nc, n1-jc)
-			if j.bPacked != nil {
+			edge := nb / nr * nr // first column of the edge panel, if any
+			switch {
+			case j.bPacked != nil:
 				bp = j.bPacked[pc*j.npad+jc*kb:]
-			} else {
+			case directB:
+				if edge < nb {
+					packB(bp[edge*kb:], j, pc, kb, jc+edge, nb-edge, nr)
+				}
+			default:
 				packB(bp, j, pc, kb, jc, nb, nr)
 			}
 			for ir := m0; ir < m1; ir += mr {
 				mb := min(mr, m1-ir)
-				packA(ap, j, ir, mb, pc, kb, mr)
+				a, lda := &ap[0], mr
+				if directA && mb == mr {
+					a, lda = &j.a[pc*j.csA+ir], j.csA
+				} else {
+					packA(ap, j, ir, mb, pc, kb, mr)
+				}
 				for jr := 0; jr < nb; jr += nr {
 					nbr := min(nr, nb-jr)
-					panel := &bp[jr*kb]
+					panel, ldb := &bp[jr*kb], nr
+					if directB && jr < edge {
+						panel, ldb = &j.b[pc*j.rsB+jc+jr], j.rsB
+					}
 					if mb == mr && nbr == nr {
-						k.fn(kb, &ap[0], panel, &j.c[ir*j.ldc+jc+jr], j.ldc, acc)
+						k.fn(kb, a, lda, panel, ldb, &j.c[ir*j.ldc+jc+jr], j.ldc, acc)
 						continue
 					}
 					// Edge tile: compute the full tile aside, keep the valid part.
-					k.fn(kb, &ap[0], panel, &tmp[0], nr, false)
+					k.fn(kb, a, lda, panel, ldb, &tmp[0], nr, false)
 					for ii := 0; ii < mb; ii++ {
 						row := j.c[(ir+ii)*j.ldc+jc+jr:][:nbr]
 						t := tmp[ii*nr : ii*nr+nbr]
@@ -264,23 +286,25 @@ func packB(dst []float32, j *gemmJob, l0, kb, j0, nb, nr int) {
 }
 
 // gemmGo is the portable 4×8 micro-kernel.
-func gemmGo(kcn int, a, b, c *float32, ldc int, acc bool) {
-	as := unsafe.Slice(a, kcn*4)
-	bs := unsafe.Slice(b, kcn*8)
+func gemmGo(kcn int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool) {
 	var t [4][8]float32
-	for l := 0; l < kcn; l++ {
-		bl := (*[8]float32)(bs[l*8 : l*8+8])
-		al := (*[4]float32)(as[l*4 : l*4+4])
-		for i, av := range al {
-			r := &t[i]
-			r[0] += av * bl[0]
-			r[1] += av * bl[1]
-			r[2] += av * bl[2]
-			r[3] += av * bl[3]
-			r[4] += av * bl[4]
-			r[5] += av * bl[5]
-			r[6] += av * bl[6]
-			r[7] += av * bl[7]
+	if kcn > 0 {
+		as := unsafe.Slice(a, (kcn-1)*lda+4)
+		bs := unsafe.Slice(b, (kcn-1)*ldb+8)
+		for l := 0; l < kcn; l++ {
+			bl := (*[8]float32)(bs[l*ldb : l*ldb+8])
+			al := (*[4]float32)(as[l*lda : l*lda+4])
+			for i, av := range al {
+				r := &t[i]
+				r[0] += av * bl[0]
+				r[1] += av * bl[1]
+				r[2] += av * bl[2]
+				r[3] += av * bl[3]
+				r[4] += av * bl[4]
+				r[5] += av * bl[5]
+				r[6] += av * bl[6]
+				r[7] += av * bl[7]
+			}
 		}
 	}
 	cs := unsafe.Slice(c, 3*ldc+8)

@@ -4,14 +4,18 @@
 
 #include "textflag.h"
 
-// func gemmAVX512(kc int, a, b, c *float32, ldc int, acc bool)
-// c[12×32] (acc ? += : =) a-panel·b-panel; a packed [kc][12], b packed [kc][32].
-TEXT ·gemmAVX512(SB), NOSPLIT, $0-41
+// func gemmAVX512(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// c[12×32] (acc ? += : =) Σ_l a[l*lda+i]·b[l*ldb+j]: a packed [kc][12] or in place, b [kc][32] likewise.
+TEXT ·gemmAVX512(SB), NOSPLIT, $0-57
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+	MOVQ lda+16(FP), R9
+	SHLQ $2, R9
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R10
+	SHLQ $2, R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
@@ -78,12 +82,12 @@ gemmAVX512_loop:
 	VBROADCASTSS 44(SI), Z31
 	VFMADD231PS Z24, Z31, Z22
 	VFMADD231PS Z25, Z31, Z23
-	ADDQ $48, SI
-	ADDQ $128, DI
+	ADDQ R9, SI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ gemmAVX512_loop
 gemmAVX512_store:
-	MOVBLZX acc+40(FP), AX
+	MOVBLZX acc+56(FP), AX
 	TESTQ AX, AX
 	JEQ gemmAVX512_set
 	VADDPS 0(DX), Z0, Z0
@@ -186,14 +190,18 @@ gemmAVX512_set:
 	VZEROUPPER
 	RET
 
-// func gemmAVX2(kc int, a, b, c *float32, ldc int, acc bool)
-// c[6×16] (acc ? += : =) a-panel·b-panel; a packed [kc][6], b packed [kc][16].
-TEXT ·gemmAVX2(SB), NOSPLIT, $0-41
+// func gemmAVX2(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+// c[6×16] (acc ? += : =) Σ_l a[l*lda+i]·b[l*ldb+j]: a packed [kc][6] or in place, b [kc][16] likewise.
+TEXT ·gemmAVX2(SB), NOSPLIT, $0-57
 	MOVQ kc+0(FP), CX
 	MOVQ a+8(FP), SI
-	MOVQ b+16(FP), DI
-	MOVQ c+24(FP), DX
-	MOVQ ldc+32(FP), R8
+	MOVQ lda+16(FP), R9
+	SHLQ $2, R9
+	MOVQ b+24(FP), DI
+	MOVQ ldb+32(FP), R10
+	SHLQ $2, R10
+	MOVQ c+40(FP), DX
+	MOVQ ldc+48(FP), R8
 	SHLQ $2, R8
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
@@ -230,12 +238,12 @@ gemmAVX2_loop:
 	VBROADCASTSS 20(SI), Y15
 	VFMADD231PS Y12, Y15, Y10
 	VFMADD231PS Y13, Y15, Y11
-	ADDQ $24, SI
-	ADDQ $64, DI
+	ADDQ R9, SI
+	ADDQ R10, DI
 	DECQ CX
 	JNZ gemmAVX2_loop
 gemmAVX2_store:
-	MOVBLZX acc+40(FP), AX
+	MOVBLZX acc+56(FP), AX
 	TESTQ AX, AX
 	JEQ gemmAVX2_set
 	VADDPS 0(DX), Y0, Y0

@@ -16,8 +16,10 @@ var out bytes.Buffer
 
 func p(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
 
-// kernel emits func name(kc int, a, b, c *float32, ldc int, acc bool):
-// c[mr×nr] (+)= Σ_l a[l*mr+i]·b[l*nr+j] over kc steps of packed panels.
+// kernel emits func name(kc int, a *float32, lda int, b *float32, ldb int,
+// c *float32, ldc int, acc bool): c[mr×nr] (+)= Σ_l a[l*lda+i]·b[l*ldb+j]
+// over kc steps of packed panels (lda = mr, ldb = nr) or of the operands in
+// place when their layout already matches.
 // vec is the register prefix (Z or Y), lanes the floats per register.
 func kernel(name, vec string, mr, nv, lanes int, zero string) {
 	nr := nv * lanes
@@ -29,14 +31,18 @@ func kernel(name, vec string, mr, nv, lanes int, zero string) {
 	}
 	bc := func(i int) string { return fmt.Sprintf("%s%d", vec, accs+nv+i%nb) }
 	acc := func(i, j int) string { return fmt.Sprintf("%s%d", vec, i*nv+j) }
-	p("// func %s(kc int, a, b, c *float32, ldc int, acc bool)", name)
-	p("// c[%d×%d] (acc ? += : =) a-panel·b-panel; a packed [kc][%d], b packed [kc][%d].", mr, nr, mr, nr)
-	p("TEXT ·%s(SB), NOSPLIT, $0-41", name)
+	p("// func %s(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)", name)
+	p("// c[%d×%d] (acc ? += : =) Σ_l a[l*lda+i]·b[l*ldb+j]: a packed [kc][%d] or in place, b [kc][%d] likewise.", mr, nr, mr, nr)
+	p("TEXT ·%s(SB), NOSPLIT, $0-57", name)
 	p("\tMOVQ kc+0(FP), CX")
 	p("\tMOVQ a+8(FP), SI")
-	p("\tMOVQ b+16(FP), DI")
-	p("\tMOVQ c+24(FP), DX")
-	p("\tMOVQ ldc+32(FP), R8")
+	p("\tMOVQ lda+16(FP), R9")
+	p("\tSHLQ $2, R9")
+	p("\tMOVQ b+24(FP), DI")
+	p("\tMOVQ ldb+32(FP), R10")
+	p("\tSHLQ $2, R10")
+	p("\tMOVQ c+40(FP), DX")
+	p("\tMOVQ ldc+48(FP), R8")
 	p("\tSHLQ $2, R8")
 	for i := 0; i < accs; i++ {
 		p("\t%s %s%d, %s%d, %s%d", zero, vec, i, vec, i, vec, i)
@@ -53,12 +59,12 @@ func kernel(name, vec string, mr, nv, lanes int, zero string) {
 			p("\tVFMADD231PS %s, %s, %s", bReg(j), bc(i), acc(i, j))
 		}
 	}
-	p("\tADDQ $%d, SI", mr*4)
-	p("\tADDQ $%d, DI", nr*4)
+	p("\tADDQ R9, SI")
+	p("\tADDQ R10, DI")
 	p("\tDECQ CX")
 	p("\tJNZ %s_loop", name)
 	p("%s_store:", name)
-	p("\tMOVBLZX acc+40(FP), AX")
+	p("\tMOVBLZX acc+56(FP), AX")
 	p("\tTESTQ AX, AX")
 	p("\tJEQ %s_set", name)
 	for i := 0; i < mr; i++ {
