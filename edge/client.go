@@ -171,7 +171,14 @@ func (c *Client) Call(ctx context.Context, call protocol.Call, onEvent func(prot
 		case *protocol.CallDone:
 			return p, nil
 		case *protocol.Error:
-			return nil, &CallError{Code: p.Code, Err: fmt.Errorf("server: %s: %s", p.Code, p.Message)}
+			err := fmt.Errorf("server: %s: %s", p.Code, p.Message)
+			if p.Code == protocol.CodeInvalidRequest {
+				// the request is wrong (a prompt with unknown words), not the
+				// role: a run played through these calls fails with
+				// invalid_request too, as it would on the server itself
+				err = &engine.Error{Code: p.Code, Band: -1, Err: err}
+			}
+			return nil, &CallError{Code: p.Code, Err: err}
 		default:
 			if onEvent != nil {
 				onEvent(ev)

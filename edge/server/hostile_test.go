@@ -30,6 +30,7 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge"
 	"github.com/twig-project/twig/edge/server"
+	"github.com/twig-project/twig/edge/wsconn"
 )
 
 // logBuffer collects a server's JSON log lines.
@@ -382,5 +383,31 @@ func TestHostilePictureBudget(t *testing.T) {
 	}
 	if s.PictureBytes != 0 {
 		t.Fatalf("%d bytes still taken after every request ended", s.PictureBytes)
+	}
+}
+
+// A run played elsewhere through a server's model calls (the Worker's
+// websocket runs, `twig draw --backend twig`) with a prompt of unknown
+// words fails with invalid_request, as on the server itself, not with
+// thinker_failed.
+func TestHostileUnknownWordsThroughCalls(t *testing.T) {
+	ts := newServer(t, server.Options{})
+	conn, _, err := wsconn.Dial(context.Background(), ts.ws, wsconn.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := edge.NewClient(conn)
+	defer cl.Close()
+	var types []string
+	_, err = engine.Draw(context.Background(), cl.Backend(3), engine.RunSpec{Prompt: "a red zorblax above a blue square", Settings: engine.DefaultSettings()},
+		func(ev protocol.Event) error { types = append(types, ev.Type); return nil })
+	if code := engine.Code(err); code != protocol.CodeInvalidRequest {
+		t.Fatalf("unknown words through model calls: %s (%v), want invalid_request", code, err)
+	}
+	if !strings.Contains(err.Error(), "zorblax") {
+		t.Fatalf("the error does not name the word: %v", err)
+	}
+	if n := len(types); n == 0 || types[n-1] != protocol.TypeError {
+		t.Fatalf("events %v, want the run to end with an error event", types)
 	}
 }

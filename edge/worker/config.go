@@ -28,6 +28,15 @@ type Config struct {
 	Token string
 	// Rate is the per-client rate limit (RATE_LIMIT_PER_MINUTE, RATE_LIMIT_BURST).
 	Rate Rate
+	// SharedBucket puts every client in one rate-limit bucket (CLIENT_IP =
+	// "shared") instead of one per client IP (CLIENT_IP = "cf-connecting-ip",
+	// the default). On Cloudflare the client's IP comes from the
+	// CF-Connecting-IP header, which Cloudflare's edge sets itself,
+	// overwriting any a client sent. Under `wrangler dev` nothing does:
+	// workerd fills it in only when the client did not send one, so a
+	// client could pick a fresh bucket per request; `make edge-dev` sets
+	// "shared" (every client there is local anyway).
+	SharedBucket bool
 	// MaxRequestBytes caps an HTTP request body (MAX_REQUEST_BYTES). Default 4 MiB.
 	MaxRequestBytes int64
 	// MaxResponseBytes caps an upstream's answer, streams included
@@ -130,6 +139,13 @@ func LoadConfig(env func(string) (string, bool)) (Config, error) {
 		if o = strings.TrimSpace(o); o != "" {
 			c.Origins = append(c.Origins, o)
 		}
+	}
+	switch v := get("CLIENT_IP"); v {
+	case "", "cf-connecting-ip":
+	case "shared":
+		c.SharedBucket = true
+	default:
+		errs = append(errs, fmt.Errorf("CLIENT_IP is %q: want cf-connecting-ip (one rate-limit bucket per client, on Cloudflare) or shared (one for all, under wrangler dev)", v))
 	}
 	c.Token, _ = env("CLIENT_TOKEN")
 	ups, err := parseUpstreams(get("UPSTREAMS"), env)

@@ -38,6 +38,9 @@ func TestLoadConfig(t *testing.T) {
 		{"a bad name", env{"UPSTREAMS": `{"A/B":{"kind":"twig","url":"http://x/v1"}}`}, "upstream name", nil},
 		{"an unknown default", env{"UPSTREAMS": twig, "DEFAULT_UPSTREAM": "openai"}, "DEFAULT_UPSTREAM", nil},
 		{"a bad number", env{"UPSTREAMS": twig, "RATE_LIMIT_BURST": "lots"}, "RATE_LIMIT_BURST", nil},
+		{"one bucket per client by default", env{"UPSTREAMS": twig}, "", func(c Config) bool { return !c.SharedBucket }},
+		{"one bucket for all", env{"UPSTREAMS": twig, "CLIENT_IP": "shared"}, "", func(c Config) bool { return c.SharedBucket }},
+		{"a bad CLIENT_IP", env{"UPSTREAMS": twig, "CLIENT_IP": "x-forwarded-for"}, "CLIENT_IP", nil},
 	} {
 		c, err := LoadConfig(tc.env.lookup)
 		switch {

@@ -41,7 +41,10 @@ func rateKey(addr string) string {
 	return p.String()
 }
 
-// client returns the client's rate-limit key (rateKey).
+// sharedKey is every client's bucket with CLIENT_IP = "shared".
+const sharedKey = "shared"
+
+// client returns the client's rate-limit key (rateKey, or sharedKey).
 func client(ctx context.Context) string { s, _ := ctx.Value(clientKey).(string); return s }
 
 // logged gives the request an id (X-Request-Id, a client's own kept when
@@ -58,9 +61,13 @@ func (w *worker) logged(next http.Handler) http.Handler {
 			id = hex.EncodeToString(b[:])
 		}
 		addr := rateKey(edge.ClientAddr(r))
+		key := addr
+		if w.c.SharedBucket {
+			key = sharedKey
+		}
 		rw.Header().Set("X-Request-Id", id)
 		rec := &recorder{Recorder: &edge.Recorder{ResponseWriter: rw}}
-		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), clientKey, addr)
+		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), clientKey, key)
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		w.log.Info("http", "request_id", id, "method", r.Method, "path", clip(r.URL.Path, 120), "status", rec.Status(),
 			"code", rec.code, "bytes", rec.Bytes, "ms", time.Since(t0).Milliseconds(), "addr", addr)
