@@ -345,7 +345,8 @@ function renderBand(st, b) {
   c.state.textContent = stateWords[b.status] + (b.round ? ` · redraw ${b.round}` : "");
   const thinking = st.started && st.started.settings.think;
   // Plans the model rejected, each with its reason, before the plan it kept.
-  const rejected = b.plans.filter((p) => p.review && !p.review.accepted);
+  // (A rejected plan the band keeps anyway — its last allowed attempt, final — is shown as the kept plan.)
+  const rejected = b.plans.filter((p) => p.review && !p.review.accepted && !p.review.final);
   if (c.plans.childElementCount !== rejected.length || rejected.some((p, i) => !c.shown["plan" + i])) {
     c.plans.textContent = "";
     rejected.forEach((p, i) => {
@@ -364,6 +365,7 @@ function renderBand(st, b) {
   }
   const kept = b.plans.at(-1);
   const accepted = kept && kept.review && kept.review.accepted ? kept.review : null;
+
   if (b.thought) {
     if (c.thought.textContent !== b.thought) c.thought.textContent = b.thought;
     c.thought.classList.remove("pending");
@@ -378,7 +380,9 @@ function renderBand(st, b) {
     c.thought.classList.remove("final");
   }
   const h = b.thoughtDone ? english(st, b.thought) : "";
-  const review = accepted ? ` The model checked this plan: ${accepted.reason || "it fits"}.` : "";
+  const doubted = kept && kept.review && !kept.review.accepted && kept.review.final ? kept.review : null;
+  const review = accepted ? " The model checked this plan: it fits."
+    : doubted ? ` The model doubted this plan (${doubted.reason || "no reason given"}) but had no rethinks left, so it draws it.` : "";
   const hText = h ? `${h}.${review}` : "";
   if (c.human.textContent !== hText) c.human.textContent = hText;
   c.human.hidden = !h;
@@ -445,7 +449,7 @@ function liveCaption(st) {
   if (!b) return void (cap.textContent = "");
   const last = b.plans.at(-1);
   let text;
-  if (last && last.review && !last.review.accepted) text = `Band ${b.index + 1}: plan rejected${last.review.reason ? ` (${last.review.reason})` : ""}; rethinking…`;
+  if (last && last.review && !last.review.accepted && !last.review.final) text = `Band ${b.index + 1}: plan rejected${last.review.reason ? ` (${last.review.reason})` : ""}; rethinking…`;
   else if (b.thoughtDone) text = `Band ${b.index + 1}: ${english(st, b.thought) || b.thought}`;
   else text = `Band ${b.index + 1} thinking: ${b.thought || "…"}`;
   const k = b.critiques.at(-1);
@@ -527,8 +531,11 @@ async function play(run, backend) {
   view.setTokens(st.tokens);
   setRunning(true);
   setReplay(null);
-  say(client.status.phase === "ready" || backend === "remote" ? "Starting…" : "Loading twig…");
+  say(backend === "trace" ? "Playing the trace…" : client.status.phase === "ready" || backend === "remote" ? "Starting…" : "Loading twig…");
   note("start");
+  // On a phone the cards are below the picture: bring the picture (with the
+  // thought over it) into view while the run goes on.
+  if (matchMedia("(max-width: 720px)").matches) $("stage").scrollIntoView({ block: "start" });
   let firstThought = null;
   for await (const ev of run) {
     if (demo.run !== run) return;
@@ -536,7 +543,7 @@ async function play(run, backend) {
     const b = ev.band !== undefined ? st.band(ev.band) : null;
     switch (ev.type) {
       case "run_started":
-        say(ev.backend === "remote" || backend === "remote" ? "Drawing on the server…" : "Drawing…");
+        say(backend === "trace" ? "Playing the trace…" : ev.backend === "remote" || backend === "remote" ? "Drawing on the server…" : "Drawing…");
         $("canvas").setAttribute("aria-label", `The canvas: twig is drawing “${ev.prompt}”`);
         break;
       case "band_started":
@@ -562,7 +569,7 @@ async function play(run, backend) {
         view.update(st.tokens);
         note("row", { band: ev.band, row: ev.row, round: ev.round });
         if (b.rowsDrawn === 1) renderBand(st, b);
-        say(`Band ${ev.band + 1}: drawing row ${ev.row + 1} of ${twig.rowsText(b.rows)}${ev.round ? ` (redraw ${ev.round})` : ""}`);
+        say(`Band ${ev.band + 1}: drawing row ${ev.row + 1}${b.rows && b.rows.end - b.rows.start > 1 ? ` of ${twig.rowsText(b.rows)}` : ""}${ev.round ? ` (redraw ${ev.round})` : ""}`);
         break;
       case "band_done":
       case "critique":
@@ -616,6 +623,7 @@ function showStats(done, firstThought, run) {
     ["finished", `${done.t_ms} ms`],
     ["thought tokens", s.thought_tokens],
     ["image tokens", s.image_tokens],
+    ["plans reviewed", s.plan_reviews ? `${s.plan_reviews} (${s.plan_rejections || 0} rejected and rethought)` : "—"],
     ["critiques", `${s.critiques} (${s.unparsed} unreadable)`],
     ["redraws", s.revisions],
   ];

@@ -430,7 +430,7 @@
           p.review = ev;
           if (ev.thought && !p.thought) p.thought = ev.thought;
           p.done = true;
-          if (!ev.accepted) b.status = "rethinking";
+          if (!ev.accepted && !ev.final) b.status = "rethinking";
           break;
         }
         case "band_progress": {
@@ -815,10 +815,11 @@
    * think, reflect ("false"/"off" to turn off), backend (auto|cpu|webgpu|remote),
    * gateway (ws:// URL for remote), weights (manifest URL), autostart,
    * thoughts="hidden", words="shown".
-   * Methods: draw(), cancel(). Properties: run, state, events.
+   * Methods: draw(), play(run) (show a twig.Run, e.g. one fed from a trace), cancel().
+   * Properties: run, state, events.
    * DOM events (bubbling, composed; details in .detail): twig-status {phase, message},
    * twig-start {run_id, prompt}, twig-thought {band, text, done, attempt}, twig-review {band, attempt,
-   * accepted, reason}, twig-row {band, round, row}, twig-critique {band, round, score, verdict, reason},
+   * accepted, reason, final}, twig-row {band, round, row}, twig-critique {band, round, score, verdict, reason},
    * twig-redraw {band, round, thought}, twig-done {run_id, tokens, thoughts, stats, short},
    * twig-error {code, message, parse_error?}, and twig-event {event} for every protocol event.
    */
@@ -905,22 +906,38 @@
       this.cancel();
       const prompt = (this.getAttribute("prompt") || "").trim();
       this._client ||= clientFor(this.getAttribute("weights"));
+      if (!prompt) {
+        this._reset(prompt);
+        this.run = null;
+        return this._say("no prompt: set the prompt attribute", true);
+      }
+      return this.play(this._client.draw(prompt, {
+        settings: this.settings(), backend: this.getAttribute("backend") || "auto", gateway: this.getAttribute("gateway") || undefined,
+      }));
+    }
+    /**
+     * play shows a run from its first event — one twig.draw started, or a
+     * twig.Run fed from a recorded trace — and resolves when it ends.
+     */
+    async play(run) {
+      if (this.run && this.run !== run) this.run.cancel();
+      this._client ||= clientFor(this.getAttribute("weights"));
+      this._reset(run.prompt);
+      this.run = run;
+      this._say(this._client.status.phase === "ready" ? "drawing…" : "loading twig…");
+      this._emit("twig-start", { run_id: run.id, prompt: run.prompt });
+      for await (const ev of run) {
+        if (this.run !== run) return;
+        this._onEvent(ev);
+      }
+    }
+    _reset(prompt) {
       this._view ||= new CanvasView(this._canvas);
       this.state = new RunState();
       this._list.textContent = "";
       this._stage.classList.remove("stale");
       this._view.setTokens(this.state.tokens);
       this._canvas.setAttribute("aria-label", `twig drawing: ${prompt}`);
-      if (!prompt) return this._say("no prompt: set the prompt attribute", true);
-      const run = (this.run = this._client.draw(prompt, {
-        settings: this.settings(), backend: this.getAttribute("backend") || "auto", gateway: this.getAttribute("gateway") || undefined,
-      }));
-      this._say(this._client.status.phase === "ready" ? "drawing…" : "loading twig…");
-      this._emit("twig-start", { run_id: run.id, prompt });
-      for await (const ev of run) {
-        if (this.run !== run) return;
-        this._onEvent(ev);
-      }
     }
     _item(i) {
       let li = this._list.children[i];
@@ -969,19 +986,23 @@
           break;
         case "plan_review": {
           const li = this._item(ev.band);
-          if (!ev.accepted) {
+          if (!ev.accepted && ev.final) {
+            const p = document.createElement("div");
+            p.textContent = `the model doubted this plan${ev.reason ? ` (${ev.reason})` : ""} but has no rethinks left`;
+            li.querySelector(".rejected").append(p);
+          } else if (!ev.accepted) {
             const p = document.createElement("div");
             p.textContent = `plan ${ev.attempt + 1} rejected by the model${ev.reason ? `: ${ev.reason}` : ""}`;
             li.querySelector(".rejected").append(p);
             this._thought(b, li);
             this._say(`band ${ev.band + 1}: rethinking…`);
           }
-          this._emit("twig-review", { band: ev.band, attempt: ev.attempt, accepted: ev.accepted, reason: ev.reason });
+          this._emit("twig-review", { band: ev.band, attempt: ev.attempt, accepted: ev.accepted, reason: ev.reason, final: !!ev.final });
           break;
         }
         case "band_progress":
           this._view.update(st.tokens);
-          this._say(`band ${ev.band + 1}: drawing row ${ev.row + 1} of ${rowsText(b.rows)}${ev.round ? " (redraw)" : ""}`);
+          this._say(`band ${ev.band + 1}: drawing row ${ev.row + 1}${b.rows && b.rows.end - b.rows.start > 1 ? ` of ${rowsText(b.rows)}` : ""}${ev.round ? " (redraw)" : ""}`);
           this._emit("twig-row", { band: ev.band, round: ev.round, row: ev.row });
           break;
         case "critique": {

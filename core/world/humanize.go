@@ -26,6 +26,9 @@ func HumanizeFor(spec *Spec, text string) string {
 		parts = append(parts, p)
 	}
 	body := "nothing in these rows"
+	if r0 >= 0 && r1-r0 == 1 {
+		body = "nothing in this row"
+	}
 	if len(parts) > 0 {
 		body = strings.Join(parts, "; ")
 	}

@@ -15,6 +15,7 @@ func TestHumanizeFor(t *testing.T) {
 			"Rows 7–12: a large striped red circle starting at row 8, column 5; the yellow triangle continues"},
 		{"rows 12 12 : new small solid blue square at 12 0", "Row 13: a small solid blue square starting at row 13, column 1 (not in the prompt)"},
 		{"rows 12 15 :", "Rows 13–16: nothing in these rows"},
+		{"rows 3 3 :", "Row 4: nothing in this row"},
 	} {
 		if got := HumanizeFor(&spec, c.thought); got != c.want {
 			t.Errorf("%q:\n got %q\nwant %q", c.thought, got, c.want)
