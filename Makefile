@@ -90,14 +90,18 @@ eval-schedules: ## the README's schedule table: think+reflect at K = 2, 3, 4, ad
 	$(GO) run ./cmd/twig eval --mode adaptive
 	$(GO) run ./cmd/twig eval --mode think+reflect --max-revisions 2
 
-bench: ## run every benchmark and print one table
-	@$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./... | awk ' \
+BENCH_OUT ?= build/bench.txt
+
+bench: ## run every benchmark and print one table, then the speed goals beside their figures (internal/benchgoals)
+	@mkdir -p $(dir $(BENCH_OUT))
+	@$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./... | tee $(BENCH_OUT) | awk ' \
 		/^pkg:/ { pkg = $$2; sub(/.*twig-project\/twig\//, "", pkg) } \
 		/^Benchmark/ { name = $$1; sub(/-[0-9]+$$/, "", name); line = ""; \
 			for (i = 3; i + 1 <= NF; i += 2) line = line sprintf("%14s %-10s", $$i, $$(i+1)); \
 			printf "%-16s %-34s %s\n", pkg, name, line } \
 		/^(FAIL|panic)/ { print; failed = 1 } \
 		END { exit failed }'
+	@$(GO) run ./internal/benchgoals < $(BENCH_OUT)
 
 fuzz: ## run each fuzzer for FUZZTIME; every fuzzer runs even after one fails, and all failures are listed at the end
 	@failed=""; n=0; \

@@ -1,0 +1,6 @@
+//go:build !unix
+
+package model
+
+// cpuSeconds is not measured here; benchmarks then report wall time only.
+func cpuSeconds() float64 { return 0 }

@@ -1,0 +1,155 @@
+// Command benchgoals reads `go test -bench` output (any -count) on stdin and
+// prints the speed goals of issue 13 beside the measured figures, as a
+// Markdown table: each figure is the median over the runs, and each ratio
+// compares benchmarks of the same run (side by side, same machine load).
+// `make bench` pipes its output through it.
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// results maps "pkg BenchmarkName/sub" (without the -GOMAXPROCS suffix) and
+// a unit to every value seen.
+type results map[string]map[string][]float64
+
+var procs = regexp.MustCompile(`-\d+$`)
+
+func parse(r io.Reader) results {
+	res := results{}
+	pkg := ""
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 0 {
+			continue
+		}
+		if f[0] == "pkg:" && len(f) > 1 {
+			pkg = strings.TrimPrefix(f[1], "github.com/twig-project/twig/")
+			continue
+		}
+		if !strings.HasPrefix(f[0], "Benchmark") || len(f) < 4 {
+			continue
+		}
+		name := pkg + " " + procs.ReplaceAllString(f[0], "")
+		for i := 2; i+1 < len(f); i += 2 {
+			v, err := strconv.ParseFloat(f[i], 64)
+			if err != nil {
+				continue
+			}
+			if res[name] == nil {
+				res[name] = map[string][]float64{}
+			}
+			res[name][f[i+1]] = append(res[name][f[i+1]], v)
+		}
+	}
+	return res
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// get is the median of unit over the benchmarks whose name matches re
+// (all their values pooled), and how many benchmarks matched.
+func (r results) get(re, unit string) (float64, int) {
+	rx := regexp.MustCompile(re)
+	var vals []float64
+	n := 0
+	for name, units := range r {
+		if rx.MatchString(name) && len(units[unit]) > 0 {
+			vals = append(vals, median(units[unit]))
+			n++
+		}
+	}
+	return median(vals), n
+}
+
+// row is one line of the goal table.
+type row struct{ goal, figure, verdict string }
+
+func main() {
+	r := parse(os.Stdin)
+	var rows []row
+	add := func(goal, figure string, ok bool, have bool) {
+		v := "met"
+		switch {
+		case !have:
+			return
+		case !ok:
+			v = "not met"
+		}
+		rows = append(rows, row{goal, figure, v})
+	}
+	// The fastest micro-kernel is the first path each benchmark ran; find it
+	// from the peak loops (avx512 before avx2).
+	isa := ""
+	for _, k := range []string{"avx512", "avx2"} {
+		if _, n := r.get(`^core/kernels BenchmarkPeak/`+k+`/t2$`, "cpu-GFLOP/s"); n > 0 {
+			isa = k
+			break
+		}
+	}
+	if isa != "" {
+		peak, _ := r.get(`^core/kernels BenchmarkPeak/`+isa+`/t2$`, "cpu-GFLOP/s")
+		peakWall, _ := r.get(`^core/kernels BenchmarkPeak/`+isa+`/t2$`, "GFLOP/s")
+		g, n := r.get(`^core/kernels BenchmarkMatMul/\w+/m2048_k\d+_n\d+/t2/`+isa+`$`, "cpu-GFLOP/s")
+		gw, _ := r.get(`^core/kernels BenchmarkMatMul/\w+/m2048_k\d+_n\d+/t2/`+isa+`$`, "GFLOP/s")
+		v, _ := r.get(`^core/kernels BenchmarkMatMul/\w+/m2048_k\d+_n\d+/t2/rows$`, "cpu-GFLOP/s")
+		add("GEMM ≥ 50 % of the measured peak, training shapes, 2 threads",
+			fmt.Sprintf("%.0f GFLOP/s per CPU-second (%.0f wall), %.0f %% of the %s peak %.0f (%.0f wall); vek rows %.0f (%.1f×); median of %d products",
+				g, gw, 100*g/peak, isa, peak, peakWall, v, g/v, n), g >= 0.5*peak, n > 0 && peak > 0)
+	}
+	fast, nf := r.get(`^core/nn BenchmarkTrain/`+isa+`$`, "cpu-tokens/s")
+	slow, ns := r.get(`^core/nn BenchmarkTrain/rows$`, "cpu-tokens/s")
+	fw, _ := r.get(`^core/nn BenchmarkTrain/`+isa+`$`, "tokens/s")
+	add("training tokens/s ≥ 2× today's (vek rows)",
+		fmt.Sprintf("%.1f K tokens per 2 CPU-seconds (%.1f K wall) vs %.1f K: %.2f×", fast/1e3, fw/1e3, slow/1e3, fast/slow),
+		fast >= 2*slow, nf > 0 && ns > 0)
+	img, ni := r.get(`^core/model BenchmarkTwiGImage/`+isa+`$`, "ms/image")
+	imgCPU, _ := r.get(`^core/model BenchmarkTwiGImage/`+isa+`$`, "cpu-ms/image")
+	imgRows, _ := r.get(`^core/model BenchmarkTwiGImage/rows$`, "cpu-ms/image")
+	add("one TwiG image ≤ 15 ms native",
+		fmt.Sprintf("%.1f ms wall, %.1f ms CPU (vek rows %.1f ms CPU: %.2f×)", img, imgCPU, imgRows, imgRows/imgCPU),
+		img <= 15, ni > 0)
+	one, n1 := r.get(`^core/nn BenchmarkDecode$`, "cpu-tokens/s")
+	best, bestName := 0.0, ""
+	for name, units := range r {
+		if strings.HasPrefix(name, "core/nn BenchmarkDecodeBatch/") {
+			if v := median(units["cpu-tokens/s"]); v > best {
+				best, bestName = v, strings.TrimPrefix(name, "core/nn BenchmarkDecodeBatch/")
+			}
+		}
+	}
+	add("batched decode tokens/s ≥ 4× one sequence's",
+		fmt.Sprintf("%.1f K tokens per CPU-second at %s vs %.1f K: %.2f×", best/1e3, bestName, one/1e3, best/one),
+		best >= 4*one, n1 > 0 && best > 0)
+	sb, nsb := r.get(`^wasm/sandbox BenchmarkSandboxOverhead$`, "%overhead-cpu")
+	sbw, _ := r.get(`^wasm/sandbox BenchmarkSandboxOverhead$`, "%overhead")
+	add("sandbox overhead over native ≤ 5 %", fmt.Sprintf("%.1f %% CPU, %.1f %% wall", sb, sbw), sb <= 5, nsb > 0)
+	p99, np := r.get(`^edge/server BenchmarkServeLoad/scripted$`, "p99-ms")
+	add("gateway event p99 ≤ 5 ms at 200 websocket sessions (scripted backend)", fmt.Sprintf("%.2f ms", p99), p99 <= 5, np > 0)
+
+	fmt.Println()
+	fmt.Println("| goal | measured (medians, side by side in this run) | |")
+	fmt.Println("|---|---|---|")
+	for _, x := range rows {
+		fmt.Printf("| %s | %s | %s |\n", x.goal, x.figure, x.verdict)
+	}
+}
