@@ -299,7 +299,8 @@ func TestVocabulary(t *testing.T) {
 func FuzzParse(f *testing.F) {
 	for _, s := range []string{"a red circle above a blue square", "two striped green triangles",
 		"a blue square with a red circle on top of it", "three small yellow diamonds and a purple circle to the left of them",
-		"a circle above and to the left of a square and a triangle to its right", "a red sqare", ""} {
+		"a circle above and to the left of a square and a triangle to its right", "a red sqare", "",
+		"a pink elephant near a gren star", "zebra, 7 stars"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -310,6 +311,18 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("%q: non-ParseError %v", text, err)
 			}
 			_ = pe.Error()
+			// every bad word is reported once, in order, inside the text
+			// (quotes inside a word are dropped, so only its position is checked)
+			last := -1
+			for i, e := range append([]*ParseError{pe}, pe.More...) {
+				if i > 0 && len(e.More) != 0 {
+					t.Fatalf("%q: a nested More", text)
+				}
+				if len(pe.More) > 0 && (e.Pos <= last || e.Pos >= len(text) || e.Word == "") {
+					t.Fatalf("%q: bad word %q at %d", text, e.Word, e.Pos)
+				}
+				last = e.Pos
+			}
 			return
 		}
 		again := Canonical(s)

@@ -25,3 +25,18 @@ func TestHumanizeFor(t *testing.T) {
 		t.Errorf("no spec: %q", got)
 	}
 }
+
+func FuzzHumanizeFor(f *testing.F) {
+	f.Add("rows 0 5 : new small solid yellow triangle at 0 2 ; cont red circle", "two yellow triangles")
+	f.Add("rows 3 3 :", "a circle")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, thought, prompt string) {
+		var spec *Spec
+		if s, err := Parse(prompt); err == nil {
+			spec = &s
+		}
+		if out := HumanizeFor(spec, thought); out == "" {
+			t.Fatalf("%q: empty", thought)
+		}
+	})
+}
