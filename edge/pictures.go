@@ -77,6 +77,11 @@ func decodePicture(ctx context.Context, pl pictureLimits, data []byte, param str
 // picture at exactly the limit's size (4096² 8-bit RGBA: 64 MiB) fits.
 func pictureCost(cfg image.Config, format string, data []byte) int64 {
 	px := int64(cfg.Width) * int64(cfg.Height)
+	if format == "jpeg" || format == "webp" {
+		// decoded in whole blocks (JPEG MCUs up to 32×16, WebP macroblocks
+		// of 16): the planes are padded to them
+		px = (int64(cfg.Width) + 31) / 32 * 32 * ((int64(cfg.Height) + 31) / 32 * 32)
+	}
 	var bpp int64
 	switch cfg.ColorModel {
 	case color.GrayModel, color.AlphaModel:

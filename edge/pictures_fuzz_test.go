@@ -1,0 +1,115 @@
+package edge
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"testing"
+)
+
+// pixelBytes is the memory of a decoded image's pixels.
+func pixelBytes(img image.Image) int64 {
+	switch m := img.(type) {
+	case *image.RGBA:
+		return int64(len(m.Pix))
+	case *image.NRGBA:
+		return int64(len(m.Pix))
+	case *image.RGBA64:
+		return int64(len(m.Pix))
+	case *image.NRGBA64:
+		return int64(len(m.Pix))
+	case *image.Gray:
+		return int64(len(m.Pix))
+	case *image.Gray16:
+		return int64(len(m.Pix))
+	case *image.Paletted:
+		return int64(len(m.Pix))
+	case *image.CMYK:
+		return int64(len(m.Pix))
+	case *image.YCbCr:
+		return int64(len(m.Y) + len(m.Cb) + len(m.Cr))
+	case *image.NYCbCrA:
+		return int64(len(m.Y) + len(m.Cb) + len(m.Cr) + len(m.A))
+	}
+	b := img.Bounds()
+	return int64(b.Dx()) * int64(b.Dy()) * 8
+}
+
+// FuzzPicture: decodePicture never panics on any bytes, and what it decodes
+// never holds more pixel memory than the cost it charged from the header
+// (the estimate is an upper bound, so the budget holds).
+func FuzzPicture(f *testing.F) {
+	small := image.NewNRGBA(image.Rect(0, 0, 20, 12))
+	small.Set(3, 4, color.NRGBA{200, 10, 10, 255})
+	for _, enc := range []func(*bytes.Buffer){
+		func(b *bytes.Buffer) { png.Encode(b, small) },
+		func(b *bytes.Buffer) { png.Encode(b, image.NewRGBA64(image.Rect(0, 0, 9, 7))) },
+		func(b *bytes.Buffer) { png.Encode(b, image.NewGray16(image.Rect(0, 0, 5, 5))) },
+		func(b *bytes.Buffer) { jpeg.Encode(b, small, nil) },
+		func(b *bytes.Buffer) { gif.Encode(b, small, nil) },
+	} {
+		var b bytes.Buffer
+		enc(&b)
+		f.Add(b.Bytes())
+	}
+	pl := pictureLimits{max: 4 << 20, budget: newBudget(4 << 20)}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+		var cost int64
+		if err == nil {
+			cost = pictureCost(cfg, format, data)
+		}
+		aerr := decodePicture(context.Background(), pl, data, "image", func(img image.Image) {
+			if got := pixelBytes(img); got > cost {
+				t.Fatalf("%s %dx%d (%T) holds %d bytes of pixels, charged %d", format, cfg.Width, cfg.Height, img, got, cost)
+			}
+		})
+		if aerr != nil && (aerr.status < 400 || aerr.msg == "") {
+			t.Fatalf("bad refusal %+v", aerr)
+		}
+		if used, _ := pl.budget.stats(); used != 0 {
+			t.Fatalf("%d bytes still taken", used)
+		}
+	})
+}
+
+// The header details the cost reads: a progressive JPEG's frame marker,
+// and a PNG's interlace flag.
+func TestPictureCostHeaders(t *testing.T) {
+	seg := func(m byte, body ...byte) []byte {
+		return append([]byte{0xff, m, 0, byte(2 + len(body))}, body...)
+	}
+	soi := []byte{0xff, 0xd8}
+	app0 := seg(0xe0, 'J', 'F', 'I', 'F', 0)
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want bool
+	}{
+		{"baseline", append(append(append([]byte{}, soi...), app0...), seg(0xc0, 8)...), false},
+		{"progressive", append(append(append([]byte{}, soi...), app0...), seg(0xc2, 8)...), true},
+		{"progressive after a fill byte", append(append(append([]byte{}, soi...), 0xff), seg(0xc2, 8)...), true},
+		{"huffman table first", append(append(append([]byte{}, soi...), seg(0xc4, 1, 2)...), seg(0xc2, 8)...), true},
+		{"truncated", append(append([]byte{}, soi...), 0xff, 0xe0, 0x40), false},
+		{"junk", []byte("not a jpeg at all"), false},
+	} {
+		if got := progressiveJPEG(tc.b); got != tc.want {
+			t.Errorf("%s: progressive %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	var b bytes.Buffer
+	png.Encode(&b, image.NewNRGBA(image.Rect(0, 0, 64, 64)))
+	cfg, _, _ := image.DecodeConfig(bytes.NewReader(b.Bytes()))
+	plain := pictureCost(cfg, "png", b.Bytes())
+	if plain != 64*64*4 {
+		t.Errorf("64² NRGBA PNG: cost %d, want %d", plain, 64*64*4)
+	}
+	b.Bytes()[28] = 1 // IHDR: Adam7
+	if got := pictureCost(cfg, "png", b.Bytes()); got != 2*plain {
+		t.Errorf("interlaced: cost %d, want %d", got, 2*plain)
+	}
+}
