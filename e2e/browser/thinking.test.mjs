@@ -45,7 +45,7 @@ function withReviews(events) {
   const wrongOf = (text) => text.replace(/at (\d+) (\d+)/, (_, y, x) => `at ${y} ${Math.min(+x + 4, 11)}`);
   for (const ev of events) {
     if (ev.band === 0 && (ev.type === "thought_delta" || ev.type === "thought_done" || ev.type === "plan_review")) continue;
-    if (ev.type === "critique" && ev.band === last) continue;
+    if (ev.type === "critique" && (ev.band === last || (ev.band === 1 && last > 1))) continue;
     if (ev.type === "run_done") continue;
     push(ev);
     if (ev.type === "band_started" && ev.band === 0) {
@@ -57,6 +57,18 @@ function withReviews(events) {
       for (const w of good.match(/\S+\s*/g)) push({ v: ev.v, type: "thought_delta", run_id: ev.run_id, band: 0, attempt: 1, text: w }, 40);
       push({ v: ev.v, type: "thought_done", run_id: ev.run_id, band: 0, attempt: 1, text: good, tokens: good.split(/\s+/).length });
       push({ v: ev.v, type: "plan_review", run_id: ev.run_id, band: 0, attempt: 1, accepted: true, final: true, thought: good, tokens: 2 }, 40);
+    }
+    if (ev.type === "band_done" && ev.band === 1 && last > 1) {
+      // band 2: scored low, redrawn with a revised thought, then passes
+      const thought = events.find((e) => e.type === "thought_done" && e.band === 1).text;
+      const revised = wrongOf(thought) === thought ? thought + " ; cont red circle" : wrongOf(thought);
+      push({ v: ev.v, type: "critique", run_id: ev.run_id, band: 1, round: 0, rows: ev.rows, score: 30, parsed: true, revision: revised,
+        verdict: "redraw", reason: "below_threshold", raw: "30" }, 30);
+      push({ v: ev.v, type: "band_redrawn", run_id: ev.run_id, band: 1, round: 1, rows: ev.rows, thought: revised });
+      for (const p of events.filter((e) => e.type === "band_progress" && e.band === 1)) push({ ...p, round: 1 }, 20);
+      push({ ...ev, round: 1 });
+      push({ v: ev.v, type: "critique", run_id: ev.run_id, band: 1, round: 1, rows: ev.rows, score: 95, parsed: true, revision: "",
+        verdict: "pass", reason: "above_threshold", raw: "95" }, 30);
     }
     if (ev.type === "band_done" && ev.band === last) {
       const thought = events.find((e) => e.type === "thought_done" && e.band === last).text;
@@ -71,7 +83,7 @@ function withReviews(events) {
     }
   }
   const done = events.find((e) => e.type === "run_done");
-  push({ ...done, stats: { ...done.stats, revisions: 1, critiques: done.stats.critiques + 1, plan_reviews: 2, plan_rejections: 1 } }, 10);
+  push({ ...done, stats: { ...done.stats, revisions: last > 1 ? 2 : 1, critiques: done.stats.critiques + (last > 1 ? 2 : 1), plan_reviews: 2, plan_rejections: 1 } }, 10);
   return out;
 }
 
@@ -168,6 +180,13 @@ test("the page: smooth pictures, thinking as it happens, shortfalls, plain Engli
   assert.match(await lastCard.locator(".redraw-view .was").textContent(), /Same thought, drawn again/);
   assert.equal(await lastCard.locator(".redraw-view s").count(), 0, "an unchanged thought is struck through");
   assert.ok(await lastCard.locator("h3 .short").isVisible(), "the band that fell short is not marked");
+  if (done.bands.length > 2) {
+    // band 2 was redrawn with a revised thought: the old one is struck, the new one shown
+    const was = page.locator('#bandlist .band[data-band="1"] .redraw-view .was');
+    assert.match(await was.textContent(), /The model revised its thought\. Was: .* Now: /);
+    assert.equal(await was.locator("s").count(), 1, "a revised thought is not struck through");
+    assert.ok(await page.locator('#bandlist .band[data-band="1"] h3 .short').isHidden(), "a band that passed is marked short");
+  }
   assert.match(await page.textContent("#status"), /Fell short: band \d \(45\) stayed below 90/);
   assert.ok(await page.locator("#status.warn").count());
   assert.match(await page.textContent("#stats"), /2 \(1 rejected and rethought\)/);
