@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -187,21 +189,27 @@ type result struct {
 }
 
 // runTwig runs the built twig with a 2-minute cap; shell, when set, is a
-// prefix run by sh (e.g. "ulimit -f 200;").
+// prefix run by sh (e.g. "ulimit -f 200;"). twig is started by this test
+// binary run afresh as a go-between (see rssEnv), which reports its peak.
 func runTwig(t *testing.T, shell string, args ...string) result {
 	t.Helper()
 	bin, err := twigBin()
 	if err != nil {
 		t.Fatal(err)
 	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var cmd *exec.Cmd
+	argv := append([]string{bin}, args...)
 	if shell != "" {
-		cmd = exec.CommandContext(ctx, "sh", append([]string{"-c", shell + ` exec "$0" "$@"`, bin}, args...)...)
-	} else {
-		cmd = exec.CommandContext(ctx, bin, args...)
+		argv = append([]string{"sh", "-c", shell + ` exec "$0" "$@"`}, argv...)
 	}
+	peak := filepath.Join(t.TempDir(), "maxrss")
+	cmd := exec.CommandContext(ctx, self, argv...)
+	cmd.Env = append(os.Environ(), rssEnv+"="+peak)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err = cmd.Run()
@@ -209,15 +217,62 @@ func runTwig(t *testing.T, shell string, args ...string) result {
 		t.Fatalf("twig %s did not end in 2 minutes", strings.Join(args, " "))
 	}
 	r := result{stdout: out.String(), stderr: errb.String()}
-	if cmd.ProcessState != nil {
-		r.code = cmd.ProcessState.ExitCode()
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.maxRSSMiB = int64(ru.Maxrss) >> 10 // KiB on Linux
-		}
-	} else if err != nil {
+	if cmd.ProcessState == nil {
 		t.Fatal(err)
 	}
+	r.code = cmd.ProcessState.ExitCode()
+	kib, err := os.ReadFile(peak)
+	if err != nil {
+		t.Fatalf("the go-between reported no peak: %v; stderr %s", err, clipLine(r.stderr))
+	}
+	if r.maxRSSMiB, err = strconv.ParseInt(string(kib), 10, 64); err != nil {
+		t.Fatal(err)
+	}
+	r.maxRSSMiB >>= 10 // KiB on Linux
 	return r
+}
+
+// rssEnv, when set in the environment, makes the test binary a go-between:
+// it runs its arguments as a command and writes that command's peak RSS
+// (KiB) to the file rssEnv names, exiting with the command's exit code.
+//
+// A child's ru_maxrss starts from the peak of the address space it was
+// exec'ed from, and Go starts children with vfork (they share the
+// parent's), so a twig started by the test process itself would report the
+// test process's own peak: hundreds of MiB once other tests have run
+// (go test -count=5). Started from this small, fresh process, its peak is
+// its own.
+const rssEnv = "TWIG_TEST_PEAK_RSS_FILE"
+
+func TestMain(m *testing.M) {
+	if file := os.Getenv(rssEnv); file != "" {
+		os.Exit(goBetween(file, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func goBetween(file string, argv []string) int {
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, rssEnv+"=") })
+	err := cmd.Run()
+	if cmd.ProcessState == nil {
+		fmt.Fprintln(os.Stderr, "go-between:", err)
+		return 125
+	}
+	ru, _ := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if ru == nil {
+		fmt.Fprintln(os.Stderr, "go-between: no resource usage on this system")
+		return 125
+	}
+	if err := os.WriteFile(file, []byte(strconv.FormatInt(int64(ru.Maxrss), 10)), 0o644); err != nil {
+		fmt.Fprintln(os.Stderr, "go-between:", err)
+		return 125
+	}
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return cmd.ProcessState.ExitCode()
 }
 
 // oneLineError checks a failure's stderr: one line, no stack trace.
@@ -278,6 +333,7 @@ func TestHostileReplayFrameBomb(t *testing.T) {
 	out := filepath.Join(dir, "out")
 	r := runTwig(t, "", "replay", "--out", out, trace)
 	oneLineError(t, r, "more than 2000 frames")
+	t.Logf("peak RSS %d MiB", r.maxRSSMiB)
 	if r.maxRSSMiB > 200 {
 		t.Errorf("replay of the frame bomb peaked at %d MiB, want under 200", r.maxRSSMiB)
 	}
@@ -296,6 +352,7 @@ func TestHostileReplayLongTrace(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("replay: exit %d: %s", r.code, r.stderr)
 	}
+	t.Logf("peak RSS %d MiB", r.maxRSSMiB)
 	if r.maxRSSMiB > 150 {
 		t.Errorf("replay of 900 frames peaked at %d MiB, want under 150 (the GIF streams)", r.maxRSSMiB)
 	}
