@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/train"
 )
 
@@ -24,6 +25,7 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 		seed   = fs.Uint64("seed", 0, "training seed (0 = the recipe's)")
 		every  = fs.Int("log-every", 10, "print a progress line every N steps (when not on a terminal)")
 		export = fs.Bool("export", false, "write the weights held in --ckpt to --out and exit (inspect a run while it trains)")
+		from   = fs.String("continue", "", "continue the recipe from these weights, saved at the step where it grows its vocabulary (the weights shipped before plan reviews, step 6500), instead of from scratch")
 	)
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -64,14 +66,27 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "training d=%d layers=%d heads=%d, %d steps of %d×%d tokens, seed %d\n",
 		o.D, o.Layers, o.Heads, o.Steps, o.Rows, o.RowTokens, o.Seed)
-	w, err := train.Run(ctx, o, *ckpt, !*fresh, func(p train.Progress) {
+	progress := func(p train.Progress) {
 		switch {
 		case e.tty:
 			fmt.Fprintf(e.stderr, "\r\033[K%s", p)
 		case p.Step%*every == 0 || p.Step == p.Steps:
 			fmt.Fprintln(e.stderr, p)
 		}
-	})
+	}
+	var w *model.Weights
+	if *from != "" {
+		if *fresh {
+			return usagef("--continue resumes its checkpoint; remove --ckpt's file instead of passing --fresh")
+		}
+		m, lerr := model.Load(ctx, *from)
+		if lerr != nil {
+			return lerr
+		}
+		w, err = train.Continue(ctx, o, *ckpt, m.W, train.ReflectFrom, progress)
+	} else {
+		w, err = train.Run(ctx, o, *ckpt, !*fresh, progress)
+	}
 	if e.tty {
 		fmt.Fprintln(e.stderr)
 	}

@@ -2,6 +2,7 @@ package model
 
 import (
 	"math/rand/v2"
+	"slices"
 
 	"github.com/twig-project/twig/core/world"
 )
@@ -64,13 +65,50 @@ type DocOptions struct {
 	Random   float64 // share of think documents with random band heights
 	Look     float64 // chance a band is followed by the model's description of it
 	Corrupt  float64 // chance a described band was drawn wrong first, then redrawn
+	// Review is the share of documents whose plans the model reviews: in a
+	// think document every thought is followed by <review> and a verdict,
+	// in a no-think one the whole picture's description is. 0 writes the
+	// documents of weights trained before reviews existed, draw for draw.
+	Review float64 `json:",omitempty"`
+	// BadPlan is the chance a reviewed plan is first written wrong on
+	// purpose (a relation broken, an object missing, extra or moved, no room
+	// left below), reviewed "bad" with the reason the world's checker gives,
+	// then written right.
+	BadPlan float64 `json:",omitempty"`
 	// Categories weighs how often each benchmark category is drawn; nil
 	// means TrainCategoryWeights.
 	Categories map[string]float64 `json:",omitempty"`
 }
 
-// DefaultDocOptions is the mixture the shipped weights were trained on.
+// DefaultDocOptions is the mixture the weights were trained on before they
+// learnt to review their plans.
 var DefaultDocOptions = DocOptions{NoThink: 0.3, Adaptive: 0.2, Random: 0.15, Look: 0.3, Corrupt: 0.35}
+
+// ReflectDocOptions adds plan reviews to DefaultDocOptions: half the
+// documents review every plan, and 40 % of reviewed plans are first written
+// wrong.
+var ReflectDocOptions = DocOptions{NoThink: 0.3, Adaptive: 0.2, Random: 0.15, Look: 0.3, Corrupt: 0.35,
+	Review: 0.5, BadPlan: 0.4}
+
+// Loss weights of a review's words: the verdict counts more than the reason.
+const (
+	verdictWeight = 2
+	reasonWeight  = 1
+)
+
+// addReview appends "<review> ok </review>" (reason nil) or
+// "<review> bad REASON </review>". The opening token is forced at inference,
+// so it is not learnt.
+func (d *Doc) addReview(v *Vocab, reason []string) {
+	d.addWords(v.MustIDs([]string{world.ReviewOpen}), 0)
+	if reason == nil {
+		d.addWords(v.MustIDs([]string{world.VerdictOK}), verdictWeight)
+	} else {
+		d.addWords(v.MustIDs([]string{world.VerdictBad}), verdictWeight)
+		d.addWords(v.MustIDs(reason), reasonWeight)
+	}
+	d.addWords(v.MustIDs([]string{world.ReviewClose}), reasonWeight)
+}
 
 // BuildDoc writes the training document of one scene drawn for spec.
 func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o DocOptions) Doc {
@@ -78,7 +116,11 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o Do
 	d.add(TokBOS, NoGrid, NoGrid, 0)
 	d.addWords(v.MustIDs(world.ModelPromptWords(spec)), 0)
 	img := world.Render(scene)
+	reviewed := o.Review > 0 && rng.Float64() < o.Review
 	if rng.Float64() < o.NoThink {
+		if reviewed {
+			return buildReviewedPicture(rng, v, spec, scene, o, d)
+		}
 		d.add(TokImg, NoGrid, NoGrid, 1)
 		d.addRows(img, 0, world.Grid, 1)
 		if rng.Float64() < o.Look { // describe the whole picture (best-of-n's critic)
@@ -107,9 +149,20 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o Do
 		if b == 0 {
 			tok = open
 		}
+		if reviewed && rng.Float64() < o.BadPlan {
+			if bad, reason := CorruptPlan(rng, spec, scene, r0, r1); reason != nil {
+				d.add(tok, NoGrid, NoGrid, 1)
+				d.addWords(v.MustIDs(append(world.HeaderWords(r0, r1), world.ThoughtWords(world.BandEntries(bad, r0, r1))...)), 1)
+				d.add(TokEndThink, NoGrid, NoGrid, 1)
+				d.addReview(v, reason)
+			}
+		}
 		d.add(tok, NoGrid, NoGrid, 1)
 		d.addWords(v.MustIDs(thought), 1)
 		d.add(TokEndThink, NoGrid, NoGrid, 1)
+		if reviewed {
+			d.addReview(v, nil)
+		}
 		if rng.Float64() < o.Look {
 			drawn := img
 			corrupt := rng.Float64() < o.Corrupt
@@ -135,11 +188,167 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o Do
 			d.add(TokThink, NoGrid, NoGrid, 1)
 			d.addWords(v.MustIDs(thought), 1)
 			d.add(TokEndThink, NoGrid, NoGrid, 1)
+			if reviewed {
+				d.addReview(v, nil)
+			}
 		}
 		d.addRows(img, r0, r1, 1)
 	}
 	d.add(TokEnd, NoGrid, NoGrid, 1)
 	return d
+}
+
+// buildReviewedPicture finishes a no-think document whose picture the model
+// describes and reviews (best-of-n's whole-picture critic): with chance
+// o.BadPlan the picture is drawn wrong (not learnt), described, and reviewed
+// "bad" with the checker's reason; otherwise drawn right and reviewed "ok".
+func buildReviewedPicture(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o DocOptions, d Doc) Doc {
+	shown, w := scene, float32(1)
+	var reason []string
+	if rng.Float64() < o.BadPlan {
+		for try := 0; try < 6 && reason == nil; try++ {
+			var bad world.Scene
+			if rng.IntN(2) == 0 {
+				bad = Corrupt(rng, scene, rng.IntN(world.Grid), world.Grid)
+			} else {
+				bad, _ = CorruptPlan(rng, spec, scene, 0, world.Grid)
+			}
+			if r := world.PlanReview(spec, bad.Objects, true, world.Grid); r != nil {
+				shown, w, reason = bad, 0, r
+			}
+		}
+	}
+	d.add(TokImg, NoGrid, NoGrid, 1)
+	d.addRows(world.Render(shown), 0, world.Grid, w)
+	d.add(TokLook, NoGrid, NoGrid, 1)
+	d.addWords(v.MustIDs(world.ThoughtWords(world.BandEntries(shown, 0, world.Grid))), 1)
+	d.add(TokEndLook, NoGrid, NoGrid, 1)
+	d.addReview(v, reason)
+	d.add(TokEnd, NoGrid, NoGrid, 1)
+	return d
+}
+
+// CorruptPlan returns a copy of the scene whose plan for rows [r0, r1) is
+// wrong — an object there moved, dropped, recoloured or reshaped, an extra
+// one added, or one from further down pulled up into the band — with the
+// reason the world's checker gives against spec; objects above the band are
+// untouched. It returns a nil reason when a few tries found no corruption
+// that the checker rejects.
+func CorruptPlan(rng *rand.Rand, spec world.Spec, scene world.Scene, r0, r1 int) (world.Scene, []string) {
+	final := r1 >= world.Grid
+	bandY := func(side int) (int, bool) {
+		hi := min(r1, world.Grid-side+1)
+		if hi <= r0 {
+			return 0, false
+		}
+		return r0 + rng.IntN(hi-r0), true
+	}
+	for try := 0; try < 8; try++ {
+		bad := world.Scene{Objects: append([]world.Object(nil), scene.Objects...)}
+		var in, below []int
+		for i, o := range bad.Objects {
+			switch {
+			case o.Y >= r0 && o.Y < r1:
+				in = append(in, i)
+			case o.Y >= r1:
+				below = append(below, i)
+			}
+		}
+		kind := rng.IntN(5)
+		if len(spec.Relations) > 0 && rng.IntN(2) == 0 {
+			// Relations and dead ends are what plans get wrong most: place an
+			// object of the band, or one from below, where one breaks.
+			if bad, reason := breakRelation(rng, spec, bad, append(in, below...), r0, r1, bandY); reason != nil {
+				return bad, reason
+			}
+			continue
+		}
+		switch {
+		case kind == 0 && len(in) > 0: // moved
+			o := &bad.Objects[in[rng.IntN(len(in))]]
+			o.X = rng.IntN(world.Grid - o.Side() + 1)
+			if y, ok := bandY(o.Side()); ok && rng.IntN(2) == 0 {
+				o.Y = y
+			}
+		case kind == 1 && len(in) > 0: // dropped
+			i := in[rng.IntN(len(in))]
+			bad.Objects = append(bad.Objects[:i], bad.Objects[i+1:]...)
+		case kind == 2: // extra: a kind the prompt asks for, or any
+			e := world.Object{Color: rng.IntN(len(world.Colors)), Shape: rng.IntN(len(world.Shapes)), Size: rng.IntN(2), Texture: rng.IntN(2)}
+			if g := spec.Groups[rng.IntN(len(spec.Groups))]; rng.IntN(3) > 0 {
+				e.Shape = g.Shape
+				for _, a := range [][2]*int{{&e.Color, &g.Color}, {&e.Size, &g.Size}, {&e.Texture, &g.Texture}} {
+					if *a[1] != world.Any {
+						*a[0] = *a[1]
+					}
+				}
+			}
+			y, ok := bandY(e.Side())
+			if !ok {
+				continue
+			}
+			e.Y, e.X = y, rng.IntN(world.Grid-e.Side()+1)
+			bad.Objects = append(bad.Objects, e)
+		case kind == 3 && len(in) > 0: // recoloured or reshaped
+			o := &bad.Objects[in[rng.IntN(len(in))]]
+			if rng.IntN(2) == 0 {
+				o.Color = (o.Color + 1 + rng.IntN(len(world.Colors)-1)) % len(world.Colors)
+			} else {
+				o.Shape = (o.Shape + 1 + rng.IntN(len(world.Shapes)-1)) % len(world.Shapes)
+			}
+		case kind == 4 && len(below) > 0: // pulled up from below
+			o := &bad.Objects[below[rng.IntN(len(below))]]
+			y, ok := bandY(o.Side())
+			if !ok {
+				continue
+			}
+			o.Y = y
+		default:
+			continue
+		}
+		var planned []world.Object
+		for _, o := range bad.Objects {
+			if o.Y < r1 {
+				planned = append(planned, o)
+			}
+		}
+		if reason := world.PlanReview(spec, planned, final, r1); reason != nil {
+			return bad, reason
+		}
+	}
+	return scene, nil
+}
+
+// breakRelation moves one of the objects cand into rows [r0, r1) at random
+// spots until the checker says a relation is broken or what is left no
+// longer fits below.
+func breakRelation(rng *rand.Rand, spec world.Spec, sc world.Scene, cand []int, r0, r1 int, bandY func(int) (int, bool)) (world.Scene, []string) {
+	if len(cand) == 0 {
+		return sc, nil
+	}
+	i := cand[rng.IntN(len(cand))]
+	orig := sc.Objects[i]
+	for try := 0; try < 10; try++ {
+		o := orig
+		y, ok := bandY(o.Side())
+		if !ok {
+			return sc, nil
+		}
+		o.Y, o.X = y, rng.IntN(world.Grid-o.Side()+1)
+		sc.Objects[i] = o
+		var planned []world.Object
+		for _, p := range sc.Objects {
+			if p.Y < r1 {
+				planned = append(planned, p)
+			}
+		}
+		r := world.PlanReview(spec, planned, r1 >= world.Grid, r1)
+		if len(r) > 0 && (r[0] == "no" || slices.Contains(r, "not")) {
+			return sc, r
+		}
+	}
+	sc.Objects[i] = orig
+	return sc, nil
 }
 
 // spliceRows returns rows [r0, r1) taken from drawn, the rest from img.

@@ -43,7 +43,14 @@ type Weights struct {
 // NewConfig returns the config of a fresh model of the given size on the
 // world's current vocabulary.
 func NewConfig(d, layers, heads, ctx int) Config {
-	words := world.ModelWords()
+	return NewConfigWords(d, layers, heads, ctx, world.ModelWords())
+}
+
+// NewConfigWords returns the config of a fresh model of the given size on a
+// vocabulary of these words (a prefix of world.ModelWords for a recipe's
+// phases before its vocabulary grew).
+func NewConfigWords(d, layers, heads, ctx int, words []string) Config {
+	words = append([]string(nil), words...)
 	v := NewVocab(words)
 	return Config{
 		Version: FormatVersion,

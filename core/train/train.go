@@ -12,6 +12,7 @@ import (
 
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/nn"
+	"github.com/twig-project/twig/core/world"
 )
 
 // Options configure a training run. The zero value is not useful; start from
@@ -40,6 +41,20 @@ type Options struct {
 	// Mixes, when set, change the document mixture from a step on: step s
 	// trains on the last mix whose From ≤ s, or on Docs before the first.
 	Mixes []Mix `json:"mixes,omitempty"`
+	// Grow, when set, records that the vocabulary grew during the run:
+	// steps before Grow.At train on the first Grow.Words words of
+	// world.ModelWords, and at Grow.At the model takes the rest.
+	Grow *Growth `json:"grow,omitempty"`
+}
+
+// Growth is a step at which the vocabulary grew (the review words were added
+// to weights that had been trained without them). The new embedding rows are
+// initialised from a seed and the optimiser's state starts over, so a run
+// continued from weights saved at Growth.At — which keep no optimiser state —
+// and a run from scratch reach the same weights.
+type Growth struct {
+	At    int `json:"at"`
+	Words int `json:"words"`
 }
 
 // Mix is a document mixture used from a step on.
@@ -103,7 +118,7 @@ func (o Options) DocsAt(step int) model.DocOptions {
 // Default is the recipe of the shipped weights.
 func Default() Options {
 	return Options{Seed: 1, D: 128, Layers: 4, Heads: 4, Ctx: 1024, Rows: 12, RowTokens: 1024,
-		Steps: 6500, Warmup: 100, PeakLR: 4e-3, WeightDecay: 0.05, Clip: 1, Workers: 2, CkptEvery: 50,
+		Warmup: 100, PeakLR: 4e-3, WeightDecay: 0.05, Clip: 1, Workers: 2, CkptEvery: 50,
 		Docs: model.DefaultDocOptions,
 		// The shipped run was planned for 2000 steps, shortened to 1700 at
 		// step 300 and lengthened to 3000 at step 1700 (each time resumed
@@ -112,18 +127,32 @@ func Default() Options {
 		// and at step 4008 single objects were drawn more again (they are
 		// the only scenes that show the held-out colour–shape pairs). These
 		// phases and mixes replay that run exactly.
+		//
+		// At step ReflectFrom the vocabulary grew by the review words and the
+		// model learnt to review its own plans (model.ReflectDocOptions):
+		// the rate restarts again, and the optimiser starts over, because
+		// the shipped weights of step 6500 were continued without its state.
 		Phases: []Phase{{Until: 300, Total: 2000}, {Until: 1700, Total: 1700}, {Until: 3000, Total: 3000},
-			{Until: 6500, Peak: 1.5e-3, Floor: 1e-4}},
+			{Until: ReflectFrom, Peak: 1.5e-3, Floor: 1e-4}, {Until: ReflectFrom + reflectSteps, Peak: 1e-3, Floor: 1e-4}},
 		Mixes: []Mix{
-			{From: 3000, Docs: mixWeights(0.5, 0.8, 0.8, 0.8, 2, 1.6, 3)},
-			{From: 4008, Docs: mixWeights(1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
-		}}
+			{From: 3000, Docs: mixWeights(model.DefaultDocOptions, 0.5, 0.8, 0.8, 0.8, 2, 1.6, 3)},
+			{From: 4008, Docs: mixWeights(model.DefaultDocOptions, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
+			{From: ReflectFrom, Docs: mixWeights(model.ReflectDocOptions, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
+		},
+		Steps: ReflectFrom + reflectSteps,
+		Grow:  &Growth{At: ReflectFrom, Words: len(world.ModelWords()) - len(world.ReviewWords)}}
 }
+
+// ReflectFrom is the step of the recipe at which the model learns to review
+// its plans: the weights shipped before then were saved there.
+const ReflectFrom = 6500
+
+// reflectSteps is the length of the plan-review phase.
+const reflectSteps = 1600
 
 // mixWeights is the default document mixture with these weights of the
 // categories single, color, shape, texture, spatial, numeracy and complex.
-func mixWeights(single, color, shape, texture, spatial, numeracy, complex float64) model.DocOptions {
-	d := model.DefaultDocOptions
+func mixWeights(d model.DocOptions, single, color, shape, texture, spatial, numeracy, complex float64) model.DocOptions {
 	d.Categories = map[string]float64{"single": single, "color": color, "shape": shape, "texture": texture,
 		"spatial": spatial, "numeracy": numeracy, "complex": complex}
 	return d
@@ -134,7 +163,8 @@ func mixWeights(single, color, shape, texture, spatial, numeracy, complex float6
 func Tiny() Options {
 	o := Default()
 	o.D, o.Layers, o.Heads, o.Rows, o.RowTokens, o.Steps, o.Warmup, o.PeakLR, o.CkptEvery = 96, 2, 4, 4, 1024, 250, 25, 5e-3, 50
-	o.Phases, o.Mixes = nil, nil
+	o.Phases, o.Mixes, o.Grow = nil, nil, nil
+	o.Docs = model.ReflectDocOptions
 	return o
 }
 
@@ -171,30 +201,115 @@ type checkpoint struct {
 // and returns the trained weights. report, if not nil, gets a Progress after
 // every step.
 func Run(ctx context.Context, opts Options, ckptPath string, resume bool, report func(Progress)) (*model.Weights, error) {
-	cfg := model.NewConfig(opts.D, opts.Layers, opts.Heads, opts.Ctx)
+	return run(ctx, opts, ckptPath, resume, nil, report)
+}
+
+// Continue trains from weights saved at step `from` of opts's recipe (such
+// weights keep no optimiser state, so from must be opts.Grow.At, where the
+// recipe starts its optimiser over) until opts.Steps, checkpointing to
+// ckptPath; a checkpoint there is resumed instead.
+func Continue(ctx context.Context, opts Options, ckptPath string, start *model.Weights, from int, report func(Progress)) (*model.Weights, error) {
+	if opts.Grow == nil || opts.Grow.At != from {
+		return nil, fmt.Errorf("train: weights can only be continued from a step where the recipe starts its optimiser over (the vocabulary's growth), not step %d", from)
+	}
+	if len(start.Config.Words) != opts.Grow.Words {
+		return nil, fmt.Errorf("train: the weights hold %d words, the recipe had %d at step %d", len(start.Config.Words), opts.Grow.Words, from)
+	}
+	return run(ctx, opts, ckptPath, true, &resumePoint{w: start, step: from}, report)
+}
+
+type resumePoint struct {
+	w    *model.Weights
+	step int
+}
+
+// wordsAt is the vocabulary the recipe trains on at step.
+func (o Options) wordsAt(step int) []string {
+	words := world.ModelWords()
+	if o.Grow != nil && step < o.Grow.At {
+		return words[:o.Grow.Words]
+	}
+	return words
+}
+
+// grow returns weights on the full vocabulary holding w's parameters, the
+// new embedding rows drawn from seed.
+func grow(w *model.Weights, o Options, seed uint64) (*model.Weights, error) {
+	cfg := model.NewConfigWords(o.D, o.Layers, o.Heads, o.Ctx, world.ModelWords())
+	g, err := model.NewWeights(cfg, seed) // fresh rows where w has none
+	if err != nil {
+		return nil, err
+	}
+	old := map[string][]float32{}
+	for _, t := range w.Params.Tensors() {
+		old[t.Name] = t.Data
+	}
+	for _, t := range g.Params.Tensors() {
+		src, ok := old[t.Name]
+		if !ok || len(src) > len(t.Data) {
+			return nil, fmt.Errorf("train: cannot grow tensor %s", t.Name)
+		}
+		copy(t.Data, src) // wte's old rows come first; the rest keep their fresh values
+		if len(src) != len(t.Data) && t.Name != "wte" {
+			return nil, fmt.Errorf("train: tensor %s changed size when the vocabulary grew", t.Name)
+		}
+	}
+	g.Config.TrainTokens, g.Config.TrainSeed = w.Config.TrainTokens, w.Config.TrainSeed
+	return g, nil
+}
+
+func run(ctx context.Context, opts Options, ckptPath string, resume bool, from *resumePoint, report func(Progress)) (*model.Weights, error) {
+	cfg := model.NewConfigWords(opts.D, opts.Layers, opts.Heads, opts.Ctx, opts.wordsAt(0))
 	w, err := model.NewWeights(cfg, opts.Seed)
 	if err != nil {
 		return nil, err
 	}
 	opt := nn.NewOptimizer(w.Params, opts.WeightDecay)
 	step, tokens := 0, int64(0)
+	ck, err := (*checkpoint)(nil), error(nil)
 	if resume && ckptPath != "" {
-		if ck, err := loadCheckpoint(ckptPath); err == nil {
-			if ck.Options.D != opts.D || ck.Options.Layers != opts.Layers || ck.Options.Seed != opts.Seed {
-				return nil, fmt.Errorf("train: checkpoint %s was made with other options (d=%d layers=%d seed=%d); remove it or pass matching flags", ckptPath, ck.Options.D, ck.Options.Layers, ck.Options.Seed)
-			}
-			copy(w.Params.Data, ck.Params)
-			copy(opt.M.Data, ck.M)
-			copy(opt.V.Data, ck.V)
-			opt.Step, step, tokens = ck.OptStep, ck.Step, ck.Tokens
-		} else if !errors.Is(err, os.ErrNotExist) {
+		ck, err = loadCheckpoint(ckptPath)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return nil, err
 		}
 	}
+	if ck == nil && from != nil {
+		if w, err = model.NewWeights(from.w.Config, 0); err != nil {
+			return nil, err
+		}
+		copy(w.Params.Data, from.w.Params.Data)
+		opt = nn.NewOptimizer(w.Params, opts.WeightDecay)
+		step, tokens = from.step, from.w.Config.TrainTokens
+	}
+	if ck != nil {
+		if ck.Options.D != opts.D || ck.Options.Layers != opts.Layers || ck.Options.Seed != opts.Seed {
+			return nil, fmt.Errorf("train: checkpoint %s was made with other options (d=%d layers=%d seed=%d); remove it or pass matching flags", ckptPath, ck.Options.D, ck.Options.Layers, ck.Options.Seed)
+		}
+		if len(ck.Config.Words) != len(w.Config.Words) {
+			if w, err = model.NewWeights(ck.Config, 0); err != nil {
+				return nil, err
+			}
+			opt = nn.NewOptimizer(w.Params, opts.WeightDecay)
+		}
+		cfg = ck.Config
+		copy(w.Params.Data, ck.Params)
+		copy(opt.M.Data, ck.M)
+		copy(opt.V.Data, ck.V)
+		opt.Step, step, tokens = ck.OptStep, ck.Step, ck.Tokens
+	}
+	cfg = w.Config
 	tr := nn.NewTrainer(w.Params, opts.Workers, opts.Rows, opts.RowTokens)
 	pk := newPacker(opts.Rows, opts.RowTokens)
 	start, startTokens := time.Now(), tokens
 	for ; step < opts.Steps; step++ {
+		if opts.Grow != nil && step == opts.Grow.At && len(w.Config.Words) == opts.Grow.Words {
+			if w, err = grow(w, opts, stepSeed(opts.Seed, step)); err != nil {
+				return nil, err
+			}
+			cfg = w.Config
+			opt = nn.NewOptimizer(w.Params, opts.WeightDecay)
+			tr = nn.NewTrainer(w.Params, opts.Workers, opts.Rows, opts.RowTokens)
+		}
 		if err := ctx.Err(); err != nil {
 			if ckptPath != "" {
 				_ = saveCheckpoint(ckptPath, opts, cfg, step, tokens, w.Params, opt)

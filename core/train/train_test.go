@@ -125,3 +125,42 @@ func objectCellNLL(w *model.Weights, n int) float64 {
 	}
 	return sum / float64(max(total, 1))
 }
+
+// A run whose vocabulary grows mid-way: continuing from the weights saved at
+// the growth step (no optimiser state) reaches the same weights as the run
+// from scratch, and the old embedding rows are carried over.
+func TestGrowthContinuesExactly(t *testing.T) {
+	o := Tiny()
+	o.D, o.Layers, o.Heads, o.Rows, o.RowTokens, o.Steps = 16, 1, 2, 2, 256, 6
+	o.Docs = model.DefaultDocOptions
+	o.Mixes = []Mix{{From: 3, Docs: model.ReflectDocOptions}}
+	o.Grow = &Growth{At: 3, Words: len(world.ModelWords()) - len(world.ReviewWords)}
+	full, err := Run(context.Background(), o, "", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Config.Net.Vocab != model.NewVocab(world.ModelWords()).Size() {
+		t.Fatalf("grown vocabulary %d", full.Config.Net.Vocab)
+	}
+	first := o
+	first.Steps = 3
+	w3, err := Run(context.Background(), first, "", false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w3.Config.Words) != o.Grow.Words {
+		t.Fatalf("before the growth the model has %d words, want %d", len(w3.Config.Words), o.Grow.Words)
+	}
+	cont, err := Continue(context.Background(), o, "", w3, 3, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range full.Params.Data {
+		if full.Params.Data[i] != cont.Params.Data[i] {
+			t.Fatalf("param %d differs: %g vs %g", i, full.Params.Data[i], cont.Params.Data[i])
+		}
+	}
+	if _, err := Continue(context.Background(), o, "", w3, 2, nil); err == nil {
+		t.Fatal("continuing from a step without an optimiser reset was accepted")
+	}
+}

@@ -211,7 +211,9 @@ var (
 	relationToken = []string{"above", "below", "left", "right"}
 )
 
-// ModelWords lists every word the model's prompts and thoughts can contain.
+// ModelWords lists every word the model's prompts, thoughts and reviews can
+// contain. The review words come last: weights trained before reviews
+// existed hold the words before them, with the same ids.
 func ModelWords() []string {
 	w := []string{"and", ",", "rows", ":", ";", "new", "cont", "at", "empty"}
 	w = append(w, NumberWords...)
@@ -224,5 +226,5 @@ func ModelWords() []string {
 	for i := 0; i < Grid; i++ {
 		w = append(w, strconv.Itoa(i))
 	}
-	return w
+	return append(w, ReviewWords...)
 }
