@@ -88,7 +88,7 @@ func (o *outbox) merge(ev protocol.Event) bool {
 	switch d := ev.Payload.(type) {
 	case *protocol.ThoughtDelta:
 		ld, ok := last.ev.Payload.(*protocol.ThoughtDelta)
-		if !ok || ld.Band != d.Band || len(ld.Text)+len(d.Text) > o.maxMerge {
+		if !ok || ld.Band != d.Band || ld.Attempt != d.Attempt || len(ld.Text)+len(d.Text) > o.maxMerge {
 			return false
 		}
 		m := *ld // a copy: the producer may still hold the original

@@ -67,7 +67,11 @@ func (d *display) event(ev protocol.Event) {
 		d.start("draw")
 	case *protocol.ThoughtDelta:
 		if !d.think {
-			d.printf("  thought: ")
+			if e.Attempt > 0 {
+				d.printf("  rethought (%d): ", e.Attempt)
+			} else {
+				d.printf("  thought: ")
+			}
 			d.think = true
 		}
 		d.printf("%s", strings.ReplaceAll(e.Text, "\n", " "))
@@ -83,6 +87,15 @@ func (d *display) event(ev protocol.Event) {
 			r := d.rows[e.Band]
 			r.End = e.EndRow
 			d.rows[e.Band] = r
+		}
+	case *protocol.PlanReview:
+		switch {
+		case e.Accepted:
+			d.printf("  review: ok\n")
+		case e.Final:
+			d.printf("  review: bad — %s (no attempts left: keeping this plan)\n", e.Reason)
+		default:
+			d.printf("  review: bad — %s → rethinking\n", e.Reason)
 		}
 	case *protocol.BandProgress:
 		d.done++
@@ -115,9 +128,13 @@ func (d *display) event(ev protocol.Event) {
 		d.printf("  budget: %s (limit %d) spent: %s\n", strings.ReplaceAll(e.Budget, "_", " "), e.Limit, e.Action)
 	case *protocol.RunDone:
 		st := e.Stats
-		d.printf("\ndone in %.2fs · %s · %d thought tokens · %d image tokens · %s · %s\n",
+		d.printf("\ndone in %.2fs · %s · %d thought tokens · %d image tokens · %s · %s",
 			float64(st.Timings.TotalMs)/1000, count(st.Bands, "band"), st.ThoughtTokens, st.ImageTokens,
 			count(st.Critiques, "critique"), count(st.Revisions, "revision"))
+		if st.PlanReviews > 0 {
+			d.printf(" · %s (%d rejected)", count(st.PlanReviews, "plan review"), st.PlanRejections)
+		}
+		d.printf("\n")
 	case *protocol.Error:
 		if d.think {
 			d.printf("\n")

@@ -20,7 +20,9 @@ with --json, one JSON object.
 
 Modes: no-think, think, think+reflect, best-of-n (N no-think drawings, the
 model's critic picks one; N matches think+reflect's tokens unless --best-of),
-adaptive (think+reflect where the model decides when to think).`
+adaptive (think+reflect where the model decides when to think), and the
+reflection ablation: think+review (the model reviews and rewrites its plans,
+no band is redrawn) and think+redraw (bands redrawn, plans not reviewed).`
 
 func evalCmd(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "eval", "[flags]", evalAbout)

@@ -207,3 +207,47 @@ func TestDrawAdaptiveDisplay(t *testing.T) {
 		}
 	}
 }
+
+// reviewThinker reviews its own plans: it rejects every band's first plan.
+type reviewThinker struct{ engine.Thinker }
+
+func (reviewThinker) ReviewPlan(_ context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
+	if req.Attempt == 0 {
+		return engine.PlanReview{Reason: "blue square not below red circle", Tokens: 8}, nil
+	}
+	return engine.PlanReview{Accepted: true, Tokens: 2}, nil
+}
+
+// The live view, the trace and the GIF show a plan the model rejected, its
+// reason and the rewrite.
+func TestDrawShowsPlanReviews(t *testing.T) {
+	backend := func(ctx context.Context, o backendOptions) (Backend, error) {
+		b, _ := testBackend(ctx, o)
+		fb := b.(engine.FuncBackend)
+		inner := fb.NewRoles
+		fb.NewRoles = func(ctx context.Context, spec engine.RunSpec) (engine.Roles, error) {
+			roles, err := inner(ctx, spec)
+			roles.Thinker = reviewThinker{roles.Thinker}
+			return roles, err
+		}
+		return fb, nil
+	}
+	dir := t.TempDir()
+	o := twig(t, backend, "draw", "--seed", "1", "--out", dir, "a red circle above a blue square")
+	if o.code != 0 {
+		t.Fatalf("draw: %+v", o)
+	}
+	for _, want := range []string{"review: bad — blue square not below red circle → rethinking", "rethought (1): band 0: a ",
+		"review: ok", "6 plan reviews (3 rejected)"} {
+		if !strings.Contains(o.stdout, want) {
+			t.Errorf("draw output lacks %q:\n%s", want, o.stdout)
+		}
+	}
+	if trace := string(read(t, filepath.Join(dir, traceFile))); !strings.Contains(trace, `"type":"plan_review"`) ||
+		!strings.Contains(trace, `"attempt":1`) {
+		t.Error("the trace lacks the plan reviews")
+	}
+	if r := twig(t, nil, "replay", filepath.Join(dir, traceFile), "--out", filepath.Join(dir, "r")); r.code != 0 {
+		t.Fatalf("replay: %+v", r)
+	}
+}

@@ -16,7 +16,12 @@ import (
 )
 
 // Modes are the ways a prompt can be drawn.
-var Modes = []string{"no-think", "think", "think+reflect", "best-of-n", "adaptive"}
+//
+// The reflection ablation splits think+reflect in two: think+review reviews
+// and rewrites the plans but never redraws a band (threshold 0), and
+// think+redraw redraws bands the critic scores low but does not review plans
+// (plan_attempts 0).
+var Modes = []string{"no-think", "think", "think+reflect", "best-of-n", "adaptive", "think+review", "think+redraw"}
 
 // ImageScorer is a critic that scores a whole finished picture against a
 // prompt (0–100); best-of-n uses it to pick among candidates.
@@ -147,6 +152,10 @@ func SettingsFor(mode string, bands int) engine.Settings {
 		s.Reflect = false
 	case "adaptive":
 		s.Adaptive = true
+	case "think+review":
+		s.Threshold = 0
+	case "think+redraw":
+		s.PlanAttempts = 0
 	}
 	return s
 }
@@ -198,7 +207,8 @@ func runOne(ctx context.Context, backend engine.Backend, it Item, mode string, o
 	return out
 }
 
-// draw runs one image and counts the critic's words as extra tokens.
+// draw runs one image and counts the critic's and the plan reviews' words as
+// extra tokens (rewritten plans are thought tokens already).
 func draw(ctx context.Context, backend engine.Backend, it Item, mode string, o Options, seed int64) (engine.Result, int, error) {
 	extra := 0
 	settings := SettingsFor(mode, o.Bands)
@@ -207,12 +217,15 @@ func draw(ctx context.Context, backend engine.Backend, it Item, mode string, o O
 	}
 	res, err := engine.Draw(ctx, backend, engine.RunSpec{Prompt: it.Prompt, Seed: seed, Settings: settings},
 		func(e protocol.Event) error {
-			if c, ok := e.Payload.(*protocol.Critique); ok {
+			switch c := e.Payload.(type) {
+			case *protocol.Critique:
 				if c.Tokens > 0 {
 					extra += c.Tokens
 				} else {
 					extra += len(strings.Fields(c.Raw)) + 2
 				}
+			case *protocol.PlanReview:
+				extra += c.Tokens
 			}
 			return nil
 		})

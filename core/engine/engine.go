@@ -33,6 +33,43 @@ type Thinker interface {
 	Think(ctx context.Context, req ThinkRequest, emit func(delta string)) (string, error)
 }
 
+// PlanReviewer is optional: a thinker that can judge its own plan. When a
+// run reflects (and Settings.PlanAttempts > 0) the engine asks it to review
+// each thought right after it is written; a rejected plan is written again
+// (ThinkRequest.Rejected holds what was rejected and why) while attempts are
+// left. The review must come from the thinker's own output — a model's
+// verdict in its own words — so that any thinker can play it.
+type PlanReviewer interface {
+	ReviewPlan(ctx context.Context, req ReviewRequest) (PlanReview, error)
+}
+
+// ReviewRequest asks the thinker to review the plan it wrote for band Band.
+type ReviewRequest struct {
+	State
+	// Thought is the plan to review.
+	Thought string `json:"thought"`
+	// Attempt is 0 for the band's first plan, a for its a-th rewrite.
+	Attempt int `json:"attempt"`
+	// Rejected are the band's earlier plans that were rejected, oldest first.
+	Rejected []RejectedPlan `json:"rejected,omitempty"`
+}
+
+// PlanReview is a thinker's verdict on its plan.
+type PlanReview struct {
+	// Accepted is the verdict.
+	Accepted bool `json:"accepted"`
+	// Reason says why a plan was rejected, in the thinker's words.
+	Reason string `json:"reason,omitempty"`
+	// Tokens is how many tokens the review took (0 = unknown).
+	Tokens int `json:"tokens,omitempty"`
+}
+
+// RejectedPlan is a plan its thinker rejected, with the reason.
+type RejectedPlan struct {
+	Thought string `json:"thought"`
+	Reason  string `json:"reason"`
+}
+
 // Painter paints the rows of req.Rows in order, calling onRow once per row
 // with that row's world.Grid tokens, and returns when done. When req.Rows.End
 // is -1 (adaptive mode) it paints until row world.Grid or until ctx is
@@ -117,6 +154,12 @@ type ThinkRequest struct {
 	// may call it to end the band at row end, Rows.Start < end ≤ world.Grid.
 	// It is nil otherwise.
 	SetEnd func(end int) `json:"-"`
+	// Attempt is 0 for the band's first plan, a for the a-th rewrite of a
+	// plan the thinker rejected (see PlanReviewer).
+	Attempt int `json:"attempt,omitempty"`
+	// Rejected are the band's plans rejected so far, oldest first: a rewrite
+	// is written with them in view.
+	Rejected []RejectedPlan `json:"rejected,omitempty"`
 }
 
 // PaintRequest asks for the rows of band Band.

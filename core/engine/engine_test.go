@@ -665,6 +665,7 @@ func TestEventsRoundTrip(t *testing.T) {
 		mustDraw(t, &backend{f: &fakes{critique: low}}, settings(func(s *engine.Settings) { s.MaxThoughtTokens = 4 })),
 		mustDraw(t, &backend{f: &fakes{decide: func(r engine.DecideRequest) bool { return r.Row%5 == 0 }}}, settings(func(s *engine.Settings) { s.Adaptive = true })),
 		draw(t, context.Background(), &backend{f: &fakes{}, err: errors.New("x")}, settings(nil)),
+		mustDraw(t, &reviewBackend{&reviewer{f: &fakes{}, rejects: 1}}, settings(nil)),
 	}
 	for _, r := range runs {
 		for _, ev := range r.events {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -10,13 +11,58 @@ import (
 	"github.com/twig-project/twig/core/world"
 )
 
-// think has the thinker write band's thought, streaming thought_delta events
-// and enforcing the thought-token budget. For an open-ended band it returns
-// the end row the thinker chose, or -1.
+// think has the thinker write band's thought and, when the run reflects and
+// the thinker reviews its plans, review it: a rejected plan is written again
+// (with the rejected ones in view) while Settings.PlanAttempts allow. Every
+// attempt streams as it is written; a plan_review event follows each.
 func (r *runner) think(band int, rows Rows) (string, int, error) {
+	reviewer, _ := r.roles.Thinker.(PlanReviewer)
+	attempts := r.s.PlanAttempts
+	if !r.s.Reflect || reviewer == nil || attempts <= 0 {
+		thought, end, _, err := r.thinkOnce(band, rows, 0, nil)
+		return thought, end, err
+	}
+	var rejected []RejectedPlan
+	for a := 0; ; a++ {
+		thought, end, truncated, err := r.thinkOnce(band, rows, a, rejected)
+		if err != nil || truncated {
+			return thought, end, err
+		}
+		req := ReviewRequest{State: r.state(band, rows), Thought: thought, Attempt: a, Rejected: rejected}
+		t0 := time.Now()
+		rv, err := reviewer.ReviewPlan(r.ctx, req)
+		r.stats.Timings.ThinkMs += time.Since(t0).Milliseconds()
+		if err == nil {
+			err = r.ctx.Err()
+		}
+		if err != nil {
+			return "", -1, r.fail(protocol.CodeThinker, band, "reviewing its plan", err)
+		}
+		r.stats.PlanReviews++
+		r.stats.ReviewTokens += rv.Tokens
+		final := rv.Accepted || a+1 >= attempts
+		if !rv.Accepted {
+			r.stats.PlanRejections++
+		}
+		if err := r.emit(&protocol.PlanReview{Band: band, Attempt: a, Accepted: rv.Accepted, Reason: rv.Reason,
+			Thought: thought, Tokens: rv.Tokens, Final: final}); err != nil {
+			return "", -1, err
+		}
+		if final {
+			return thought, end, nil
+		}
+		rejected = append(rejected, RejectedPlan{Thought: thought, Reason: rv.Reason})
+	}
+}
+
+// thinkOnce has the thinker write one plan for band, streaming thought_delta
+// events and enforcing the thought-token budget. For an open-ended band it
+// returns the end row the thinker chose, or -1; truncated reports that the
+// budget cut the thought short.
+func (r *runner) thinkOnce(band int, rows Rows, attempt int, rejected []RejectedPlan) (string, int, bool, error) {
 	budget := r.s.MaxThoughtTokens
 	if budget > 0 && r.stats.ThoughtTokens >= budget {
-		return "", rows.End, r.thoughtBudgetSpent(band)
+		return "", rows.End, true, r.thoughtBudgetSpent(band)
 	}
 	ctx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
@@ -28,7 +74,7 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 		cbErr     error
 		end       = -1
 	)
-	req := ThinkRequest{State: r.state(band, rows)}
+	req := ThinkRequest{State: r.state(band, rows), Attempt: attempt, Rejected: slices.Clone(rejected)}
 	if rows.End < 0 {
 		req.SetEnd = func(e int) { g.Do(func() { end = e }) }
 	}
@@ -46,7 +92,7 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 			tokens++
 			r.stats.ThoughtTokens++
 			text.WriteString(delta)
-			if e := r.emit(&protocol.ThoughtDelta{Band: band, Text: delta}); e != nil {
+			if e := r.emit(&protocol.ThoughtDelta{Band: band, Text: delta, Attempt: attempt}); e != nil {
 				cbErr = e
 				cancel(e)
 			}
@@ -56,41 +102,41 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 	r.stats.Timings.ThinkMs += time.Since(t0).Milliseconds()
 	switch {
 	case r.ctx.Err() != nil:
-		return "", -1, r.fail(protocol.CodeThinker, band, "thinking", r.ctx.Err())
+		return "", -1, false, r.fail(protocol.CodeThinker, band, "thinking", r.ctx.Err())
 	case cbErr != nil:
-		return "", -1, cbErr
+		return "", -1, false, cbErr
 	case truncated:
 		thought = text.String()
 	case err != nil:
-		return "", -1, r.fail(protocol.CodeThinker, band, "thinking", err)
+		return "", -1, false, r.fail(protocol.CodeThinker, band, "thinking", err)
 	case tokens == 0 && thought != "":
 		// A thinker that does not stream: its thought is one token.
 		tokens = 1
 		r.stats.ThoughtTokens++
-		if err := r.emit(&protocol.ThoughtDelta{Band: band, Text: thought}); err != nil {
-			return "", -1, err
+		if err := r.emit(&protocol.ThoughtDelta{Band: band, Text: thought, Attempt: attempt}); err != nil {
+			return "", -1, false, err
 		}
 	}
 	if end != -1 && (end <= rows.Start || end > world.Grid) {
-		return "", -1, &Error{Code: protocol.CodeThinker, Band: band,
+		return "", -1, false, &Error{Code: protocol.CodeThinker, Band: band,
 			Err: fmt.Errorf("thinker ended the band at row %d, outside (%d, %d]", end, rows.Start, world.Grid)}
 	}
-	done := &protocol.ThoughtDone{Band: band, Text: thought, Tokens: tokens, Truncated: truncated}
+	done := &protocol.ThoughtDone{Band: band, Text: thought, Tokens: tokens, Truncated: truncated, Attempt: attempt}
 	if end != -1 {
 		done.EndRow = end
 	}
 	if err := r.emit(done); err != nil {
-		return "", -1, err
+		return "", -1, false, err
 	}
 	if truncated {
 		if err := r.thoughtBudgetSpent(band); err != nil {
-			return "", -1, err
+			return "", -1, false, err
 		}
 	}
 	if rows.End < 0 {
-		return thought, end, nil
+		return thought, end, truncated, nil
 	}
-	return thought, rows.End, nil
+	return thought, rows.End, truncated, nil
 }
 
 // thoughtBudgetSpent records, once, that the run thinks no more.

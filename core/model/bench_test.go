@@ -81,7 +81,7 @@ func BenchmarkNoThinkImage(b *testing.B) {
 // nothing per token: painting a band's tokens reuses every buffer.
 func TestSessionStepAllocs(t *testing.T) {
 	m := randomModel(t)
-	s := newSession(m, m.W.Vocab.MustIDs([]string{"one", "red", "circle"}), randomSpec(), 1, m.Sampling, false)
+	s := newSession(m, m.W.Vocab.MustIDs([]string{"one", "red", "circle"}), 1, m.Sampling, false)
 	st := engine.State{Settings: engine.DefaultSettings(), Canvas: make([]int, 256)}
 	st.Settings.Think = false
 	s.stream(st, 0)

@@ -17,10 +17,40 @@ import (
 type Model struct {
 	W        *Weights
 	Sampling Sampling
+	rv       reviewIDs // ids of the review words; open is 0 when the weights have none
 }
 
+// reviewIDs are the token ids of a plan review's fixed words.
+type reviewIDs struct{ open, close, ok, bad, first int }
+
 // New wraps loaded weights with the default sampling settings.
-func New(w *Weights) *Model { return &Model{W: w, Sampling: DefaultSampling} }
+func New(w *Weights) *Model {
+	m := &Model{W: w, Sampling: DefaultSampling}
+	v := w.Vocab
+	ids := make([]int, 0, 4)
+	for _, word := range []string{world.ReviewOpen, world.ReviewClose, world.VerdictOK, world.VerdictBad, world.ReviewWords[0]} {
+		if id, err := v.ID(word); err == nil {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 5 {
+		m.rv = reviewIDs{open: ids[0], close: ids[1], ok: ids[2], bad: ids[3], first: ids[4]}
+	}
+	return m
+}
+
+// canReview reports whether the weights know how to review plans (weights
+// trained before reviews existed do not).
+func (m *Model) canReview() bool { return m.rv.open != 0 }
+
+// planWordsEnd is the end of the word ids a thought or description may use:
+// the review words, which follow every other word, are not among them.
+func (m *Model) planWordsEnd() int {
+	if m.canReview() {
+		return m.rv.first
+	}
+	return m.W.Vocab.Size()
+}
 
 // Name is recorded in run_started events.
 func (m *Model) Name() string {
@@ -48,18 +78,29 @@ func (m *Model) SpecIDs(spec world.Spec) []int {
 
 // NewRun starts a session for one run.
 func (m *Model) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
-	ids, ws, err := m.PromptIDs(spec.Prompt)
+	ids, _, err := m.PromptIDs(spec.Prompt)
 	if err != nil {
 		return nil, err
 	}
 	adaptive := spec.Settings.Adaptive && spec.Settings.Think
-	return &run{s: newSession(m, ids, ws, spec.Seed, m.Sampling, adaptive)}, nil
+	return &run{s: newSession(m, ids, spec.Seed, m.Sampling, adaptive)}, nil
 }
 
 type run struct{ s *session }
 
+// thinkOnly is a session as a thinker that cannot review its plans (weights
+// trained before reviews existed).
+type thinkOnly struct{ s *session }
+
+func (t thinkOnly) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
+	return t.s.Think(ctx, req, emit)
+}
+
 func (r *run) Roles() engine.Roles {
 	roles := engine.Roles{Thinker: r.s, Painter: r.s, Critic: r.s}
+	if !r.s.m.canReview() {
+		roles.Thinker = thinkOnly{r.s}
+	}
 	if r.s.adaptive {
 		roles.Decider = r.s
 	}

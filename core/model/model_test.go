@@ -7,7 +7,6 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 )
 
 func randomModel(t testing.TB) *Model {
@@ -66,8 +65,4 @@ func tokBytes(t []int) []byte {
 		b[i] = byte(v)
 	}
 	return b
-}
-
-func randomSpec() world.Spec {
-	return world.Spec{Category: "single", Groups: []world.Group{{Count: 1, Color: 0, Shape: 0, Size: world.Any, Texture: world.Any}}}
 }

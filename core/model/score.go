@@ -2,24 +2,29 @@ package model
 
 import (
 	"context"
+	"errors"
+	"math"
 	"strings"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/judge"
 	"github.com/twig-project/twig/core/world"
 )
 
 // ScoreImage is the model as a whole-picture critic (best-of-n uses it): the
-// model reads the finished picture and writes what it sees (image → text),
-// the description is laid out as a scene, and the score is the share of the
-// prompt's claims that scene satisfies, 0–100. It also returns the number of
-// tokens the model wrote.
+// model reads the finished picture, writes what it sees (image → text), and
+// reviews that description against the prompt as it reviews a plan; the
+// score is its probability of the verdict "ok", 0–100. Nothing but the
+// model's own output decides it. It also returns the number of tokens the
+// model wrote.
 func (m *Model) ScoreImage(ctx context.Context, prompt string, canvas world.Tokens) (int, int, error) {
-	ids, spec, err := m.PromptIDs(prompt)
+	if !m.canReview() {
+		return 0, 0, errors.New("model: these weights were trained before plan reviews and cannot score a picture")
+	}
+	ids, _, err := m.PromptIDs(prompt)
 	if err != nil {
 		return 0, 0, err
 	}
-	s := newSession(m, ids, spec, 0, m.Sampling, false)
+	s := newSession(m, ids, 0, m.Sampling, false)
 	st := engine.State{Settings: engine.DefaultSettings(), Canvas: canvas}
 	st.Settings.Think = false
 	s.stream(st, world.Grid)
@@ -30,15 +35,15 @@ func (m *Model) ScoreImage(ctx context.Context, prompt string, canvas world.Toke
 	if err != nil {
 		return 0, n, err
 	}
-	entries, _, _, _ := world.ParseThought(desc)
-	var scene world.Scene
-	for _, e := range entries {
-		if e.New {
-			scene.Objects = append(scene.Objects, world.Object{Color: e.Color, Shape: e.Shape, Size: e.Size, Texture: e.Texture, X: e.X, Y: e.Y})
-		}
+	s.stream(st, world.Grid)
+	s.want = append(s.want, item{TokLook, NoGrid, NoGrid})
+	s.wordItems(desc)
+	s.want = append(s.want, item{TokEndLook, NoGrid, NoGrid}, item{int32(m.rv.open), NoGrid, NoGrid})
+	if err := s.sync(ctx); err != nil {
+		return 0, n, err
 	}
-	score := judge.Check(spec, world.Picture(world.Render(scene))).Score()
-	return int(100*score + 0.5), n, nil
+	pOK := 1 / (1 + math.Exp(float64(s.logits[m.rv.bad]-s.logits[m.rv.ok])))
+	return int(100*pOK + 0.5), n + 1, nil
 }
 
 // describe has the model write, greedily, what the stream so far shows
@@ -46,19 +51,19 @@ func (m *Model) ScoreImage(ctx context.Context, prompt string, canvas world.Toke
 // enters the stream. It returns the description and its length in tokens.
 func (s *session) describe(ctx context.Context) (string, int, error) {
 	mark := len(s.fed)
-	v := s.m.W.Vocab
 	var words []string
 	err := s.feed(item{TokLook, NoGrid, NoGrid})
 	for n := 0; err == nil && n < maxThoughtWords; n++ {
 		if err = ctx.Err(); err != nil {
 			break
 		}
-		id := s.sample(firstWordToken, v.Size(), TokEndLook, 0)
+		id := s.sample(firstWordToken, s.m.planWordsEnd(), TokEndLook, 0)
 		if id == TokEndLook {
+			err = s.gen(id)
 			break
 		}
 		words = append(words, s.word(id))
-		err = s.feed(item{int32(id), NoGrid, NoGrid})
+		err = s.gen(id)
 	}
 	s.fed = s.fed[:mark]
 	s.dec.Truncate(mark)

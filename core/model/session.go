@@ -18,6 +18,8 @@ type Sampling struct {
 	ThoughtTemp float32 `json:"thought_temp"`
 	ImageTemp   float32 `json:"image_temp"`
 	TopK        int     `json:"top_k"`
+	// ReviewTemp samples plan reviews' verdicts; 0 takes the likelier.
+	ReviewTemp float32 `json:"review_temp,omitempty"`
 }
 
 // DefaultSampling is what the shipped model is evaluated with.
@@ -42,17 +44,23 @@ type session struct {
 	fed       []item
 	logits    []float32 // logits after the last fed token (owned by dec)
 	want      []item    // scratch: the stream the state implies
-	uncounted int       // tokens of rethinks made before painting, not yet reported
 	probs     []float32 // scratch for sampling
 	idx       []int     // scratch for top-k
 	samp      Sampling
 	bandStart map[int]int // band index → start row, for thoughts without a header
 	adaptive  bool
-	spec      world.Spec // the prompt's claims, for checking plans
+	rec       recorder // nil unless a rollout records the run
 }
 
-func newSession(m *Model, prompt []int, spec world.Spec, seed int64, s Sampling, adaptive bool) *session {
-	return &session{spec: spec, fed: make([]item, 0, m.W.Config.Net.Ctx), want: make([]item, 0, m.W.Config.Net.Ctx), m: m, dec: nn.NewDecoder(m.W.Params, m.W.Config.Net.Ctx),
+// recorder sees every token a session generates, with the stream it was
+// generated after and the logits it was chosen from (RL's rollouts learn
+// from whole runs). The slices are only valid during the call.
+type recorder interface {
+	generated(context []item, next item, logits []float32)
+}
+
+func newSession(m *Model, prompt []int, seed int64, s Sampling, adaptive bool) *session {
+	return &session{fed: make([]item, 0, m.W.Config.Net.Ctx), want: make([]item, 0, m.W.Config.Net.Ctx), m: m, dec: nn.NewDecoder(m.W.Params, m.W.Config.Net.Ctx),
 		rng: rand.New(rand.NewPCG(uint64(seed), 0x7769670a)), prompt: prompt, samp: s,
 		probs: make([]float32, m.W.Vocab.Size()), idx: make([]int, m.W.Vocab.Size()),
 		bandStart: map[int]int{}, adaptive: adaptive}
@@ -85,7 +93,7 @@ func (s *session) stream(st engine.State, limit int) {
 	for r := 0; r < limit; r++ {
 		if b, ok := starts[r]; ok {
 			s.want = w
-			s.thoughtItems(b, st.Thoughts[b])
+			s.thoughtItems(st, b, st.Thoughts[b])
 			w = s.want
 		}
 		for c := 0; c < world.Grid; c++ {
@@ -109,19 +117,33 @@ func (s *session) rowsItems(canvas world.Tokens, r0, r1 int) {
 	}
 }
 
-// thoughtItems appends a band's thought, opened and closed, to s.want; an
-// empty thought adds nothing.
-func (s *session) thoughtItems(band int, thought string) {
+// thoughtItems appends a band's thought, opened and closed, to s.want — in a
+// run that reviews its plans followed by "<review> ok </review>", as the
+// band was accepted — and an empty thought adds nothing.
+func (s *session) thoughtItems(st engine.State, band int, thought string) {
 	if thought == "" {
 		return
 	}
 	s.thoughtOpen(band)
-	for _, word := range strings.Fields(thought) {
+	s.wordItems(thought)
+	s.want = append(s.want, item{TokEndThink, NoGrid, NoGrid})
+	if s.reviews(st) {
+		s.reviewItems(nil)
+	}
+}
+
+// wordItems appends the words of text that the vocabulary knows to s.want.
+func (s *session) wordItems(text string) {
+	for _, word := range strings.Fields(text) {
 		if id, err := s.m.W.Vocab.ID(word); err == nil {
 			s.want = append(s.want, item{int32(id), NoGrid, NoGrid})
 		}
 	}
-	s.want = append(s.want, item{TokEndThink, NoGrid, NoGrid})
+}
+
+// reviews reports whether the run's plans are reviewed.
+func (s *session) reviews(st engine.State) bool {
+	return s.m.canReview() && st.Settings.Think && st.Settings.Reflect && st.Settings.PlanAttempts > 0
 }
 
 // sync makes the cache hold exactly s.want: keep the common prefix, rewind,
@@ -145,6 +167,22 @@ func (s *session) sync(ctx context.Context) error {
 		}
 	}
 	return ctx.Err()
+}
+
+// gen feeds a token the model generated (a text token); a session with a
+// recorder reports it first, with its context and logits.
+func (s *session) gen(id int) error { return s.genItem(item{int32(id), NoGrid, NoGrid}) }
+
+// genAt feeds an image token the model generated at (row, col).
+func (s *session) genAt(id, row, col int) error {
+	return s.genItem(item{int32(id), int32(row), int32(col)})
+}
+
+func (s *session) genItem(it item) error {
+	if s.rec != nil {
+		s.rec.generated(s.fed, it, s.logits)
+	}
+	return s.feed(it)
 }
 
 func (s *session) feed(it item) error {
@@ -209,39 +247,23 @@ func (s *session) sample(lo, hi, extra int, temp float32) int {
 func (s *session) word(id int) string { return s.m.W.Vocab.Word(id) }
 
 // Think writes a thought: the row header is forced (its end row chosen by the
-// model when the band is open-ended), the rest is sampled word by word.
+// model when the band is open-ended), the rest is sampled word by word and
+// streamed as it is written. A rewrite of a plan the model rejected
+// (req.Rejected) is written with the last rejected plan and the model's
+// review of it in view, as training showed it.
 func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 	s.bandStart[req.Band] = req.Rows.Start
-	// Reflecting starts before painting: a plan that does not fit the prompt
-	// is rethought now, so that the band's one redraw is left for what the
-	// painter gets wrong. The thought then streams once checked, and the
-	// rethinks' tokens are reported with the band's first critique.
-	reflect := req.State.Settings.Reflect
-	live := emit
-	if reflect {
-		live = nil
+	s.stream(req.State, req.Rows.Start)
+	if n := len(req.Rejected); n > 0 && s.m.canReview() {
+		last := req.Rejected[n-1]
+		s.thoughtOpen(req.Band)
+		s.wordItems(last.Thought)
+		s.want = append(s.want, item{TokEndThink, NoGrid, NoGrid})
+		s.reviewItems(strings.Fields(last.Reason))
 	}
-	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, rethinkRules{}, live)
+	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, emit)
 	if err != nil {
 		return text, err
-	}
-	if reflect {
-		final := end >= world.Grid
-		if s.planProblem(req.Thoughts, req.Band, text, final) != "" {
-			alt, altEnd, spent, err := s.rethink(ctx, req.State, final)
-			if err != nil {
-				return "", err
-			}
-			s.uncounted += spent
-			if alt != "" {
-				text, end = alt, altEnd
-			}
-		}
-		for _, w := range strings.Fields(text) {
-			if emit != nil {
-				emit(w + " ")
-			}
-		}
 	}
 	if req.Rows.End < 0 && req.SetEnd != nil {
 		req.SetEnd(end)
@@ -249,25 +271,16 @@ func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(
 	return text, nil
 }
 
-// rethinkRules constrain a thought the critic samples: its new objects keep
-// to the prompt's groups (constrain), and it places at least minNew objects
-// (the final band must place whatever the prompt still lacks).
-type rethinkRules struct {
-	constrain bool
-	minNew    int
-}
-
-// writeThought samples the thought of the band st describes at temperature
-// temp and returns it with the band's end row.
-func (s *session) writeThought(ctx context.Context, st engine.State, temp float32, rules rethinkRules, emit func(string)) (string, int, error) {
-	s.stream(st, st.Rows.Start)
+// writeThought samples, after s.want, the thought of the band st describes
+// at temperature temp and returns it with the band's end row.
+func (s *session) writeThought(ctx context.Context, st engine.State, temp float32, emit func(string)) (string, int, error) {
 	s.thoughtOpen(st.Band)
 	if err := s.sync(ctx); err != nil {
 		return "", 0, err
 	}
 	v := s.m.W.Vocab
 	var words []string
-	put := func(w string) error {
+	put := func(w string, generated bool) error {
 		words = append(words, w)
 		if emit != nil {
 			emit(w + " ")
@@ -276,50 +289,135 @@ func (s *session) writeThought(ctx context.Context, st engine.State, temp float3
 		if err != nil {
 			return err
 		}
+		if generated {
+			return s.gen(id)
+		}
 		return s.feed(item{int32(id), NoGrid, NoGrid})
 	}
-	if err := put("rows"); err != nil {
+	if err := put("rows", false); err != nil {
 		return "", 0, err
 	}
-	if err := put(strconv.Itoa(st.Rows.Start)); err != nil {
+	if err := put(strconv.Itoa(st.Rows.Start), false); err != nil {
 		return "", 0, err
 	}
 	end := st.Rows.End
+	generated := false
 	if end < 0 { // the model chooses where the band ends
 		lo, _ := v.ID(strconv.Itoa(st.Rows.Start))
 		hi, _ := v.ID(strconv.Itoa(world.Grid - 1))
 		id := s.sample(lo, hi+1, -1, 0)
 		last, _ := strconv.Atoi(s.word(id))
-		end = last + 1
+		end, generated = last+1, true
 	}
-	if err := put(strconv.Itoa(end - 1)); err != nil {
+	if err := put(strconv.Itoa(end-1), generated); err != nil {
 		return "", 0, err
 	}
-	if err := put(":"); err != nil {
+	if err := put(":", false); err != nil {
 		return "", 0, err
 	}
 	for n := 0; n < maxThoughtWords; n++ {
 		if err := ctx.Err(); err != nil {
 			return "", 0, err
 		}
-		if rules.constrain {
-			s.maskEntry(words)
-		}
-		if placed := countWord(words, "new"); placed < rules.minNew {
-			s.logits[TokEndThink] = float32(math.Inf(-1))
-			if id, err := v.ID("empty"); err == nil {
-				s.logits[id] = float32(math.Inf(-1))
-			}
-		}
-		id := s.sample(firstWordToken, v.Size(), TokEndThink, temp)
+		id := s.sample(firstWordToken, s.m.planWordsEnd(), TokEndThink, temp)
 		if id == TokEndThink {
+			if err := s.gen(id); err != nil {
+				return "", 0, err
+			}
 			break
 		}
-		if err := put(s.word(id)); err != nil {
+		if err := put(s.word(id), true); err != nil {
 			return "", 0, err
 		}
 	}
 	return strings.Join(words, " "), end, nil
+}
+
+// ReviewPlan has the model review the plan it wrote (engine.PlanReviewer):
+// after the thought, "<review>" is forced and the model writes its verdict,
+// "ok" or "bad", then for "bad" the reason, up to "</review>". The verdict
+// is the likelier of the two words (sampled at Sampling.ReviewTemp when that
+// is set, as RL's rollouts do). The review is a side branch: the band is
+// painted after the accepted thought alone.
+func (s *session) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
+	s.stream(req.State, req.Rows.Start)
+	if n := len(req.Rejected); n > 0 {
+		last := req.Rejected[n-1]
+		s.thoughtOpen(req.Band)
+		s.wordItems(last.Thought)
+		s.want = append(s.want, item{TokEndThink, NoGrid, NoGrid})
+		s.reviewItems(strings.Fields(last.Reason))
+	}
+	s.thoughtOpen(req.Band)
+	s.wordItems(req.Thought)
+	s.want = append(s.want, item{TokEndThink, NoGrid, NoGrid}, item{int32(s.m.rv.open), NoGrid, NoGrid})
+	if err := s.sync(ctx); err != nil {
+		return engine.PlanReview{}, err
+	}
+	rv := s.m.rv
+	verdict := s.pick(rv.ok, rv.bad, s.samp.ReviewTemp)
+	if err := s.gen(verdict); err != nil {
+		return engine.PlanReview{}, err
+	}
+	out := engine.PlanReview{Accepted: verdict == rv.ok, Tokens: 1}
+	var reason []string
+	for n := 0; n < maxReasonWords; n++ {
+		if err := ctx.Err(); err != nil {
+			return engine.PlanReview{}, err
+		}
+		id := s.sample(firstWordToken, s.m.W.Vocab.Size(), -1, 0)
+		out.Tokens++
+		if err := s.gen(id); err != nil {
+			return engine.PlanReview{}, err
+		}
+		if id == rv.close {
+			break
+		}
+		reason = append(reason, s.word(id))
+	}
+	if !out.Accepted {
+		out.Reason = strings.Join(reason, " ")
+	}
+	return out, nil
+}
+
+// maxReasonWords bounds a review's reason.
+const maxReasonWords = 12
+
+// pick chooses between tokens a and b by the model's odds: the likelier one
+// when temp is 0, else sampled from their softmax at temp.
+func (s *session) pick(a, b int, temp float32) int {
+	la, lb := s.logits[a], s.logits[b]
+	if temp <= 0 {
+		if la >= lb {
+			return a
+		}
+		return b
+	}
+	pa := 1 / (1 + math.Exp(float64((lb-la)/temp)))
+	if s.rng.Float64() < pa {
+		return a
+	}
+	return b
+}
+
+// reviewItems appends a review to s.want: "<review> ok </review>" for nil
+// reason words, else "<review> bad REASON </review>".
+func (s *session) reviewItems(reason []string) {
+	rv := s.m.rv
+	add := func(id int) { s.want = append(s.want, item{int32(id), NoGrid, NoGrid}) }
+	add(rv.open)
+	if reason == nil {
+		add(rv.ok)
+	} else {
+		add(rv.bad)
+		for _, w := range reason {
+			if id, err := s.m.W.Vocab.ID(w); err == nil {
+				add(id)
+			}
+		}
+	}
+	add(rv.close)
 }
 
 // thoughtOpen appends the token that opens band b's thought to s.want.
@@ -335,7 +433,7 @@ func (s *session) thoughtOpen(band int) {
 func (s *session) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 	s.bandStart[req.Band] = req.Rows.Start
 	s.stream(req.State, req.Rows.Start)
-	s.thoughtItems(req.Band, req.Thought)
+	s.thoughtItems(req.State, req.Band, req.Thought)
 	if err := s.sync(ctx); err != nil {
 		return err
 	}
@@ -351,7 +449,7 @@ func (s *session) PaintBand(ctx context.Context, req engine.PaintRequest, onRow 
 		for c := 0; c < world.Grid; c++ {
 			tok := s.sample(0, world.NumImageTokens, -1, s.samp.ImageTemp)
 			row[c] = tok
-			if err := s.feed(item{int32(tok), int32(r), int32(c)}); err != nil {
+			if err := s.genAt(tok, r, c); err != nil {
 				return err
 			}
 		}
@@ -362,21 +460,20 @@ func (s *session) PaintBand(ctx context.Context, req engine.PaintRequest, onRow 
 
 // Critique asks the model to describe the band it just drew (the
 // understanding direction: image → text) and scores how well that
-// description agrees with the band's thought. The description is a side
+// description agrees with the band's thought — the model's own words
+// against each other, no rule of the world's. The description is a side
 // branch: the cache is rewound after it, so it never enters the stream.
 func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
 	if req.Rows.End < 0 {
 		return engine.Critique{}, fmt.Errorf("model: cannot critique an open-ended band %d", req.Band)
 	}
 	s.stream(req.State, req.Rows.Start)
-	s.thoughtItems(req.Band, req.Thought)
+	s.thoughtItems(req.State, req.Band, req.Thought)
 	s.rowsItems(req.Canvas, req.Rows.Start, req.Rows.End)
 	if err := s.sync(ctx); err != nil {
 		return engine.Critique{}, err
 	}
 	desc, spent, err := s.describe(ctx)
-	spent += s.uncounted // rethinks made before painting
-	s.uncounted = 0
 	if err != nil {
 		return engine.Critique{}, err
 	}
@@ -386,143 +483,11 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 		return engine.Critique{Parsed: false, Revision: req.Thought, Raw: desc, Tokens: spent}, nil
 	}
 	if strings.TrimSpace(req.Thought) == "" {
-		// Drawing without thoughts: no plan to compare with, so the band is
-		// judged by whether what it holds fits the prompt.
-		c := engine.Critique{Score: 100, Parsed: true, Raw: desc, Tokens: spent}
-		if problem := world.PlanCheck(s.spec, world.PlannedObjects(desc), false); problem != "" {
-			c.Score, c.Raw = 40, desc+" | "+problem
-		}
-		return c, nil
+		// Drawing without thoughts: there is no plan to hold the
+		// description against, so there is no score to read.
+		return engine.Critique{Parsed: false, Raw: "no thought to compare with: " + desc, Tokens: spent}, nil
 	}
-	c := engine.Critique{Score: world.EntriesMatch(plan, seen), Parsed: true, Revision: req.Thought, Raw: desc, Tokens: spent}
-	// The plan itself must also fit the prompt; if it does not, the model
-	// rethinks the band until a plan fits (or keeps its own).
-	final := req.Rows.End >= world.Grid
-	if problem := s.planProblem(req.Thoughts, req.Band, req.Thought, final); problem != "" {
-		c.Score = min(c.Score, 40)
-		c.Raw += " | plan: " + problem
-		alt, _, spent, err := s.rethink(ctx, req.State, final)
-		if err != nil {
-			return engine.Critique{}, err
-		}
-		c.Tokens += spent
-		if alt != "" {
-			c.Revision = alt
-		}
-	}
-	return c, nil
-}
-
-// rethink samples thoughts for the band st describes until one fits the
-// prompt (see enoughRethinks) and returns the fitting one that places the
-// most objects ("" when none fits), its end row and the tokens it spent.
-func (s *session) rethink(ctx context.Context, st engine.State, final bool) (string, int, int, error) {
-	best, bestText, bestEnd, spent := -1, "", 0, 0
-	rules := rethinkRules{constrain: true}
-	if final { // the last band must place every object still missing
-		earlier := world.PlannedObjects(st.Thoughts[:min(st.Band, len(st.Thoughts))]...)
-		rules.minNew = s.spec.NumObjects() - len(earlier)
-	}
-	for try := 0; try < maxRethinks && !(best >= 0 && try >= enoughRethinks); try++ {
-		alt, end, err := s.writeThought(ctx, st, 1.0, rules, nil)
-		if err != nil {
-			return "", 0, spent, err
-		}
-		spent += len(strings.Fields(alt)) + 1 // its words and the end of thought
-		if s.planProblem(st.Thoughts, st.Band, alt, final) != "" {
-			continue
-		}
-		// Prefer the plan that gets most done in this band: an empty band is
-		// consistent but only pushes the work further down.
-		if n := len(world.PlannedObjects(alt)); n > best {
-			best, bestText, bestEnd = n, alt, end
-		}
-	}
-	return bestText, bestEnd, spent, nil
-}
-
-// The critic samples thoughts to revise a plan that does not fit: at least
-// enoughRethinks, keeping the one that fits and places the most objects,
-// and while none fits, up to maxRethinks. Plans under many relations fit
-// rarely (one sample in tens), so the bound is high; a rethink is about 20
-// tokens, and most bands need none.
-const (
-	enoughRethinks = 24
-	maxRethinks    = 64
-)
-
-// planProblem checks the plan made by the earlier thoughts and this one
-// against the prompt; "" means it fits.
-func (s *session) planProblem(earlier []string, band int, thought string, final bool) string {
-	all := append(append([]string(nil), earlier[:min(band, len(earlier))]...), thought)
-	objs := world.PlannedObjects(all...)
-	if p := world.PlanCheck(s.spec, objs, final); p != "" {
-		return p
-	}
-	// The objects still to place need room below this band, where every
-	// relation can still hold.
-	if _, _, end, _ := world.ParseThought(thought); !final && end > 0 && !world.PlanCompletable(s.spec, objs, end) {
-		return "the prompt's other objects can no longer be placed below"
-	}
-	return ""
-}
-
-// maskEntry forbids, in the current logits, the words that would make the
-// entry being written (after "new") describe an object no group of the
-// prompt asks for: the critic's rethinking stays within the prompt's claims.
-func (s *session) maskEntry(words []string) {
-	k := len(words) - 1
-	for k >= 0 && words[k] != "new" && words[k] != ";" && words[k] != ":" {
-		k--
-	}
-	if k < 0 || words[k] != "new" {
-		return
-	}
-	partial := words[k+1:] // size, texture, colour, shape so far
-	if len(partial) >= 4 {
-		return
-	}
-	lists := [][]string{world.Sizes, world.Textures, world.Colors, world.Shapes}
-	for i, w := range lists[len(partial)] {
-		attrs := [4]int{world.Any, world.Any, world.Any, world.Any}
-		for j, pw := range partial {
-			attrs[j] = indexOf(lists[j], pw)
-		}
-		attrs[len(partial)] = i
-		ok := false
-		for _, g := range s.spec.Groups {
-			if fits(g.Size, attrs[0]) && fits(g.Texture, attrs[1]) && fits(g.Color, attrs[2]) && (attrs[3] == world.Any || g.Shape == attrs[3]) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			if id, err := s.m.W.Vocab.ID(w); err == nil {
-				s.logits[id] = float32(math.Inf(-1))
-			}
-		}
-	}
-}
-
-func countWord(words []string, w string) int {
-	n := 0
-	for _, x := range words {
-		if x == w {
-			n++
-		}
-	}
-	return n
-}
-
-func fits(want, got int) bool { return want == world.Any || got == world.Any || want == got }
-
-func indexOf(list []string, w string) int {
-	for i, v := range list {
-		if v == w {
-			return i
-		}
-	}
-	return world.Any
+	return engine.Critique{Score: world.EntriesMatch(plan, seen), Parsed: true, Revision: req.Thought, Raw: desc, Tokens: spent}, nil
 }
 
 // ShouldThink reads the model's probability of opening a thought at a row

@@ -62,6 +62,10 @@ type ThoughtDelta struct {
 	// server merged consecutive deltas for a client that read too slowly. Its
 	// seq is the last merged one's, so the seq before it is seq−Coalesced.
 	Coalesced int `json:"coalesced,omitempty"`
+	// Attempt is 0 for the band's first plan, a for its a-th rewrite after
+	// the thinker rejected its own plan (see PlanReview): a UI starts a new
+	// thought for each attempt.
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // ThoughtDone closes a thought.
@@ -76,6 +80,30 @@ type ThoughtDone struct {
 	EndRow int `json:"end_row,omitempty"`
 	// Truncated is true when the thought-token budget cut the thought short.
 	Truncated bool `json:"truncated,omitempty"`
+	// Attempt is 0 for the band's first plan, a for its a-th rewrite.
+	Attempt int `json:"attempt,omitempty"`
+}
+
+// PlanReview is the thinker's review of its own plan, written after a
+// thought when the run reflects (before the band is painted): accepted, or
+// rejected with the reason in the model's words. A rejected plan is followed
+// by a new thought for the band (attempt+1), while attempts are left.
+type PlanReview struct {
+	// Band is the band the plan is for.
+	Band int `json:"band"`
+	// Attempt is the plan reviewed: 0 the first, a the a-th rewrite.
+	Attempt int `json:"attempt"`
+	// Accepted is the verdict.
+	Accepted bool `json:"accepted"`
+	// Reason says why a plan was rejected (empty when accepted).
+	Reason string `json:"reason,omitempty"`
+	// Thought is the plan reviewed.
+	Thought string `json:"thought"`
+	// Tokens is how many tokens the review took to write.
+	Tokens int `json:"tokens"`
+	// Final is true when the band keeps this plan: accepted, or the last
+	// attempt the settings allow.
+	Final bool `json:"final"`
 }
 
 // BandProgress carries one painted row: enough to redraw the partial canvas.
@@ -177,6 +205,13 @@ type Stats struct {
 	Unparsed int `json:"unparsed"`
 	// Revisions is the number of band redraws.
 	Revisions int `json:"revisions"`
+	// PlanReviews is the number of plans the thinker reviewed.
+	PlanReviews int `json:"plan_reviews,omitempty"`
+	// PlanRejections is the number of plans it rejected (each one rethought
+	// while attempts were left).
+	PlanRejections int `json:"plan_rejections,omitempty"`
+	// ReviewTokens is the number of tokens the reviews took.
+	ReviewTokens int `json:"review_tokens,omitempty"`
 	// Timings are the wall-clock milliseconds spent per phase.
 	Timings Timings `json:"timings"`
 }
@@ -224,6 +259,7 @@ func (*BandProgress) EventType() string    { return TypeBandProgress }
 func (*BandDone) EventType() string        { return TypeBandDone }
 func (*Critique) EventType() string        { return TypeCritique }
 func (*BandRedrawn) EventType() string     { return TypeBandRedrawn }
+func (*PlanReview) EventType() string      { return TypePlanReview }
 func (*BudgetExhausted) EventType() string { return TypeBudgetExhausted }
 func (*RunDone) EventType() string         { return TypeRunDone }
 func (*Error) EventType() string           { return TypeError }
@@ -250,6 +286,8 @@ func newPayload(typ string) Payload {
 		return &Critique{}
 	case TypeBandRedrawn:
 		return &BandRedrawn{}
+	case TypePlanReview:
+		return &PlanReview{}
 	case TypeBudgetExhausted:
 		return &BudgetExhausted{}
 	case TypeRunDone:
@@ -271,6 +309,6 @@ func newPayload(typ string) Payload {
 // Types lists every event type this build knows, in stream order.
 func Types() []string {
 	return []string{TypeRunStarted, TypeThinkDecision, TypeBandStarted, TypeThoughtDelta,
-		TypeThoughtDone, TypeBandProgress, TypeBandDone, TypeCritique, TypeBandRedrawn,
+		TypeThoughtDone, TypePlanReview, TypeBandProgress, TypeBandDone, TypeCritique, TypeBandRedrawn,
 		TypeBudgetExhausted, TypeRunDone, TypeError}
 }

@@ -25,6 +25,7 @@ const (
 	TypeBandDone        = "band_done"
 	TypeCritique        = "critique"
 	TypeBandRedrawn     = "band_redrawn"
+	TypePlanReview      = "plan_review"
 	TypeBudgetExhausted = "budget_exhausted"
 	TypeRunDone         = "run_done"
 	TypeError           = "error"

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"reflect"
@@ -32,18 +33,20 @@ func examples() []protocol.Event {
 		ev(2, 0, &protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: 6}}),
 		ev(3, 4, &protocol.ThoughtDelta{Band: 0, Text: "top: "}),
 		ev(4, 31, &protocol.ThoughtDone{Band: 0, Text: "top: new red circle center", Tokens: 5}),
-		ev(5, 35, &protocol.BandProgress{Band: 0, Round: 0, Row: 3, Tokens: row}),
-		ev(6, 60, &protocol.BandDone{Band: 0, Round: 0, Rows: protocol.Rows{Start: 0, End: 6}}),
-		ev(7, 66, &protocol.Critique{Band: 0, Round: 0, Rows: protocol.Rows{Start: 0, End: 6}, Score: 40, Parsed: true,
+		ev(5, 33, &protocol.PlanReview{Band: 0, Attempt: 0, Accepted: false, Reason: "blue square not below red circle",
+			Thought: "rows 0 5 : new small solid blue square at 1 4 ; new small solid red circle at 2 9", Tokens: 9}),
+		ev(6, 35, &protocol.BandProgress{Band: 0, Round: 0, Row: 3, Tokens: row}),
+		ev(7, 60, &protocol.BandDone{Band: 0, Round: 0, Rows: protocol.Rows{Start: 0, End: 6}}),
+		ev(8, 66, &protocol.Critique{Band: 0, Round: 0, Rows: protocol.Rows{Start: 0, End: 6}, Score: 40, Parsed: true,
 			Revision: "top: new red circle left", Verdict: protocol.VerdictRedraw, Reason: protocol.ReasonBelowThreshold, Raw: "40 | top: new red circle left"}),
-		ev(8, 66, &protocol.BandRedrawn{Band: 0, Round: 1, Rows: protocol.Rows{Start: 0, End: 6}, Thought: "top: new red circle left"}),
-		ev(9, 70, &protocol.BudgetExhausted{Budget: protocol.BudgetThoughtTokens, Limit: 64, Band: 2,
+		ev(9, 66, &protocol.BandRedrawn{Band: 0, Round: 1, Rows: protocol.Rows{Start: 0, End: 6}, Thought: "top: new red circle left"}),
+		ev(10, 70, &protocol.BudgetExhausted{Budget: protocol.BudgetThoughtTokens, Limit: 64, Band: 2,
 			Action: "the thought was cut short; later bands are drawn without thoughts"}),
-		ev(10, 240, &protocol.RunDone{Tokens: final, Thoughts: []string{"top: new red circle left", "middle: cont red circle left", "bottom: new blue square right"},
+		ev(11, 240, &protocol.RunDone{Tokens: final, Thoughts: []string{"top: new red circle left", "middle: cont red circle left", "bottom: new blue square right"},
 			Bands: []protocol.Rows{{Start: 0, End: 6}, {Start: 6, End: 11}, {Start: 11, End: 16}},
-			Stats: protocol.Stats{Bands: 3, ThoughtTokens: 17, ImageTokens: 352, Critiques: 4, Revisions: 1,
+			Stats: protocol.Stats{Bands: 3, ThoughtTokens: 17, ImageTokens: 352, Critiques: 4, Revisions: 1, PlanReviews: 4, PlanRejections: 1, ReviewTokens: 18,
 				Timings: protocol.Timings{ThinkMs: 60, PaintMs: 150, CritiqueMs: 20, TotalMs: 240}}}),
-		ev(11, 12, &protocol.Error{Code: protocol.CodeCanceled, Message: "engine: band 1: run cancelled while painting: context canceled"}),
+		ev(12, 12, &protocol.Error{Code: protocol.CodeCanceled, Message: "engine: band 1: run cancelled while painting: context canceled"}),
 	}
 }
 
@@ -168,7 +171,7 @@ func TestJSONL(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := r.Next(); err == nil || !strings.Contains(err.Error(), "line 13") {
+	if _, err := r.Next(); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("line %d", len(examples())+1)) {
 		t.Errorf("bad line: %v", err)
 	}
 	if _, err := protocol.NewReader(strings.NewReader("")).Next(); err != io.EOF {

@@ -27,12 +27,18 @@ type Settings struct {
 	MaxRevisionsTotal int `json:"max_revisions_total"`
 	// Seed makes a run reproducible: same seed, model and kernels ⇒ same image.
 	Seed int64 `json:"seed"`
+	// PlanAttempts is how many plans a band may take when the run reflects
+	// and the thinker reviews its own plans: the first and up to
+	// PlanAttempts−1 rewrites of a plan it rejected; 0 = plans are not
+	// reviewed (default 3).
+	PlanAttempts int `json:"plan_attempts"`
 }
 
 // DefaultSettings returns the defaults: backend's bands, fixed schedule,
-// think and reflect on, threshold 90, one revision a band, no budgets, seed 0.
+// think and reflect on, threshold 90, one revision a band, three plans a
+// band when reviewed, no budgets, seed 0.
 func DefaultSettings() Settings {
-	return Settings{Think: true, Reflect: true, Threshold: 90, MaxRevisions: 1}
+	return Settings{Think: true, Reflect: true, Threshold: 90, MaxRevisions: 1, PlanAttempts: DefaultPlanAttempts}
 }
 
 // UnmarshalJSON decodes settings, starting from DefaultSettings.
@@ -45,6 +51,12 @@ func (s *Settings) UnmarshalJSON(b []byte) error {
 	*s = Settings(p)
 	return nil
 }
+
+// DefaultPlanAttempts is the plans a band may take by default when reviewed.
+const DefaultPlanAttempts = 3
+
+// MaxPlanAttempts is the most plans a band may take.
+const MaxPlanAttempts = 8
 
 // MaxBands is the largest number of bands a setting may ask for (one a row).
 const MaxBands = 16
@@ -60,6 +72,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("settings: max_revisions %d is negative", s.MaxRevisions)
 	case s.MaxThoughtTokens < 0:
 		return fmt.Errorf("settings: max_thought_tokens %d is negative: use 0 for no cap", s.MaxThoughtTokens)
+	case s.PlanAttempts < 0 || s.PlanAttempts > MaxPlanAttempts:
+		return fmt.Errorf("settings: plan_attempts %d is out of range: use 0 (no plan reviews) to %d", s.PlanAttempts, MaxPlanAttempts)
 	case s.MaxRevisionsTotal < 0:
 		return fmt.Errorf("settings: max_revisions_total %d is negative: use 0 for no cap", s.MaxRevisionsTotal)
 	}

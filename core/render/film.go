@@ -168,6 +168,12 @@ func (p *Player) Apply(ev protocol.Event) error {
 			p.rows[e.Band] = r
 		}
 		p.frame(p.rows[e.Band], p.bandTitle(e.Band, "thinking"), e.Text, delayThought)
+	case *protocol.PlanReview:
+		title := "plan ok"
+		if !e.Accepted {
+			title = "plan rejected: " + e.Reason
+		}
+		p.frame(p.rows[e.Band], p.bandTitle(e.Band, title), e.Thought, delayCritique)
 	case *protocol.BandProgress:
 		if e.Row < 0 || e.Row >= world.Grid || len(e.Tokens) != world.Grid {
 			return fmt.Errorf("render: band_progress at seq %d has row %d with %d tokens", ev.Seq, e.Row, len(e.Tokens))

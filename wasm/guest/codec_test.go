@@ -28,13 +28,13 @@ func TestFieldCounts(t *testing.T) {
 		v any
 		n int
 	}{
-		{protocol.ThoughtDelta{}, 3}, {protocol.BandProgress{}, 4}, {protocol.ThinkDecision{}, 4},
-		{protocol.BandStarted{}, 2}, {protocol.BandDone{}, 3}, {protocol.ThoughtDone{}, 5},
-		{protocol.Critique{}, 10}, {protocol.RunDone{}, 4}, {protocol.Stats{}, 7}, {protocol.Rows{}, 2},
-		{engine.State{}, 6}, {engine.ThinkRequest{}, 2}, {engine.PaintRequest{}, 3},
+		{protocol.ThoughtDelta{}, 4}, {protocol.BandProgress{}, 4}, {protocol.ThinkDecision{}, 4},
+		{protocol.BandStarted{}, 2}, {protocol.BandDone{}, 3}, {protocol.ThoughtDone{}, 6},
+		{protocol.Critique{}, 10}, {protocol.RunDone{}, 4}, {protocol.Stats{}, 10}, {protocol.Rows{}, 2},
+		{engine.State{}, 6}, {engine.ThinkRequest{}, 4}, {engine.PaintRequest{}, 3},
 		{engine.CritiqueRequest{}, 3}, {engine.DecideRequest{}, 3}, {engine.Critique{}, 5},
 		{abi.Message{}, 10}, {protocol.RunStarted{}, 5}, {protocol.BandRedrawn{}, 4}, {protocol.BudgetExhausted{}, 4},
-		{protocol.Error{}, 2}, {engine.Settings{}, 9}, {engine.RunSpec{}, 4}, {abi.RunInput{}, 3}, {abi.BackendInfo{}, 2},
+		{protocol.Error{}, 2}, {engine.Settings{}, 10}, {engine.RunSpec{}, 4}, {abi.RunInput{}, 3}, {abi.BackendInfo{}, 2},
 		{abi.Roles{}, 4},
 	} {
 		if n := reflect.TypeOf(tc.v).NumField(); n != tc.n {
@@ -54,6 +54,9 @@ func TestEventsEncodeLikeEncodingJSON(t *testing.T) {
 		&protocol.BandStarted{Band: 1, Rows: rows},
 		&protocol.ThoughtDelta{Band: 2, Text: odd},
 		&protocol.ThoughtDelta{Band: 2, Text: "x", Coalesced: 3},
+		&protocol.ThoughtDelta{Band: 2, Text: "x", Attempt: 2},
+		&protocol.ThoughtDone{Band: 2, Text: odd, Tokens: 7, Attempt: 1},
+		&protocol.PlanReview{Band: 1, Attempt: 1, Reason: odd, Thought: odd, Tokens: 4, Final: true},
 		&protocol.ThoughtDone{Band: 2, Text: odd, Tokens: 7, EndRow: 9, Truncated: true},
 		&protocol.ThoughtDone{},
 		&protocol.BandProgress{Band: 1, Round: 1, Row: 5, Tokens: []int{0, 1, 9, 10, 99, 100, 180, 999, 1000, -1, -12}},
@@ -64,7 +67,8 @@ func TestEventsEncodeLikeEncodingJSON(t *testing.T) {
 		&protocol.BandRedrawn{Band: 1, Round: 1, Rows: rows, Thought: odd},
 		&protocol.BudgetExhausted{Budget: "revisions", Limit: 1, Band: 2, Action: odd},
 		&protocol.RunDone{Tokens: canvas(), Thoughts: []string{odd, ""}, Bands: []protocol.Rows{rows, rows},
-			Stats: protocol.Stats{Bands: 2, ThoughtTokens: 3, ImageTokens: 4, Critiques: 5, Unparsed: 6, Revisions: 7}},
+			Stats: protocol.Stats{Bands: 2, ThoughtTokens: 3, ImageTokens: 4, Critiques: 5, Unparsed: 6, Revisions: 7,
+				PlanReviews: 8, PlanRejections: 9, ReviewTokens: 10}},
 		&protocol.RunDone{},
 		&protocol.Error{Code: "painter_failed", Message: odd},
 	} {
@@ -108,6 +112,7 @@ func TestRequestsEncodeLikeEncodingJSON(t *testing.T) {
 	}{
 		{engine.ThinkRequest{State: st}, func() any { return new(engine.ThinkRequest) }},
 		{engine.ThinkRequest{}, func() any { return new(engine.ThinkRequest) }},
+		{engine.ThinkRequest{State: st, Attempt: 2, Rejected: []engine.RejectedPlan{{Thought: odd, Reason: odd}}}, func() any { return new(engine.ThinkRequest) }},
 		{engine.PaintRequest{State: st, Round: 1, Thought: odd}, func() any { return new(engine.PaintRequest) }},
 		{engine.CritiqueRequest{State: st, Round: 1, Thought: odd}, func() any { return new(engine.CritiqueRequest) }},
 		{engine.DecideRequest{State: st, Row: 7, Thought: odd}, func() any { return new(engine.DecideRequest) }},

@@ -250,6 +250,8 @@ func (p *parser) settings(s *engine.Settings) bool {
 			s.MaxRevisionsTotal, ok = p.int()
 		case "seed":
 			s.Seed, ok = p.int64()
+		case "plan_attempts":
+			s.PlanAttempts, ok = p.int()
 		}
 		return ok
 	})

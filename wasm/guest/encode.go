@@ -102,6 +102,9 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		if p.Coalesced != 0 {
 			b = intField(b, "coalesced", p.Coalesced)
 		}
+		if p.Attempt != 0 {
+			b = intField(b, "attempt", p.Attempt)
+		}
 	case *protocol.BandProgress:
 		head(protocol.TypeBandProgress)
 		b = intField(b, "band", p.Band)
@@ -130,6 +133,9 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		b = intField(b, "tokens", p.Tokens)
 		b = intField(b, "end_row", p.EndRow)
 		b = boolField(b, "truncated", p.Truncated)
+		if p.Attempt != 0 {
+			b = intField(b, "attempt", p.Attempt)
+		}
 	case *protocol.Critique:
 		head(protocol.TypeCritique)
 		b = intField(b, "band", p.Band)
@@ -157,6 +163,15 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		b = intField(b, "critiques", st.Critiques)
 		b = intField(b, "unparsed", st.Unparsed)
 		b = intField(b, "revisions", st.Revisions)
+		if st.PlanReviews != 0 {
+			b = intField(b, "plan_reviews", st.PlanReviews)
+		}
+		if st.PlanRejections != 0 {
+			b = intField(b, "plan_rejections", st.PlanRejections)
+		}
+		if st.ReviewTokens != 0 {
+			b = intField(b, "review_tokens", st.ReviewTokens)
+		}
 		// The host stamps the timings: the guest has no clock.
 		b = append(b, '}')
 	case *protocol.RunStarted:
@@ -220,6 +235,7 @@ func appendSettings(b []byte, s engine.Settings) []byte {
 	b = intField(b, "max_thought_tokens", s.MaxThoughtTokens)
 	b = intField(b, "max_revisions_total", s.MaxRevisionsTotal)
 	b = strconv.AppendInt(field(b, "seed"), s.Seed, 10)
+	b = intField(b, "plan_attempts", s.PlanAttempts)
 	return append(b, '}')
 }
 
@@ -259,6 +275,16 @@ func (e *requestEncoder) appendRequest(b []byte, req any) ([]byte, error) {
 	switch q := req.(type) {
 	case engine.ThinkRequest:
 		b, err = e.appendState(b, &q.State)
+		if q.Attempt != 0 {
+			b = intField(b, "attempt", q.Attempt)
+		}
+		if len(q.Rejected) > 0 {
+			data, jerr := json.Marshal(q.Rejected)
+			if jerr != nil {
+				return b, jerr
+			}
+			b = append(field(b, "rejected"), data...)
+		}
 	case engine.PaintRequest:
 		b, err = e.appendState(b, &q.State)
 		b = intField(b, "round", q.Round)
