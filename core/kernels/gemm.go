@@ -371,39 +371,53 @@ func SetKernel(name string) (prev string, err error) {
 // PackedT is a weight matrix w[n×k] packed once for repeated products
 // out = a·wᵀ (MatMulTPacked), as decoding does with fixed weights: the GEMM
 // then skips packing w, which for a few rows of a costs more than the
-// product. It holds a copy, so after w changes call Repack.
+// product, and a single row streams each panel contiguously. It packs on
+// first use by a path that reads the packing (not on wasm, whose one-row
+// products read w directly) and then holds a copy: after w changes, call
+// Repack. Products may run concurrently; Repack may not run with them.
 type PackedT struct {
 	w    []float32 // the original: small products and Repack read it
 	k, n int
-	kc   int          // K block of data: packedKC(k)
+	kc   int // K block of data: packedKC(k)
+
+	once sync.Once
 	kern *microKernel // the micro-kernel data is packed for (nil: none)
 	data []float32
 }
 
-// PackT packs w[n×k] for the micro-kernel in use.
+// PackT makes a packed view of w[n×k]; the packing itself happens on first
+// use.
 func PackT(w []float32, n, k int) *PackedT {
 	_ = w[n*k-1]
-	pw := &PackedT{w: w[:n*k], k: k, n: n}
-	pw.Repack()
-	return pw
+	return &PackedT{w: w[:n*k], k: k, n: n, kc: packedKC(k)}
 }
 
 // Repack re-reads w (after it changed, or after SetKernel).
 func (pw *PackedT) Repack() {
-	pw.kern = kern
-	if kern == nil {
-		pw.data = nil
-		return
+	pw.once = sync.Once{}
+	pw.kern, pw.data = nil, nil
+}
+
+// packed returns the data packed for the current micro-kernel.
+func (pw *PackedT) packed() []float32 {
+	pw.once.Do(pw.pack)
+	if pw.kern != kern { // the path was switched (tests, benchmarks: not concurrent)
+		pw.Repack()
+		pw.once.Do(pw.pack)
 	}
+	return pw.data
+}
+
+func (pw *PackedT) pack() {
 	nr := kern.nr
 	npad := (pw.n + nr - 1) / nr * nr
-	pw.data = make([]float32, npad*pw.k)
-	pw.kc = packedKC(pw.k)
+	data := make([]float32, npad*pw.k)
 	j := &gemmJob{b: pw.w, rsB: 1, csB: pw.k}
 	for pc := 0; pc < pw.k; pc += pw.kc {
 		kb := min(pw.kc, pw.k-pc)
-		packB(pw.data[pc*npad:], j, pc, kb, 0, pw.n, nr)
+		packB(data[pc*npad:], j, pc, kb, 0, pw.n, nr)
 	}
+	pw.kern, pw.data = kern, data
 }
 
 // packedKC is the K block of packed weights: all of K up to 512 (the
@@ -420,26 +434,23 @@ func packedKC(k int) int {
 // packed w.
 func (p *Pool) MatMulTPacked(out, a []float32, m int, w *PackedT) {
 	k, n := w.k, w.n
-	if kern != nil && w.kern != kern {
-		w.Repack()
-	}
-	if m < gemmMinRows && useVecAVX512 && kern == avx512Kernel && w.kc == k {
-		// A few rows: stream each through the packed 32-column panels.
-		_ = out[m*n-1]
-		_ = a[m*k-1]
-		for i := 0; i < m; i++ {
-			for j := 0; j < n; j += 32 {
-				mask := uint32(1<<min(32, n-j) - 1)
-				vecMat32AVX512(&a[i*k], &w.data[j*k], &out[i*n+j], k, 32, mask)
-			}
-		}
-		return
-	}
-	if kern == nil || m < gemmMinRows {
+	stream := m < gemmMinRows && useVecAVX512 && kern == avx512Kernel && w.kc == k
+	if kern == nil || (m < gemmMinRows && !stream) {
 		p.MatMulT(out, a, w.w, m, k, n)
 		return
 	}
 	_ = out[m*n-1]
 	_ = a[m*k-1]
-	p.gemmPacked(kern, m, n, k, a, k, 1, w.w, 1, k, w.data, out, n, false)
+	data := w.packed()
+	if stream {
+		// A few rows: stream each through the packed 32-column panels.
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j += 32 {
+				mask := uint32(1<<min(32, n-j) - 1)
+				vecMat32AVX512(&a[i*k], &data[j*k], &out[i*n+j], k, 32, mask)
+			}
+		}
+		return
+	}
+	p.gemmPacked(kern, m, n, k, a, k, 1, w.w, 1, k, data, out, n, false)
 }

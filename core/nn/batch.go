@@ -40,16 +40,13 @@ var (
 //   - StepBatch from a single goroutine, for callers that hold all
 //     sequences themselves. Do not mix the two while slots are blocked.
 //
-// The weights are packed for the GEMM at NewBatchDecoder (3.3 MB for the
-// shipped model): like the MatVec hook, it assumes they do not change while
-// it is in use; after changing the Params (training) call Repack or make a
-// new BatchDecoder. Params.MatVec is not used.
+// The weight products read the Params' packed copy of the weights (shared
+// with every Decoder over the same Params and rebuilt after
+// Params.Changed). Params.MatVec is not used.
 type BatchDecoder struct {
 	p          *Params
 	cap, slots int
 	pool       kernels.Pool
-	w          []packedLayer
-	wte        *kernels.PackedT
 	slot       []BatchSlot
 
 	// batch activations, one row per submitted token
@@ -65,8 +62,6 @@ type BatchDecoder struct {
 	open    int    // slots not closed
 	pending int    // open slots that have submitted a token
 }
-
-type packedLayer struct{ qkv, attProj, fc, fcProj *kernels.PackedT }
 
 // BatchToken is one slot's next token for StepBatch.
 type BatchToken struct {
@@ -120,7 +115,6 @@ func NewBatchDecoder(p *Params, slots, capacity int) *BatchDecoder {
 	}
 	b.rows = make([]int, 0, slots)
 	b.in = make([]BatchToken, 0, slots)
-	b.Repack()
 	return b
 }
 
@@ -138,22 +132,8 @@ func carve(sizes []int, dsts []*[]float32) {
 	}
 }
 
-// Repack re-reads the weights from the Params (after they changed).
-func (b *BatchDecoder) Repack() {
-	p := b.p
-	C, V := p.Config.D, p.Config.Vocab
-	b.w = make([]packedLayer, len(p.Layers))
-	for l := range p.Layers {
-		w := &p.Layers[l]
-		b.w[l] = packedLayer{
-			qkv:     kernels.PackT(w.QKVW, 3*C, C),
-			attProj: kernels.PackT(w.AttProjW, C, C),
-			fc:      kernels.PackT(w.FCW, 4*C, C),
-			fcProj:  kernels.PackT(w.FCProjW, C, 4*C),
-		}
-	}
-	b.wte = kernels.PackT(p.WTE, V, C)
-}
+// Repack re-reads the weights after Data changed: it is Params.Changed.
+func (b *BatchDecoder) Repack() { b.p.Changed() }
 
 // SetThreads sets how many threads each batched product may use (default 1).
 func (b *BatchDecoder) SetThreads(n int) { b.pool.Threads = n }
@@ -287,11 +267,12 @@ func (b *BatchDecoder) forward(in []BatchToken) {
 	scale := float32(1 / math.Sqrt(float64(HS)))
 	x, ln, qkv, atty := b.x[:R*C], b.ln[:R*C], b.qkv[:R*3*C], b.atty[:R*C]
 	proj, fch := b.proj[:R*C], b.fch[:R*4*C]
+	pk := p.packed()
 	for r, t := range in {
 		encoderForward(x[r*C:r*C+C], []int32{t.Tok}, []int32{t.Pos}, []int32{t.Row}, []int32{t.Col}, p.WTE, p.WPE, p.WRow, p.WCol, 1, C)
 	}
 	for l := range p.Layers {
-		w, pw := &p.Layers[l], &b.w[l]
+		w, pw := &p.Layers[l], &pk.layers[l]
 		layernormForward(ln, b.mean, b.rstd, x, w.LN1W, w.LN1B, R, C)
 		b.matmul(qkv, ln, pw.qkv, w.QKVB, R)
 		for r, tk := range in {
@@ -313,7 +294,7 @@ func (b *BatchDecoder) forward(in []BatchToken) {
 	}
 	layernormForward(ln, b.mean, b.rstd, x, p.LNFW, p.LNFB, R, C)
 	logits := b.logits[:R*V]
-	b.pool.MatMulTPacked(logits, ln, R, b.wte)
+	b.pool.MatMulTPacked(logits, ln, R, pk.wte)
 	for r, t := range in {
 		s := &b.slot[t.Slot]
 		copy(s.logits, logits[r*V:r*V+V])

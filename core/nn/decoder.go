@@ -92,36 +92,61 @@ func (d *Decoder) Step(tok, pos, row, col int32) []float32 {
 	HS := C / NH
 	scale := float32(1 / math.Sqrt(float64(HS)))
 	t := d.n
+	var pk *packedWeights
+	if d.mv == nil {
+		pk = p.packed()
+	}
 	encoderForward(d.x, []int32{tok}, []int32{pos}, []int32{row}, []int32{col}, p.WTE, p.WPE, p.WRow, p.WCol, 1, C)
 	for l := range p.Layers {
 		w := &p.Layers[l]
+		var pw *packedLayer
+		if pk != nil {
+			pw = &pk.layers[l]
+		}
 		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN1W, w.LN1B, 1, C)
-		d.matvec(d.qkv, d.ln, w.QKVW, w.QKVB, C, 3*C)
+		d.matvec(d.qkv, d.ln, w.QKVW, w.QKVB, C, 3*C, pw.get(0))
 		for h := 0; h < NH; h++ {
 			base := (l*NH + h) * d.cap * HS
 			attendOne(d.atty[h*HS:h*HS+HS], d.scores[:t+1], d.qkv, d.k[base:base+HS*d.cap], d.v[base:base+d.cap*HS], t, h, C, HS, d.cap, scale)
 		}
-		d.matvec(d.proj, d.atty, w.AttProjW, w.AttProjB, C, C)
+		d.matvec(d.proj, d.atty, w.AttProjW, w.AttProjB, C, C, pw.get(1))
 		addTo(d.x, d.proj)
 		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN2W, w.LN2B, 1, C)
-		d.matvec(d.fch, d.ln, w.FCW, w.FCB, C, 4*C)
+		d.matvec(d.fch, d.ln, w.FCW, w.FCB, C, 4*C, pw.get(2))
 		geluForward(d.fch, d.fch, 4*C)
-		d.matvec(d.proj, d.fch, w.FCProjW, w.FCProjB, 4*C, C)
+		d.matvec(d.proj, d.fch, w.FCProjW, w.FCProjB, 4*C, C, pw.get(3))
 		addTo(d.x, d.proj)
 	}
 	layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, p.LNFW, p.LNFB, 1, C)
-	d.matvec(d.logits, d.ln, p.WTE, nil, C, V)
+	var wte *kernels.PackedT
+	if pk != nil {
+		wte = pk.wte
+	}
+	d.matvec(d.logits, d.ln, p.WTE, nil, C, V, wte)
 	d.n++
 	return d.logits[:V]
 }
 
-// matvec is out[n] = w[n×k]·x[k] + bias through the hook, or the CPU kernels.
-func (d *Decoder) matvec(out, x, w, bias []float32, k, n int) {
+// matvec is out[n] = w[n×k]·x[k] + bias through the hook, or the CPU
+// kernels over the packed copy pw of w.
+func (d *Decoder) matvec(out, x, w, bias []float32, k, n int, pw *kernels.PackedT) {
 	if d.mv != nil {
 		d.mv.MatVec(out[:n], x[:k], w[:n*k], bias, k, n)
 		return
 	}
-	matmulForward(&d.pool, out, x, w, bias, 1, k, n)
+	d.pool.MatMulTPacked(out[:n], x[:k], 1, pw)
+	if bias != nil {
+		addTo(out[:n], bias[:n])
+	}
+}
+
+// get returns the i-th matrix of the layer (qkv, attProj, fc, fcProj); nil
+// for a nil layer (the MatVec hook is in use).
+func (pl *packedLayer) get(i int) *kernels.PackedT {
+	if pl == nil {
+		return nil
+	}
+	return [...]*kernels.PackedT{pl.qkv, pl.attProj, pl.fc, pl.fcProj}[i]
 }
 
 // attendOne appends position t's key and value of head h (from qkv [3C]) to

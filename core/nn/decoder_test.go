@@ -70,3 +70,40 @@ func TestDecoderMatchesForward(t *testing.T) {
 		t.Errorf("Decoder.Step: %v allocs per call, want 0", allocs)
 	}
 }
+
+// TestDecoderSeesChangedWeights: decoders read a packed copy of the
+// weights, which Params.Changed (and Optimizer.Update) must refresh.
+func TestDecoderSeesChangedWeights(t *testing.T) {
+	cfg := Config{Vocab: 13, Ctx: 8, D: 16, Layers: 1, Heads: 2, GridRows: 2, GridCols: 2}
+	r := rand.New(rand.NewPCG(5, 5))
+	p := NewParams(cfg)
+	randomize(r, p.Data, 0.3)
+	step := func(p *Params) []float32 {
+		return append([]float32(nil), NewDecoder(p, 4).Step(3, 0, 1, 1)...)
+	}
+	fresh := func() []float32 { // the same weights in Params no decoder has packed
+		q := NewParams(cfg)
+		copy(q.Data, p.Data)
+		return step(q)
+	}
+	same := func(a, b []float32) bool {
+		for i := range a {
+			if math.Abs(float64(a[i]-b[i])) > 1e-5 {
+				return false
+			}
+		}
+		return true
+	}
+	before := step(p)
+	randomize(r, p.Data, 0.3)
+	p.Changed()
+	if got := step(p); !same(got, fresh()) || same(got, before) {
+		t.Errorf("after Changed the decoder does not follow the new weights")
+	}
+	g := NewParams(cfg)
+	randomize(r, g.Data, 1)
+	NewOptimizer(p, 0).Update(p, g, 0.1)
+	if got := step(p); !same(got, fresh()) {
+		t.Errorf("after Optimizer.Update the decoder does not follow the new weights")
+	}
+}

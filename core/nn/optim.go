@@ -66,6 +66,7 @@ func (o *Optimizer) Update(p, g *Params, lr float32) {
 			w[j] -= lr * (mh/(float32(math.Sqrt(float64(vh)))+o.Eps) + wd*w[j])
 		}
 	}
+	p.Changed()
 }
 
 // ClipGradNorm scales g so its global L2 norm is at most maxNorm (if

@@ -47,6 +47,7 @@ type Params struct {
 	MatVec MatVec
 
 	tensors []Tensor
+	packs   *weightPacks // the decoders' packed weights (packed.go)
 }
 
 // NewParams allocates zeroed parameters for cfg; it panics if cfg is invalid
@@ -55,7 +56,7 @@ func NewParams(cfg Config) *Params {
 	if err := cfg.Validate(); err != nil {
 		panic(err)
 	}
-	p := &Params{Config: cfg, Layers: make([]LayerParams, cfg.Layers)}
+	p := &Params{Config: cfg, Layers: make([]LayerParams, cfg.Layers), packs: &weightPacks{}}
 	type slot struct {
 		name  string
 		shape []int
@@ -142,4 +143,5 @@ func (p *Params) Init(seed uint64) {
 		fill(lp.FCProjW, resid)
 	}
 	ones(p.LNFW)
+	p.Changed()
 }

@@ -278,6 +278,7 @@ func run(ctx context.Context, opts Options, ckptPath string, resume bool, from *
 			return nil, err
 		}
 		copy(w.Params.Data, from.w.Params.Data)
+		w.Params.Changed()
 		opt = nn.NewOptimizer(w.Params, opts.WeightDecay)
 		step, tokens = from.step, from.w.Config.TrainTokens
 	}
@@ -293,6 +294,7 @@ func run(ctx context.Context, opts Options, ckptPath string, resume bool, from *
 		}
 		cfg = ck.Config
 		copy(w.Params.Data, ck.Params)
+		w.Params.Changed()
 		copy(opt.M.Data, ck.M)
 		copy(opt.V.Data, ck.V)
 		opt.Step, step, tokens = ck.OptStep, ck.Step, ck.Tokens
@@ -401,6 +403,7 @@ func FromCheckpoint(path string) (*model.Weights, int, error) {
 		return nil, 0, fmt.Errorf("train: checkpoint %s holds %d parameters, its config needs %d", path, len(ck.Params), len(w.Params.Data))
 	}
 	copy(w.Params.Data, ck.Params)
+	w.Params.Changed()
 	w.Config.TrainTokens, w.Config.TrainSeed = ck.Tokens, ck.Options.Seed
 	return w, ck.Step, nil
 }
