@@ -38,6 +38,9 @@ func TestHostileTable(t *testing.T) {
 	goTest := regexp.MustCompile(`^(Test|Fuzz)[A-Za-z0-9_]+$`)
 	rows := 0
 	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "## ") {
+			break // the table of inputs comes first; measurements follow
+		}
 		if !strings.HasPrefix(line, "| ") || strings.HasPrefix(line, "| input") {
 			continue
 		}
