@@ -86,6 +86,7 @@ type Player struct {
 	bands    int
 	thoughts map[int]string
 	rows     map[int]protocol.Rows
+	spec     *world.Spec // the prompt, when it parses: captions say what it left open
 }
 
 // NewPlayer returns a Player before the first event.
@@ -151,6 +152,9 @@ func (p *Player) Apply(ev protocol.Event) error {
 		}
 		p.started = true
 		f.Prompt = e.Prompt
+		if spec, err := world.Parse(e.Prompt); err == nil {
+			p.spec = &spec
+		}
 		p.bands = len(e.Plan)
 		p.frame(protocol.Rows{}, "prompt", e.Prompt, delayStart)
 	case *protocol.BandStarted:
@@ -167,13 +171,13 @@ func (p *Player) Apply(ev protocol.Event) error {
 			r.End = e.EndRow
 			p.rows[e.Band] = r
 		}
-		p.frame(p.rows[e.Band], p.bandTitle(e.Band, "thinking"), e.Text, delayThought)
+		p.frame(p.rows[e.Band], p.bandTitle(e.Band, "thinking"), p.english(e.Text), delayThought)
 	case *protocol.PlanReview:
 		title := "plan ok"
 		if !e.Accepted {
 			title = "plan rejected: " + e.Reason
 		}
-		p.frame(p.rows[e.Band], p.bandTitle(e.Band, title), e.Thought, delayCritique)
+		p.frame(p.rows[e.Band], p.bandTitle(e.Band, title), p.english(e.Thought), delayCritique)
 	case *protocol.BandProgress:
 		if e.Row < 0 || e.Row >= world.Grid || len(e.Tokens) != world.Grid {
 			return fmt.Errorf("render: band_progress at seq %d has row %d with %d tokens", ev.Seq, e.Row, len(e.Tokens))
@@ -186,7 +190,7 @@ func (p *Player) Apply(ev protocol.Event) error {
 		if e.Round > 0 {
 			verb = fmt.Sprintf("redrawing (round %d)", e.Round)
 		}
-		p.frame(p.rows[e.Band], p.bandTitle(e.Band, verb), p.thought(e.Band), delayRow)
+		p.frame(p.rows[e.Band], p.bandTitle(e.Band, verb), p.english(p.thought(e.Band)), delayRow)
 	case *protocol.BandDone:
 		if err := checkBand(ev, e.Band); err != nil {
 			return err
@@ -197,9 +201,9 @@ func (p *Player) Apply(ev protocol.Event) error {
 		if !e.Parsed {
 			title = "score unreadable | pass"
 		}
-		text := p.thought(e.Band)
+		text := p.english(p.thought(e.Band))
 		if e.Verdict == protocol.VerdictRedraw && e.Revision != "" {
-			text = "revised: " + e.Revision
+			text = "revised: " + p.english(e.Revision)
 		}
 		p.frame(e.Rows, p.bandTitle(e.Band, title), text, delayCritique)
 	case *protocol.BandRedrawn:
@@ -214,7 +218,7 @@ func (p *Player) Apply(ev protocol.Event) error {
 		}
 		p.thoughts[e.Band] = clipCaption(e.Thought)
 		p.rows[e.Band] = e.Rows
-		p.frame(e.Rows, p.bandTitle(e.Band, fmt.Sprintf("redraw %d", e.Round)), e.Thought, delayRedraw)
+		p.frame(e.Rows, p.bandTitle(e.Band, fmt.Sprintf("redraw %d", e.Round)), p.english(e.Thought), delayRedraw)
 	case *protocol.RunDone:
 		f.Done = e
 	case *protocol.Error:
@@ -246,6 +250,12 @@ func (p *Player) thought(band int) string {
 		return t
 	}
 	return "(no thought)"
+}
+
+// english is a thought as the captions show it: plain English, rows from 1
+// (world.HumanizeFor); prose from a remote model stays as it is.
+func (p *Player) english(thought string) string {
+	return world.HumanizeFor(p.spec, thought)
 }
 
 func (p *Player) bandTitle(band int, what string) string {

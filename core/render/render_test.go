@@ -165,3 +165,50 @@ func TestWriteGIFAndPNG(t *testing.T) {
 		t.Errorf("png: %v %v", err, img.Bounds())
 	}
 }
+
+// TestCaptionsInEnglish: the GIF's captions give thoughts in plain English
+// (rows from 1, what the prompt left open); prose thoughts stay as written.
+func TestCaptionsInEnglish(t *testing.T) {
+	for _, c := range []struct{ thought, want string }{
+		{"rows 0 7 : new small solid red circle at 0 2", "Rows 1–8: a small solid red circle starting at row 1, column 3 (size and stripes chosen by the model)"},
+		{"a red circle at the top", "a red circle at the top"},
+	} {
+		b := engine.FuncBackend{Bands: 2, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
+			return engine.Roles{
+				Thinker: engine.ThinkerFunc(func(_ context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
+					emit(c.thought)
+					return c.thought, nil
+				}),
+				Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+					for r := req.Rows.Start; r < req.Rows.End; r++ {
+						onRow(r, slices.Repeat([]int{0}, world.Grid))
+					}
+					return nil
+				}),
+			}, nil
+		}}
+		var evs []protocol.Event
+		s := engine.DefaultSettings()
+		s.Reflect = false
+		if _, err := engine.Draw(context.Background(), b, engine.RunSpec{Prompt: "a red circle", Settings: s},
+			func(ev protocol.Event) error { evs = append(evs, ev); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		film, err := render.Rebuild(evs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := false
+		for _, fr := range film.Frames {
+			if strings.HasSuffix(fr.Title, "thinking") {
+				found = true
+				if fr.Text != c.want {
+					t.Errorf("%q: caption %q, want %q", c.thought, fr.Text, c.want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("%q: no thinking frame", c.thought)
+		}
+	}
+}

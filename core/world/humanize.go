@@ -11,8 +11,15 @@ import (
 // and which objects the prompt did not ask for. spec may be nil (no notes).
 // E.g. "Rows 1–6: a large solid red circle starting at row 1, column 3
 // (size and stripes chosen by the model); the blue square continues".
+//
+// A thought that is not in the thought grammar (a remote model's prose, or
+// a malformed entry) is returned as it is: there is nothing to translate,
+// and nothing may be dropped.
 func HumanizeFor(spec *Spec, text string) string {
-	es, r0, r1, _ := ParseThought(text)
+	es, r0, r1, ok := ParseThought(text)
+	if !ok || (r0 < 0 && len(es) == 0) {
+		return strings.TrimSpace(text)
+	}
 	var parts []string
 	for _, e := range es {
 		if !e.New {

@@ -1,6 +1,9 @@
 package world
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestHumanizeFor(t *testing.T) {
 	spec, err := Parse("two yellow triangles above a large striped red circle")
@@ -24,6 +27,12 @@ func TestHumanizeFor(t *testing.T) {
 	if got := HumanizeFor(nil, "rows 0 5 : new small solid yellow triangle at 0 2"); got != "Rows 1–6: a small solid yellow triangle starting at row 1, column 3" {
 		t.Errorf("no spec: %q", got)
 	}
+	// prose (a remote model's thought) and malformed entries pass through untouched
+	for _, text := range []string{"The top band holds a red circle on the left.", "rows 0 5 : new small solid pink blob at 0 2"} {
+		if got := HumanizeFor(&spec, text); got != text {
+			t.Errorf("%q came back as %q", text, got)
+		}
+	}
 }
 
 func FuzzHumanizeFor(f *testing.F) {
@@ -35,8 +44,12 @@ func FuzzHumanizeFor(f *testing.F) {
 		if s, err := Parse(prompt); err == nil {
 			spec = &s
 		}
-		if out := HumanizeFor(spec, thought); out == "" {
+		out := HumanizeFor(spec, thought)
+		if out == "" && strings.TrimSpace(thought) != "" {
 			t.Fatalf("%q: empty", thought)
+		}
+		if _, _, _, ok := ParseThought(thought); !ok && out != strings.TrimSpace(thought) {
+			t.Fatalf("%q is not in the grammar, yet came back as %q", thought, out)
 		}
 	})
 }
