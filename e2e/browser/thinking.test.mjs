@@ -14,8 +14,10 @@
 // <twig-canvas>.play(): the same path as a live run.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-import { serve, launch, openPage, artefacts } from "./harness.mjs";
+import { serve, launch, openPage, artefacts, repo } from "./harness.mjs";
 
 let srv, chrome;
 before(async () => {
@@ -191,6 +193,37 @@ test("the page: smooth pictures, thinking as it happens, shortfalls, plain Engli
   assert.ok(await page.locator("#status.warn").count());
   assert.match(await page.textContent("#stats"), /2 \(1 rejected and rethought\)/);
   await page.screenshot({ path: path.join(artefacts, "page-shortfall.png"), fullPage: true });
+  assert.deepEqual(page.errors, []);
+  await page.context().close();
+});
+
+test("the page plays the real engine's plan reviews (reviewtrace), and its GIF", async () => {
+  // The engine and the shipped model, with the thinker's verdicts scripted
+  // (the shipped weights predate plan reviews): e2e/browser/reviewtrace.
+  const trace = execFileSync("go", ["run", "./e2e/browser/reviewtrace"], { cwd: repo, maxBuffer: 1 << 24 });
+  const events = trace.toString().trim().split("\n").map((l) => JSON.parse(l));
+  const done = events.at(-1);
+  assert.equal(done.type, "run_done");
+  assert.ok(events.some((e) => e.type === "plan_review" && !e.accepted) && events.some((e) => e.type === "thought_delta" && e.attempt === 1),
+    "the engine wrote no rejected plan and no second attempt");
+  const page = await openPage(chrome.browser, `${srv.url}?webgpu=off`);
+  await page.waitForFunction(() => window.twigDemo.client.status.phase !== "idle");
+  await page.setInputFiles("#trace-file", { name: "trace.jsonl", mimeType: "application/x-ndjson", buffer: trace });
+  await ended(page);
+  for (let b = 0; b < done.bands.length; b++) {
+    const card = page.locator(`#bandlist .band[data-band="${b}"]`);
+    const rejectedHere = events.filter((e) => e.type === "plan_review" && e.band === b && !e.accepted && !e.final);
+    assert.equal(await card.locator(".plan.rejected").count(), rejectedHere.length, `band ${b + 1}: rejected plans shown`);
+    if (rejectedHere.length) assert.match(await card.locator(".plan.rejected .verdict").first().textContent(), new RegExp(rejectedHere[0].reason));
+    assert.equal(await card.locator(":scope > .thought").textContent(), done.thoughts[b], `band ${b + 1}: the kept plan is not the run's thought`);
+    await page.waitForFunction((b) => document.querySelector(`#bandlist .band[data-band="${b}"] > .human`).textContent !== "", b);
+    assert.match(await card.locator(":scope > .human").textContent(), /The model checked this plan: it fits\./);
+  }
+  assert.match(await page.textContent("#status"), /^Done in/);
+  await page.screenshot({ path: path.join(artefacts, "page-reviews-engine.png"), fullPage: true });
+  // the GIF of a run with reviews (render.Player in the worker's Go)
+  const [dl] = await Promise.all([page.waitForEvent("download"), page.click("#dl-gif")]);
+  assert.equal(readFileSync(await dl.path()).subarray(0, 4).toString(), "GIF8");
   assert.deepEqual(page.errors, []);
   await page.context().close();
 });
