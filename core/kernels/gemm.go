@@ -116,6 +116,7 @@ func (p *Pool) gemmPacked(k *microKernel, M, N, K int, a []float32, rsA, csA int
 		}
 		return
 	}
+	k = forRows(k, M)
 	j := &p.job
 	*j = gemmJob{k: k, M: M, N: N, K: K, a: a, rsA: rsA, csA: csA, b: b, rsB: rsB, csB: csB, c: c, ldc: ldc, acc: acc, kc: kc}
 	if bPacked != nil {

@@ -10,6 +10,9 @@ import "golang.org/x/sys/cpu"
 func gemmAVX512(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
 
 //go:noescape
+func gemmAVX512x8(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+//go:noescape
 func gemmAVX2(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
 
 func fmaPeakAVX512(n int)
@@ -18,6 +21,9 @@ func fmaPeakAVX2(n int)
 var (
 	avx512Kernel = &microKernel{name: "avx512", mr: 12, nr: 32, fn: gemmAVX512}
 	avx2Kernel   = &microKernel{name: "avx2", mr: 6, nr: 16, fn: gemmAVX2}
+	// avx512Kernel8 is the AVX-512 kernel with 8-row tiles, for products of
+	// few rows (batched decoding) that 12-row tiles would pad.
+	avx512Kernel8 = &microKernel{name: "avx512", mr: 8, nr: 32, fn: gemmAVX512x8}
 )
 
 // hasAVX512 and hasAVX2 say which kernels this CPU (and OS) can run.
@@ -95,4 +101,22 @@ func setVec(avx512 bool) func() {
 	old := useVecAVX512
 	useVecAVX512 = avx512
 	return func() { useVecAVX512 = old }
+}
+
+// forRows picks the micro-kernel for a product of M rows: the 8-row AVX-512
+// tile when M is small and 12-row tiles would pad more rows.
+func forRows(k *microKernel, M int) *microKernel {
+	if k == avx512Kernel && M <= 64 && (M+7)/8*8 < (M+11)/12*12 {
+		return avx512Kernel8
+	}
+	return k
+}
+
+// tileVariants lists the extra micro-kernels gemm may substitute (forRows),
+// for the tests to force over every shape.
+func tileVariants() []*microKernel {
+	if hasAVX512 {
+		return []*microKernel{avx512Kernel8}
+	}
+	return nil
 }

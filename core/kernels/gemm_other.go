@@ -25,3 +25,7 @@ func setVecFor(*microKernel) {}
 
 // avx512Kernel does not exist off amd64.
 var avx512Kernel *microKernel
+
+func forRows(k *microKernel, M int) *microKernel { return k }
+
+func tileVariants() []*microKernel { return nil }

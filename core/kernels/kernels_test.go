@@ -156,7 +156,7 @@ func TestGEMMWithinRoundingBound(t *testing.T) {
 		{2048, 384, 128}, {384, 128, 2048}, {512, 128, 512}, {2048, 300, 128},
 	}
 	r := rand.New(rand.NewPCG(9, 10))
-	for _, k := range kernelsHere() {
+	for _, k := range append(kernelsHere(), tileVariants()...) {
 		for _, d := range dims {
 			M, N, K := d[0], d[1], d[2]
 			if M*N*K > 1<<25 && testing.Short() {
@@ -190,8 +190,8 @@ func TestGEMMWithinRoundingBound(t *testing.T) {
 						p.gemm(k, M, N, K, a, rsA, csA, b, rsB, csB, c, N, acc)
 						for i, v := range c {
 							if e := math.Abs(float64(v) - want[i]); e > bound[i] {
-								t.Fatalf("%s M%d N%d K%d layout %d acc %v t%d: c[%d,%d] = %v, want %v (error %.2e > bound %.2e)",
-									k.name, M, N, K, lay, acc, th, i/N, i%N, v, want[i], e, bound[i])
+								t.Fatalf("%s/mr%d M%d N%d K%d layout %d acc %v t%d: c[%d,%d] = %v, want %v (error %.2e > bound %.2e)",
+									k.name, k.mr, M, N, K, lay, acc, th, i/N, i%N, v, want[i], e, bound[i])
 							}
 						}
 					}

@@ -123,6 +123,7 @@ func main() {
 	p("#include \"textflag.h\"")
 	p("")
 	kernel("gemmAVX512", "Z", 12, 2, 16, "VPXORD")
+	kernel("gemmAVX512x8", "Z", 8, 2, 16, "VPXORD")
 	kernel("gemmAVX2", "Y", 6, 2, 8, "VXORPS")
 	peak("fmaPeakAVX512", "Z", 16, "VPXORD")
 	peak("fmaPeakAVX2", "Y", 12, "VXORPS")
