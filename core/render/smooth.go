@@ -18,16 +18,23 @@ import (
 // Method. The canvas is a SubGrid×SubGrid grid of sub-pixels, each of one
 // class: background, undrawn, or a (colour, texture) pair. The outline of
 // every coloured class is traced along the sub-pixel edges (diagonal
-// neighbours join, as the judge's 8-connectivity has it), each loop is
-// replaced by the midpoints of its unit edges and smoothed twice with the
-// [1 2 1]/4 filter along the loop — which turns any regular staircase of
-// slope 1:1 or 1:2 into a straight line and leaves straight runs where they
-// were — and is then pushed out along its normals until it encloses the same
-// area as the tokens' outline (so small parts do not shrink away). The loops
-// are filled even-odd with 4 sub-scanlines a pixel row and exact horizontal
-// coverage, which is the anti-aliasing. Undrawn cells stay the crisp grey
-// checkerboard; stripes are those of world.Picture (world.StripePx rows of a
-// world.PxSize picture).
+// neighbours join, as the judge's 8-connectivity has it). Each loop becomes
+// the midpoints of its unit edges (with points halfway between them) and is
+// smoothed along the loop by the [1 2 1]/4 filter, smoothPasses times (a
+// Gaussian of about one sub-pixel): stair-steps of slope 1:1 and 1:2 all but
+// vanish into straight or round edges, straight runs stay where they were,
+// and a turn between two straight runs of pinRun or more sub-pixels is a
+// real corner and stays sharp (squares stay square). Each loop is then
+// pushed out along its normals until it encloses the area of the tokens'
+// outline, so small parts do not shrink away. The loops are filled even-odd
+// with 4 sub-scanlines a pixel row and exact horizontal coverage, which is
+// the anti-aliasing. Undrawn cells stay the crisp grey checkerboard; stripes
+// are those of world.Picture (world.StripePx rows of a world.PxSize picture).
+//
+// The judge and the benchmark keep reading world.Picture, the exact token
+// picture; the tests check that the judge passes every benchmark prompt's
+// ground truth read from Smooth too, and that each token's mask keeps its
+// coverage.
 //
 // web/twig.js draws the page's canvas with the same arithmetic, step for
 // step (e2e/browser checks that the two agree).
