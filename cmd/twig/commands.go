@@ -24,6 +24,7 @@ var commands = []command{
 	{name: "eval", summary: "run the benchmark: modes × categories, judged from the pictures", run: evalCmd},
 	{name: "vocab", summary: "list the words prompts may use", run: vocabCmd},
 	{name: "train", summary: "train the embedded model (reproduces the shipped weights)", run: trainCmd},
+	{name: "rl", summary: "TwiG-RL: GRPO on the judge's reward from finished pictures", run: rlCmd},
 	{name: "sandbox", summary: "run a TwiG policy module (WebAssembly) in the sandbox", run: sandboxCmd},
 }
 

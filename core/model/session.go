@@ -38,7 +38,7 @@ type item struct{ tok, row, col int32 }
 // a band is redrawn) and feeds only the rest — never a full re-prefill.
 type session struct {
 	m         *Model
-	dec       *nn.Decoder
+	dec       nn.StepDecoder
 	rng       *rand.Rand
 	prompt    []int // model prompt word ids
 	fed       []item

@@ -84,6 +84,10 @@ type Batch struct {
 	DocStart []int32   // [B,T] row-local index where this token's document starts
 	Targets  []int32   // [B,T] next-token ids
 	Weights  []float32 // [B,T] loss weight per position, 0 = ignored
+	// Scale, when not 0, replaces the loss's 1/Σw normalisation: the loss
+	// is Scale·Σ w·CE. Policy-gradient steps weigh tokens by signed
+	// advantages, whose sum says nothing about the batch's size.
+	Scale float32
 }
 
 // rows returns rows [lo,hi) of b as a sub-batch (views, no copy).
@@ -91,6 +95,18 @@ func (b Batch) rows(lo, hi int) Batch {
 	s, e := lo*b.T, hi*b.T
 	return Batch{B: hi - lo, T: b.T, Tokens: b.Tokens[s:e], Pos: b.Pos[s:e], Row: b.Row[s:e],
 		Col: b.Col[s:e], DocStart: b.DocStart[s:e], Targets: b.Targets[s:e], Weights: b.Weights[s:e]}
+}
+
+// lossScale is the factor of the batch's loss: Scale, or 1/Σw (0 when no
+// weight is positive).
+func (b Batch) lossScale() float32 {
+	if b.Scale != 0 {
+		return b.Scale
+	}
+	if sw := b.weightSum(); sw > 0 {
+		return float32(1 / sw)
+	}
+	return 0
 }
 
 func (b Batch) weightSum() float64 {

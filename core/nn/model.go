@@ -123,11 +123,7 @@ func (m *Model) ZeroGrad() { clear(m.Grads.Data) }
 // (0 when every weight is 0). It panics if b exceeds the Model's size or
 // breaks the Batch invariants (a bug in the caller).
 func (m *Model) Forward(b Batch) float32 {
-	sw := b.weightSum()
-	scale := float32(0)
-	if sw > 0 {
-		scale = float32(1 / sw)
-	}
+	scale := b.lossScale()
 	return float32(m.forward(b, scale))
 }
 

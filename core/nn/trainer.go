@@ -34,11 +34,7 @@ func NewTrainer(p *Params, workers, maxB, maxT int) *Trainer {
 // the summed gradient in Grads (overwritten, not accumulated) and returns the
 // loss Σ w·CE / Σ w over the whole batch.
 func (tr *Trainer) Step(b Batch) float32 {
-	sw := b.weightSum()
-	scale := float32(0)
-	if sw > 0 {
-		scale = float32(1 / sw)
-	}
+	scale := b.lossScale()
 	losses := make([]float64, len(tr.Workers))
 	var wg sync.WaitGroup
 	for w, m := range tr.Workers {
