@@ -91,9 +91,9 @@ func (m *Model) Rollout(ctx context.Context, prompt string, seed int64, settings
 
 // rolloutBackend is the model with one recorded session.
 type rolloutBackend struct {
-	m    *Model
-	rec  recorder
-	dec  nn.StepDecoder
+	m   *Model
+	rec recorder
+	dec nn.StepDecoder
 }
 
 func (b *rolloutBackend) DefaultBands() int { return b.m.DefaultBands() }
