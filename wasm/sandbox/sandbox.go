@@ -24,6 +24,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	mrand "math/rand/v2"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -51,6 +53,53 @@ type Module struct {
 	sb *Sandbox
 	rt wazero.Runtime
 	cm wazero.CompiledModule
+
+	// ready holds instances of the engine guest made ahead of their runs
+	// (nil for user modules, which run once).
+	ready chan *prepared
+}
+
+// prepared is an instance made ahead of its run: instantiated, its
+// _initialize (the Go runtime's start-up) done. A run then starts without
+// paying for either, which was about 1 ms of every sandboxed run. WASI's
+// random source and stdio are fixed at instantiation, so a prepared
+// instance reads and writes through bindings that play points at its run;
+// its start-up reads a fixed random stream and writes nowhere.
+type prepared struct {
+	mod api.Module
+	rnd *randBinding
+	out *outBinding
+}
+
+type randBinding struct{ r io.Reader }
+
+func (b *randBinding) Read(p []byte) (int, error) { return b.r.Read(p) }
+
+type outBinding struct{ w io.Writer }
+
+func (b *outBinding) Write(p []byte) (int, error) { return b.w.Write(p) }
+
+// readyInstances is how many engine-guest instances wait ahead of runs.
+const readyInstances = 2
+
+// prepareAhead makes one instance in the background for a later run.
+func (m *Module) prepareAhead() {
+	go func() {
+		var key [32]byte
+		copy(key[:], "twig sandbox start-up random....")
+		p := &prepared{rnd: &randBinding{r: mrand.NewChaCha8(key)}, out: &outBinding{w: io.Discard}}
+		cfg := m.sb.modCfg.WithRandSource(p.rnd).WithStdout(p.out).WithStderr(p.out)
+		mod, err := m.rt.InstantiateModule(experimental.WithMemoryAllocator(context.Background(), allocator), m.cm, cfg)
+		if err != nil {
+			return // closed, or out of memory: runs instantiate their own
+		}
+		p.mod = mod
+		select {
+		case m.ready <- p:
+		default:
+			_ = mod.Close(context.Background())
+		}
+	}()
 }
 
 // New starts a sandbox: the runtimes with their limits, the compilation
@@ -84,6 +133,11 @@ func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 		s.engine, err = s.compile(ctx, s.rtEng, guestWasm)
 		if err != nil {
 			err = fmt.Errorf("sandbox: the embedded engine guest: %w", err)
+		} else {
+			s.engine.ready = make(chan *prepared, readyInstances)
+			for range readyInstances {
+				s.engine.prepareAhead()
+			}
 		}
 	}
 	if err != nil {
@@ -241,10 +295,18 @@ func (m *Module) Draw(ctx context.Context, b engine.Backend, spec engine.RunSpec
 // calls twig_run, then returns the run's outcome.
 func (m *Module) play(r *run) error {
 	ctx := experimental.WithMemoryAllocator(context.WithValue(r.ctx, runKey{}, r), allocator)
-	cfg := m.sb.modCfg.WithRandSource(r.randSource()).WithStdout(&r.out).WithStderr(&r.out)
-	mod, err := m.rt.InstantiateModule(ctx, m.cm, cfg)
-	if err != nil {
-		return r.outcome(0, err, 0)
+	var mod api.Module
+	select {
+	case p := <-m.ready: // nil for user modules: never ready
+		p.rnd.r, p.out.w = r.randSource(), &r.out
+		mod = p.mod
+		m.prepareAhead()
+	default:
+		cfg := m.sb.modCfg.WithRandSource(r.randSource()).WithStdout(&r.out).WithStderr(&r.out)
+		var err error
+		if mod, err = m.rt.InstantiateModule(ctx, m.cm, cfg); err != nil {
+			return r.outcome(0, err, 0)
+		}
 	}
 	defer mod.Close(context.Background())
 	memBytes := func() uint64 { return uint64(mod.Memory().Size()) }
