@@ -76,7 +76,7 @@ type BatchSlot struct {
 	b      *BatchDecoder
 	i      int
 	n      int       // tokens in the cache
-	k, v   []float32 // keys [L,NH,HS,cap] (transposed), values [L,NH,cap,HS]
+	k, v   []float32 // keys [L,NH,cap/keyBlock,HS,keyBlock], values [L,NH,cap,HS]
 	logits []float32 // [V]
 	tok    BatchToken
 	state  slotState
@@ -111,7 +111,7 @@ func NewBatchDecoder(p *Params, slots, capacity int) *BatchDecoder {
 	for i := range b.slot {
 		s := &b.slot[i]
 		s.b, s.i = b, i
-		carve([]int{L * capacity * C, L * capacity * C, V}, []*[]float32{&s.k, &s.v, &s.logits})
+		carve([]int{L * keyBlocks(capacity) * C, L * capacity * C, V}, []*[]float32{&s.k, &s.v, &s.logits})
 	}
 	b.rows = make([]int, 0, slots)
 	b.in = make([]BatchToken, 0, slots)
@@ -280,8 +280,8 @@ func (b *BatchDecoder) forward(in []BatchToken) {
 			t := s.n
 			q := qkv[r*3*C : r*3*C+3*C]
 			for h := 0; h < NH; h++ {
-				base := (l*NH + h) * b.cap * HS
-				attendOne(atty[r*C+h*HS:r*C+h*HS+HS], b.scores[:t+1], q, s.k[base:base+HS*b.cap], s.v[base:base+b.cap*HS], t, h, C, HS, b.cap, scale)
+				kb, vb := (l*NH+h)*keyBlocks(b.cap)*HS, (l*NH+h)*b.cap*HS
+				attendOne(atty[r*C+h*HS:r*C+h*HS+HS], b.scores[:t+1], q, s.k[kb:kb+keyBlocks(b.cap)*HS], s.v[vb:vb+b.cap*HS], t, h, C, HS, scale)
 			}
 		}
 		b.matmul(proj, atty, pw.attProj, w.AttProjB, R)

@@ -29,7 +29,7 @@ type Decoder struct {
 	mv   MatVec // Params.MatVec at NewDecoder; nil = CPU kernels
 	buf  []float32
 
-	k, v   []float32 // cached keys [L,NH,HS,cap] (transposed) and values [L,NH,cap,HS]
+	k, v   []float32 // cached keys [L,NH,cap/keyBlock,HS,keyBlock] and values [L,NH,cap,HS]
 	x      []float32 // [C] residual stream
 	ln     []float32 // [C]
 	qkv    []float32 // [3C]
@@ -50,7 +50,7 @@ func NewDecoder(p *Params, capacity int) *Decoder {
 	}
 	C, L, V := cfg.D, cfg.Layers, cfg.Vocab
 	d := &Decoder{p: p, cap: capacity, mv: p.MatVec}
-	sizes := []int{L * capacity * C, L * capacity * C, C, C, 3 * C, C, C, 4 * C, capacity, V, 2}
+	sizes := []int{L * keyBlocks(capacity) * C, L * capacity * C, C, C, 3 * C, C, C, 4 * C, capacity, V, 2}
 	dsts := []*[]float32{&d.k, &d.v, &d.x, &d.ln, &d.qkv, &d.atty, &d.proj, &d.fch, &d.scores, &d.logits, &d.stat}
 	total := 0
 	for _, s := range sizes {
@@ -106,8 +106,8 @@ func (d *Decoder) Step(tok, pos, row, col int32) []float32 {
 		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN1W, w.LN1B, 1, C)
 		d.matvec(d.qkv, d.ln, w.QKVW, w.QKVB, C, 3*C, pw.get(0))
 		for h := 0; h < NH; h++ {
-			base := (l*NH + h) * d.cap * HS
-			attendOne(d.atty[h*HS:h*HS+HS], d.scores[:t+1], d.qkv, d.k[base:base+HS*d.cap], d.v[base:base+d.cap*HS], t, h, C, HS, d.cap, scale)
+			kb, vb := (l*NH+h)*keyBlocks(d.cap)*HS, (l*NH+h)*d.cap*HS
+			attendOne(d.atty[h*HS:h*HS+HS], d.scores[:t+1], d.qkv, d.k[kb:kb+keyBlocks(d.cap)*HS], d.v[vb:vb+d.cap*HS], t, h, C, HS, scale)
 		}
 		d.matvec(d.proj, d.atty, w.AttProjW, w.AttProjB, C, C, pw.get(1))
 		addTo(d.x, d.proj)
@@ -149,16 +149,30 @@ func (pl *packedLayer) get(i int) *kernels.PackedT {
 	return [...]*kernels.PackedT{pl.qkv, pl.attProj, pl.fc, pl.fcProj}[i]
 }
 
+// keyBlock is how many positions the key cache keeps together: per head the
+// keys are stored in blocks of keyBlock positions, each block transposed
+// ([HS][keyBlock]), so the scores of a block are one vector-matrix product
+// over 4 KiB of contiguous memory (a plain transposed [HS][cap] cache reads
+// HS rows cap apart, which costs more in cache misses and TLB entries).
+const keyBlock = 32
+
+// keyBlocks is capacity rounded up to whole key blocks.
+func keyBlocks(capacity int) int { return (capacity + keyBlock - 1) / keyBlock * keyBlock }
+
 // attendOne appends position t's key and value of head h (from qkv [3C]) to
-// the head's caches and sets out [HS] to the attention over positions
-// [0,t]. kT [HS,cap] holds the keys transposed so the scores are one
-// vector-matrix product over contiguous rows, like p·V.
-func attendOne(out, scores, qkv, kT, v []float32, t, h, C, HS, capacity int, scale float32) {
+// the head's caches (kT in key blocks, v [cap,HS]) and sets out [HS] to the
+// attention over positions [0,t].
+func attendOne(out, scores, qkv, kT, v []float32, t, h, C, HS int, scale float32) {
+	blk := kT[t/keyBlock*HS*keyBlock:][:HS*keyBlock]
 	for c, x := range qkv[C+h*HS : C+h*HS+HS] {
-		kT[c*capacity+t] = x
+		blk[c*keyBlock+t%keyBlock] = x
 	}
 	copy(v[t*HS:t*HS+HS], qkv[2*C+h*HS:2*C+h*HS+HS])
-	kernels.VecMat(scores, qkv[h*HS:h*HS+HS], kT, HS, t+1, capacity)
+	q := qkv[h*HS : h*HS+HS]
+	for j := 0; j <= t; j += keyBlock {
+		n := min(keyBlock, t+1-j)
+		kernels.VecMat(scores[j:j+n], q, kT[j*HS:], HS, n, keyBlock)
+	}
 	kernels.Softmax(scores, scale)
 	kernels.VecMat(out, scores, v, t+1, HS, HS)
 }
