@@ -3,14 +3,15 @@ package edge
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
 )
 
 // Client is the other end of a gateway: it sends runs and model calls over
@@ -154,6 +155,20 @@ func (c *Client) wait(ctx context.Context, id string, st *clientStream) (protoco
 // sees its call_delta and call_row events as they come. Once ctx ends the
 // call is cancelled on the server and Call returns ctx.Err().
 func (c *Client) Call(ctx context.Context, call protocol.Call, onEvent func(protocol.Event)) (*protocol.CallDone, error) {
+	return c.callEvents(ctx, call, func(ev protocol.Event) error {
+		if onEvent != nil {
+			onEvent(ev)
+		}
+		return nil
+	})
+}
+
+// call is Call as a rolecall.Transport: on sees the payloads.
+func (c *Client) call(ctx context.Context, call protocol.Call, on func(protocol.Payload) error) (*protocol.CallDone, error) {
+	return c.callEvents(ctx, call, func(ev protocol.Event) error { return on(ev.Payload) })
+}
+
+func (c *Client) callEvents(ctx context.Context, call protocol.Call, on func(protocol.Event) error) (*protocol.CallDone, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -180,8 +195,9 @@ func (c *Client) Call(ctx context.Context, call protocol.Call, onEvent func(prot
 			}
 			return nil, &CallError{Code: p.Code, Err: err}
 		default:
-			if onEvent != nil {
-				onEvent(ev)
+			if err := on(ev); err != nil {
+				c.send(protocol.Message{ID: id, Body: &protocol.Cancel{}})
+				return nil, err
 			}
 		}
 	}
@@ -218,9 +234,23 @@ func (c *Client) Draw(ctx context.Context, prompt string, s protocol.Settings, s
 	}
 }
 
-// Roles returns the engine roles played by the server's model.
+// Roles returns the engine roles played by the server's model, through
+// the one role-call client (package rolecall). The thinker reviews its plans
+// when the server's hello lists the review role (Hello must have arrived:
+// a client that has not waited for it plays no reviews).
 func (c *Client) Roles() engine.Roles {
-	return engine.Roles{Thinker: c, Painter: c, Critic: c, Decider: c}
+	review := false
+	select {
+	case <-c.helloOK:
+		c.mu.Lock()
+		review = slices.Contains(c.hello.Roles, protocol.RoleReview)
+		c.mu.Unlock()
+	default:
+	}
+	rc := &rolecall.Client{Name: "the server", T: rolecall.TransportFunc(func(ctx context.Context, call protocol.Call, on func(protocol.Payload) error) (*protocol.CallDone, error) {
+		return c.call(ctx, call, on)
+	})}
+	return rc.Roles(review)
 }
 
 // Backend returns an engine backend whose roles are played by the server's
@@ -229,60 +259,6 @@ func (c *Client) Backend(bands int) engine.Backend {
 	return engine.FuncBackend{Bands: bands, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
 		return c.Roles(), nil
 	}}
-}
-
-// Think implements engine.Thinker.
-func (c *Client) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
-	done, err := c.Call(ctx, protocol.Call{Role: protocol.RoleThink, Request: CallRequest(req.State, 0, "", 0)}, func(ev protocol.Event) {
-		if d, ok := ev.Payload.(*protocol.CallDelta); ok && emit != nil {
-			emit(d.Text)
-		}
-	})
-	if err != nil {
-		return "", err
-	}
-	if done.Thought == nil {
-		return "", errors.New("edge: client: the server's think call returned no thought")
-	}
-	if done.Thought.EndRow != 0 && req.SetEnd != nil {
-		req.SetEnd(done.Thought.EndRow)
-	}
-	return done.Thought.Text, nil
-}
-
-// PaintBand implements engine.Painter.
-func (c *Client) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-	_, err := c.Call(ctx, protocol.Call{Role: protocol.RolePaint, Request: CallRequest(req.State, req.Round, req.Thought, 0)}, func(ev protocol.Event) {
-		if r, ok := ev.Payload.(*protocol.CallRow); ok {
-			onRow(r.Row, r.Tokens)
-		}
-	})
-	return err
-}
-
-// Critique implements engine.Critic.
-func (c *Client) Critique(ctx context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
-	done, err := c.Call(ctx, protocol.Call{Role: protocol.RoleCritique, Request: CallRequest(req.State, req.Round, req.Thought, 0)}, nil)
-	if err != nil {
-		return engine.Critique{}, err
-	}
-	if done.Critique == nil {
-		return engine.Critique{}, errors.New("edge: client: the server's critique call returned no critique")
-	}
-	r := done.Critique
-	return engine.Critique{Score: r.Score, Parsed: r.Parsed, Revision: r.Revision, Raw: r.Raw}, nil
-}
-
-// ShouldThink implements engine.Decider.
-func (c *Client) ShouldThink(ctx context.Context, req engine.DecideRequest) (bool, float64, error) {
-	done, err := c.Call(ctx, protocol.Call{Role: protocol.RoleDecide, Request: CallRequest(req.State, 0, req.Thought, req.Row)}, nil)
-	if err != nil {
-		return false, 0, err
-	}
-	if done.Decision == nil {
-		return false, 0, errors.New("edge: client: the server's decide call returned no decision")
-	}
-	return done.Decision.Think, done.Decision.Probability, nil
 }
 
 // clientStream queues one request's events; the read loop never blocks on it.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
 	"github.com/twig-project/twig/core/world"
 )
 
@@ -342,7 +343,7 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 			req.Canvas[i] = -1
 		}
 	}
-	if _, err := callState(protocol.Call{Role: role, Request: req}); err != nil {
+	if _, err := rolecall.Decode(protocol.Call{Role: role, Request: req}, nil); err != nil {
 		return req, badRequest("invalid_value", "twig", "%v", err)
 	}
 	return req, nil

@@ -14,6 +14,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
 )
 
 // session is one client connection.
@@ -59,7 +60,7 @@ func (s *session) serve() error {
 	go s.writeLoop()
 	stopIdle := s.idleLoop()
 	defer stopIdle()
-	hello := &protocol.Hello{Server: s.g.cfg.Server, Roles: protocol.Roles(), Limits: s.g.limits.wire()}
+	hello := &protocol.Hello{Server: s.g.cfg.Server, Roles: rolecall.HelloRoles(s.g.cfg.Backend), Limits: s.g.limits.wire()}
 	if n, ok := s.g.backend.(engine.Named); ok {
 		hello.Backend = n.Name()
 	}

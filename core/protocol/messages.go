@@ -33,10 +33,15 @@ const (
 	RolePaint    = "paint"
 	RoleCritique = "critique"
 	RoleDecide   = "decide"
+	// RoleReview asks the thinker to review the plan it wrote (the engine's
+	// PlanReviewer). A gateway lists it in hello only when its model reviews
+	// its plans: a client plays plan reviews remotely only then, so a run
+	// through calls has the same plan_review events as one on the server.
+	RoleReview = "review"
 )
 
 // Roles lists the roles of a model call.
-func Roles() []string { return []string{RoleThink, RolePaint, RoleCritique, RoleDecide} }
+func Roles() []string { return []string{RoleThink, RolePaint, RoleCritique, RoleDecide, RoleReview} }
 
 // Error codes of the gateway (beside the run codes above). An error event
 // with run_id "" is about the connection, not about one request.
@@ -133,6 +138,20 @@ type CallRequest struct {
 	Thought string `json:"thought,omitempty"`
 	// Row is, for decide, the row boundary asked about.
 	Row int `json:"row,omitempty"`
+	// Attempt is, for think and review, 0 for the band's first plan, a for
+	// its a-th rewrite; for review, Thought is the plan to review.
+	Attempt int `json:"attempt,omitempty"`
+	// Rejected are, for think and review, the band's plans rejected so far,
+	// oldest first.
+	Rejected []RejectedPlan `json:"rejected,omitempty"`
+}
+
+// RejectedPlan is a plan its thinker rejected, with the thinker's reason.
+type RejectedPlan struct {
+	// Thought is the rejected plan.
+	Thought string `json:"thought"`
+	// Reason is why, in the thinker's words.
+	Reason string `json:"reason"`
 }
 
 func (*Start) MessageType() string  { return TypeStart }
@@ -197,6 +216,18 @@ type CallDone struct {
 	Critique *CritiqueResult `json:"critique,omitempty"`
 	// Decision is the result of decide.
 	Decision *DecisionResult `json:"decision,omitempty"`
+	// Review is the result of review.
+	Review *ReviewResult `json:"review,omitempty"`
+}
+
+// ReviewResult is a thinker's verdict on its own plan.
+type ReviewResult struct {
+	// Accepted is the verdict.
+	Accepted bool `json:"accepted"`
+	// Reason says why a plan was rejected, in the thinker's words.
+	Reason string `json:"reason,omitempty"`
+	// Tokens is how many tokens the review took (0 = unknown).
+	Tokens int `json:"tokens,omitempty"`
 }
 
 // ThoughtResult is a thinker's answer.
@@ -297,15 +328,17 @@ type callWire struct {
 }
 
 type callRequestRaw struct {
-	Prompt   string        `json:"prompt"`
-	Settings plainSettings `json:"settings"`
-	Band     int           `json:"band"`
-	Rows     *Rows         `json:"rows"`
-	Thoughts []string      `json:"thoughts"`
-	Canvas   []int         `json:"canvas"`
-	Round    int           `json:"round"`
-	Thought  string        `json:"thought"`
-	Row      int           `json:"row"`
+	Prompt   string         `json:"prompt"`
+	Settings plainSettings  `json:"settings"`
+	Band     int            `json:"band"`
+	Rows     *Rows          `json:"rows"`
+	Thoughts []string       `json:"thoughts"`
+	Canvas   []int          `json:"canvas"`
+	Round    int            `json:"round"`
+	Thought  string         `json:"thought"`
+	Row      int            `json:"row"`
+	Attempt  int            `json:"attempt"`
+	Rejected []RejectedPlan `json:"rejected"`
 }
 
 // DecodeMessage parses one client message strictly: unknown fields, a
@@ -382,7 +415,7 @@ func (w callWire) call() (*Call, error) {
 	r := w.Request
 	switch {
 	case !isRole(w.Role):
-		return nil, fmt.Errorf("unknown role %q: use think, paint, critique or decide", clip(w.Role))
+		return nil, fmt.Errorf("unknown role %q: use think, paint, critique, decide or review", clip(w.Role))
 	case r.Rows == nil:
 		return nil, errors.New("the call's request has no \"rows\": say which rows the band holds")
 	case strings.TrimSpace(r.Prompt) == "":
@@ -395,7 +428,8 @@ func (w callWire) call() (*Call, error) {
 		return nil, err
 	}
 	return &Call{Role: w.Role, Request: CallRequest{Prompt: r.Prompt, Settings: s, Band: r.Band, Rows: *r.Rows,
-		Thoughts: r.Thoughts, Canvas: r.Canvas, Round: r.Round, Thought: r.Thought, Row: r.Row}}, nil
+		Thoughts: r.Thoughts, Canvas: r.Canvas, Round: r.Round, Thought: r.Thought, Row: r.Row,
+		Attempt: r.Attempt, Rejected: r.Rejected}}, nil
 }
 
 func isRole(r string) bool {

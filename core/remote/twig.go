@@ -7,12 +7,12 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
 )
 
 // TwigCaller plays roles with a twig gateway's model (`twig serve`, or the
@@ -34,11 +34,13 @@ func NewTwigCaller(role string, ep Endpoint, o Options) (*TwigCaller, error) {
 	return &TwigCaller{c: caller{role: role, ep: ep, o: o.withDefaults()}}, nil
 }
 
-// call sends one model call; onEvent sees its call_delta and call_row events.
-func (t *TwigCaller) call(ctx context.Context, role string, cr protocol.CallRequest, onEvent func(protocol.Payload) error) (*protocol.CallDone, error) {
+// call sends one model call (a rolecall.Transport); onEvent sees its
+// call_delta and call_row events.
+func (t *TwigCaller) call(ctx context.Context, c protocol.Call, onEvent func(protocol.Payload) error) (*protocol.CallDone, error) {
 	var id [8]byte
 	rand.Read(id[:])
-	body, err := json.Marshal(protocol.Message{ID: "remote-" + hex.EncodeToString(id[:]), Body: &protocol.Call{Role: role, Request: cr}})
+	role := c.Role
+	body, err := json.Marshal(protocol.Message{ID: "remote-" + hex.EncodeToString(id[:]), Body: &c})
 	if err != nil {
 		return nil, err
 	}
@@ -75,69 +77,30 @@ func (t *TwigCaller) call(ctx context.Context, role string, cr protocol.CallRequ
 	return done, err
 }
 
-func callRequest(st engine.State, round int, thought string, row int) protocol.CallRequest {
-	return protocol.CallRequest{Prompt: st.Prompt, Settings: st.Settings, Band: st.Band, Rows: st.Rows,
-		Thoughts: d0(st.Thoughts), Canvas: []int(st.Canvas), Round: round, Thought: thought, Row: row}
+// roles are the roles played through the one role-call client. Plan
+// reviews are not offered: POST /calls has no hello to say whether the
+// server's model reviews its plans.
+func (t *TwigCaller) roles() engine.Roles {
+	rc := &rolecall.Client{Name: "twig server " + t.c.ep.Host(), T: rolecall.TransportFunc(t.call)}
+	return rc.Roles(false)
 }
 
 // Think implements engine.Thinker.
 func (t *TwigCaller) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
-	done, err := t.call(ctx, protocol.RoleThink, callRequest(req.State, 0, "", 0), func(p protocol.Payload) error {
-		if d, ok := p.(*protocol.CallDelta); ok && emit != nil {
-			emit(d.Text)
-		}
-		return nil
-	})
-	if err != nil {
-		return "", err
-	}
-	if done.Thought == nil {
-		return "", t.bad("think", "no thought")
-	}
-	if done.Thought.EndRow != 0 && req.SetEnd != nil {
-		req.SetEnd(done.Thought.EndRow)
-	}
-	return done.Thought.Text, nil
+	return t.roles().Thinker.Think(ctx, req, emit)
 }
 
 // PaintBand implements engine.Painter.
 func (t *TwigCaller) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-	_, err := t.call(ctx, protocol.RolePaint, callRequest(req.State, req.Round, req.Thought, 0), func(p protocol.Payload) error {
-		if r, ok := p.(*protocol.CallRow); ok {
-			onRow(r.Row, r.Tokens)
-		}
-		return ctx.Err() // the engine cancels ctx to end an open band
-	})
-	return err
+	return t.roles().Painter.PaintBand(ctx, req, onRow)
 }
 
 // Critique implements engine.Critic.
 func (t *TwigCaller) Critique(ctx context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
-	done, err := t.call(ctx, protocol.RoleCritique, callRequest(req.State, req.Round, req.Thought, 0), ignore)
-	if err != nil {
-		return engine.Critique{}, err
-	}
-	if done.Critique == nil {
-		return engine.Critique{}, t.bad("critique", "no critique")
-	}
-	c := done.Critique
-	return engine.Critique{Score: c.Score, Parsed: c.Parsed, Revision: c.Revision, Raw: c.Raw, Tokens: c.Tokens}, nil
+	return t.roles().Critic.Critique(ctx, req)
 }
 
 // ShouldThink implements engine.Decider.
 func (t *TwigCaller) ShouldThink(ctx context.Context, req engine.DecideRequest) (bool, float64, error) {
-	done, err := t.call(ctx, protocol.RoleDecide, callRequest(req.State, 0, req.Thought, req.Row), ignore)
-	if err != nil {
-		return false, 0, err
-	}
-	if done.Decision == nil {
-		return false, 0, t.bad("decide", "no decision")
-	}
-	return done.Decision.Think, done.Decision.Probability, nil
-}
-
-func ignore(protocol.Payload) error { return nil }
-
-func (t *TwigCaller) bad(role, what string) error {
-	return &Error{Role: t.c.role, Host: t.c.ep.Host(), Op: role + " call", Err: fmt.Errorf("call_done has %s", what)}
+	return t.roles().Decider.ShouldThink(ctx, req)
 }

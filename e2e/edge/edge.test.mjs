@@ -84,6 +84,33 @@ test("a TwiG run whose thinker, critic and painter are all called through the wo
   assert.deepEqual(done.tokens, lastEvent(direct.stdout).tokens, "the worker changed the run");
 }, { timeout: 180_000 });
 
+// The worker's own loop (a websocket run) plays each role as a model call to
+// twig serve through edge.Client, the one role-call client; the CLI's run
+// plays them through the worker's POST /v1/calls with the same seeds. Both
+// must give the same events field for field — critique tokens included,
+// which the worker's path once dropped.
+test("a websocket run through the worker carries every field of its model calls", async () => {
+  const opts = ["--json", "--seed", "5", "--bands", "3", "--retries", "0", "--out", fs.mkdtempSync(path.join(tmp, "draw-")), prompt];
+  const cli = await twig(["draw", "--backend", "twig", "--base-url", `${w.url}/v1`, ...opts]);
+  seen.push(cli.stdout, cli.stderr);
+  const c = await connect(`${w.url.replace("http", "ws")}/v1/ws`);
+  c.ws.send(JSON.stringify({ v: "twig/1", type: "start", id: "fields", prompt, settings: { seed: 5, bands: 3 } }));
+  const run = await c.until("fields");
+  seen.push(...c.all);
+  c.ws.close(1000);
+  const norm = (e) => {
+    const { t_ms, run_id, ...rest } = e;
+    if (rest.type === "run_started") delete rest.backend;
+    if (rest.type === "run_done") rest.stats = { ...rest.stats, timings: undefined };
+    return JSON.stringify(rest);
+  };
+  const want = cli.stdout.trim().split("\n").map((l) => norm(JSON.parse(l)));
+  const got = run.map(norm);
+  assert.deepEqual(got, want, "the worker's run differs from the same run played through its calls");
+  const critiques = run.filter((e) => e.type === "critique");
+  assert.ok(critiques.length >= 1 && critiques.every((e) => e.tokens >= 1), JSON.stringify(critiques));
+}, { timeout: 180_000 });
+
 test("the OpenAI-compatible roles (chat with SSE, image edits) through the worker", async () => {
   const out = await twig(["draw", "--backend", "openai", "--base-url", `${w.url}/v1`, "--model", "twig", "--retries", "0",
     "--json", "--seed", "2", "--out", fs.mkdtempSync(path.join(tmp, "draw-")), prompt]);

@@ -445,7 +445,7 @@ func TestModelCallsFromClient(t *testing.T) {
 	// a call whose context has ended is not made
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := cl.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: world.NewTokens()}}, nil); !errors.Is(err, context.Canceled) {
+	if _, err := cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: world.NewTokens()}}, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled call: %v", err)
 	}
 }
@@ -465,7 +465,7 @@ func TestCancelCallFromClient(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := engine.DefaultSettings()
-	_, err = cl.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: world.NewTokens()}},
+	_, err = cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: world.NewTokens()}},
 		func(string) { cancel() })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("a call cancelled while streaming: %v", err)

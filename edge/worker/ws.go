@@ -153,7 +153,9 @@ func (b *limitedBackend) NewRun(ctx context.Context, spec engine.RunSpec) (engin
 	}
 	in := c.Roles()
 	var out engine.Roles
-	if in.Thinker != nil {
+	if rv, ok := in.Thinker.(engine.PlanReviewer); ok {
+		out.Thinker = reviewer{thinker{in.Thinker, b}, rv}
+	} else if in.Thinker != nil {
 		out.Thinker = thinker{in.Thinker, b}
 	}
 	if in.Painter != nil {
@@ -204,6 +206,20 @@ func (t thinker) Think(ctx context.Context, req engine.ThinkRequest, emit func(s
 		return "", err
 	}
 	return t.Thinker.Think(ctx, req, emit)
+}
+
+// reviewer is a thinker whose upstream reviews its plans (its hello lists
+// the review role); a review is a model call like any other.
+type reviewer struct {
+	thinker
+	rv engine.PlanReviewer
+}
+
+func (r reviewer) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
+	if err := r.b.take(ctx); err != nil {
+		return engine.PlanReview{}, err
+	}
+	return r.rv.ReviewPlan(ctx, req)
 }
 
 type painter struct {

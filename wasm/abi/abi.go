@@ -12,7 +12,13 @@
 // re-entrancy, and each import returns a single i32.
 package abi
 
-import "github.com/twig-project/twig/core/engine"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+)
 
 // Version is the ABI version this build speaks; a guest's twig_abi_version
 // export must return it.
@@ -76,12 +82,14 @@ const (
 	// Anything else is the guest's own failure; the host reports it.
 )
 
-// Roles, the first argument of role_call. A role's request is the engine's
-// request type as JSON (engine.ThinkRequest, engine.PaintRequest,
-// engine.CritiqueRequest, engine.DecideRequest). Its "canvas" may be left
-// out (or null): the host then uses the canvas as the run's events so far
-// describe it (band_progress rows, band_redrawn clears), which is what the
-// engine's own requests carry; it saves the guest encoding 256 tokens a call.
+// Roles, the first argument of role_call. A role's request is a twig/1
+// call's request (protocol.CallRequest, the JSON of the engine's request
+// types), checked by the one role-call validator (rolecall.Decode) and
+// played by rolecall.Play, as the gateway's calls are. Its "canvas" may be
+// left out (or null): the host then uses the canvas as the run's events so
+// far describe it (band_progress rows, band_redrawn clears), which is what
+// the engine's own requests carry; it saves the guest encoding 256 tokens a
+// call.
 const (
 	// RoleStart opens the run's model state; request: engine.RunSpec with
 	// Settings.Bands resolved and Seed equal to Settings.Seed. Once per run,
@@ -95,23 +103,31 @@ const (
 	RoleCritique = 3
 	// RoleDecide: request engine.DecideRequest; done with Think and Probability.
 	RoleDecide = 4
+	// RoleReview: request engine.ReviewRequest; done with Review. Only when
+	// the start's done message lists the reviewer role.
+	RoleReview = 5
 )
 
-// RoleName names a role for messages.
+// roleNames are the roles' twig/1 names, by number.
+var roleNames = [...]string{RoleStart: "start", RoleThink: protocol.RoleThink, RolePaint: protocol.RolePaint,
+	RoleCritique: protocol.RoleCritique, RoleDecide: protocol.RoleDecide, RoleReview: protocol.RoleReview}
+
+// RoleName names a role: its twig/1 call role, or "start" or "unknown".
 func RoleName(role int) string {
-	switch role {
-	case RoleStart:
-		return "start"
-	case RoleThink:
-		return "think"
-	case RolePaint:
-		return "paint"
-	case RoleCritique:
-		return "critique"
-	case RoleDecide:
-		return "decide"
+	if role < 0 || role >= len(roleNames) {
+		return "unknown"
 	}
-	return "unknown"
+	return roleNames[role]
+}
+
+// RoleOf is the number of a twig/1 call role, or -1.
+func RoleOf(name string) int {
+	for i, n := range roleNames {
+		if i != RoleStart && n == name {
+			return i
+		}
+	}
+	return -1
 }
 
 // RunInput is what the host passes to twig_run.
@@ -135,7 +151,7 @@ type BackendInfo struct {
 // Message types (Message.Type).
 const (
 	MsgDelta  = "delta"   // a thought token (RoleThink)
-	MsgSetEnd = "set_end" // the thinker ends an open-ended band at End (RoleThink)
+	MsgSetEnd = "set_end" // the thinker ended an open-ended band at End (RoleThink, just before done)
 	MsgRow    = "row"     // one painted row (RolePaint)
 	MsgDone   = "done"    // the call's result; the call is over
 	MsgError  = "error"   // the role failed; the call is over
@@ -154,7 +170,9 @@ type Message struct {
 	// Tokens are a row message's image tokens.
 	Tokens []int `json:"tokens,omitempty"`
 	// Critique is a critique call's result (done).
-	Critique *engine.Critique `json:"critique,omitempty"`
+	Critique *protocol.CritiqueResult `json:"critique,omitempty"`
+	// Review is a review call's result (done).
+	Review *protocol.ReviewResult `json:"review,omitempty"`
 	// Think and Probability are a decide call's result (done).
 	Think       bool    `json:"think,omitempty"`
 	Probability float64 `json:"probability,omitempty"`
@@ -170,4 +188,91 @@ type Roles struct {
 	Painter bool `json:"painter"`
 	Critic  bool `json:"critic"`
 	Decider bool `json:"decider"`
+	// Reviewer: the thinker reviews its plans (RoleReview may be called).
+	Reviewer bool `json:"reviewer,omitempty"`
 }
+
+// The messages are a compact framing of a twig/1 call's stream: delta is
+// call_delta, row is call_row, set_end and done are call_done (set_end
+// carries the think result's end_row), error is error. These two functions
+// are the whole mapping, one for each side.
+
+// StreamMessage is the message of a call's stream element p (a
+// *protocol.CallDelta or *protocol.CallRow): the host's side of the
+// mapping, with DoneMessages.
+func StreamMessage(p protocol.Payload) Message {
+	switch p := p.(type) {
+	case *protocol.CallDelta:
+		return Message{Type: MsgDelta, Text: p.Text}
+	case *protocol.CallRow:
+		return Message{Type: MsgRow, Row: p.Row, Tokens: p.Tokens}
+	}
+	panic(fmt.Sprintf("BUG: abi: %T is not a call stream payload", p))
+}
+
+// DoneMessages are the messages that end a call with d: set_end first when
+// a thinker ended an open-ended band, then done.
+func DoneMessages(d *protocol.CallDone) []Message {
+	m := Message{Type: MsgDone}
+	var out []Message
+	switch {
+	case d.Thought != nil:
+		m.Text = d.Thought.Text
+		if d.Thought.EndRow != 0 {
+			out = append(out, Message{Type: MsgSetEnd, End: d.Thought.EndRow})
+		}
+	case d.Critique != nil:
+		m.Critique = d.Critique
+	case d.Decision != nil:
+		m.Think, m.Probability = d.Decision.Think, d.Decision.Probability
+	case d.Review != nil:
+		m.Review = d.Review
+	}
+	return append(out, m)
+}
+
+// Call collects a role call's messages as twig/1 payloads: the guest's side
+// of the mapping. Add each message in turn; for delta and row it returns the
+// payload to stream, for done the call_done (Done), and for error the error.
+type Call struct {
+	// Role is the call's twig/1 role.
+	Role string
+	end  int
+	done *protocol.CallDone
+}
+
+// Add takes the call's next message. It returns the payload to stream (nil
+// when there is none), and an error for an error message or one this role
+// cannot send.
+func (c *Call) Add(m Message) (protocol.Payload, error) {
+	switch m.Type {
+	case MsgDelta:
+		return &protocol.CallDelta{Text: m.Text}, nil
+	case MsgRow:
+		return &protocol.CallRow{Row: m.Row, Tokens: m.Tokens}, nil
+	case MsgSetEnd:
+		c.end = m.End
+		return nil, nil
+	case MsgError:
+		return nil, errors.New(m.Message)
+	case MsgDone:
+		d := &protocol.CallDone{Role: c.Role}
+		switch c.Role {
+		case protocol.RoleThink:
+			d.Thought = &protocol.ThoughtResult{Text: m.Text, EndRow: c.end}
+		case protocol.RolePaint:
+		case protocol.RoleCritique:
+			d.Critique = m.Critique
+		case protocol.RoleDecide:
+			d.Decision = &protocol.DecisionResult{Think: m.Think, Probability: m.Probability}
+		case protocol.RoleReview:
+			d.Review = m.Review
+		}
+		c.done = d
+		return nil, nil
+	}
+	return nil, fmt.Errorf("a %s call sent a message of unknown type %q", c.Role, m.Type)
+}
+
+// Done is the call's call_done once its done message has come, else nil.
+func (c *Call) Done() *protocol.CallDone { return c.done }

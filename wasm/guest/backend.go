@@ -6,10 +6,14 @@ import (
 	"fmt"
 
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
 	"github.com/twig-project/twig/wasm/abi"
 )
 
-// backend is an engine.Backend whose roles are the host's.
+// backend is an engine.Backend whose roles are the host's, played through
+// the one role-call client (package rolecall) over role_call / role_next /
+// role_read.
 type backend struct {
 	h    Host
 	info abi.BackendInfo
@@ -23,25 +27,33 @@ func (b *backend) DefaultBands() int { return b.info.DefaultBands }
 
 // NewRun opens the host's run (role start) and returns the roles it has.
 func (b *backend) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
-	m, err := b.call(ctx, abi.RoleStart, spec, nil)
+	var m abi.Message
+	err := b.exchange(ctx, abi.RoleStart, spec, func(x abi.Message) error {
+		if x.Type == abi.MsgError {
+			return errors.New(x.Message)
+		}
+		m = x
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	if m.Roles == nil {
 		return nil, errors.New("guest: the host's start message lists no roles")
 	}
-	var r engine.Roles
-	if m.Roles.Thinker {
-		r.Thinker = thinker{b}
+	rc := &rolecall.Client{Name: "the host", T: b}
+	r := rc.Roles(m.Roles.Reviewer)
+	if !m.Roles.Thinker {
+		r.Thinker = nil
 	}
-	if m.Roles.Painter {
-		r.Painter = painter{b}
+	if !m.Roles.Painter {
+		r.Painter = nil
 	}
-	if m.Roles.Critic {
-		r.Critic = critic{b}
+	if !m.Roles.Critic {
+		r.Critic = nil
 	}
-	if m.Roles.Decider {
-		r.Decider = decider{b}
+	if !m.Roles.Decider {
+		r.Decider = nil
 	}
 	return hostRun(r), nil
 }
@@ -51,18 +63,43 @@ type hostRun engine.Roles
 func (r hostRun) Roles() engine.Roles { return engine.Roles(r) }
 func (hostRun) Close() error          { return nil }
 
-// call plays one role call: it sends req, hands each streamed message to
-// on, and returns the final message. Once ctx is done (the engine cancels a
+// Call plays one role call (rolecall.Transport): the host's messages become
+// the call's twig/1 payloads (abi.Call).
+func (b *backend) Call(ctx context.Context, c protocol.Call, on func(protocol.Payload) error) (*protocol.CallDone, error) {
+	role := abi.RoleOf(c.Role)
+	if role < 0 {
+		return nil, fmt.Errorf("guest: no ABI role for %q", c.Role)
+	}
+	call := abi.Call{Role: c.Role}
+	err := b.exchange(ctx, role, c.Request, func(m abi.Message) error {
+		p, err := call.Add(m)
+		if err == nil && p != nil {
+			// A stream callback's error (the engine ended an open band)
+			// is ignored here: ctx is done too, so the next role_next
+			// asks the host to cancel and the role ends with an error.
+			on(p)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return call.Done(), nil
+}
+
+// exchange sends req and hands each of the host's messages to on until the
+// call's done or error message. Once ctx is done (the engine cancels a
 // role's context to stop it) the next role_next asks the host to cancel.
-func (b *backend) call(ctx context.Context, role int, req any, on func(abi.Message)) (abi.Message, error) {
+func (b *backend) exchange(ctx context.Context, role int, req any, on func(abi.Message) error) error {
 	data, err := b.enc.appendRequest(b.req[:0], req)
 	if err != nil {
-		return abi.Message{}, fmt.Errorf("guest: encode the %s request: %w", abi.RoleName(role), err)
+		return fmt.Errorf("guest: encode the %s request: %w", abi.RoleName(role), err)
 	}
 	b.req = data
 	id := b.h.RoleCall(uint32(role), data)
+	var bad error // a message the role cannot send: cancel, read to the end
 	for {
-		n := b.h.RoleNext(id, ctx.Err() != nil)
+		n := b.h.RoleNext(id, ctx.Err() != nil || bad != nil)
 		if cap(b.buf) < int(n) {
 			b.buf = make([]byte, n)
 		}
@@ -70,61 +107,21 @@ func (b *backend) call(ctx context.Context, role int, req any, on func(abi.Messa
 		b.h.RoleRead(id, buf)
 		var m abi.Message
 		if err := decodeMessage(buf, &m); err != nil {
-			return abi.Message{}, fmt.Errorf("guest: the host's %s message: %w", abi.RoleName(role), err)
+			return fmt.Errorf("guest: the host's %s message: %w", abi.RoleName(role), err)
 		}
-		switch m.Type {
-		case abi.MsgDone:
-			return m, nil
-		case abi.MsgError:
-			return m, errors.New(m.Message)
+		final := m.Type == abi.MsgDone || m.Type == abi.MsgError
+		if bad != nil {
+			if final {
+				return bad
+			}
+			continue
 		}
-		if on != nil {
-			on(m)
+		err := on(m)
+		if final {
+			return err
+		}
+		if err != nil {
+			bad = fmt.Errorf("guest: %w", err)
 		}
 	}
-}
-
-type thinker struct{ b *backend }
-
-func (t thinker) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
-	m, err := t.b.call(ctx, abi.RoleThink, req, func(m abi.Message) {
-		switch {
-		case m.Type == abi.MsgDelta:
-			emit(m.Text)
-		case m.Type == abi.MsgSetEnd && req.SetEnd != nil:
-			req.SetEnd(m.End)
-		}
-	})
-	return m.Text, err
-}
-
-type painter struct{ b *backend }
-
-func (p painter) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-	_, err := p.b.call(ctx, abi.RolePaint, req, func(m abi.Message) {
-		if m.Type == abi.MsgRow {
-			onRow(m.Row, m.Tokens)
-		}
-	})
-	return err
-}
-
-type critic struct{ b *backend }
-
-func (c critic) Critique(ctx context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
-	m, err := c.b.call(ctx, abi.RoleCritique, req, nil)
-	if err != nil {
-		return engine.Critique{}, err
-	}
-	if m.Critique == nil {
-		return engine.Critique{}, errors.New("guest: the host's critique message has no critique")
-	}
-	return *m.Critique, nil
-}
-
-type decider struct{ b *backend }
-
-func (d decider) ShouldThink(ctx context.Context, req engine.DecideRequest) (bool, float64, error) {
-	m, err := d.b.call(ctx, abi.RoleDecide, req, nil)
-	return m.Think, m.Probability, err
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
 	"github.com/twig-project/twig/wasm/abi"
 )
 
@@ -31,11 +32,10 @@ func TestFieldCounts(t *testing.T) {
 		{protocol.ThoughtDelta{}, 4}, {protocol.BandProgress{}, 4}, {protocol.ThinkDecision{}, 4},
 		{protocol.BandStarted{}, 2}, {protocol.BandDone{}, 3}, {protocol.ThoughtDone{}, 6},
 		{protocol.Critique{}, 10}, {protocol.RunDone{}, 4}, {protocol.Stats{}, 10}, {protocol.Rows{}, 2},
-		{engine.State{}, 6}, {engine.ThinkRequest{}, 4}, {engine.PaintRequest{}, 3},
-		{engine.CritiqueRequest{}, 3}, {engine.DecideRequest{}, 3}, {engine.Critique{}, 5},
-		{abi.Message{}, 10}, {protocol.RunStarted{}, 5}, {protocol.BandRedrawn{}, 4}, {protocol.BudgetExhausted{}, 4},
+		{protocol.CallRequest{}, 11}, {protocol.RejectedPlan{}, 2}, {protocol.CritiqueResult{}, 5},
+		{protocol.ReviewResult{}, 3}, {abi.Message{}, 11}, {protocol.RunStarted{}, 5}, {protocol.BandRedrawn{}, 4}, {protocol.BudgetExhausted{}, 4},
 		{protocol.Error{}, 2}, {engine.Settings{}, 10}, {engine.RunSpec{}, 4}, {abi.RunInput{}, 3}, {abi.BackendInfo{}, 2},
-		{abi.Roles{}, 4},
+		{abi.Roles{}, 5},
 	} {
 		if n := reflect.TypeOf(tc.v).NumField(); n != tc.n {
 			t.Errorf("%T has %d fields, the guest's codec knows %d: update wasm/guest/codec.go", tc.v, n, tc.n)
@@ -101,21 +101,24 @@ func redecode(t *testing.T, line []byte) string {
 }
 
 // TestRequestsEncodeLikeEncodingJSON: the host decodes the same request
-// from the hand-written encoding as from encoding/json's.
+// from the hand-written encoding as from encoding/json's, for the call of
+// every role (rolecall's encoding of the engine's requests).
 func TestRequestsEncodeLikeEncodingJSON(t *testing.T) {
 	st := engine.State{Prompt: odd, Settings: engine.DefaultSettings(), Band: 2, Rows: protocol.Rows{Start: 6, End: 11},
 		Thoughts: []string{odd, ""}, Canvas: canvas()}
+	rej := []engine.RejectedPlan{{Thought: odd, Reason: odd}, {Thought: "b", Reason: ""}}
 	var e requestEncoder
 	for _, tc := range []struct {
 		req any
 		out func() any
 	}{
-		{engine.ThinkRequest{State: st}, func() any { return new(engine.ThinkRequest) }},
-		{engine.ThinkRequest{}, func() any { return new(engine.ThinkRequest) }},
-		{engine.ThinkRequest{State: st, Attempt: 2, Rejected: []engine.RejectedPlan{{Thought: odd, Reason: odd}}}, func() any { return new(engine.ThinkRequest) }},
-		{engine.PaintRequest{State: st, Round: 1, Thought: odd}, func() any { return new(engine.PaintRequest) }},
-		{engine.CritiqueRequest{State: st, Round: 1, Thought: odd}, func() any { return new(engine.CritiqueRequest) }},
-		{engine.DecideRequest{State: st, Row: 7, Thought: odd}, func() any { return new(engine.DecideRequest) }},
+		{rolecall.ThinkCall(engine.ThinkRequest{State: st}).Request, func() any { return new(protocol.CallRequest) }},
+		{rolecall.ThinkCall(engine.ThinkRequest{}).Request, func() any { return new(protocol.CallRequest) }},
+		{rolecall.ThinkCall(engine.ThinkRequest{State: st, Attempt: 2, Rejected: rej}).Request, func() any { return new(protocol.CallRequest) }},
+		{rolecall.ReviewCall(engine.ReviewRequest{State: st, Thought: odd, Attempt: 2, Rejected: rej}).Request, func() any { return new(protocol.CallRequest) }},
+		{rolecall.PaintCall(engine.PaintRequest{State: st, Round: 1, Thought: odd}).Request, func() any { return new(protocol.CallRequest) }},
+		{rolecall.CritiqueCall(engine.CritiqueRequest{State: st, Round: 1, Thought: odd}).Request, func() any { return new(protocol.CallRequest) }},
+		{rolecall.DecideCall(engine.DecideRequest{State: st, Row: 7, Thought: odd}).Request, func() any { return new(protocol.CallRequest) }},
 		{engine.RunSpec{Prompt: odd, Seed: 3, Settings: st.Settings, RunID: "x"}, func() any { return new(engine.RunSpec) }},
 	} {
 		fast, err := e.appendRequest(nil, tc.req)
@@ -130,8 +133,8 @@ func TestRequestsEncodeLikeEncodingJSON(t *testing.T) {
 		if err := json.Unmarshal(slow, b); err != nil {
 			t.Fatal(err)
 		}
-		if st := state(b); st != nil {
-			st.Canvas = nil // the hand-written requests leave the canvas to the host
+		if r, ok := b.(*protocol.CallRequest); ok {
+			r.Canvas = nil // the hand-written requests leave the canvas to the host
 		}
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("%T:\nhand-written: %s\nencoding/json: %s", tc.req, fast, slow)
@@ -149,8 +152,11 @@ func TestMessagesDecodeLikeEncodingJSON(t *testing.T) {
 		{Type: abi.MsgRow, Row: 3, Tokens: canvas()[:16]},
 		{Type: abi.MsgDone},
 		{Type: abi.MsgDone, Text: "rows 0 5 : red"},
-		{Type: abi.MsgDone, Critique: &engine.Critique{Score: 40, Parsed: true, Revision: "x", Raw: "y", Tokens: 9}},
-		{Type: abi.MsgDone, Critique: &engine.Critique{}},
+		{Type: abi.MsgDone, Critique: &protocol.CritiqueResult{Score: 40, Parsed: true, Revision: "x", Raw: "y", Tokens: 9}},
+		{Type: abi.MsgDone, Critique: &protocol.CritiqueResult{}},
+		{Type: abi.MsgDone, Review: &protocol.ReviewResult{Accepted: false, Reason: odd, Tokens: 7}},
+		{Type: abi.MsgDone, Review: &protocol.ReviewResult{Accepted: true}},
+		{Type: abi.MsgDone, Roles: &abi.Roles{Thinker: true, Critic: true, Reviewer: true}},
 		{Type: abi.MsgDone, Think: true, Probability: 0.73},
 		{Type: abi.MsgDone, Probability: 1e-7},
 		{Type: abi.MsgDone, Roles: &abi.Roles{Thinker: true, Painter: true}},
@@ -172,60 +178,13 @@ func TestMessagesDecodeLikeEncodingJSON(t *testing.T) {
 
 func FuzzDecodeMessage(f *testing.F) {
 	for _, s := range []string{`{"type":"delta","text":"a"}`, `{"type":"row","row":1,"tokens":[1,2]}`,
-		`{"type":"done","critique":{"score":1,"parsed":true}}`, `{"type":"done","think":true,"probability":0.5}`, `{`} {
+		`{"type":"done","critique":{"score":1,"parsed":true}}`, `{"type":"done","think":true,"probability":0.5}`,
+		`{"type":"done","review":{"accepted":false,"reason":"no room","tokens":4}}`, `{`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var fast, slow abi.Message
 		err := decodeMessage(data, &fast)
-		if json.Unmarshal(data, &slow) == nil && err == nil && !reflect.DeepEqual(fast, slow) {
-			t.Fatalf("%q: hand-written %+v, encoding/json %+v", data, fast, slow)
-		}
-	})
-}
-
-// state points into a request's State, or is nil.
-func state(q any) *engine.State {
-	switch q := q.(type) {
-	case *engine.ThinkRequest:
-		return &q.State
-	case *engine.PaintRequest:
-		return &q.State
-	case *engine.CritiqueRequest:
-		return &q.State
-	case *engine.DecideRequest:
-		return &q.State
-	}
-	return nil
-}
-
-// TestRunInputDecodesLikeEncodingJSON: twig_run's input decodes the same by
-// hand as through encoding/json, defaults for left-out settings included.
-func TestRunInputDecodesLikeEncodingJSON(t *testing.T) {
-	st := engine.DefaultSettings()
-	st.Bands, st.Adaptive, st.Seed, st.MaxThoughtTokens, st.MaxRevisionsTotal = 4, true, -1<<40, 7, 2
-	full, _ := json.Marshal(abi.RunInput{ABI: 1, Spec: engine.RunSpec{Prompt: "a red circle", Seed: 9, Settings: st, RunID: "r"},
-		Backend: abi.BackendInfo{Name: "m", DefaultBands: 3}})
-	for _, data := range []string{string(full), `{"abi":1,"spec":{"prompt":"x","settings":{"bands":2}}}`,
-		`{"abi":1,"spec":{"prompt":"<odd> \"x\""}}`, `{"abi":1,"extra":[1,2]}`} {
-		var fast, slow abi.RunInput
-		if err := decodeRunInput([]byte(data), &fast); err != nil {
-			t.Fatal(err)
-		}
-		if err := json.Unmarshal([]byte(data), &slow); err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(fast, slow) {
-			t.Errorf("%s:\nhand-written %+v\nencoding/json %+v", data, fast, slow)
-		}
-	}
-}
-
-func FuzzDecodeRunInput(f *testing.F) {
-	f.Add([]byte(`{"abi":1,"spec":{"prompt":"x","seed":3,"settings":{"bands":2,"think":false}},"backend":{"default_bands":3}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		var fast, slow abi.RunInput
-		err := decodeRunInput(data, &fast)
 		if json.Unmarshal(data, &slow) == nil && err == nil && !reflect.DeepEqual(fast, slow) {
 			t.Fatalf("%q: hand-written %+v, encoding/json %+v", data, fast, slow)
 		}

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/wasm/abi"
 )
 
@@ -201,11 +202,27 @@ func (p *parser) message(m *abi.Message) bool {
 					r.Critic, ok = p.bool()
 				case "decider":
 					r.Decider, ok = p.bool()
+				case "reviewer":
+					r.Reviewer, ok = p.bool()
+				}
+				return ok
+			})
+		case "review":
+			v := &protocol.ReviewResult{}
+			m.Review = v
+			ok = p.object(func(k string) (ok bool) {
+				switch k {
+				case "accepted":
+					v.Accepted, ok = p.bool()
+				case "reason":
+					v.Reason, ok = p.str()
+				case "tokens":
+					v.Tokens, ok = p.int()
 				}
 				return ok
 			})
 		case "critique":
-			c := &engine.Critique{}
+			c := &protocol.CritiqueResult{}
 			m.Critique = c
 			ok = p.object(func(k string) (ok bool) {
 				switch k {

@@ -253,50 +253,47 @@ func appendStrings(b []byte, v []string) []byte {
 	return append(b, ']')
 }
 
-// requestEncoder encodes role requests.
+// requestEncoder encodes role requests: twig/1 call requests
+// (protocol.CallRequest) and the start's RunSpec.
 type requestEncoder struct{}
-
-// appendState appends a request's common fields, without braces.
-func (e *requestEncoder) appendState(b []byte, st *engine.State) ([]byte, error) {
-	b = appendString(field(b, "prompt"), st.Prompt)
-	b = appendSettings(field(b, "settings"), st.Settings)
-	b = intField(b, "band", st.Band)
-	b = appendRows(field(b, "rows"), st.Rows)
-	// The canvas is left out: the host keeps it from the run's events
-	// (band_progress, band_redrawn), which the engine emits before every
-	// request that depends on them (see abi.State).
-	return appendStrings(field(b, "thoughts"), st.Thoughts), nil
-}
 
 // appendRequest appends a role request (or the start's RunSpec).
 func (e *requestEncoder) appendRequest(b []byte, req any) ([]byte, error) {
 	b = append(b, '{')
-	var err error
 	switch q := req.(type) {
-	case engine.ThinkRequest:
-		b, err = e.appendState(b, &q.State)
+	case protocol.CallRequest:
+		b = appendString(field(b, "prompt"), q.Prompt)
+		b = appendSettings(field(b, "settings"), q.Settings)
+		b = intField(b, "band", q.Band)
+		b = appendRows(field(b, "rows"), q.Rows)
+		// The canvas is left out: the host keeps it from the run's events
+		// (band_progress, band_redrawn), which the engine emits before every
+		// request that depends on them (see abi's roles).
+		b = appendStrings(field(b, "thoughts"), q.Thoughts)
+		if q.Round != 0 {
+			b = intField(b, "round", q.Round)
+		}
+		if q.Thought != "" {
+			b = appendString(field(b, "thought"), q.Thought)
+		}
+		if q.Row != 0 {
+			b = intField(b, "row", q.Row)
+		}
 		if q.Attempt != 0 {
 			b = intField(b, "attempt", q.Attempt)
 		}
 		if len(q.Rejected) > 0 {
-			data, jerr := json.Marshal(q.Rejected)
-			if jerr != nil {
-				return b, jerr
+			b = append(field(b, "rejected"), '[')
+			for i, p := range q.Rejected {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendString(append(b, `{"thought":`...), p.Thought)
+				b = appendString(append(b, `,"reason":`...), p.Reason)
+				b = append(b, '}')
 			}
-			b = append(field(b, "rejected"), data...)
+			b = append(b, ']')
 		}
-	case engine.PaintRequest:
-		b, err = e.appendState(b, &q.State)
-		b = intField(b, "round", q.Round)
-		b = appendString(field(b, "thought"), q.Thought)
-	case engine.CritiqueRequest:
-		b, err = e.appendState(b, &q.State)
-		b = intField(b, "round", q.Round)
-		b = appendString(field(b, "thought"), q.Thought)
-	case engine.DecideRequest:
-		b, err = e.appendState(b, &q.State)
-		b = intField(b, "row", q.Row)
-		b = appendString(field(b, "thought"), q.Thought)
 	case engine.RunSpec:
 		b = appendString(field(b, "prompt"), q.Prompt)
 		b = strconv.AppendInt(field(b, "seed"), q.Seed, 10)
@@ -308,5 +305,5 @@ func (e *requestEncoder) appendRequest(b []byte, req any) ([]byte, error) {
 		data, err := json.Marshal(req)
 		return append(b[:len(b)-1], data...), err
 	}
-	return append(b, '}'), err
+	return append(b, '}'), nil
 }

@@ -5,10 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"slices"
 	"time"
 
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
 	"github.com/twig-project/twig/wasm/abi"
 )
 
@@ -96,84 +97,33 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 			r.brun = br
 			r.roles = br.Roles()
 			return abi.Message{Type: abi.MsgDone, Roles: &abi.Roles{Thinker: r.roles.Thinker != nil,
-				Painter: r.roles.Painter != nil, Critic: r.roles.Critic != nil, Decider: r.roles.Decider != nil}}
+				Painter: r.roles.Painter != nil, Critic: r.roles.Critic != nil, Decider: r.roles.Decider != nil,
+				Reviewer: rolecall.Reviews(r.roles)}}
 		}, nil
 	}
 	if r.brun == nil {
 		return nil, errorf(KindABI, "role_call(%s) before the run was started: call role_call(start) first and read its done message", abi.RoleName(role))
 	}
-	missing := func(ctx context.Context, _ func(abi.Message)) abi.Message {
-		return fail(fmt.Errorf("the backend has no %s role", abi.RoleName(role)))
+	name := abi.RoleName(role)
+	if abi.RoleOf(name) != role {
+		return nil, errorf(KindABI, "role_call: unknown role %d (roles are 0 start, 1 think, 2 paint, 3 critique, 4 decide, 5 review)", role)
 	}
-	switch role {
-	case abi.RoleThink:
-		var q engine.ThinkRequest
-		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt, r.result.Tokens); err != nil {
-			return nil, bad(err)
-		}
-		if r.roles.Thinker == nil {
-			return missing, nil
-		}
-		return func(ctx context.Context, yield func(abi.Message)) abi.Message {
-			if q.Rows.End < 0 {
-				q.SetEnd = func(end int) { yield(abi.Message{Type: abi.MsgSetEnd, End: end}) }
-			}
-			text, err := r.roles.Thinker.Think(ctx, q, func(d string) { yield(abi.Message{Type: abi.MsgDelta, Text: d}) })
-			if err != nil {
-				return fail(err)
-			}
-			return abi.Message{Type: abi.MsgDone, Text: text}
-		}, nil
-	case abi.RolePaint:
-		var q engine.PaintRequest
-		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt, r.result.Tokens); err != nil {
-			return nil, bad(err)
-		}
-		if r.roles.Painter == nil {
-			return missing, nil
-		}
-		return func(ctx context.Context, yield func(abi.Message)) abi.Message {
-			err := r.roles.Painter.PaintBand(ctx, q, func(row int, tokens []int) {
-				yield(abi.Message{Type: abi.MsgRow, Row: row, Tokens: slices.Clone(tokens)})
-			})
-			if err != nil {
-				return fail(err)
-			}
-			return abi.Message{Type: abi.MsgDone}
-		}, nil
-	case abi.RoleCritique:
-		var q engine.CritiqueRequest
-		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt, r.result.Tokens); err != nil {
-			return nil, bad(err)
-		}
-		if r.roles.Critic == nil {
-			return missing, nil
-		}
-		return func(ctx context.Context, _ func(abi.Message)) abi.Message {
-			c, err := r.roles.Critic.Critique(ctx, q)
-			if err != nil {
-				return fail(err)
-			}
-			return abi.Message{Type: abi.MsgDone, Critique: &c}
-		}, nil
-	case abi.RoleDecide:
-		var q engine.DecideRequest
-		if err := decodeRequest(req, &q, &q.State, r.spec.Prompt, r.result.Tokens); err != nil {
-			return nil, bad(err)
-		}
-		if q.Row < 0 || q.Row > gridRows {
-			return nil, bad(fmt.Errorf("row %d is outside [0, %d]", q.Row, gridRows))
-		}
-		if r.roles.Decider == nil {
-			return missing, nil
-		}
-		return func(ctx context.Context, _ func(abi.Message)) abi.Message {
-			think, p, err := r.roles.Decider.ShouldThink(ctx, q)
-			if err != nil {
-				return fail(err)
-			}
-			return abi.Message{Type: abi.MsgDone, Think: think, Probability: p}
-		}, nil
+	q, err := r.decodeCall(name, req)
+	if err != nil {
+		return nil, bad(err)
 	}
-	return nil, errorf(KindABI, "role_call: unknown role %d (roles are 0 start, 1 think, 2 paint, 3 critique, 4 decide)", role)
+	return func(ctx context.Context, yield func(abi.Message)) abi.Message {
+		done, err := rolecall.Play(ctx, r.roles, q, func(p protocol.Payload) error {
+			yield(abi.StreamMessage(p))
+			return nil
+		})
+		if err != nil {
+			return fail(rolecall.RoleCause(err))
+		}
+		ms := abi.DoneMessages(done)
+		for _, m := range ms[:len(ms)-1] {
+			yield(m)
+		}
+		return ms[len(ms)-1]
+	}, nil
 }

@@ -96,10 +96,11 @@ func (r *run) track(p protocol.Payload) {
 	}
 }
 
-// timings are the host's times in each role and since the run started.
+// timings are the host's times in each role and since the run started;
+// plan reviews count as thinking, as in a native run.
 func (r *run) timings() protocol.Timings {
 	ms := func(role int) int64 { return r.roleTime[role].Milliseconds() }
-	return protocol.Timings{ThinkMs: ms(abi.RoleThink), PaintMs: ms(abi.RolePaint),
+	return protocol.Timings{ThinkMs: ms(abi.RoleThink) + ms(abi.RoleReview), PaintMs: ms(abi.RolePaint),
 		CritiqueMs: ms(abi.RoleCritique), DecideMs: ms(abi.RoleDecide),
 		TotalMs: time.Since(r.start).Milliseconds()}
 }

@@ -47,7 +47,7 @@ type run struct {
 	roles    engine.Roles
 	calls    map[uint32]*roleCall
 	lastCall uint32
-	roleTime [abi.RoleDecide + 1]time.Duration
+	roleTime [abi.RoleReview + 1]time.Duration
 
 	out tail // the guest's stdout and stderr, first and last bytes
 }

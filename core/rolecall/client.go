@@ -1,0 +1,131 @@
+package rolecall
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+)
+
+// Transport carries one call to where the model is and back: it sends c,
+// hands each call_delta and call_row payload to on as it arrives (an error
+// from on stops the call and is returned), and returns the call_done
+// payload, or the error that ended the call.
+type Transport interface {
+	Call(ctx context.Context, c protocol.Call, on func(protocol.Payload) error) (*protocol.CallDone, error)
+}
+
+// TransportFunc is a function as a Transport.
+type TransportFunc func(ctx context.Context, c protocol.Call, on func(protocol.Payload) error) (*protocol.CallDone, error)
+
+// Call implements Transport.
+func (f TransportFunc) Call(ctx context.Context, c protocol.Call, on func(protocol.Payload) error) (*protocol.CallDone, error) {
+	return f(ctx, c, on)
+}
+
+// Client plays the engine's roles through a Transport: the one client of
+// every path. Name names the far end in errors ("the server", "the host").
+type Client struct {
+	T    Transport
+	Name string
+}
+
+// Roles returns the roles the client plays. With review the thinker also
+// reviews its plans (engine.PlanReviewer) — only when the far end said it
+// can (a hello listing the review role, the sandbox host's start message),
+// so that a run played through calls reviews exactly when it would there.
+func (c *Client) Roles(review bool) engine.Roles {
+	var th engine.Thinker = thinker{c}
+	if review {
+		th = reviewer{thinker{c}}
+	}
+	return engine.Roles{Thinker: th, Painter: painter{c}, Critic: critic{c}, Decider: decider{c}}
+}
+
+func (c *Client) missing(role, what string) error {
+	name := c.Name
+	if name == "" {
+		name = "the far end"
+	}
+	return fmt.Errorf("%s's %s call returned no %s", name, role, what)
+}
+
+type thinker struct{ c *Client }
+
+// Think implements engine.Thinker.
+func (t thinker) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
+	done, err := t.c.T.Call(ctx, ThinkCall(req), func(p protocol.Payload) error {
+		if d, ok := p.(*protocol.CallDelta); ok && emit != nil {
+			emit(d.Text)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if done.Thought == nil {
+		return "", t.c.missing("think", "thought")
+	}
+	if done.Thought.EndRow != 0 && req.SetEnd != nil {
+		req.SetEnd(done.Thought.EndRow)
+	}
+	return done.Thought.Text, nil
+}
+
+type reviewer struct{ thinker }
+
+// ReviewPlan implements engine.PlanReviewer.
+func (r reviewer) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
+	done, err := r.c.T.Call(ctx, ReviewCall(req), ignore)
+	if err != nil {
+		return engine.PlanReview{}, err
+	}
+	if done.Review == nil {
+		return engine.PlanReview{}, r.c.missing("review", "review")
+	}
+	return Review(done.Review), nil
+}
+
+type painter struct{ c *Client }
+
+// PaintBand implements engine.Painter.
+func (p painter) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+	_, err := p.c.T.Call(ctx, PaintCall(req), func(pl protocol.Payload) error {
+		if r, ok := pl.(*protocol.CallRow); ok {
+			onRow(r.Row, r.Tokens)
+		}
+		return ctx.Err() // the engine cancels ctx to end an open band
+	})
+	return err
+}
+
+type critic struct{ c *Client }
+
+// Critique implements engine.Critic.
+func (c critic) Critique(ctx context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
+	done, err := c.c.T.Call(ctx, CritiqueCall(req), ignore)
+	if err != nil {
+		return engine.Critique{}, err
+	}
+	if done.Critique == nil {
+		return engine.Critique{}, c.c.missing("critique", "critique")
+	}
+	return Critique(done.Critique), nil
+}
+
+type decider struct{ c *Client }
+
+// ShouldThink implements engine.Decider.
+func (d decider) ShouldThink(ctx context.Context, req engine.DecideRequest) (bool, float64, error) {
+	done, err := d.c.T.Call(ctx, DecideCall(req), ignore)
+	if err != nil {
+		return false, 0, err
+	}
+	if done.Decision == nil {
+		return false, 0, d.c.missing("decide", "decision")
+	}
+	return done.Decision.Think, done.Decision.Probability, nil
+}
+
+func ignore(protocol.Payload) error { return nil }

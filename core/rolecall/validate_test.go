@@ -1,0 +1,147 @@
+package rolecall_test
+
+import (
+	"encoding/json"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
+	"github.com/twig-project/twig/core/world"
+)
+
+func drawn(rows int) []int {
+	c := make([]int, world.Grid*world.Grid)
+	for i := range c {
+		c[i] = -1
+		if i < rows*world.Grid {
+			c[i] = i % world.NumImageTokens
+		}
+	}
+	return c
+}
+
+// TestDecode: the one validator. The rows marked "was" are where the
+// gateway's and the sandbox's validators disagreed before there was one.
+func TestDecode(t *testing.T) {
+	ok := protocol.CallRequest{Prompt: "a red circle", Settings: protocol.DefaultSettings(), Band: 1,
+		Rows: protocol.Rows{Start: 5, End: 10}, Thoughts: []string{"first"}, Canvas: drawn(10)}
+	with := func(f func(*protocol.CallRequest)) protocol.CallRequest {
+		r := ok
+		r.Thoughts = slices.Clone(ok.Thoughts)
+		r.Canvas = slices.Clone(ok.Canvas)
+		f(&r)
+		return r
+	}
+	long := strings.Repeat("x", rolecall.MaxThoughtBytes+1)
+	for _, tc := range []struct {
+		name, role string
+		req        protocol.CallRequest
+		err        string // "" = accepted
+	}{
+		{"a good think", "think", ok, ""},
+		{"a good critique", "critique", ok, ""},
+		{"a good review", "review", with(func(r *protocol.CallRequest) {
+			r.Attempt, r.Rejected = 1, []protocol.RejectedPlan{{Thought: "p", Reason: "why"}}
+		}), ""},
+		{"no canvas is an undrawn one", "paint", with(func(r *protocol.CallRequest) { r.Canvas = nil }), ""},
+		{"an unknown role", "draw", ok, "unknown role"},
+		{"bad settings", "think", with(func(r *protocol.CallRequest) { r.Settings.Threshold = 101 }), "threshold"},
+		{"band out of range", "think", with(func(r *protocol.CallRequest) { r.Band = world.Grid }), "band 16"},
+		{"rows past the canvas", "paint", with(func(r *protocol.CallRequest) { r.Rows.End = world.Grid + 1 }), "rows.end"},
+		{"was: more thoughts than earlier bands (gateway accepted)", "think", with(func(r *protocol.CallRequest) { r.Thoughts = []string{"a", "b"} }), "2 thoughts for band 1"},
+		{"was: a long thought (sandbox accepted)", "paint", with(func(r *protocol.CallRequest) { r.Thought = long }), "the thought is"},
+		{"was: a long earlier thought (sandbox accepted)", "paint", with(func(r *protocol.CallRequest) { r.Thoughts[0] = long }), "thought 0 is"},
+		{"was: round past the limit (sandbox accepted)", "paint", with(func(r *protocol.CallRequest) { r.Round = rolecall.MaxRound + 1 }), "round 17"},
+		{"was: row past the canvas on any role (sandbox: decide only)", "think", with(func(r *protocol.CallRequest) { r.Row = world.Grid + 1 }), "row 17"},
+		{"was: critique of an undrawn band (sandbox accepted)", "critique", with(func(r *protocol.CallRequest) { r.Canvas = drawn(7) }), "undrawn"},
+		{"critique of an open band", "critique", with(func(r *protocol.CallRequest) { r.Rows.End = -1 }), "known rows"},
+		{"a token out of range", "paint", with(func(r *protocol.CallRequest) { r.Canvas[3] = world.NumImageTokens }), "canvas cell 3"},
+		{"a short canvas", "paint", with(func(r *protocol.CallRequest) { r.Canvas = r.Canvas[:5] }), "5 cells"},
+		{"more rejected plans than attempts", "review", with(func(r *protocol.CallRequest) { r.Rejected = []protocol.RejectedPlan{{Thought: "p", Reason: "why"}} }), "rejected plans"},
+		{"attempt past the limit", "think", with(func(r *protocol.CallRequest) { r.Attempt = protocol.MaxPlanAttempts }), "attempt 8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := rolecall.Decode(protocol.Call{Role: tc.role, Request: tc.req}, nil)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatalf("refused: %v", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("error %v, want one saying %q", err, tc.err)
+			case err != nil && strings.Contains(err.Error(), "\n"):
+				t.Fatalf("the error is not one line: %q", err)
+			case err == nil && len(req.State.Canvas) != world.Grid*world.Grid:
+				t.Fatalf("the state's canvas has %d cells", len(req.State.Canvas))
+			}
+		})
+	}
+}
+
+// TestDecodeFallbackCanvas: a request without a canvas gets the fallback
+// (the sandbox host's run canvas), copied.
+func TestDecodeFallbackCanvas(t *testing.T) {
+	fb := world.Tokens(drawn(4))
+	req, err := rolecall.Decode(protocol.Call{Role: "paint", Request: protocol.CallRequest{Prompt: "p",
+		Settings: protocol.DefaultSettings(), Rows: protocol.Rows{Start: 4, End: 8}}}, fb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(req.State.Canvas, fb) {
+		t.Fatal("the fallback canvas was not used")
+	}
+	req.State.Canvas[0] = 99
+	if fb[0] == 99 {
+		t.Fatal("the fallback canvas was not copied")
+	}
+}
+
+// TestEncodeDecodeRoundTrip: every engine request survives its call's JSON
+// and the validator, field for field.
+func TestEncodeDecodeRoundTrip(t *testing.T) {
+	st := engine.State{Prompt: "two blue squares", Settings: protocol.DefaultSettings(), Band: 2,
+		Rows: protocol.Rows{Start: 8, End: 12}, Thoughts: []string{"a", ""}, Canvas: world.Tokens(drawn(12))}
+	rej := []engine.RejectedPlan{{Thought: "x", Reason: "no room"}, {Thought: "y", Reason: ""}}
+	for _, tc := range []struct {
+		call protocol.Call
+		back func(rolecall.Request) any
+		want any
+	}{
+		{rolecall.ThinkCall(engine.ThinkRequest{State: st, Attempt: 2, Rejected: rej}), func(r rolecall.Request) any { return r.Think() },
+			engine.ThinkRequest{State: st, Attempt: 2, Rejected: rej}},
+		{rolecall.PaintCall(engine.PaintRequest{State: st, Round: 1, Thought: "t"}), func(r rolecall.Request) any { return r.Paint() },
+			engine.PaintRequest{State: st, Round: 1, Thought: "t"}},
+		{rolecall.CritiqueCall(engine.CritiqueRequest{State: st, Round: 1, Thought: "t"}), func(r rolecall.Request) any { return r.Critique() },
+			engine.CritiqueRequest{State: st, Round: 1, Thought: "t"}},
+		{rolecall.DecideCall(engine.DecideRequest{State: st, Row: 9, Thought: "t"}), func(r rolecall.Request) any { return r.Decide() },
+			engine.DecideRequest{State: st, Row: 9, Thought: "t"}},
+		{rolecall.ReviewCall(engine.ReviewRequest{State: st, Thought: "t", Attempt: 2, Rejected: rej}), func(r rolecall.Request) any { return r.Review() },
+			engine.ReviewRequest{State: st, Thought: "t", Attempt: 2, Rejected: rej}},
+	} {
+		data, err := json.Marshal(protocol.Message{ID: "x", Body: &tc.call})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := protocol.DecodeMessage(data)
+		if err != nil {
+			t.Fatalf("%s: %v", data, err)
+		}
+		req, err := rolecall.Decode(*m.Body.(*protocol.Call), nil)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.call.Role, err)
+		}
+		if got := tc.back(req); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s:\ngot  %+v\nwant %+v", tc.call.Role, got, tc.want)
+		}
+	}
+	c := engine.Critique{Score: 37, Parsed: true, Revision: "r", Raw: "raw", Tokens: 13}
+	if got := rolecall.Critique(rolecall.CritiqueResult(c)); got != c {
+		t.Errorf("critique %+v came back as %+v", c, got)
+	}
+	v := engine.PlanReview{Reason: "why", Tokens: 4}
+	if got := rolecall.Review(rolecall.ReviewResult(v)); got != v {
+		t.Errorf("review %+v came back as %+v", v, got)
+	}
+}
