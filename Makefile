@@ -76,11 +76,12 @@ sandbox-examples: ## build the example policy guest into bin/lowthink.wasm (twig
 	@mkdir -p bin
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o bin/lowthink.wasm ./wasm/examples/lowthink
 
-test-slow: ## the slow Go checks: twig train --tiny learns (about a minute), a sampled eval of the shipped weights
-	TWIG_SLOW=1 $(GO) test -count=1 -run 'TinyTraining|ShippedWeights' -v ./core/train ./core/model
+test-slow: ## the slow Go checks: twig train --tiny learns (about a minute), a tiny RL run's reward rises (about 2 minutes), a sampled eval of the shipped weights
+	TWIG_SLOW=1 $(GO) test -count=1 -timeout 30m -run 'TinyTraining|TinyRL|ShippedWeights' -v ./core/train ./core/model
 
-train: ## reproduce the shipped weights from scratch (about 2 h on 2 cores; resumes from .train/ckpt.gob)
-	$(GO) run ./cmd/twig train --out core/model/weights/default.safetensors
+train: ## reproduce the shipped weights from scratch: SFT (twig train; resumes from .train/ckpt.gob), then RL (twig rl; resumes from .train/rl.gob)
+	$(GO) run ./cmd/twig train --out .train/sft.safetensors
+	$(GO) run ./cmd/twig rl --weights .train/sft.safetensors --out core/model/weights/default.safetensors --log .train/rl.jsonl --plot docs/rl-reward.png
 
 eval: ## the full benchmark of the shipped weights, as in the README
 	$(GO) run ./cmd/twig eval --mode no-think,think,think+reflect,best-of-n

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/twig-project/twig/core/bench"
+	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/world"
 )
 
@@ -38,6 +39,7 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		bestOf  = fs.Int("best-of", 0, "candidates for best-of-n (0 = match think+reflect's tokens)")
 		workers = fs.Int("workers", 2, "prompts drawn at once")
 		weights = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
+		reject  = fs.Float64("reject-at", 0, "the embedded model rejects a plan when its probability of \"bad\" reaches this (0 = the model's default)")
 		remoteF = addRemoteFlags(fs)
 	)
 	pos, err := fs.parse(args)
@@ -93,6 +95,13 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		}
 		if backend, err = e.backend(ctx, backendOptions{Weights: *weights, Remote: rc}); err != nil {
 			return err
+		}
+		if m, ok := backend.(*model.Model); ok && *reject > 0 {
+			mc := *m // a copy: the embedded default is shared
+			mc.Sampling.RejectAt = float32(*reject)
+			backend = &mc
+		} else if *reject > 0 {
+			return usagef("--reject-at is for the embedded model")
 		}
 	}
 	o.Progress = func(mode string, done, total int) {

@@ -56,6 +56,13 @@ func TestReviewedDocs(t *testing.T) {
 				}
 			case bad:
 				nBad++
+				// The plan reviewed "bad" is read, never learnt: from its
+				// <think> to its </think>, no weight.
+				for b := k - 1; d.Tokens[k-1] == TokEndThink && d.Tokens[b] != TokThink && d.Tokens[b] != TokAThink; b-- {
+					if d.Weight[b] != 0 {
+						t.Fatalf("a wrong plan's %s has weight %v", v.Word(int(d.Tokens[b])), d.Weight[b])
+					}
+				}
 				j := k + 2
 				for int(d.Tokens[j]) != closeID {
 					j++

@@ -75,6 +75,10 @@ type DocOptions struct {
 	// left below), reviewed "bad" with the reason the world's checker gives,
 	// then written right.
 	BadPlan float64 `json:",omitempty"`
+	// BadPlanWeight is the loss weight of a wrong plan's words. 0 — they
+	// are never learnt, or the model learns to write wrong plans (it did,
+	// for the first steps of the review phase, which train.Default records).
+	BadPlanWeight float32 `json:",omitempty"`
 	// Categories weighs how often each benchmark category is drawn; nil
 	// means TrainCategoryWeights.
 	Categories map[string]float64 `json:",omitempty"`
@@ -151,9 +155,9 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o Do
 		}
 		if reviewed && rng.Float64() < o.BadPlan {
 			if bad, reason := CorruptPlan(rng, spec, scene, r0, r1); reason != nil {
-				d.add(tok, NoGrid, NoGrid, 1)
-				d.addWords(v.MustIDs(append(world.HeaderWords(r0, r1), world.ThoughtWords(world.BandEntries(bad, r0, r1))...)), 1)
-				d.add(TokEndThink, NoGrid, NoGrid, 1)
+				d.add(tok, NoGrid, NoGrid, o.BadPlanWeight)
+				d.addWords(v.MustIDs(append(world.HeaderWords(r0, r1), world.ThoughtWords(world.BandEntries(bad, r0, r1))...)), o.BadPlanWeight)
+				d.add(TokEndThink, NoGrid, NoGrid, o.BadPlanWeight)
 				d.addReview(v, reason)
 			}
 		}

@@ -18,8 +18,12 @@ type Sampling struct {
 	ThoughtTemp float32 `json:"thought_temp"`
 	ImageTemp   float32 `json:"image_temp"`
 	TopK        int     `json:"top_k"`
-	// ReviewTemp samples plan reviews' verdicts; 0 takes the likelier.
+	// ReviewTemp samples plan reviews' verdicts; 0 decides by RejectAt.
 	ReviewTemp float32 `json:"review_temp,omitempty"`
+	// RejectAt is the model's probability of "bad" (against "ok") from
+	// which a plan is rejected when verdicts are not sampled; 0 means 0.5,
+	// the likelier verdict.
+	RejectAt float32 `json:"reject_at,omitempty"`
 }
 
 // DefaultSampling is what the shipped model is evaluated with.
@@ -355,7 +359,7 @@ func (s *session) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (eng
 		return engine.PlanReview{}, err
 	}
 	rv := s.m.rv
-	verdict := s.pick(rv.ok, rv.bad, s.samp.ReviewTemp)
+	verdict := s.verdict()
 	if err := s.gen(verdict); err != nil {
 		return engine.PlanReview{}, err
 	}
@@ -384,21 +388,25 @@ func (s *session) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (eng
 // maxReasonWords bounds a review's reason.
 const maxReasonWords = 12
 
-// pick chooses between tokens a and b by the model's odds: the likelier one
-// when temp is 0, else sampled from their softmax at temp.
-func (s *session) pick(a, b int, temp float32) int {
-	la, lb := s.logits[a], s.logits[b]
-	if temp <= 0 {
-		if la >= lb {
-			return a
+// verdict chooses "ok" or "bad" by the model's odds of the two: sampled at
+// Sampling.ReviewTemp, or "bad" when its probability reaches RejectAt.
+func (s *session) verdict() int {
+	rv := s.m.rv
+	lok, lbad := s.logits[rv.ok], s.logits[rv.bad]
+	if t := s.samp.ReviewTemp; t > 0 {
+		if s.rng.Float64() < 1/(1+math.Exp(float64((lok-lbad)/t))) {
+			return rv.bad
 		}
-		return b
+		return rv.ok
 	}
-	pa := 1 / (1 + math.Exp(float64((lb-la)/temp)))
-	if s.rng.Float64() < pa {
-		return a
+	at := float64(s.samp.RejectAt)
+	if at <= 0 {
+		at = 0.5
 	}
-	return b
+	if 1/(1+math.Exp(float64(lok-lbad))) >= at {
+		return rv.bad
+	}
+	return rv.ok
 }
 
 // reviewItems appends a review to s.want: "<review> ok </review>" for nil

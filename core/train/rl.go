@@ -69,6 +69,7 @@ type RLProgress struct {
 	PassRate    float64 // share of rollouts whose picture satisfies every claim
 	KL          float64 // mean k3 estimate over generated tokens
 	Kept        int     // groups whose rewards varied (the others teach nothing)
+	Failed      int     // rollouts that failed (their groups are dropped)
 	Groups      int
 	Tokens      int // generated tokens trained on
 	TokensPerS  float64
@@ -77,8 +78,12 @@ type RLProgress struct {
 
 // String is the one-line progress display.
 func (p RLProgress) String() string {
-	return fmt.Sprintf("rl step %d/%d  reward %.3f  pass %.2f  KL %.4f  groups %d/%d  %d tok  %.0f tok/s  ETA %s",
+	s := fmt.Sprintf("rl step %d/%d  reward %.3f  pass %.2f  KL %.4f  groups %d/%d  %d tok  %.0f tok/s  ETA %s",
 		p.Step, p.Steps, p.MeanReward, p.PassRate, p.KL, p.Kept, p.Groups, p.Tokens, p.TokensPerS, p.ETA.Round(time.Second))
+	if p.Failed > 0 {
+		s += fmt.Sprintf("  (%d rollouts failed)", p.Failed)
+	}
+	return s
 }
 
 // rlCheckpoint is everything needed to resume an RL run exactly.
@@ -252,12 +257,17 @@ func rlStep(ctx context.Context, m *model.Model, ref *nn.Params, refModels []*nn
 		}()
 	}
 	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return RLProgress{}, err
-		}
+	if err := ctx.Err(); err != nil {
+		return RLProgress{}, err
 	}
 	prog := RLProgress{Step: step + 1, Steps: opts.Steps, Groups: opts.Prompts}
+	failed := make([]bool, opts.Prompts) // a group with a failed rollout is dropped
+	for i, err := range errs {
+		if err != nil {
+			failed[i/opts.Group] = true
+			prog.Failed++
+		}
+	}
 	for i := range rewards {
 		prog.MeanReward += rewards[i] / float64(n)
 		if passed[i] {
@@ -275,7 +285,7 @@ func rlStep(ctx context.Context, m *model.Model, ref *nn.Params, refModels []*nn
 	for g := 0; g < opts.Prompts; g++ {
 		rs := rewards[g*opts.Group : (g+1)*opts.Group]
 		mean, sd := meanStd(rs)
-		if sd < 1e-6 {
+		if sd < 1e-6 || failed[g] {
 			continue
 		}
 		prog.Kept++

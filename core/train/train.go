@@ -137,7 +137,8 @@ func Default() Options {
 		Mixes: []Mix{
 			{From: 3000, Docs: mixWeights(model.DefaultDocOptions, 0.5, 0.8, 0.8, 0.8, 2, 1.6, 3)},
 			{From: 4008, Docs: mixWeights(model.DefaultDocOptions, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
-			{From: ReflectFrom, Docs: mixWeights(model.ReflectDocOptions, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
+			{From: ReflectFrom, Docs: mixWeights(learntBadPlans, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
+			{From: badPlansFixed, Docs: mixWeights(model.ReflectDocOptions, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
 		},
 		Steps: ReflectFrom + reflectSteps,
 		Grow:  &Growth{At: ReflectFrom, Words: len(world.ModelWords()) - len(world.ReviewWords)}}
@@ -146,6 +147,18 @@ func Default() Options {
 // ReflectFrom is the step of the recipe at which the model learns to review
 // its plans: the weights shipped before then were saved there.
 const ReflectFrom = 6500
+
+// Steps ReflectFrom to badPlansFixed-1 were trained on documents whose
+// wrong plans were learnt like right ones (a bug: the model began to write
+// wrong plans on purpose, which the reviews then rejected); from
+// badPlansFixed on, wrong plans are only read, never learnt.
+const badPlansFixed = 7029
+
+var learntBadPlans = func() model.DocOptions {
+	d := model.ReflectDocOptions
+	d.BadPlanWeight = 1
+	return d
+}()
 
 // reflectSteps is the length of the plan-review phase.
 const reflectSteps = 1600
