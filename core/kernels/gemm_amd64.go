@@ -86,7 +86,7 @@ func geluBackAVX512(dinp, inp, dout *float32, n int)
 var useVecAVX512 bool
 
 // setVecFor turns the AVX-512 vector kernels on with the AVX-512 GEMM path.
-func setVecFor(k *microKernel) { useVecAVX512 = k == avx512Kernel }
+func setVecFor(k *microKernel) { useVecAVX512 = k != nil && k.name == "avx512" }
 
 // vecPaths lists the vector-kernel paths here (true: AVX-512) for tests.
 func vecPaths() []bool {

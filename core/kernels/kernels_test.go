@@ -42,9 +42,10 @@ func pathName(k *microKernel) string {
 
 // usePath forces the product path for a test; the returned func restores it.
 func usePath(k *microKernel) func() {
-	old := kern
+	old, oldVec := kern, useVecAVX512
 	kern = k
-	return func() { kern = old }
+	setVecFor(k)
+	return func() { kern, useVecAVX512 = old, oldVec }
 }
 
 func TestMatMulAgreesWithReference(t *testing.T) {
