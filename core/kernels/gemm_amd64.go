@@ -120,3 +120,6 @@ func tileVariants() []*microKernel {
 	}
 	return nil
 }
+
+//go:noescape
+func softmaxBackAVX512(p, d *float32, n int, scale float32)

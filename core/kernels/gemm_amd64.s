@@ -591,6 +591,76 @@ vecMat32AVX512_sum:
 	VZEROUPPER
 	RET
 
+// func softmaxBackAVX512(p, d *float32, n int, scale float32)
+TEXT ·softmaxBackAVX512(SB), NOSPLIT, $0-28
+	MOVQ p+0(FP), SI
+	MOVQ d+8(FP), DI
+	MOVQ n+16(FP), BX
+	VBROADCASTSS scale+24(FP), Z14
+	VPXORD Z0, Z0, Z0
+	VPXORD Z3, Z3, Z3
+	XORQ DX, DX
+	MOVQ BX, CX
+	CMPQ CX, $16
+	JLT softmaxBackAVX512_dottail
+softmaxBackAVX512_dotloop:
+	VMOVUPS (SI)(DX*1), Z1
+	VFMADD231PS (DI)(DX*1), Z1, Z0
+	ADDQ $64, DX
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE softmaxBackAVX512_dotloop
+softmaxBackAVX512_dottail:
+	TESTQ CX, CX
+	JEQ softmaxBackAVX512_dotdone
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI)(DX*1), K1, Z1
+	VMOVUPS.Z (DI)(DX*1), K1, Z2
+	VFMADD231PS Z2, Z1, Z0
+softmaxBackAVX512_dotdone:
+	VEXTRACTF64X4 $1, Z0, Y15
+	VADDPS Y15, Y0, Y0
+	VEXTRACTF128 $1, Y0, X15
+	VADDPS X15, X0, X0
+	VPERMILPS $0x4e, X0, X15
+	VADDPS X15, X0, X0
+	VPERMILPS $0xb1, X0, X15
+	VADDPS X15, X0, X0
+	VBROADCASTSS X0, Z13
+	XORQ DX, DX
+	MOVQ BX, CX
+	CMPQ CX, $16
+	JLT softmaxBackAVX512_tail
+softmaxBackAVX512_loop:
+	VMOVUPS (DI)(DX*1), Z2
+	VSUBPS Z13, Z2, Z2
+	VMULPS (SI)(DX*1), Z2, Z2
+	VMULPS Z14, Z2, Z2
+	VMOVUPS Z2, (DI)(DX*1)
+	ADDQ $64, DX
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE softmaxBackAVX512_loop
+softmaxBackAVX512_tail:
+	TESTQ CX, CX
+	JEQ softmaxBackAVX512_done
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI)(DX*1), K1, Z2
+	VMOVUPS.Z (SI)(DX*1), K1, Z1
+	VSUBPS Z13, Z2, Z2
+	VMULPS Z1, Z2, Z2
+	VMULPS Z14, Z2, Z2
+	VMOVUPS Z2, K1, (DI)(DX*1)
+softmaxBackAVX512_done:
+	VZEROUPPER
+	RET
+
 DATA vmathc<>+0(SB)/4, $0x42b00000 // expHi
 DATA vmathc<>+4(SB)/4, $0xc2ae0000 // expLo
 DATA vmathc<>+8(SB)/4, $0x3fb8aa3b // log2e

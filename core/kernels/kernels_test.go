@@ -42,10 +42,10 @@ func pathName(k *microKernel) string {
 
 // usePath forces the product path for a test; the returned func restores it.
 func usePath(k *microKernel) func() {
-	old, oldVec := kern, useVecAVX512
+	old := kern
 	kern = k
-	setVecFor(k)
-	return func() { kern, useVecAVX512 = old, oldVec }
+	restoreVec := setVec(k != nil && k.name == "avx512")
+	return func() { kern = old; restoreVec() }
 }
 
 func TestMatMulAgreesWithReference(t *testing.T) {

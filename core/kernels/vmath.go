@@ -155,3 +155,24 @@ func VecMat(y, x, b []float32, k, n, ldb int) {
 		Axpy(y, b[l*ldb:l*ldb+n], v)
 	}
 }
+
+// SoftmaxBackward sets d[j] = p[j]·(d[j] - Σ p·d)·scale over len(p): the
+// gradient of a softmax row p = softmax(scale·x) with respect to x, given
+// the gradient d with respect to p.
+func SoftmaxBackward(p, d []float32, scale float32) {
+	d = d[:len(p)]
+	if len(p) == 0 {
+		return
+	}
+	if useVecAVX512 {
+		softmaxBackAVX512(&p[0], &d[0], len(p), scale)
+		return
+	}
+	var dot float32
+	for j, pj := range p {
+		dot += pj * d[j]
+	}
+	for j, pj := range p {
+		d[j] = pj * (d[j] - dot) * scale
+	}
+}

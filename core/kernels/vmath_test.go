@@ -143,3 +143,41 @@ func TestVecMatAgrees(t *testing.T) {
 		restore()
 	}
 }
+
+func TestSoftmaxBackwardAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(27, 28))
+	for _, on := range vecPaths() {
+		restore := setVec(on)
+		for _, n := range []int{1, 5, 16, 17, 32, 100, 513} {
+			p, d := make([]float32, n), make([]float32, n+3)
+			for i := range p {
+				p[i] = float32(r.Float64())
+			}
+			for i := range d {
+				d[i] = float32(r.NormFloat64())
+			}
+			d0 := append([]float32(nil), d...)
+			const scale = 0.17677669
+			var dot, abs float64
+			for j := range p {
+				dot += float64(p[j]) * float64(d0[j])
+				abs += math.Abs(float64(p[j]) * float64(d0[j]))
+			}
+			SoftmaxBackward(p, d[:n], scale)
+			for j := range p {
+				want := float64(p[j]) * (float64(d0[j]) - dot) * scale
+				// the dot's float32 rounding, carried through p·scale
+				tol := float64(n+1)/(1<<24)*abs*float64(p[j])*scale + 1e-6*math.Abs(want) + 1e-12
+				if e := math.Abs(float64(d[j]) - want); e > tol {
+					t.Fatalf("%s n=%d: d[%d] = %v, want %v", vecName(on), n, j, d[j], want)
+				}
+			}
+			for i := n; i < n+3; i++ {
+				if d[i] != d0[i] {
+					t.Fatalf("%s n=%d: wrote past the end", vecName(on), n)
+				}
+			}
+		}
+		restore()
+	}
+}

@@ -83,13 +83,7 @@ func attentionBackward(pool *kernels.Pool, dqkv, dqh, dkh, dvh, doh, dp, dout, q
 					for i := 0; i < rows; i++ {
 						lim := r0 + i + 1
 						p, d := P[i*r1:i*r1+lim], dS[i*r1:(i+1)*r1]
-						var dot float32
-						for j, pj := range p {
-							dot += pj * d[j]
-						}
-						for j, pj := range p {
-							d[j] = pj * (d[j] - dot) * scale
-						}
+						kernels.SoftmaxBackward(p, d[:lim], scale)
 						clear(d[lim:])
 					}
 					pool.MatMulAcc(dQ[r0*HS:r1*HS], dS, K[:r1*HS], rows, r1, HS)
