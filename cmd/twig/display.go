@@ -5,18 +5,20 @@ import (
 	"io"
 	"strings"
 
+	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
 )
 
 // display shows a run live: the thoughts as they stream, a progress bar per
 // band, scores and redraws. On a terminal the bar redraws in place; elsewhere
-// it is printed once, when the band is done.
+// it is printed once, when the band is done. The run's state (bands, their
+// rows, the rows painted) is the events folded by package fold; the display
+// only prints.
 type display struct {
 	w     io.Writer
 	tty   bool
 	plan  int // bands in a fixed plan; 0 in adaptive mode
-	rows  map[int]protocol.Rows
-	done  int // rows painted in the current drawing
+	st    *fold.State
 	label string
 	think bool   // inside a streaming thought
 	why   string // the last think decision, for the header of a band starting at whyAt
@@ -25,12 +27,15 @@ type display struct {
 }
 
 func newDisplay(w io.Writer, tty bool) *display {
-	return &display{w: w, tty: tty, rows: map[int]protocol.Rows{}}
+	return &display{w: w, tty: tty, st: fold.New()}
 }
 
 func (d *display) printf(format string, a ...any) { fmt.Fprintf(d.w, format, a...) }
 
 func (d *display) event(ev protocol.Event) {
+	// A payload the fold refuses leaves the state as it was; the line
+	// printed for it below says what the event said.
+	_ = d.st.ApplyPayload(ev.Payload)
 	switch e := ev.Payload.(type) {
 	case *protocol.RunStarted:
 		s := e.Settings
@@ -58,7 +63,6 @@ func (d *display) event(ev protocol.Event) {
 			d.why = fmt.Sprintf(" · the model chose not to think (p=%.2f)", e.Probability)
 		}
 	case *protocol.BandStarted:
-		d.rows[e.Band] = e.Rows
 		why := ""
 		if d.whyAt == e.Rows.Start {
 			why = d.why
@@ -83,11 +87,6 @@ func (d *display) event(ev protocol.Event) {
 		if e.Truncated {
 			d.printf("  (thought cut short by the thought-token budget)\n")
 		}
-		if e.EndRow > 0 {
-			r := d.rows[e.Band]
-			r.End = e.EndRow
-			d.rows[e.Band] = r
-		}
 	case *protocol.PlanReview:
 		switch {
 		case e.Accepted:
@@ -98,12 +97,10 @@ func (d *display) event(ev protocol.Event) {
 			d.printf("  review: bad — %s → rethinking\n", e.Reason)
 		}
 	case *protocol.BandProgress:
-		d.done++
 		if d.tty {
 			d.printf("\r\033[K%s", d.bar(e.Band))
 		}
 	case *protocol.BandDone:
-		d.rows[e.Band] = e.Rows
 		if d.tty {
 			d.printf("\r\033[K%s\n", d.bar(e.Band))
 		} else {
@@ -144,9 +141,7 @@ func (d *display) event(ev protocol.Event) {
 }
 
 // start begins a progress bar.
-func (d *display) start(label string) {
-	d.label, d.done = label, 0
-}
+func (d *display) start(label string) { d.label = label }
 
 func (d *display) bandName(band int, r protocol.Rows) string {
 	rows := fmt.Sprintf("rows %d–%d", r.Start, r.End-1)
@@ -161,13 +156,17 @@ func (d *display) bandName(band int, r protocol.Rows) string {
 
 // bar is the band's progress bar, one cell a row.
 func (d *display) bar(band int) string {
-	r := d.rows[band]
+	var b fold.Band
+	if band >= 0 && band < len(d.st.Bands) {
+		b = d.st.Bands[band]
+	}
+	r, done := b.Rows, b.Painted
 	n := r.Len()
 	if r.End < 0 { // open-ended: at most to the bottom
 		n = d.grid - r.Start
 	}
-	left := max(0, n-d.done)
-	return fmt.Sprintf("  %-8s [%s%s] %d/%d rows", d.label, strings.Repeat("█", min(d.done, n)), strings.Repeat("·", left), d.done, n)
+	left := max(0, n-done)
+	return fmt.Sprintf("  %-8s [%s%s] %d/%d rows", d.label, strings.Repeat("█", min(done, n)), strings.Repeat("·", left), done, n)
 }
 
 func (d *display) wrote(files []string) {

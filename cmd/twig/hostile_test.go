@@ -309,15 +309,16 @@ func frameBomb(t *testing.T, path string, n int, done bool) {
 	}
 	ev(0, &protocol.RunStarted{Prompt: "a red circle", Settings: protocol.DefaultSettings(), Grid: world.Grid,
 		Plan: []protocol.Rows{{Start: 0, End: world.Grid}}})
+	ev(1, &protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: world.Grid}}) // a band opens before its rows
 	row := make([]int, world.Grid)
 	for i := 1; i <= n; i++ {
 		row[i%world.Grid] = i % world.NumImageTokens
-		ev(i, &protocol.BandProgress{Band: 0, Row: 0, Tokens: row})
+		ev(i+1, &protocol.BandProgress{Band: 0, Row: 0, Tokens: row})
 	}
 	if done {
 		canvas := world.NewTokens()
 		copy(canvas, row)
-		ev(n+1, &protocol.RunDone{Tokens: canvas})
+		ev(n+2, &protocol.RunDone{Tokens: canvas})
 	}
 	if err := w.Flush(); err != nil {
 		t.Fatal(err)

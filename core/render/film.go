@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
 )
@@ -79,28 +80,31 @@ func Rebuild(events []protocol.Event) (*Film, error) {
 }
 
 // Player rebuilds a run incrementally, one event at a time (for live views).
+// The events are folded by package fold, the one reading of a stream; the
+// player adds the frames.
 type Player struct {
-	film     Film
-	started  bool
-	seq      int64
-	bands    int
-	thoughts map[int]string
-	rows     map[int]protocol.Rows
-	spec     *world.Spec // the prompt, when it parses: captions say what it left open
+	film  Film
+	fold  *fold.State
+	bands int
+	spec  *world.Spec // the prompt, when it parses: captions say what it left open
 }
 
 // NewPlayer returns a Player before the first event.
 func NewPlayer() *Player {
-	return &Player{film: Film{Canvas: world.NewTokens()}, thoughts: map[int]string{}, rows: map[int]protocol.Rows{}}
+	f := fold.New()
+	return &Player{film: Film{Canvas: f.Canvas}, fold: f}
 }
 
 // Canvas returns the current canvas (not a copy).
 func (p *Player) Canvas() world.Tokens { return p.film.Canvas }
 
+// State is the run folded so far (not a copy).
+func (p *Player) State() *fold.State { return p.fold }
+
 // Film returns the film so far, closed with a last frame; an error when no
 // run started or the final canvas does not match the painted rows.
 func (p *Player) Film() (*Film, error) {
-	if !p.started {
+	if !p.fold.Started {
 		return nil, errors.New("render: the events hold no run_started")
 	}
 	f := p.film
@@ -121,81 +125,33 @@ func (p *Player) Film() (*Film, error) {
 
 // Apply takes the next event.
 func (p *Player) Apply(ev protocol.Event) error {
-	if ev.V != protocol.Version {
-		return fmt.Errorf("render: event %d speaks %q, want %q", ev.Seq, ev.V, protocol.Version)
+	if err := p.fold.Apply(ev); err != nil {
+		return fmt.Errorf("render: %w", err)
 	}
-	if !p.started {
-		if _, ok := ev.Payload.(*protocol.RunStarted); !ok {
-			return fmt.Errorf("render: the events begin with %s, not run_started", ev.Type)
-		}
-		p.film.RunID = ev.RunID
-		p.seq = ev.Seq - 1
-	}
-	if ev.RunID != p.film.RunID {
-		return fmt.Errorf("render: event %d belongs to run %q, not %q: one trace, one run", ev.Seq, ev.RunID, p.film.RunID)
-	}
-	if ev.Seq != p.seq+protocol.Span(ev) {
-		return fmt.Errorf("render: events jump from seq %d to %d: the trace is missing events", p.seq, ev.Seq)
-	}
-	p.seq = ev.Seq
-	if p.film.Done != nil || p.film.Failure != nil {
-		return fmt.Errorf("render: event %d comes after the run ended", ev.Seq)
-	}
-	f := &p.film
+	f, st := &p.film, p.fold
+	f.RunID, f.Done, f.Failure = st.RunID, st.Done, st.Failure
 	switch e := ev.Payload.(type) {
 	case *protocol.RunStarted:
-		if p.started {
-			return fmt.Errorf("render: a second run_started at seq %d", ev.Seq)
-		}
-		if e.Grid != 0 && e.Grid != world.Grid {
-			return fmt.Errorf("render: the run's grid is %d×%d, this build draws %d×%d", e.Grid, e.Grid, world.Grid, world.Grid)
-		}
-		p.started = true
 		f.Prompt = e.Prompt
 		if spec, err := world.Parse(e.Prompt); err == nil {
 			p.spec = &spec
 		}
 		p.bands = len(e.Plan)
 		p.frame(protocol.Rows{}, "prompt", e.Prompt, delayStart)
-	case *protocol.BandStarted:
-		if err := checkBand(ev, e.Band); err != nil {
-			return err
-		}
-		p.rows[e.Band] = e.Rows
 	case *protocol.ThoughtDone:
-		if err := checkBand(ev, e.Band); err != nil {
-			return err
-		}
-		p.thoughts[e.Band] = clipCaption(e.Text)
-		if r := p.rows[e.Band]; e.EndRow > 0 {
-			r.End = e.EndRow
-			p.rows[e.Band] = r
-		}
-		p.frame(p.rows[e.Band], p.bandTitle(e.Band, "thinking"), p.english(e.Text), delayThought)
+		p.frame(p.rows(e.Band), p.bandTitle(e.Band, "thinking"), p.english(e.Text), delayThought)
 	case *protocol.PlanReview:
 		title := "plan ok"
 		if !e.Accepted {
 			title = "plan rejected: " + e.Reason
 		}
-		p.frame(p.rows[e.Band], p.bandTitle(e.Band, title), p.english(e.Thought), delayCritique)
+		p.frame(p.rows(e.Band), p.bandTitle(e.Band, title), p.english(e.Thought), delayCritique)
 	case *protocol.BandProgress:
-		if e.Row < 0 || e.Row >= world.Grid || len(e.Tokens) != world.Grid {
-			return fmt.Errorf("render: band_progress at seq %d has row %d with %d tokens", ev.Seq, e.Row, len(e.Tokens))
-		}
-		if err := checkBand(ev, e.Band); err != nil {
-			return err
-		}
-		copy(f.Canvas[e.Row*world.Grid:], e.Tokens)
 		verb := "drawing"
 		if e.Round > 0 {
 			verb = fmt.Sprintf("redrawing (round %d)", e.Round)
 		}
-		p.frame(p.rows[e.Band], p.bandTitle(e.Band, verb), p.english(p.thought(e.Band)), delayRow)
-	case *protocol.BandDone:
-		if err := checkBand(ev, e.Band); err != nil {
-			return err
-		}
-		p.rows[e.Band] = e.Rows
+		p.frame(p.rows(e.Band), p.bandTitle(e.Band, verb), p.english(p.thought(e.Band)), delayRow)
 	case *protocol.Critique:
 		title := fmt.Sprintf("score %d/100 | %s", e.Score, e.Verdict)
 		if !e.Parsed {
@@ -207,22 +163,7 @@ func (p *Player) Apply(ev protocol.Event) error {
 		}
 		p.frame(e.Rows, p.bandTitle(e.Band, title), text, delayCritique)
 	case *protocol.BandRedrawn:
-		if e.Rows.Start < 0 || e.Rows.End > world.Grid || e.Rows.Start > e.Rows.End {
-			return fmt.Errorf("render: band_redrawn at seq %d has rows [%d,%d)", ev.Seq, e.Rows.Start, e.Rows.End)
-		}
-		if err := checkBand(ev, e.Band); err != nil {
-			return err
-		}
-		for i := e.Rows.Start * world.Grid; i < e.Rows.End*world.Grid; i++ {
-			f.Canvas[i] = -1
-		}
-		p.thoughts[e.Band] = clipCaption(e.Thought)
-		p.rows[e.Band] = e.Rows
 		p.frame(e.Rows, p.bandTitle(e.Band, fmt.Sprintf("redraw %d", e.Round)), p.english(e.Thought), delayRedraw)
-	case *protocol.RunDone:
-		f.Done = e
-	case *protocol.Error:
-		f.Failure = e
 	}
 	if len(f.Frames) > MaxFrames {
 		return fmt.Errorf("render: the events make more than %d frames (at seq %d); a twig run makes a few hundred: not rendering them", MaxFrames, ev.Seq)
@@ -230,13 +171,8 @@ func (p *Player) Apply(ev protocol.Event) error {
 	return nil
 }
 
-// checkBand refuses a band index no run can have (bands are rows or more).
-func checkBand(ev protocol.Event, band int) error {
-	if band < 0 || band >= protocol.MaxBands {
-		return fmt.Errorf("render: %s at seq %d is for band %d; bands are 0 to %d", ev.Type, ev.Seq, band, protocol.MaxBands-1)
-	}
-	return nil
-}
+// rows are band's rows as folded so far.
+func (p *Player) rows(band int) protocol.Rows { return p.fold.Bands[band].Rows }
 
 func clipCaption(s string) string {
 	if len(s) <= maxCaption {
@@ -246,8 +182,8 @@ func clipCaption(s string) string {
 }
 
 func (p *Player) thought(band int) string {
-	if t, ok := p.thoughts[band]; ok && t != "" {
-		return t
+	if t := p.fold.Bands[band].Thought; t != "" {
+		return clipCaption(t)
 	}
 	return "(no thought)"
 }

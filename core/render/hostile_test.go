@@ -25,7 +25,8 @@ func TestHostileEvents(t *testing.T) {
 		}
 	}
 	huge := strings.Repeat("red circle ", 1<<18)
-	film, err := render.Rebuild([]protocol.Event{start, at(1, &protocol.ThoughtDone{Band: 0, Text: huge})})
+	band := at(1, &protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: world.Grid}})
+	film, err := render.Rebuild([]protocol.Event{start, band, at(2, &protocol.ThoughtDone{Band: 0, Text: huge})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,13 +39,16 @@ func TestHostileEvents(t *testing.T) {
 	if err := p.Apply(start); err != nil {
 		t.Fatal(err)
 	}
+	if err := p.Apply(band); err != nil {
+		t.Fatal(err)
+	}
 	row := make([]int, world.Grid)
 	var err2 error
-	n := int64(1)
+	n := int64(2)
 	for ; err2 == nil && n < 3*render.MaxFrames; n++ {
 		err2 = p.Apply(at(n, &protocol.BandProgress{Row: 0, Tokens: row}))
 	}
-	if err2 == nil || !strings.Contains(err2.Error(), "frames") || n > render.MaxFrames+2 {
+	if err2 == nil || !strings.Contains(err2.Error(), "frames") || n > render.MaxFrames+3 {
 		t.Fatalf("after %d frames: %v, want refused at %d", n, err2, render.MaxFrames)
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/wasm/abi"
 )
 
@@ -66,33 +65,28 @@ func (r *run) send(p protocol.Payload) error {
 	return nil
 }
 
-// track keeps the run's result as the events describe it, so a failed run
-// returns its partial canvas like a native one.
+// track keeps the run's result as the events describe it (package fold,
+// the one reading of a stream), so a failed run returns its partial canvas
+// like a native one, and role requests without a canvas get the run's. An
+// event the fold refuses (a guest's forged stream) changes nothing.
 func (r *run) track(p protocol.Payload) {
+	f := r.fold
+	if f.ApplyPayload(p) != nil {
+		return
+	}
 	res := &r.result
-	switch p := p.(type) {
-	case *protocol.BandProgress:
-		if p.Row >= 0 && p.Row < world.Grid && len(p.Tokens) == world.Grid {
-			copy(res.Tokens[p.Row*world.Grid:], p.Tokens)
+	if d := f.Done; d != nil {
+		res.Tokens = slices.Clone(d.Tokens)
+		res.Thoughts, res.Bands, res.Stats = d.Thoughts, d.Bands, d.Stats
+		return
+	}
+	res.Tokens = f.Canvas
+	res.Thoughts, res.Bands = res.Thoughts[:0], res.Bands[:0]
+	for _, b := range f.Bands {
+		if b.Drawn {
+			res.Thoughts = append(res.Thoughts, b.Thought)
+			res.Bands = append(res.Bands, b.Rows)
 		}
-	case *protocol.BandRedrawn:
-		for i := max(0, p.Rows.Start) * world.Grid; i < min(p.Rows.End, world.Grid)*world.Grid; i++ {
-			res.Tokens[i] = -1
-		}
-		if p.Band >= 0 && p.Band < len(res.Thoughts) {
-			res.Thoughts[p.Band] = p.Thought
-		}
-	case *protocol.ThoughtDone:
-		if p.Band == len(res.Thoughts) {
-			res.Thoughts = append(res.Thoughts, p.Text)
-		}
-	case *protocol.BandDone:
-		if p.Band == len(res.Bands) {
-			res.Bands = append(res.Bands, p.Rows)
-		}
-	case *protocol.RunDone:
-		res.Tokens = slices.Clone(p.Tokens)
-		res.Thoughts, res.Bands, res.Stats = p.Thoughts, p.Bands, p.Stats
 	}
 }
 

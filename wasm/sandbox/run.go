@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/wasm/abi"
 )
 
@@ -41,6 +41,7 @@ type run struct {
 	sinkErr    error
 	violation  *Error
 	result     engine.Result
+	fold       *fold.State // the events so far, folded
 
 	started  bool
 	brun     engine.Run
@@ -67,7 +68,8 @@ func newRun(cfg Config, b engine.Backend, spec engine.RunSpec, sink engine.Sink)
 	}
 	r := &run{cfg: cfg, spec: spec, seed: seed, backend: b, sink: sink, start: time.Now(),
 		calls: map[uint32]*roleCall{}}
-	r.result = engine.Result{RunID: spec.RunID, Tokens: world.NewTokens()}
+	r.fold = fold.New()
+	r.result = engine.Result{RunID: spec.RunID, Tokens: r.fold.Canvas}
 	return r
 }
 

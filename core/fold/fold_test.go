@@ -1,0 +1,156 @@
+package fold_test
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/twig-project/twig/core/fold"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall/rolecalltest"
+	"github.com/twig-project/twig/core/world"
+)
+
+// TestFoldRebuildsTheRun: folding a run's events gives what run_done says
+// (canvas, thoughts, bands) and what the stream said on the way: each plan
+// by attempt with its review, each critique by round, each redraw.
+func TestFoldRebuildsTheRun(t *testing.T) {
+	for _, spec := range rolecalltest.Specs(true) {
+		evs := rolecalltest.Native(t, spec)
+		s := fold.New()
+		for _, ev := range evs {
+			if err := s.Apply(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		d := s.Done
+		if d == nil {
+			t.Fatal("no run_done folded")
+		}
+		rows := make([]protocol.Rows, len(s.Bands))
+		for i, b := range s.Bands {
+			rows[i] = b.Rows
+		}
+		switch {
+		case !slices.Equal([]int(s.Canvas), d.Tokens):
+			t.Fatal("the folded canvas is not run_done's")
+		case !slices.Equal(s.Thoughts(), d.Thoughts):
+			t.Fatalf("thoughts %q, run_done says %q", s.Thoughts(), d.Thoughts)
+		case !slices.Equal(rows, d.Bands):
+			t.Fatalf("bands %v, run_done says %v", rows, d.Bands)
+		}
+		thought := 0
+		for i, b := range s.Bands {
+			if len(b.Critiques) != 2 || b.Critiques[0].Tokens != 13+i || len(b.Redraws) != 1 || b.Round != 1 || !b.Done {
+				t.Fatalf("band %d: critiques %+v redraws %+v round %d done %v", i, b.Critiques, b.Redraws, b.Round, b.Done)
+			}
+			if b.Painted != b.Rows.Len() {
+				t.Fatalf("band %d: %d of %d rows painted", i, b.Painted, b.Rows.Len())
+			}
+			if len(b.Attempts) == 0 { // an adaptive band the decider chose not to think for
+				continue
+			}
+			thought++
+			// the scripted thinker's first plan is rejected, the rewrite accepted;
+			// the first drawing scores 37 and is redrawn, the redraw passes
+			if len(b.Attempts) != 2 || b.Attempts[0].Review == nil || b.Attempts[0].Review.Accepted ||
+				!b.Attempts[1].Review.Accepted || !b.Attempts[1].Done || b.Attempts[1].Tokens != 3 {
+				t.Fatalf("band %d attempts %+v", i, b.Attempts)
+			}
+			if !strings.HasPrefix(b.Thought, "redo b") {
+				t.Fatalf("band %d: thought %q, want the redraw's revision", i, b.Thought)
+			}
+		}
+		if thought == 0 {
+			t.Fatal("no band was thought about")
+		}
+		if spec.Settings.Adaptive && len(s.Decisions) == 0 {
+			t.Fatal("no think decisions folded from an adaptive run")
+		}
+	}
+}
+
+// TestFoldRefuses: a stream no run makes is refused at the event that
+// breaks it, and the state is left as it was.
+func TestFoldRefuses(t *testing.T) {
+	good := rolecalltest.Native(t, rolecalltest.Specs(false)[0])
+	at := func(i int, p protocol.Payload) []protocol.Event {
+		evs := slices.Clone(good[:i])
+		return append(evs, protocol.Event{V: protocol.Version, Type: p.EventType(), RunID: good[0].RunID, Seq: int64(i), Payload: p})
+	}
+	row := make([]int, world.Grid)
+	bad := slices.Clone(row)
+	bad[3] = world.NumImageTokens
+	for _, tc := range []struct {
+		name string
+		evs  []protocol.Event
+		msg  string
+	}{
+		{"no run_started", good[1:], "not run_started"},
+		{"a gap", slices.Delete(slices.Clone(good), 3, 4), "jump from seq"},
+		{"another run", append(slices.Clone(good[:2]), protocol.Event{V: protocol.Version, RunID: "x", Seq: 2, Payload: &protocol.BandDone{}}), "one trace, one run"},
+		{"a band not started", at(2, &protocol.BandProgress{Band: 1, Row: 0, Tokens: row}), "has not started"},
+		{"a band out of range", at(2, &protocol.Critique{Band: protocol.MaxBands}), "bands are 0 to"},
+		{"bands out of order", at(2, &protocol.BandStarted{Band: 3, Rows: protocol.Rows{Start: 0, End: 4}}), "in order"},
+		{"a row past the canvas", at(2, &protocol.BandProgress{Band: 0, Row: world.Grid, Tokens: row}), "row 16"},
+		{"a token out of range", at(2, &protocol.BandProgress{Band: 0, Row: 0, Tokens: bad}), "token 181"},
+		{"an attempt skipped", at(2, &protocol.ThoughtDelta{Band: 0, Attempt: 2, Text: "x"}), "before attempt"},
+		{"a review of no plan", at(2, &protocol.PlanReview{Band: 0, Attempt: 0}), "before attempt 0"},
+		{"a band end outside", at(2, &protocol.ThoughtDone{Band: 0, EndRow: world.Grid + 1}), "outside"},
+		{"redrawn rows outside", at(2, &protocol.BandRedrawn{Band: 0, Rows: protocol.Rows{Start: 4, End: 2}}), "band_redrawn has rows"},
+		{"after the end", append(slices.Clone(good), protocol.Event{V: protocol.Version, RunID: good[0].RunID, Seq: int64(len(good)), Payload: &protocol.BandDone{}}), "after the run ended"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := fold.New()
+			var err error
+			var before []byte
+			for _, ev := range tc.evs {
+				before, _ = json.Marshal(s)
+				if err = s.Apply(ev); err != nil {
+					break
+				}
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.msg) {
+				t.Fatalf("err %v, want one saying %q", err, tc.msg)
+			}
+			if after, _ := json.Marshal(s); !bytes.Equal(before, after) {
+				t.Fatalf("the refused event changed the state:\n%s\n%s", before, after)
+			}
+		})
+	}
+}
+
+// FuzzFold: a trace (JSONL) folded event by event. Nothing panics, the
+// canvas keeps its size, and the bounds hold whatever the events say.
+func FuzzFold(f *testing.F) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := fold.New()
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			ev, err := protocol.Decode(sc.Bytes())
+			if err != nil {
+				continue
+			}
+			if s.Apply(ev) != nil {
+				break
+			}
+		}
+		if len(s.Canvas) != world.Grid*world.Grid || len(s.Bands) > protocol.MaxBands {
+			t.Fatalf("canvas %d cells, %d bands", len(s.Canvas), len(s.Bands))
+		}
+		for _, b := range s.Bands {
+			if len(b.Attempts) > protocol.MaxPlanAttempts || len(b.Critiques) > fold.MaxRounds || len(b.Redraws) > fold.MaxRounds {
+				t.Fatalf("a band grew past the bounds: %d attempts, %d critiques, %d redraws", len(b.Attempts), len(b.Critiques), len(b.Redraws))
+			}
+			for _, a := range b.Attempts {
+				if len(a.Text) > fold.MaxText && !a.Done {
+					t.Fatalf("a streaming plan kept %d bytes", len(a.Text))
+				}
+			}
+		}
+	})
+}
