@@ -123,3 +123,15 @@ func tileVariants() []*microKernel {
 
 //go:noescape
 func softmaxBackAVX512(p, d *float32, n int, scale float32)
+
+//go:noescape
+func lnStatsAVX512(x *float32, n int, m float32) (sum, sumSqDev float32)
+
+//go:noescape
+func lnApplyAVX512(out, x, w, b *float32, n int, m, s float32)
+
+//go:noescape
+func lnBackDotsAVX512(dy, x, w *float32, n int, m, s float32) (dn, dnn float32)
+
+//go:noescape
+func lnBackApplyAVX512(dinp, dw, db, dy, x, w *float32, n int, m, s, c1, c2 float32)

@@ -31,3 +31,12 @@ func forRows(k *microKernel, M int) *microKernel { return k }
 func tileVariants() []*microKernel { return nil }
 
 func softmaxBackAVX512(p, d *float32, n int, scale float32) { panic("unreachable") }
+
+func lnStatsAVX512(x *float32, n int, m float32) (sum, sumSqDev float32) { panic("unreachable") }
+func lnApplyAVX512(out, x, w, b *float32, n int, m, s float32)           { panic("unreachable") }
+func lnBackDotsAVX512(dy, x, w *float32, n int, m, s float32) (dn, dnn float32) {
+	panic("unreachable")
+}
+func lnBackApplyAVX512(dinp, dw, db, dy, x, w *float32, n int, m, s, c1, c2 float32) {
+	panic("unreachable")
+}

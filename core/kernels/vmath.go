@@ -176,3 +176,66 @@ func SoftmaxBackward(p, d []float32, scale float32) {
 		d[j] = pj * (d[j] - dot) * scale
 	}
 }
+
+// LayerNorm normalizes one row: out = (x-mean)·rstd·w + b over len(x), with
+// rstd = 1/√(var + eps), and returns mean and rstd (saved for the backward).
+func LayerNorm(out, x, w, b []float32, eps float64) (mean, rstd float32) {
+	n := len(x)
+	out, w, b = out[:n], w[:n], b[:n]
+	if n == 0 {
+		return 0, 0
+	}
+	if useVecAVX512 {
+		sum, _ := lnStatsAVX512(&x[0], n, 0)
+		mean = sum / float32(n)
+		_, v2 := lnStatsAVX512(&x[0], n, mean)
+		rstd = float32(1 / math.Sqrt(float64(v2/float32(n))+eps))
+		lnApplyAVX512(&out[0], &x[0], &w[0], &b[0], n, mean, rstd)
+		return mean, rstd
+	}
+	for _, v := range x {
+		mean += v
+	}
+	mean /= float32(n)
+	var v2 float32
+	for _, v := range x {
+		d := v - mean
+		v2 += d * d
+	}
+	rstd = float32(1 / math.Sqrt(float64(v2/float32(n))+eps))
+	for j, v := range x {
+		out[j] = (v-mean)*rstd*w[j] + b[j]
+	}
+	return mean, rstd
+}
+
+// LayerNormBackward accumulates one row's gradients: dinp, dw and db from
+// the output gradient g, given the row's x, w and its saved mean and rstd.
+func LayerNormBackward(dinp, dw, db, g, x, w []float32, mean, rstd float32) {
+	n := len(g)
+	dinp, dw, db, x, w = dinp[:n], dw[:n], db[:n], x[:n], w[:n]
+	if n == 0 {
+		return
+	}
+	if useVecAVX512 {
+		dn, dnn := lnBackDotsAVX512(&g[0], &x[0], &w[0], n, mean, rstd)
+		lnBackApplyAVX512(&dinp[0], &dw[0], &db[0], &g[0], &x[0], &w[0], n, mean, rstd, dn/float32(n), dnn/float32(n))
+		return
+	}
+	var dnormMean, dnormNormMean float32
+	for j, gj := range g {
+		nj := (x[j] - mean) * rstd
+		d := w[j] * gj
+		dnormMean += d
+		dnormNormMean += d * nj
+	}
+	dnormMean /= float32(n)
+	dnormNormMean /= float32(n)
+	for j, gj := range g {
+		nj := (x[j] - mean) * rstd
+		d := w[j] * gj
+		db[j] += gj
+		dw[j] += nj * gj
+		dinp[j] += (d - dnormMean - nj*dnormNormMean) * rstd
+	}
+}

@@ -181,3 +181,62 @@ func TestSoftmaxBackwardAgrees(t *testing.T) {
 		restore()
 	}
 }
+
+func TestLayerNormAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(29, 30))
+	for _, on := range vecPaths() {
+		restore := setVec(on)
+		for _, n := range []int{1, 7, 16, 31, 128, 515} {
+			x, w, b, g := randSlice(r, n), randSlice(r, n), randSlice(r, n), randSlice(r, n)
+			for i := range x {
+				x[i] = x[i]*3 + 2 // a mean and a spread to remove
+			}
+			out := make([]float32, n+2)
+			out[n], out[n+1] = 7, 7
+			mean, rstd := LayerNorm(out[:n], x, w, b, 1e-5)
+			var m, v float64
+			for _, xi := range x {
+				m += float64(xi)
+			}
+			m /= float64(n)
+			for _, xi := range x {
+				v += (float64(xi) - m) * (float64(xi) - m)
+			}
+			s := 1 / math.Sqrt(v/float64(n)+1e-5)
+			if !closeTo(mean, m, 1e-5, 1e-6) || !closeTo(rstd, s, 1e-4, 0) {
+				t.Fatalf("%s n=%d: mean, rstd = %v, %v, want %v, %v", vecName(on), n, mean, rstd, m, s)
+			}
+			for j, xi := range x {
+				want := (float64(xi)-m)*s*float64(w[j]) + float64(b[j])
+				if !closeTo(out[j], want, 1e-4, 1e-4) {
+					t.Fatalf("%s n=%d: out[%d] = %v, want %v", vecName(on), n, j, out[j], want)
+				}
+			}
+			if out[n] != 7 || out[n+1] != 7 {
+				t.Fatalf("%s n=%d: wrote past the end", vecName(on), n)
+			}
+			// backward against float64, with the float32 mean and rstd
+			dinp, dw, db := randSlice(r, n), randSlice(r, n), randSlice(r, n)
+			d0, w0, b0 := append([]float32(nil), dinp...), append([]float32(nil), dw...), append([]float32(nil), db...)
+			LayerNormBackward(dinp, dw, db, g, x, w, mean, rstd)
+			var dn, dnn float64
+			norm := make([]float64, n)
+			for j := range g {
+				norm[j] = (float64(x[j]) - float64(mean)) * float64(rstd)
+				dn += float64(w[j]) * float64(g[j])
+				dnn += float64(w[j]) * float64(g[j]) * norm[j]
+			}
+			dn /= float64(n)
+			dnn /= float64(n)
+			for j := range g {
+				wd := float64(d0[j]) + (float64(w[j])*float64(g[j])-dn-norm[j]*dnn)*float64(rstd)
+				ww := float64(w0[j]) + norm[j]*float64(g[j])
+				wb := float64(b0[j]) + float64(g[j])
+				if !closeTo(dinp[j], wd, 1e-4, 1e-4) || !closeTo(dw[j], ww, 1e-5, 1e-5) || !closeTo(db[j], wb, 1e-6, 1e-6) {
+					t.Fatalf("%s n=%d j=%d: dinp %v/%v dw %v/%v db %v/%v", vecName(on), n, j, dinp[j], wd, dw[j], ww, db[j], wb)
+				}
+			}
+		}
+		restore()
+	}
+}

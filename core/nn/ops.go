@@ -45,23 +45,7 @@ const lnEps = 1e-5
 func layernormForward(out, mean, rstd, inp, weight, bias []float32, N, C int) {
 	weight, bias = weight[:C], bias[:C]
 	for i := 0; i < N; i++ {
-		x := inp[i*C : i*C+C]
-		var m float32
-		for _, v := range x {
-			m += v
-		}
-		m /= float32(C)
-		var v2 float32
-		for _, v := range x {
-			d := v - m
-			v2 += d * d
-		}
-		s := float32(1 / math.Sqrt(float64(v2/float32(C))+lnEps))
-		o := out[i*C : i*C+C]
-		for j, v := range x {
-			o[j] = (v-m)*s*weight[j] + bias[j]
-		}
-		mean[i], rstd[i] = m, s
+		mean[i], rstd[i] = kernels.LayerNorm(out[i*C:i*C+C], inp[i*C:i*C+C], weight, bias, lnEps)
 	}
 }
 
@@ -69,26 +53,7 @@ func layernormForward(out, mean, rstd, inp, weight, bias []float32, N, C int) {
 func layernormBackward(dinp, dweight, dbias, dout, inp, weight, mean, rstd []float32, N, C int) {
 	weight, dweight, dbias = weight[:C], dweight[:C], dbias[:C]
 	for i := 0; i < N; i++ {
-		d := dout[i*C : i*C+C]
-		x := inp[i*C : i*C+C]
-		m, s := mean[i], rstd[i]
-		var dnormMean, dnormNormMean float32
-		for j, g := range d {
-			n := (x[j] - m) * s
-			dn := weight[j] * g
-			dnormMean += dn
-			dnormNormMean += dn * n
-		}
-		dnormMean /= float32(C)
-		dnormNormMean /= float32(C)
-		di := dinp[i*C : i*C+C]
-		for j, g := range d {
-			n := (x[j] - m) * s
-			dn := weight[j] * g
-			dbias[j] += g
-			dweight[j] += n * g
-			di[j] += (dn - dnormMean - n*dnormNormMean) * s
-		}
+		kernels.LayerNormBackward(dinp[i*C:i*C+C], dweight, dbias, dout[i*C:i*C+C], inp[i*C:i*C+C], weight, mean[i], rstd[i])
 	}
 }
 

@@ -129,6 +129,7 @@ func main() {
 	peak("fmaPeakAVX2", "Y", 12, "VXORPS")
 	vecMat()
 	softmaxBack()
+	layernorm()
 	constants()
 	softmax()
 	gelu(false)
@@ -546,6 +547,171 @@ func softmaxBack() {
 	p("\tVMULPS Z14, Z2, Z2")
 	p("\tVMOVUPS Z2, K1, (DI)(DX*1)")
 	p("%s_done:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// loop16 emits a loop over n floats (CX) in 16-float steps with byte offset
+// DX, body(masked) for full steps and once masked (K1) for the tail.
+func loop16(name string, body func(masked bool)) {
+	p("\tXORQ DX, DX")
+	p("\tCMPQ CX, $16")
+	p("\tJLT %s_tail", name)
+	p("%s_loop:", name)
+	body(false)
+	p("\tADDQ $64, DX")
+	p("\tSUBQ $16, CX")
+	p("\tCMPQ CX, $16")
+	p("\tJGE %s_loop", name)
+	p("%s_tail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_end", name)
+	tailMask()
+	body(true)
+	p("%s_end:", name)
+}
+
+// ld loads 16 floats at (reg)(DX*1) into z, zeroing the lanes past the tail.
+func ld(masked bool, reg, z string) {
+	if masked {
+		p("\tVMOVUPS.Z (%s)(DX*1), K1, %s", reg, z)
+	} else {
+		p("\tVMOVUPS (%s)(DX*1), %s", reg, z)
+	}
+}
+
+func st(masked bool, z, reg string) {
+	if masked {
+		p("\tVMOVUPS %s, K1, (%s)(DX*1)", z, reg)
+	} else {
+		p("\tVMOVUPS %s, (%s)(DX*1)", z, reg)
+	}
+}
+
+// layernorm emits the layernorm kernels (nn's layernormForward/Backward):
+//
+//	lnStatsAVX512(x *float32, n int, m float32) (sum, sumSqDev float32)
+//	    Σx and Σ(x-m)² (call with m = 0 for the first, then the mean)
+//	lnApplyAVX512(out, x, w, b *float32, n int, m, s float32)
+//	    out = (x-m)·s·w + b
+//	lnBackDotsAVX512(g, x, w *float32, n int, m, s float32) (dn, dnn float32)
+//	    Σ w·g and Σ w·g·(x-m)·s
+//	lnBackApplyAVX512(dinp, dw, db, g, x, w *float32, n int, m, s, c1, c2 float32)
+//	    db += g; dw += (x-m)·s·g; dinp += (w·g - c1 - (x-m)·s·c2)·s
+func layernorm() {
+	name := "lnStatsAVX512"
+	p("// func %s(x *float32, n int, m float32) (sum, sumSqDev float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-32", name)
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ n+8(FP), CX")
+	p("\tVBROADCASTSS m+16(FP), Z13")
+	p("\tVPXORD Z0, Z0, Z0")
+	p("\tVPXORD Z4, Z4, Z4")
+	loop16(name, func(masked bool) {
+		ld(masked, "SI", "Z1")
+		p("\tVADDPS Z1, Z0, Z0")
+		p("\tVSUBPS Z13, Z1, Z2")
+		if masked {
+			p("\tVMULPS Z2, Z2, K1, Z2") // lanes past the tail: -m, not counted
+			p("\tVADDPS Z2, Z4, K1, Z4")
+		} else {
+			p("\tVFMADD231PS Z2, Z2, Z4")
+		}
+	})
+	hreduce(0, "VADDPS")
+	hreduce(4, "VADDPS")
+	p("\tMOVSS X0, sum+24(FP)")
+	p("\tMOVSS X4, sumSqDev+28(FP)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	name = "lnApplyAVX512"
+	p("// func %s(out, x, w, b *float32, n int, m, s float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	p("\tMOVQ out+0(FP), DI")
+	p("\tMOVQ x+8(FP), SI")
+	p("\tMOVQ w+16(FP), R8")
+	p("\tMOVQ b+24(FP), R9")
+	p("\tMOVQ n+32(FP), CX")
+	p("\tVBROADCASTSS m+40(FP), Z13")
+	p("\tVBROADCASTSS s+44(FP), Z14")
+	loop16(name, func(masked bool) {
+		ld(masked, "SI", "Z1")
+		ld(masked, "R8", "Z2")
+		ld(masked, "R9", "Z3")
+		p("\tVSUBPS Z13, Z1, Z1")
+		p("\tVMULPS Z14, Z1, Z1")
+		p("\tVFMADD213PS Z3, Z2, Z1") // z1 = z1·w + b
+		st(masked, "Z1", "DI")
+	})
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	name = "lnBackDotsAVX512"
+	p("// func %s(dy, x, w *float32, n int, m, s float32) (dn, dnn float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-48", name)
+	p("\tMOVQ dy+0(FP), DI")
+	p("\tMOVQ x+8(FP), SI")
+	p("\tMOVQ w+16(FP), R8")
+	p("\tMOVQ n+24(FP), CX")
+	p("\tVBROADCASTSS m+32(FP), Z13")
+	p("\tVBROADCASTSS s+36(FP), Z14")
+	p("\tVPXORD Z0, Z0, Z0")
+	p("\tVPXORD Z4, Z4, Z4")
+	loop16(name, func(masked bool) {
+		ld(masked, "DI", "Z1")
+		ld(masked, "R8", "Z2")
+		ld(masked, "SI", "Z3")
+		p("\tVMULPS Z2, Z1, Z1") // dn = w·g (0 past the tail)
+		p("\tVADDPS Z1, Z0, Z0")
+		p("\tVSUBPS Z13, Z3, Z3")
+		p("\tVMULPS Z14, Z3, Z3")     // norm
+		p("\tVFMADD231PS Z3, Z1, Z4") // Σ dn·norm
+	})
+	hreduce(0, "VADDPS")
+	hreduce(4, "VADDPS")
+	p("\tMOVSS X0, dn+40(FP)")
+	p("\tMOVSS X4, dnn+44(FP)")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	name = "lnBackApplyAVX512"
+	p("// func %s(dinp, dw, db, dy, x, w *float32, n int, m, s, c1, c2 float32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-72", name)
+	p("\tMOVQ dinp+0(FP), DI")
+	p("\tMOVQ dw+8(FP), R10")
+	p("\tMOVQ db+16(FP), R11")
+	p("\tMOVQ dy+24(FP), R12")
+	p("\tMOVQ x+32(FP), SI")
+	p("\tMOVQ w+40(FP), R8")
+	p("\tMOVQ n+48(FP), CX")
+	p("\tVBROADCASTSS m+56(FP), Z13")
+	p("\tVBROADCASTSS s+60(FP), Z14")
+	p("\tVBROADCASTSS c1+64(FP), Z15")
+	p("\tVBROADCASTSS c2+68(FP), Z16")
+	loop16(name, func(masked bool) {
+		ld(masked, "R12", "Z1") // g
+		ld(masked, "SI", "Z2")  // x
+		ld(masked, "R8", "Z3")  // w
+		p("\tVSUBPS Z13, Z2, Z2")
+		p("\tVMULPS Z14, Z2, Z2") // norm
+		ld(masked, "R11", "Z4")
+		p("\tVADDPS Z1, Z4, Z4")
+		st(masked, "Z4", "R11") // db += g
+		ld(masked, "R10", "Z5")
+		p("\tVFMADD231PS Z1, Z2, Z5")
+		st(masked, "Z5", "R10")         // dw += norm·g
+		p("\tVMULPS Z3, Z1, Z6")        // w·g
+		p("\tVSUBPS Z15, Z6, Z6")       // - c1
+		p("\tVFNMADD231PS Z16, Z2, Z6") // - norm·c2
+		ld(masked, "DI", "Z7")
+		p("\tVFMADD231PS Z14, Z6, Z7") // dinp += (...)·s
+		st(masked, "Z7", "DI")
+	})
 	p("\tVZEROUPPER")
 	p("\tRET")
 	p("")
