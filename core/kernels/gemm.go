@@ -232,6 +232,10 @@ func gemmPart(j *gemmJob, buf *[]float32, lo, hi int) {
 func packA(dst []float32, j *gemmJob, i0, mb, l0, kb, mr int) {
 	dst = dst[:kb*mr]
 	switch {
+	case j.csA == 1 && mb == 12 && mr == 12:
+		packA12(dst, j.a[i0*j.rsA+l0:], j.rsA, kb)
+	case j.csA == 1 && mb == 8 && mr == 8:
+		packA8(dst, j.a[i0*j.rsA+l0:], j.rsA, kb)
 	case j.csA == 1:
 		for ii := 0; ii < mb; ii++ {
 			row := j.a[(i0+ii)*j.rsA+l0:][:kb]
@@ -268,6 +272,8 @@ func packB(dst []float32, j *gemmJob, l0, kb, j0, nb, nr int) {
 				copy(dl, j.b[(l0+l)*j.rsB+j0+jr:][:nbr])
 				clear(dl[nbr:])
 			}
+		case j.rsB == 1 && nr == 32 && nbr == 32:
+			packBT32(d, j.b[(j0+jr)*j.csB+l0:], j.csB, kb)
 		case j.rsB == 1:
 			for jj := 0; jj < nbr; jj++ {
 				col := j.b[(j0+jr+jj)*j.csB+l0:][:kb]
@@ -454,4 +460,46 @@ func (p *Pool) MatMulTPacked(out, a []float32, m int, w *PackedT) {
 		return
 	}
 	p.gemmPacked(kern, m, n, k, a, k, 1, w.w, 1, k, data, out, n, false)
+}
+
+// packA12 packs 12 full rows (stride lda) of kb columns as dst[l*12+i]:
+// the common case of packA, written so the compiler drops the bounds checks
+// and each step writes one contiguous run.
+func packA12(dst, a []float32, lda, kb int) {
+	r0, r1, r2, r3 := a[:kb], a[lda:][:kb], a[2*lda:][:kb], a[3*lda:][:kb]
+	r4, r5, r6, r7 := a[4*lda:][:kb], a[5*lda:][:kb], a[6*lda:][:kb], a[7*lda:][:kb]
+	r8, r9, r10, r11 := a[8*lda:][:kb], a[9*lda:][:kb], a[10*lda:][:kb], a[11*lda:][:kb]
+	dst = dst[:kb*12]
+	for l := range r0 {
+		d := (*[12]float32)(dst[l*12:])
+		d[0], d[1], d[2], d[3] = r0[l], r1[l], r2[l], r3[l]
+		d[4], d[5], d[6], d[7] = r4[l], r5[l], r6[l], r7[l]
+		d[8], d[9], d[10], d[11] = r8[l], r9[l], r10[l], r11[l]
+	}
+}
+
+// packA8 is packA12 for the 8-row tiles.
+func packA8(dst, a []float32, lda, kb int) {
+	r0, r1, r2, r3 := a[:kb], a[lda:][:kb], a[2*lda:][:kb], a[3*lda:][:kb]
+	r4, r5, r6, r7 := a[4*lda:][:kb], a[5*lda:][:kb], a[6*lda:][:kb], a[7*lda:][:kb]
+	dst = dst[:kb*8]
+	for l := range r0 {
+		d := (*[8]float32)(dst[l*8:])
+		d[0], d[1], d[2], d[3] = r0[l], r1[l], r2[l], r3[l]
+		d[4], d[5], d[6], d[7] = r4[l], r5[l], r6[l], r7[l]
+	}
+}
+
+// packBT32 packs 32 full columns of a transposed B (column jj at
+// b[jj*ldb:], kb long) as dst[l*32+jj]: each step writes one contiguous
+// 32-float run, reading four columns at a time.
+func packBT32(dst, b []float32, ldb, kb int) {
+	dst = dst[:kb*32]
+	for c := 0; c < 32; c += 4 {
+		c0, c1, c2, c3 := b[c*ldb:][:kb], b[(c+1)*ldb:][:kb], b[(c+2)*ldb:][:kb], b[(c+3)*ldb:][:kb]
+		for l := range c0 {
+			d := (*[4]float32)(dst[l*32+c:])
+			d[0], d[1], d[2], d[3] = c0[l], c1[l], c2[l], c3[l]
+		}
+	}
 }
