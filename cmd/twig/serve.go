@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge"
 	"github.com/twig-project/twig/edge/server"
 )
@@ -75,6 +77,10 @@ func serve(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeSandbox()
+	if os.Getenv(holdRowsEnv) == "1" {
+		log.Warn("test hook on: every run waits after its first row until it is cancelled", "env", holdRowsEnv)
+		drawFn = holdAfterRow(drawFn)
+	}
 	srv, err := server.New(server.Options{Backend: backend, Draw: drawFn, Token: *token, Origins: splitList(*origins), WebDir: *web,
 		Grace: *grace, Logger: log, Limits: edge.Limits{MaxActive: *maxActive, MaxInFlight: *maxRuns, MaxInFlightPerAddr: *maxRunsIP,
 			MaxConnsPerAddr: *maxConnsIP, MaxMessageBytes: *maxMsg, QueueMessages: *queue, IdleTimeout: *idle, RunTimeout: *runTimeout}})
@@ -89,6 +95,34 @@ func serve(ctx context.Context, e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
 	defer stop()
 	return srv.Serve(ctx, ln)
+}
+
+// holdRowsEnv names the test-only hook of twig serve: set to 1, every run
+// waits after its first painted row until it is cancelled (the client's
+// cancel, a disconnect, --run-timeout or the drain's grace). The end-to-end
+// tests cancel runs with it: without it the tiny test model can finish a
+// whole run before the client's cancel arrives. Never set it otherwise.
+const holdRowsEnv = "TWIG_TEST_HOLD_ROWS"
+
+// drawFunc runs a whole run (engine.Draw or a sandbox's Draw).
+type drawFunc = func(context.Context, engine.Backend, engine.RunSpec, engine.Sink) (engine.Result, error)
+
+// holdAfterRow wraps draw so that a run, once its first row has gone to the
+// sink, waits there until ctx ends; the run then ends as a cancelled run does.
+func holdAfterRow(draw drawFunc) drawFunc {
+	return func(ctx context.Context, b engine.Backend, spec engine.RunSpec, sink engine.Sink) (engine.Result, error) {
+		return draw(ctx, b, spec, func(ev protocol.Event) error {
+			if sink != nil {
+				if err := sink(ev); err != nil {
+					return err
+				}
+			}
+			if ev.Type == protocol.TypeBandProgress {
+				<-ctx.Done()
+			}
+			return nil
+		})
+	}
 }
 
 func splitList(s string) []string {

@@ -9,6 +9,10 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/world"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -79,5 +83,65 @@ func TestServeUsage(t *testing.T) {
 		if o.code == exitOK || o.stderr == "" {
 			t.Errorf("%q: %+v", args, o)
 		}
+	}
+}
+
+// The test hook TWIG_TEST_HOLD_ROWS (holdAfterRow): a run that has sent a
+// row sends nothing more until it is cancelled, then ends as cancelled.
+// Without the hook the fast backend below would race the cancel to the end.
+func TestHoldAfterRow(t *testing.T) {
+	backend := engine.FuncBackend{Bands: 4, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
+		return engine.Roles{
+			Thinker: engine.ThinkerFunc(func(_ context.Context, _ engine.ThinkRequest, emit func(string)) (string, error) {
+				emit("rows 0 3 : new small solid red circle at 1 1")
+				return "rows 0 3 : new small solid red circle at 1 1", nil
+			}),
+			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+				for r := req.Rows.Start; r < req.Rows.End; r++ {
+					if err := ctx.Err(); err != nil {
+						return err
+					}
+					onRow(r, make([]int, world.Grid))
+				}
+				return nil
+			}),
+			Critic: engine.CriticFunc(func(context.Context, engine.CritiqueRequest) (engine.Critique, error) {
+				return engine.Critique{Score: 100, Parsed: true}, nil
+			}),
+		}, nil
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var events []protocol.Event // written by the run's goroutine, read after it returned
+	firstRow := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		_, err := holdAfterRow(engine.Draw)(ctx, backend, engine.RunSpec{Prompt: "a red circle", Settings: engine.DefaultSettings()},
+			func(ev protocol.Event) error {
+				events = append(events, ev)
+				if ev.Type == protocol.TypeBandProgress {
+					select {
+					case <-firstRow:
+					default:
+						close(firstRow)
+					}
+				}
+				return nil
+			})
+		done <- err
+	}()
+	<-firstRow
+	cancel()
+	if err := <-done; engine.Code(err) != protocol.CodeCanceled {
+		t.Fatalf("the held run ended with %v, want canceled", err)
+	}
+	rows := 0
+	for _, ev := range events {
+		if ev.Type == protocol.TypeBandProgress {
+			rows++
+		}
+	}
+	if last := events[len(events)-1]; rows != 1 || last.Type != protocol.TypeError {
+		t.Fatalf("%d rows sent, last event %s: want 1 row, then the cancel's error", rows, last.Type)
 	}
 }

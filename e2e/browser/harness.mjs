@@ -63,12 +63,13 @@ export async function openPage(browser, url, opts = {}) {
 
 // twigServe starts `bin/twig serve` (make build) on a free port, serving the
 // built page and the gateway's websocket on one origin; resolves with {url, stop}.
-export function twigServe(weights = path.join(repo, "core", "model", "testdata", "tiny.safetensors")) {
+// env adds to its environment (e.g. the test hook TWIG_TEST_HOLD_ROWS).
+export function twigServe({ weights = path.join(repo, "core", "model", "testdata", "tiny.safetensors"), env = {} } = {}) {
   const bin = path.join(repo, "bin", "twig");
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run make build first`);
   return new Promise((resolve, reject) => {
     const p = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--web", path.join(repo, "build", "web"), "--weights", weights],
-      { cwd: repo, stdio: ["ignore", "pipe", "pipe"] });
+      { cwd: repo, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "";
     p.stderr.on("data", (d) => (err += d));
     p.stdout.on("data", (d) => {

@@ -30,16 +30,26 @@ test("a run on the remote backend streams from twig serve", async () => {
   await page.context().close();
 });
 
+// The gateway holds each run after its first row until it is cancelled
+// (twig serve's test hook TWIG_TEST_HOLD_ROWS): the tiny model would
+// otherwise finish all 16 bands before the page's cancel arrives.
 test("cancelling a remote run", async () => {
-  const page = await openPage(chrome.browser, `${srv.url}?webgpu=off`);
-  const last = await page.evaluate(async () => {
-    const run = twig.draw("a red circle above a blue square", { backend: "remote", settings: { bands: 16, seed: 3 } });
-    for await (const ev of run) if (ev.type === "band_progress") run.cancel();
-    return run.events.at(-1);
-  });
-  assert.equal(last.type, "error");
-  assert.equal(last.code, "canceled");
-  await page.context().close();
+  const held = await twigServe({ env: { TWIG_TEST_HOLD_ROWS: "1" } });
+  try {
+    const page = await openPage(chrome.browser, `${held.url}?webgpu=off`);
+    const events = await page.evaluate(async () => {
+      const run = twig.draw("a red circle above a blue square", { backend: "remote", settings: { bands: 16, seed: 3 } });
+      for await (const ev of run) if (ev.type === "band_progress") run.cancel();
+      return run.events;
+    });
+    const last = events.at(-1);
+    assert.equal(last.type, "error", JSON.stringify(last));
+    assert.equal(last.code, "canceled");
+    assert.equal(events.filter((e) => e.type === "band_progress").length, 1, "the run went on after the cancel");
+    await page.context().close();
+  } finally {
+    held.stop();
+  }
 });
 
 test("an unreachable gateway gives a clear error", async () => {
