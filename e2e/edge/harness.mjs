@@ -43,7 +43,9 @@ function start(cmd, args, env = {}) {
   return p;
 }
 
-function waitFor(p, re, ms, what) {
+// waitFor resolves with the first match of re in p's output so far or to
+// come; it fails after ms (a bound for a failing test, not a pace).
+export function waitFor(p, re, ms, what) {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${what}: not ready in ${ms / 1000} s:\n${p.output.slice(-3000)}`)), ms);
     const check = () => {
@@ -69,18 +71,26 @@ export async function twigServe() {
 }
 
 // echo is an OpenAI-shaped upstream that echoes the key it got (the worker
-// must scrub it) and streams chat completions slowly (300 ms apart), so
-// pass-through can be seen.
+// must scrub it) and streams chat completions one event at a time: after
+// each event it waits for the test's ack() (the client has that event)
+// before it sends the next, so pass-through shows without timing anything.
 export async function echoUpstream() {
+  let acks = 0; // the client's acks not yet spent
+  let wake = null;
+  const acked = async () => {
+    while (acks === 0) await new Promise((r) => (wake = r));
+    acks--;
+  };
   const srv = http.createServer(async (req, res) => {
     let body = "";
     for await (const c of req) body += c;
     const auth = req.headers.authorization ?? "";
     if (req.url === "/v1/chat/completions" && body.includes('"stream":true')) {
+      acks = 0;
       res.writeHead(200, { "Content-Type": "text/event-stream" });
       for (const word of ["first", auth, "last"]) {
         res.write(`data: ${JSON.stringify({ choices: [{ delta: { content: word } }] })}\n\n`);
-        await new Promise((r) => setTimeout(r, 300));
+        await acked();
       }
       res.end("data: [DONE]\n\n");
       return;
@@ -94,7 +104,14 @@ export async function echoUpstream() {
     res.end(JSON.stringify({ object: "list", data: [], auth, path: req.url }));
   });
   await new Promise((r) => srv.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${srv.address().port}`, close: () => srv.close() };
+  return {
+    url: `http://127.0.0.1:${srv.address().port}`,
+    close: () => srv.close(),
+    ack: () => {
+      acks++;
+      wake?.();
+    },
+  };
 }
 
 // silent accepts connections and never answers.
