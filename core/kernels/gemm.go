@@ -28,6 +28,10 @@ type microKernel struct {
 	name   string
 	mr, nr int
 	fn     func(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+	// fnRowA, when not nil, is fn reading a row-major A in place: row i of
+	// the micro-panel at a[i*lda:], so full panels of A·B and A·Bᵀ skip
+	// packing A too.
+	fnRowA func(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
 }
 
 // goKernel is the portable micro-kernel (wasm, other CPUs).
@@ -174,6 +178,7 @@ func gemmPart(j *gemmJob, buf *[]float32, lo, hi int) {
 	// micro-panels). Packing them would be a plain copy.
 	directB := j.bPacked == nil && j.csB == 1
 	directA := j.rsA == 1
+	rowA := j.csA == 1 && k.fnRowA != nil
 	for pc := 0; pc < j.K; pc += kc {
 		kb := min(kc, j.K-pc)
 		acc := j.acc || pc > 0
@@ -192,10 +197,13 @@ func gemmPart(j *gemmJob, buf *[]float32, lo, hi int) {
 			}
 			for ir := m0; ir < m1; ir += mr {
 				mb := min(mr, m1-ir)
-				a, lda := &ap[0], mr
-				if directA && mb == mr {
+				a, lda, fn := &ap[0], mr, k.fn
+				switch {
+				case directA && mb == mr:
 					a, lda = &j.a[pc*j.csA+ir], j.csA
-				} else {
+				case rowA && mb == mr:
+					a, lda, fn = &j.a[ir*j.rsA+pc], j.rsA, k.fnRowA
+				default:
 					packA(ap, j, ir, mb, pc, kb, mr)
 				}
 				for jr := 0; jr < nb; jr += nr {
@@ -205,11 +213,11 @@ func gemmPart(j *gemmJob, buf *[]float32, lo, hi int) {
 						panel, ldb = &j.b[pc*j.rsB+jc+jr], j.rsB
 					}
 					if mb == mr && nbr == nr {
-						k.fn(kb, a, lda, panel, ldb, &j.c[ir*j.ldc+jc+jr], j.ldc, acc)
+						fn(kb, a, lda, panel, ldb, &j.c[ir*j.ldc+jc+jr], j.ldc, acc)
 						continue
 					}
 					// Edge tile: compute the full tile aside, keep the valid part.
-					k.fn(kb, a, lda, panel, ldb, &tmp[0], nr, false)
+					fn(kb, a, lda, panel, ldb, &tmp[0], nr, false)
 					for ii := 0; ii < mb; ii++ {
 						row := j.c[(ir+ii)*j.ldc+jc+jr:][:nbr]
 						t := tmp[ii*nr : ii*nr+nbr]

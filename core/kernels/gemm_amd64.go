@@ -13,17 +13,26 @@ func gemmAVX512(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ld
 func gemmAVX512x8(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
 
 //go:noescape
+func gemmAVX512RowA(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+//go:noescape
+func gemmAVX512x8RowA(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+//go:noescape
+func gemmAVX2RowA(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
+
+//go:noescape
 func gemmAVX2(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)
 
 func fmaPeakAVX512(n int)
 func fmaPeakAVX2(n int)
 
 var (
-	avx512Kernel = &microKernel{name: "avx512", mr: 12, nr: 32, fn: gemmAVX512}
-	avx2Kernel   = &microKernel{name: "avx2", mr: 6, nr: 16, fn: gemmAVX2}
+	avx512Kernel = &microKernel{name: "avx512", mr: 12, nr: 32, fn: gemmAVX512, fnRowA: gemmAVX512RowA}
+	avx2Kernel   = &microKernel{name: "avx2", mr: 6, nr: 16, fn: gemmAVX2, fnRowA: gemmAVX2RowA}
 	// avx512Kernel8 is the AVX-512 kernel with 8-row tiles, for products of
 	// few rows (batched decoding) that 12-row tiles would pad.
-	avx512Kernel8 = &microKernel{name: "avx512", mr: 8, nr: 32, fn: gemmAVX512x8}
+	avx512Kernel8 = &microKernel{name: "avx512", mr: 8, nr: 32, fn: gemmAVX512x8, fnRowA: gemmAVX512x8RowA}
 )
 
 // hasAVX512 and hasAVX2 say which kernels this CPU (and OS) can run.

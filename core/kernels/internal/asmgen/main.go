@@ -16,12 +16,16 @@ var out bytes.Buffer
 
 func p(format string, args ...any) { fmt.Fprintf(&out, format+"\n", args...) }
 
+// rowAddr addresses row i of a row-major A micro-panel (see kernel's rowA).
+var rowAddr = []string{"(SI)", "(SI)(R9*1)", "(SI)(R9*2)", "(R11)", "(SI)(R9*4)", "(R11)(R9*2)",
+	"(R12)", "(R11)(R9*4)", "(SI)(R9*8)", "(R13)", "(R12)(R9*4)", "(R11)(R9*8)"}
+
 // kernel emits func name(kc int, a *float32, lda int, b *float32, ldb int,
 // c *float32, ldc int, acc bool): c[mr×nr] (+)= Σ_l a[l*lda+i]·b[l*ldb+j]
 // over kc steps of packed panels (lda = mr, ldb = nr) or of the operands in
 // place when their layout already matches.
 // vec is the register prefix (Z or Y), lanes the floats per register.
-func kernel(name, vec string, mr, nv, lanes int, zero string) {
+func kernel(name, vec string, mr, nv, lanes int, zero string, rowA bool) {
 	nr := nv * lanes
 	accs := mr * nv
 	bReg := func(j int) string { return fmt.Sprintf("%s%d", vec, accs+j) }
@@ -38,6 +42,16 @@ func kernel(name, vec string, mr, nv, lanes int, zero string) {
 	p("\tMOVQ a+8(FP), SI")
 	p("\tMOVQ lda+16(FP), R9")
 	p("\tSHLQ $2, R9")
+	if rowA {
+		// A row-major: row i at SI + i·lda; bases for the rows that
+		// base + lda·{1,2,4,8} cannot reach.
+		p("\tLEAQ (SI)(R9*2), R11")
+		p("\tADDQ R9, R11") // SI + 3·lda
+		p("\tLEAQ (R11)(R9*2), R12")
+		p("\tADDQ R9, R12") // SI + 6·lda
+		p("\tLEAQ (R12)(R9*2), R13")
+		p("\tADDQ R9, R13") // SI + 9·lda
+	}
 	p("\tMOVQ b+24(FP), DI")
 	p("\tMOVQ ldb+32(FP), R10")
 	p("\tSHLQ $2, R10")
@@ -54,12 +68,27 @@ func kernel(name, vec string, mr, nv, lanes int, zero string) {
 		p("\tVMOVUPS %d(DI), %s", j*lanes*4, bReg(j))
 	}
 	for i := 0; i < mr; i++ {
-		p("\tVBROADCASTSS %d(SI), %s", i*4, bc(i))
+		if rowA {
+			p("\tVBROADCASTSS %s, %s", rowAddr[i], bc(i))
+		} else {
+			p("\tVBROADCASTSS %d(SI), %s", i*4, bc(i))
+		}
 		for j := 0; j < nv; j++ {
 			p("\tVFMADD231PS %s, %s, %s", bReg(j), bc(i), acc(i, j))
 		}
 	}
-	p("\tADDQ R9, SI")
+	if rowA {
+		p("\tADDQ $4, SI")
+		p("\tADDQ $4, R11")
+		if mr > 6 {
+			p("\tADDQ $4, R12")
+		}
+		if mr > 9 {
+			p("\tADDQ $4, R13")
+		}
+	} else {
+		p("\tADDQ R9, SI")
+	}
 	p("\tADDQ R10, DI")
 	p("\tDECQ CX")
 	p("\tJNZ %s_loop", name)
@@ -122,9 +151,14 @@ func main() {
 	p("")
 	p("#include \"textflag.h\"")
 	p("")
-	kernel("gemmAVX512", "Z", 12, 2, 16, "VPXORD")
-	kernel("gemmAVX512x8", "Z", 8, 2, 16, "VPXORD")
-	kernel("gemmAVX2", "Y", 6, 2, 8, "VXORPS")
+	kernel("gemmAVX512", "Z", 12, 2, 16, "VPXORD", false)
+	kernel("gemmAVX512x8", "Z", 8, 2, 16, "VPXORD", false)
+	kernel("gemmAVX2", "Y", 6, 2, 8, "VXORPS", false)
+	// The same kernels reading a row-major A in place (lda = its row
+	// stride): no packing for the A·B and A·Bᵀ products.
+	kernel("gemmAVX512RowA", "Z", 12, 2, 16, "VPXORD", true)
+	kernel("gemmAVX512x8RowA", "Z", 8, 2, 16, "VPXORD", true)
+	kernel("gemmAVX2RowA", "Y", 6, 2, 8, "VXORPS", true)
 	peak("fmaPeakAVX512", "Z", 16, "VPXORD")
 	peak("fmaPeakAVX2", "Y", 12, "VXORPS")
 	vecMat()
