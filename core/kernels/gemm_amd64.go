@@ -144,3 +144,6 @@ func lnBackDotsAVX512(dy, x, w *float32, n int, m, s float32) (dn, dnn float32)
 
 //go:noescape
 func lnBackApplyAVX512(dinp, dw, db, dy, x, w *float32, n int, m, s, c1, c2 float32)
+
+//go:noescape
+func addAVX512(dst, src *float32, n int)

@@ -1337,6 +1337,38 @@ lnBackApplyAVX512_end:
 	VZEROUPPER
 	RET
 
+// func addAVX512(dst, src *float32, n int)
+TEXT ·addAVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+	XORQ DX, DX
+	CMPQ CX, $16
+	JLT addAVX512_tail
+addAVX512_loop:
+	VMOVUPS (DI)(DX*1), Z0
+	VMOVUPS (SI)(DX*1), Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, (DI)(DX*1)
+	ADDQ $64, DX
+	SUBQ $16, CX
+	CMPQ CX, $16
+	JGE addAVX512_loop
+addAVX512_tail:
+	TESTQ CX, CX
+	JEQ addAVX512_end
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	VMOVUPS.Z (DI)(DX*1), K1, Z0
+	VMOVUPS.Z (SI)(DX*1), K1, Z1
+	VADDPS Z1, Z0, Z0
+	VMOVUPS Z0, K1, (DI)(DX*1)
+addAVX512_end:
+	VZEROUPPER
+	RET
+
 DATA vmathc<>+0(SB)/4, $0x42b00000 // expHi
 DATA vmathc<>+4(SB)/4, $0xc2ae0000 // expLo
 DATA vmathc<>+8(SB)/4, $0x3fb8aa3b // log2e

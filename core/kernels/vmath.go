@@ -239,3 +239,19 @@ func LayerNormBackward(dinp, dw, db, g, x, w []float32, mean, rstd float32) {
 		dinp[j] += (d - dnormMean - nj*dnormNormMean) * rstd
 	}
 }
+
+// Add sets dst[i] += src[i] over len(src): residuals, biases, and summing
+// gradients.
+func Add(dst, src []float32) {
+	dst = dst[:len(src)]
+	if len(src) == 0 {
+		return
+	}
+	if useVecAVX512 {
+		addAVX512(&dst[0], &src[0], len(src))
+		return
+	}
+	for i, v := range src {
+		dst[i] += v
+	}
+}

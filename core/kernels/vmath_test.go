@@ -240,3 +240,24 @@ func TestLayerNormAgrees(t *testing.T) {
 		restore()
 	}
 }
+
+func TestAddAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	for _, on := range vecPaths() {
+		restore := setVec(on)
+		for _, n := range []int{0, 1, 15, 16, 17, 100} {
+			dst, src := randSlice(r, n+2), randSlice(r, n)
+			want := append([]float32(nil), dst...)
+			for i := range src {
+				want[i] += src[i]
+			}
+			Add(dst[:n], src)
+			for i := range want {
+				if dst[i] != want[i] {
+					t.Fatalf("%s n=%d: dst[%d] = %v, want %v", vecName(on), n, i, dst[i], want[i])
+				}
+			}
+		}
+		restore()
+	}
+}

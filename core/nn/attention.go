@@ -168,9 +168,4 @@ func mergeHeadsAcc(dqkv, dqh, dkh, dvh []float32, B, T, C, NH int) {
 }
 
 // addTo: dst[i] += src[i].
-func addTo(dst, src []float32) {
-	dst = dst[:len(src)]
-	for i, v := range src {
-		dst[i] += v
-	}
-}
+func addTo(dst, src []float32) { kernels.Add(dst, src) }

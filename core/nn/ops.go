@@ -68,10 +68,7 @@ func matmulForward(pool *kernels.Pool, out, inp, weight, bias []float32, N, C, O
 	}
 	bias = bias[:OC]
 	for i := 0; i < N; i++ {
-		o := out[i*OC : i*OC+OC]
-		for j, b := range bias {
-			o[j] += b
-		}
+		kernels.Add(out[i*OC:i*OC+OC], bias)
 	}
 }
 
@@ -84,9 +81,7 @@ func matmulBackward(pool *kernels.Pool, dinp, dweight, dbias, dout, inp, weight 
 	}
 	dbias = dbias[:OC]
 	for i := 0; i < N; i++ {
-		for j, g := range dout[i*OC : i*OC+OC] {
-			dbias[j] += g
-		}
+		kernels.Add(dbias, dout[i*OC:i*OC+OC])
 	}
 }
 
@@ -106,10 +101,8 @@ func geluBackward(dinp, inp, dout []float32, n int) {
 
 // residualForward: out[n] = a[n] + b[n].
 func residualForward(out, a, b []float32, n int) {
-	out, b = out[:n], b[:n]
-	for i, x := range a[:n] {
-		out[i] = x + b[i]
-	}
+	copy(out[:n], a[:n])
+	kernels.Add(out[:n], b[:n])
 }
 
 // residualBackward accumulates da[n] += dout[n], db[n] += dout[n].

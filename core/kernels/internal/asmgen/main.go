@@ -164,6 +164,7 @@ func main() {
 	vecMat()
 	softmaxBack()
 	layernorm()
+	add()
 	constants()
 	softmax()
 	gelu(false)
@@ -745,6 +746,25 @@ func layernorm() {
 		ld(masked, "DI", "Z7")
 		p("\tVFMADD231PS Z14, Z6, Z7") // dinp += (...)·s
 		st(masked, "Z7", "DI")
+	})
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// add emits addAVX512(dst, src *float32, n int): dst[i] += src[i].
+func add() {
+	name := "addAVX512"
+	p("// func %s(dst, src *float32, n int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ n+16(FP), CX")
+	loop16(name, func(masked bool) {
+		ld(masked, "DI", "Z0")
+		ld(masked, "SI", "Z1")
+		p("\tVADDPS Z1, Z0, Z0")
+		st(masked, "Z0", "DI")
 	})
 	p("\tVZEROUPPER")
 	p("\tRET")
