@@ -1,16 +1,21 @@
 // Package kernels holds the float32 hot loops of the twig transformer:
-// matrix products in llm.c's layout (weights stored [out, in]) and the small
-// vector ops attention needs.
+// matrix products in llm.c's layout (weights stored [out, in]) and the
+// vector ops around them (softmax, GELU, layernorm, adds).
 //
-// Every fast kernel has a plain reference twin (suffix Ref) kept beside it
-// and tested against it. The three products (A·Bᵀ, A·B, Aᵀ·B) run as one
-// packed, cache-blocked GEMM (gemm.go) whose micro-kernel is chosen once at
-// start-up from the CPU's features: AVX-512 (12×32 tile) or AVX2+FMA (6×16)
-// in generated Go assembly (gemm_amd64.s, from internal/asmgen), else
-// portable Go (wasm, arm64, old x86). Products of fewer than gemmMinRows
-// rows stay matrix-vector: vek's AVX2 kernels on amd64, Go elsewhere.
+// Every fast kernel has a plain reference twin (suffix Ref, or the
+// portable path) kept beside it and tested against it. The three products
+// (A·Bᵀ, A·B, Aᵀ·B) run as one packed, cache-blocked GEMM (gemm.go) whose
+// micro-kernel is chosen once at start-up from the CPU's features: AVX-512
+// (12×32 tiles, 8×32 for few rows) or AVX2+FMA (6×16) in generated Go
+// assembly (gemm_amd64.s, from internal/asmgen), else portable Go (wasm,
+// arm64, old x86). Operands already laid out as the micro-kernel reads them
+// (B row-major, A transposed or row-major) are read in place; the rest is
+// packed. Products of fewer than gemmMinRows rows stay matrix-vector: vek's
+// AVX2 kernels on amd64, Go elsewhere, or the packed panels of a PackedT.
+// With AVX-512 the vector ops (vmath.go) are assembly too.
 // The summation order differs from the row-by-row kernels, so results agree
-// with them to rounding, not bit for bit.
+// with them to rounding, not bit for bit; the paths also differ among
+// themselves.
 //
 // Dimension letters: m rows of activations, k input features, n output
 // features. All matrices are row-major.
@@ -18,8 +23,8 @@
 // Machine peak (for reading the benchmark's GFLOP/s): BenchmarkPeak measures
 // it with a register-only FMA loop per instruction set; nominally cores ×
 // GHz × 2 FMA ports × floats per vector × 2 flops per FMA, e.g.
-// 2 × 2.6 × 2 × 16 × 2 ≈ 333 GFLOP/s for this 2-core AVX-512 box (more
-// while it boosts).
+// 2 × 2.6 × 2 × 16 × 2 ≈ 333 GFLOP/s for this 2-core AVX-512 box (about
+// 480 measured: it boosts past 2.6 GHz).
 package kernels
 
 import "sync"

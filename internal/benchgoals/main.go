@@ -97,6 +97,16 @@ func main() {
 		}
 		rows = append(rows, row{goal, figure, v})
 	}
+	// addCPU is add for a wall-clock goal whose CPU-time figure meets it
+	// while the wall-clock one, stretched by the machine's other load,
+	// does not: say so rather than pick one.
+	addCPU := func(goal, figure string, okWall, okCPU, have bool) {
+		if !okWall && okCPU && have {
+			rows = append(rows, row{goal, figure, "met in CPU time, not in wall time under this load"})
+			return
+		}
+		add(goal, figure, okWall, have)
+	}
 	// The fastest micro-kernel is the first path each benchmark ran; find it
 	// from the peak loops (avx512 before avx2).
 	isa := ""
@@ -125,9 +135,15 @@ func main() {
 	img, ni := r.get(`^core/model BenchmarkTwiGImage/`+isa+`$`, "ms/image")
 	imgCPU, _ := r.get(`^core/model BenchmarkTwiGImage/`+isa+`$`, "cpu-ms/image")
 	imgRows, _ := r.get(`^core/model BenchmarkTwiGImage/rows$`, "cpu-ms/image")
-	add("one TwiG image ≤ 15 ms native",
-		fmt.Sprintf("%.1f ms wall, %.1f ms CPU (vek rows %.1f ms CPU: %.2f×)", img, imgCPU, imgRows, imgRows/imgCPU),
-		img <= 15, ni > 0)
+	imgBest := 0.0
+	for name, units := range r {
+		if regexp.MustCompile(`^core/model BenchmarkTwiGImage/`+isa+`$`).MatchString(name) && len(units["ms/image"]) > 0 {
+			imgBest = slices.Min(units["ms/image"])
+		}
+	}
+	addCPU("one TwiG image ≤ 15 ms native",
+		fmt.Sprintf("%.1f ms wall (best run %.1f), %.1f ms CPU (vek rows %.1f ms CPU: %.2f×)", img, imgBest, imgCPU, imgRows, imgRows/imgCPU),
+		img <= 15, imgCPU <= 15, ni > 0)
 	one, n1 := r.get(`^core/nn BenchmarkDecode$`, "cpu-tokens/s")
 	best, bestName := 0.0, ""
 	for name, units := range r {
