@@ -89,14 +89,21 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 // BenchmarkDecodeBatch: tokens per second of BatchDecoder.StepBatch with
-// every slot stepping, over the same 512-token window as BenchmarkDecode
-// (one thread, as there), next to the one-sequence Decoder ("single").
+// every slot stepping, over the same 512-token window as BenchmarkDecode:
+// on one thread as there (slotsN), and on 2 (slotsN/t2, the default where
+// the slots' goroutines wait on the forward).
 func BenchmarkDecodeBatch(b *testing.B) {
 	p := NewParams(benchConfig)
 	p.Init(1)
-	for _, slots := range []int{1, 4, 8, 16, 32} {
-		b.Run(fmt.Sprintf("slots%d", slots), func(b *testing.B) {
+	for _, c := range []struct{ slots, threads int }{{1, 1}, {4, 1}, {8, 1}, {16, 1}, {32, 1}, {8, 2}, {16, 2}} {
+		name := fmt.Sprintf("slots%d", c.slots)
+		if c.threads > 1 {
+			name += fmt.Sprintf("/t%d", c.threads)
+		}
+		b.Run(name, func(b *testing.B) {
+			slots := c.slots
 			bd := NewBatchDecoder(p, slots, 512)
+			bd.SetThreads(c.threads)
 			in := make([]BatchToken, slots)
 			i := 0
 			cpu0 := cpuSeconds()
@@ -112,7 +119,7 @@ func BenchmarkDecodeBatch(b *testing.B) {
 				bd.StepBatch(in)
 				i++
 			}
-			reportRate(b, float64(slots*b.N), cpuSeconds()-cpu0, 1, "tokens/s")
+			reportRate(b, float64(slots*b.N), cpuSeconds()-cpu0, c.threads, "tokens/s")
 		})
 	}
 }
