@@ -147,7 +147,8 @@ func main() {
 	one, n1 := r.get(`^core/nn BenchmarkDecode$`, "cpu-tokens/s")
 	best, bestName := 0.0, ""
 	for name, units := range r {
-		if strings.HasPrefix(name, "core/nn BenchmarkDecodeBatch/") {
+		// one thread, as BenchmarkDecode (the /tN variants use more)
+		if strings.HasPrefix(name, "core/nn BenchmarkDecodeBatch/") && !strings.Contains(name, "/t") {
 			if v := median(units["cpu-tokens/s"]); v > best {
 				best, bestName = v, strings.TrimPrefix(name, "core/nn BenchmarkDecodeBatch/")
 			}
