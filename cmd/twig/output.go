@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
+	"image/png"
 	"os"
 	"path/filepath"
 
@@ -30,14 +31,19 @@ func writeOutputs(dir string, canvas world.Tokens, events []protocol.Event) ([]s
 	return writeFilm(dir, canvas, film)
 }
 
-// writeFilm writes image.png from the canvas (nil: the film's) and
-// thinking.gif from the film.
+// writeFilm writes image.png from the canvas (nil: the film's), or from the
+// film's real picture when the run painted one, and thinking.gif from the
+// film.
 func writeFilm(dir string, canvas world.Tokens, film *render.Film) ([]string, error) {
 	if canvas == nil {
 		canvas = film.Canvas
 	}
+	write := func(w *bufio.Writer) error { return render.WritePNG(w, canvas) }
+	if film.Picture != nil { // the picture itself, at its size and in its colours
+		write = func(w *bufio.Writer) error { return png.Encode(w, film.Picture.Image()) }
+	}
 	img := filepath.Join(dir, imageFile)
-	if err := writeFile(img, func(w *bufio.Writer) error { return render.WritePNG(w, canvas) }); err != nil {
+	if err := writeFile(img, write); err != nil {
 		return nil, err
 	}
 	anim := filepath.Join(dir, gifFile)

@@ -49,7 +49,7 @@ func addRemoteFlags(fs *flagSet) *remoteFlags {
 		model:       fs.String("model", "", "model id for every remote role (default: gpt-4.1-mini / gpt-image-1 for openai, twig for twig)"),
 		keyFile:     fs.String("api-key-file", "", "file holding the API key (default: $OPENAI_API_KEY or $TWIG_API_KEY by backend)"),
 		templates:   fs.String("templates", "", "file of prompt templates overriding twig's (text/template blocks)"),
-		editSize:    fs.String("edit-size", "", "size asked of an image-edit painter, e.g. 1024x1024 (default: none; 256×256 pictures sent)"),
+		editSize:    fs.String("edit-size", "", "size asked of an image-edit painter, e.g. 1024x1024 and the picture's size (default: none sent; a 1024×1024 picture)"),
 		callTimeout: fs.Duration("call-timeout", d.CallTimeout, "limit for one remote call (one try)"),
 		runTimeout:  fs.Duration("run-timeout", 0, "limit for all remote calls of one image, retries included; 0 = none"),
 		retries:     fs.Int("retries", d.Retries, "retries of a remote call after 429, 5xx or network errors (with backoff, honouring Retry-After)"),

@@ -112,7 +112,11 @@ func (c *Canvas) Composite(img image.Image, r protocol.Rows) error {
 	// Scale the whole picture (so the band's rows sample what lies around
 	// them), then copy the band's rows alone.
 	full := image.NewNRGBA(image.Rect(0, 0, c.W, c.H))
-	xdraw.CatmullRom.Scale(full, full.Rect, img, img.Bounds(), draw.Src, nil)
+	if b := img.Bounds(); b.Dx() == c.W && b.Dy() == c.H {
+		draw.Draw(full, full.Rect, img, b.Min, draw.Src) // the model's pixels as they are
+	} else {
+		xdraw.CatmullRom.Scale(full, full.Rect, img, b, draw.Src, nil)
+	}
 	copy(c.rows(r), full.Pix[4*c.W*r.Start:4*c.W*r.End])
 	return nil
 }
@@ -179,4 +183,11 @@ func Schedule(k, h, unit int) ([]protocol.Rows, error) {
 		start += n
 	}
 	return out, nil
+}
+
+// CellRows are the pixel rows that row r of a grid of n rows covers on a
+// canvas h pixels high: [r·h/n, (r+1)·h/n). A token model's row r is these
+// pixel rows of a real picture.
+func CellRows(r, n, h int) protocol.Rows {
+	return protocol.Rows{Start: r * h / n, End: (r + 1) * h / n}
 }

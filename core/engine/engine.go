@@ -14,6 +14,7 @@ package engine
 import (
 	"context"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
 )
@@ -77,6 +78,23 @@ type RejectedPlan struct {
 // check ctx between rows.
 type Painter interface {
 	PaintBand(ctx context.Context, req PaintRequest, onRow func(row int, tokens []int)) error
+}
+
+// PixelPainter is optional: a painter of real pictures (a remote image
+// model) rather than of the token grid. The run's canvas is then also a
+// picture of PictureSize pixels, which every request carries
+// (State.Picture), and each painted row comes with its pixels: token row r
+// is the picture's pixel rows canvas.CellRows(r, world.Grid, h), and its
+// tokens are the embedded model's view of those pixels (what an embedded
+// role reads). The engine writes only those rows: whatever the painter does,
+// the pixels outside the band it paints stay as they were.
+type PixelPainter interface {
+	Painter
+	// PictureSize is the picture's width and height in pixels; the height
+	// is at least world.Grid.
+	PictureSize() (w, h int)
+	// PaintPixels is PaintBand with each row's pixels in strip.
+	PaintPixels(ctx context.Context, req PaintRequest, onRow func(row int, tokens []int, strip canvas.Strip)) error
 }
 
 // Critic scores a freshly drawn band and proposes a revised thought.
@@ -145,6 +163,11 @@ type State struct {
 	Thoughts []string `json:"thoughts"`
 	// Canvas is a copy of the canvas so far; -1 marks undrawn cells.
 	Canvas world.Tokens `json:"canvas"`
+	// Picture is a copy of the real picture so far when the painter paints
+	// one (PixelPainter), transparent where undrawn; nil otherwise. Roles
+	// that see pictures (a remote thinker, critic or painter) look at it;
+	// Canvas is its token view.
+	Picture *canvas.Canvas `json:"-"`
 }
 
 // ThinkRequest asks for the thought of band Band.
@@ -216,6 +239,9 @@ type Result struct {
 	RunID string
 	// Tokens is the final canvas (partial when the run failed).
 	Tokens world.Tokens
+	// Picture is the final picture when the painter paints real pictures
+	// (PixelPainter), else nil.
+	Picture *canvas.Canvas
 	// Thoughts are the accepted thoughts, one per band.
 	Thoughts []string
 	// Bands are the bands' rows.

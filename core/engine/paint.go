@@ -2,10 +2,12 @@ package engine
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
 )
@@ -39,12 +41,17 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 	)
 	req := PaintRequest{State: r.state(band, rows), Round: round, Thought: thought}
 	t0 := time.Now()
-	err := r.roles.Painter.PaintBand(ctx, req, func(row int, tokens []int) {
+	onRow := func(row int, tokens []int, strip *canvas.Strip) {
 		g.Do(func() {
 			if cbErr != nil || stopped {
 				return
 			}
-			if e := CheckRow(row, next, stop, tokens); e != nil {
+			e := CheckRow(row, next, stop, tokens)
+			var png []byte
+			if e == nil && r.pixels != nil {
+				png, e = r.checkStrip(row, strip)
+			}
+			if e != nil {
 				cbErr = &Error{Code: protocol.CodePainter, Band: band, Err: e}
 				cancel(cbErr)
 				return
@@ -52,7 +59,12 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 			copy(r.canvas[row*world.Grid:], tokens)
 			r.stats.ImageTokens += world.Grid
 			next++
-			if e := r.emit(&protocol.BandProgress{Band: band, Round: round, Row: row, Tokens: slices.Clone(tokens)}); e != nil {
+			ev := &protocol.BandProgress{Band: band, Round: round, Row: row, Tokens: slices.Clone(tokens)}
+			if png != nil {
+				_ = r.pixels.Put(*strip) // checkStrip checked it fits
+				ev.Pixels, ev.PNG = &strip.Rows, base64.StdEncoding.EncodeToString(png)
+			}
+			if e := r.emit(ev); e != nil {
 				cbErr = e
 				cancel(e)
 				return
@@ -71,7 +83,13 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 				}
 			}
 		})
-	})
+	}
+	var err error
+	if pp, ok := r.roles.Painter.(PixelPainter); ok && r.pixels != nil {
+		err = pp.PaintPixels(ctx, req, func(row int, tokens []int, strip canvas.Strip) { onRow(row, tokens, &strip) })
+	} else {
+		err = r.roles.Painter.PaintBand(ctx, req, func(row int, tokens []int) { onRow(row, tokens, nil) })
+	}
 	g.Close()
 	r.stats.Timings.PaintMs += (time.Since(t0) - decideT).Milliseconds()
 	switch {
@@ -109,4 +127,19 @@ func CheckRow(row, want, stop int, tokens []int) error {
 		}
 	}
 	return nil
+}
+
+// checkStrip enforces a PixelPainter's contract for token row row: its
+// strip is exactly the picture's pixel rows of that row, as wide as the
+// picture. It returns the strip's PNG for band_progress.
+func (r *runner) checkStrip(row int, s *canvas.Strip) ([]byte, error) {
+	want := canvas.CellRows(row, world.Grid, r.pixels.H)
+	switch {
+	case s == nil:
+		return nil, fmt.Errorf("painter sent row %d without its pixels", row)
+	case s.Rows != want || s.W != r.pixels.W || len(s.Pix) != 4*s.W*(want.End-want.Start):
+		return nil, fmt.Errorf("painter sent pixel rows [%d,%d) %d wide (%d bytes) for row %d, want rows [%d,%d) %d wide",
+			s.Rows.Start, s.Rows.End, s.W, len(s.Pix), row, want.Start, want.End, r.pixels.W)
+	}
+	return s.EncodePNG()
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
 )
@@ -62,6 +63,10 @@ func (r *runner) reflect(band int) error {
 		}
 		for i := rows.Start * world.Grid; i < rows.End*world.Grid; i++ {
 			r.canvas[i] = -1
+		}
+		if r.pixels != nil {
+			h := r.pixels.H
+			_ = r.pixels.ClearRows(Rows{Start: canvas.CellRows(rows.Start, world.Grid, h).Start, End: canvas.CellRows(rows.End-1, world.Grid, h).End})
 		}
 		if err := r.emit(&protocol.BandRedrawn{Band: band, Round: round + 1, Rows: rows, Thought: r.thoughts[band]}); err != nil {
 			return err

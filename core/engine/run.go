@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
 )
@@ -25,7 +26,7 @@ func Draw(ctx context.Context, b Backend, spec RunSpec, sink Sink) (Result, erro
 		r.runID = newRunID()
 	}
 	err := r.run(b)
-	res := Result{RunID: r.runID, Tokens: r.canvas, Thoughts: r.thoughts, Bands: r.bands, Stats: r.stats}
+	res := Result{RunID: r.runID, Tokens: r.canvas, Picture: r.pixels, Thoughts: r.thoughts, Bands: r.bands, Stats: r.stats}
 	if err != nil && Code(err) != protocol.CodeSink {
 		_ = r.emit(&protocol.Error{Code: Code(err), Message: err.Error()})
 	}
@@ -52,6 +53,7 @@ type runner struct {
 	start    time.Time
 	sinkErr  error
 	canvas   world.Tokens
+	pixels   *canvas.Canvas // the real picture, when the painter is a PixelPainter
 	thoughts []string
 	bands    []Rows
 	stats    protocol.Stats
@@ -98,6 +100,17 @@ func (r *runner) run(b Backend) error {
 		return err
 	}
 	started := &protocol.RunStarted{Prompt: r.spec.Prompt, Settings: s, Grid: world.Grid}
+	if pp, ok := r.roles.Painter.(PixelPainter); ok {
+		w, h := pp.PictureSize()
+		if h < world.Grid {
+			return &Error{Code: protocol.CodeBackend, Band: -1, Err: fmt.Errorf("the painter's picture is %d pixels high, fewer than the %d rows of a canvas", h, world.Grid)}
+		}
+		px, err := canvas.New(w, h)
+		if err != nil {
+			return &Error{Code: protocol.CodeBackend, Band: -1, Err: err}
+		}
+		r.pixels, started.Width, started.Height = px, w, h
+	}
 	if n, ok := b.(Named); ok {
 		started.Backend = n.Name()
 	}
@@ -228,7 +241,15 @@ func (r *runner) decide(band, row int) (bool, error) {
 // state is a request's common part, with copies the role may keep.
 func (r *runner) state(band int, rows Rows) State {
 	return State{Prompt: r.spec.Prompt, Settings: r.s, Band: band, Rows: rows,
-		Thoughts: slices.Clone(r.thoughts[:min(band, len(r.thoughts))]), Canvas: slices.Clone(r.canvas)}
+		Thoughts: slices.Clone(r.thoughts[:min(band, len(r.thoughts))]), Canvas: slices.Clone(r.canvas), Picture: r.picture()}
+}
+
+// picture is a copy of the real picture, nil when there is none.
+func (r *runner) picture() *canvas.Canvas {
+	if r.pixels == nil {
+		return nil
+	}
+	return r.pixels.Clone()
 }
 
 // emit sends one event; after a sink error it sends nothing more.

@@ -12,10 +12,12 @@
 package fold
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
 )
@@ -82,6 +84,10 @@ type State struct {
 	// Canvas is the canvas: band_progress rows written in, a redrawn band's
 	// rows cleared to -1.
 	Canvas world.Tokens
+	// Pixels is the real picture when the run paints one (run_started's
+	// width and height): band_progress's PNG strips written in, a redrawn
+	// band's pixel rows cleared to transparent. Nil for a token-grid run.
+	Pixels *canvas.Canvas
 	// Bands are the bands started so far, by index.
 	Bands []Band
 	// Decisions are the adaptive think decisions, in order.
@@ -154,6 +160,15 @@ func (s *State) ApplyPayload(p protocol.Payload) error {
 			return fmt.Errorf("the run's grid is %d×%d, this build draws %d×%d", e.Grid, e.Grid, g, g)
 		case len(e.Plan) > protocol.MaxBands:
 			return fmt.Errorf("a plan of %d bands, more than %d", len(e.Plan), protocol.MaxBands)
+		case (e.Width != 0 || e.Height != 0) && (e.Height < g || e.Width < 1 || e.Width > canvas.MaxSide || e.Height > canvas.MaxSide):
+			return fmt.Errorf("a picture of %d×%d pixels: use 1 to %d a side, at least %d rows", e.Width, e.Height, canvas.MaxSide, g)
+		}
+		if e.Width != 0 {
+			px, err := canvas.New(e.Width, e.Height)
+			if err != nil {
+				return err
+			}
+			s.Pixels = px
 		}
 		s.Started, s.Prompt, s.Settings, s.Backend, s.Plan = true, e.Prompt, e.Settings, e.Backend, slices.Clone(e.Plan)
 	case *protocol.ThinkDecision:
@@ -221,8 +236,32 @@ func (s *State) ApplyPayload(p protocol.Payload) error {
 				return fmt.Errorf("band_progress row %d has token %d at column %d, outside [0,%d)", e.Row, t, i, world.NumImageTokens)
 			}
 		}
+		var strip *canvas.Strip
+		switch {
+		case s.Pixels == nil && (e.PNG != "" || e.Pixels != nil):
+			return fmt.Errorf("band_progress row %d carries pixels, but the run paints no picture (run_started has no width)", e.Row)
+		case s.Pixels != nil:
+			want := canvas.CellRows(e.Row, g, s.Pixels.H)
+			if e.Pixels == nil || *e.Pixels != want {
+				return fmt.Errorf("band_progress row %d must carry pixel rows [%d,%d) of the picture", e.Row, want.Start, want.End)
+			}
+			data, err := base64.StdEncoding.DecodeString(e.PNG)
+			if err != nil {
+				return fmt.Errorf("band_progress row %d: the png is not base64", e.Row)
+			}
+			st, err := canvas.DecodeStrip(data, want, s.Pixels.W)
+			if err != nil {
+				return fmt.Errorf("band_progress row %d: %w", e.Row, err)
+			}
+			strip = &st
+		}
 		if e.Round != b.Round {
 			b.Round, b.Painted = e.Round, 0
+		}
+		if strip != nil {
+			if err := s.Pixels.Put(*strip); err != nil {
+				return err
+			}
 		}
 		copy(s.Canvas[e.Row*g:], e.Tokens)
 		b.Painted++
@@ -258,6 +297,10 @@ func (s *State) ApplyPayload(p protocol.Payload) error {
 		}
 		for i := e.Rows.Start * g; i < e.Rows.End*g; i++ {
 			s.Canvas[i] = -1
+		}
+		if s.Pixels != nil {
+			r0, r1 := canvas.CellRows(e.Rows.Start, g, s.Pixels.H), canvas.CellRows(e.Rows.End-1, g, s.Pixels.H)
+			_ = s.Pixels.ClearRows(protocol.Rows{Start: r0.Start, End: r1.End})
 		}
 		b.Rows, b.Thought, b.Round, b.Painted, b.Done = e.Rows, e.Thought, e.Round, 0, false
 		b.Redraws = append(b.Redraws, *e)

@@ -3,11 +3,13 @@ package fold_test
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall/rolecalltest"
@@ -153,4 +155,78 @@ func FuzzFold(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestFoldPicture: with run_started's width and height, band_progress's PNG
+// strips build the picture; a strip of the wrong rows or size, or pixels on
+// a run without a picture, are refused and change nothing; a redraw clears
+// the band's pixel rows only.
+func TestFoldPicture(t *testing.T) {
+	const w, h = 40, 32 // two pixel rows a token row
+	strip := func(row int, v uint8) (*protocol.Rows, string) {
+		r := canvas.CellRows(row, world.Grid, h)
+		s := canvas.Strip{Rows: r, W: w, Pix: bytes.Repeat([]byte{v, 2 * v, 3, 255}, w*(r.End-r.Start))}
+		b, err := s.EncodePNG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &r, base64.StdEncoding.EncodeToString(b)
+	}
+	tokens := make([]int, world.Grid)
+	progress := func(row int, v uint8) *protocol.BandProgress {
+		px, png := strip(row, v)
+		return &protocol.BandProgress{Band: 0, Row: row, Tokens: tokens, Pixels: px, PNG: png}
+	}
+	s := fold.New()
+	for _, p := range []protocol.Payload{
+		&protocol.RunStarted{Prompt: "a dune", Grid: world.Grid, Width: w, Height: h},
+		&protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: 2}},
+		progress(0, 10), progress(1, 20),
+	} {
+		if err := s.ApplyPayload(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if s.Pixels == nil || s.Pixels.W != w || s.Pixels.H != h {
+		t.Fatalf("picture %v, want %d×%d", s.Pixels, w, h)
+	}
+	if got := s.Pixels.Pix[4*w*3 : 4*w*3+4]; !bytes.Equal(got, []byte{20, 40, 3, 255}) {
+		t.Fatalf("pixel row 3 starts %v, want row 1's strip", got)
+	}
+	if s.Pixels.Pix[4*w*4+3] != 0 {
+		t.Fatal("an unpainted row is not transparent")
+	}
+	before := bytes.Clone(s.Pixels.Pix)
+	wrongRows := progress(2, 30)
+	wrongRows.Row = 3
+	wrongSize := progress(2, 30)
+	wrongSize.Pixels = &protocol.Rows{Start: 4, End: 7}
+	noPNG := progress(2, 30)
+	noPNG.PNG = ""
+	for name, p := range map[string]*protocol.BandProgress{"rows of another row": wrongRows, "three pixel rows": wrongSize, "no png": noPNG} {
+		if err := s.ApplyPayload(p); err == nil {
+			t.Errorf("%s: folded", name)
+		}
+		if !bytes.Equal(s.Pixels.Pix, before) {
+			t.Fatalf("%s: a refused event changed the picture", name)
+		}
+	}
+	if err := s.ApplyPayload(&protocol.BandRedrawn{Band: 0, Round: 1, Rows: protocol.Rows{Start: 1, End: 2}, Thought: "x"}); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(s.Pixels.Pix[:4*w*2], before[:4*w*2]) || slices.ContainsFunc(s.Pixels.Pix[4*w*2:4*w*4], func(b byte) bool { return b != 0 }) {
+		t.Fatal("a redraw of row 1 must clear pixel rows [2,4) and nothing else")
+	}
+
+	plain := fold.New()
+	if err := plain.ApplyPayload(&protocol.RunStarted{Prompt: "a dune", Grid: world.Grid}); err != nil {
+		t.Fatal(err)
+	}
+	plain.ApplyPayload(&protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: 2}})
+	if err := plain.ApplyPayload(progress(0, 10)); err == nil || !strings.Contains(err.Error(), "paints no picture") {
+		t.Fatalf("pixels on a token run: %v", err)
+	}
+	if err := fold.New().ApplyPayload(&protocol.RunStarted{Grid: world.Grid, Width: 10, Height: 8}); err == nil {
+		t.Fatal("a picture fewer than 16 rows high folded")
+	}
 }

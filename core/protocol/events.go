@@ -29,6 +29,12 @@ type RunStarted struct {
 	Grid int `json:"grid"`
 	// Plan lists the bands of a fixed schedule; empty in adaptive mode.
 	Plan []Rows `json:"plan,omitempty"`
+	// Width and Height are the picture's size in pixels when the painter
+	// paints real pictures (band_progress then carries each row's pixels as
+	// a PNG); both 0 when the picture is the token grid's (the embedded
+	// model's). Token row r covers pixel rows [r·Height/Grid, (r+1)·Height/Grid).
+	Width  int `json:"width,omitempty"`
+	Height int `json:"height,omitempty"`
 }
 
 // ThinkDecision records, in adaptive mode, whether the run stops to think at
@@ -114,8 +120,14 @@ type BandProgress struct {
 	Round int `json:"round"`
 	// Row is the canvas row painted.
 	Row int `json:"row"`
-	// Tokens are the row's Grid image tokens, left to right.
+	// Tokens are the row's Grid image tokens, left to right (for a real
+	// picture, the embedded model's token view of PNG).
 	Tokens []int `json:"tokens"`
+	// Pixels and PNG are set when the run paints a real picture
+	// (run_started's width and height): PNG is the base64 PNG of the
+	// picture's pixel rows Pixels, exactly those rows, as wide as the picture.
+	Pixels *Rows  `json:"pixels,omitempty"`
+	PNG    string `json:"png,omitempty"`
 }
 
 // BandDone closes the painting of a band (first drawing or a redraw).

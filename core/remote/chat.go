@@ -151,6 +151,9 @@ func (ch *chatClient) messages(role string, st engine.State, thought string, rou
 	parts := []chatPart{{Type: "text", Text: ask}}
 	if hasDrawn(st.Canvas) {
 		u, err := dataURL(st.Canvas, ch.c.o.ImageSide)
+		if st.Picture != nil { // the real picture, not its token view
+			u, err = pictureDataURL(st.Picture, ch.c.o.ImageSide)
+		}
 		if err != nil {
 			return nil, err
 		}

@@ -72,7 +72,7 @@ func TestThinkerStreamsRecordedAnswer(t *testing.T) {
 	}
 	parts := msgs[3]["content"].([]any)
 	text := parts[0].(map[string]any)["text"].(string)
-	for _, want := range []string{"PARTIAL", "rows 0–5 are drawn", "not drawn yet", "band 2 of 3", "rows 6–10", "follow the picture", "band 1: a small red circle on the left"} {
+	for _, want := range []string{"PARTIAL", "the top 37% is drawn", "not drawn yet", "band 2 of 3", "from 37% to 68% of the picture's height", "follow the picture", "band 1: a small red circle on the left"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("instruction lacks %q:\n%s", want, text)
 		}
@@ -187,7 +187,7 @@ func TestCriticRecordedAnswers(t *testing.T) {
 				t.Errorf("messages: want system, prompt, earlier thought, the band's thought, question; got %v", msgs)
 			}
 			text := msgs[4]["content"].([]any)[0].(map[string]any)["text"].(string)
-			for _, w := range []string{"PARTIAL", "rows 0–10 are drawn", "band 2 of 3", `"a large striped blue square in the centre"`, "JSON"} {
+			for _, w := range []string{"PARTIAL", "the top 68% is drawn", "band 2 of 3", `"a large striped blue square in the centre"`, "JSON"} {
 				if !strings.Contains(text, w) {
 					t.Errorf("critique question lacks %q:\n%s", w, text)
 				}

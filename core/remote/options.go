@@ -105,9 +105,11 @@ type Options struct {
 	// (scaled from 256 with nearest neighbour). Default 512; 256 (native)
 	// for twig models.
 	ImageSide int
-	// EditSize is the images/edits "size" ("256x256", "1024x1024", …); the
-	// canvas and mask are sent at that side. "" sends no size and 256×256
-	// pictures. Default "".
+	// EditSize is the images/edits "size" ("256x256", "1024x1024", …): the
+	// size of the picture an image-edit painter paints (the run's canvas is
+	// a picture of that size; picture and mask are sent at it). "" sends no
+	// size and paints a 1024×1024 picture, what edit models answer by
+	// default. Default "".
 	EditSize string
 	// HTTPClient makes the requests. Default: a client with no overall
 	// timeout (CallTimeout bounds each call) and the default transport.

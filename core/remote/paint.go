@@ -13,15 +13,18 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
 )
 
 // EditPainter paints bands with an OpenAI-compatible image-edit model
-// (POST /images/edits): the canvas so far is the image, the mask is
-// transparent over the band's rows, and the answer is resized to 256×256
-// and read back into image tokens for those rows. It implements
-// engine.Painter.
+// (POST /images/edits): the picture so far is the image, the mask is
+// transparent over the band's rows, and the answer is composited into the
+// band's rows alone (the rest of the picture is never taken from the
+// model). It implements engine.PixelPainter: the run's canvas is a real
+// picture of the edit size.
 type EditPainter struct {
 	c    caller
 	tpl  *Templates
@@ -35,7 +38,7 @@ func NewEditPainter(ep Endpoint, o Options, tpl *Templates) (*EditPainter, error
 		return nil, err
 	}
 	o = o.withDefaults()
-	side := world.PxSize
+	side := defaultEditSide
 	if o.EditSize != "" {
 		w, h, ok := strings.Cut(o.EditSize, "x")
 		n, err := strconv.Atoi(w)
@@ -50,6 +53,10 @@ func NewEditPainter(ep Endpoint, o Options, tpl *Templates) (*EditPainter, error
 	return &EditPainter{c: caller{role: "painter", ep: ep, o: o}, tpl: tpl, side: side, ext: isTwigModel(ep.Model)}, nil
 }
 
+// defaultEditSide is the picture's side when no edit size is set: what
+// image-edit models answer by default (OpenAI's gpt-image-1 and dall-e-2).
+const defaultEditSide = 1024
+
 // imagesResponse is an images API answer.
 type imagesResponse struct {
 	Data []struct {
@@ -58,13 +65,32 @@ type imagesResponse struct {
 	} `json:"data"`
 }
 
-// PaintBand paints req.Rows (to the bottom for an open-ended band) in one call.
+// PictureSize is the picture's size: the edit size (default 1024×1024).
+func (p *EditPainter) PictureSize() (w, h int) { return p.side, p.side }
+
+// PaintBand paints req.Rows as PaintPixels does, handing on the rows'
+// tokens only (a painter relayed as a role call, whose canvas is tokens).
 func (p *EditPainter) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+	return p.PaintPixels(ctx, req, func(row int, tokens []int, _ canvas.Strip) { onRow(row, tokens) })
+}
+
+// PaintPixels paints req.Rows (to the bottom for an open-ended band) in one
+// masked edit of the whole picture: the answer, scaled to the picture's
+// size, is composited into the band's pixel rows only, so every pixel
+// outside the band is kept bit for bit whatever the model did to it. Each
+// token row is handed on with its pixel rows and the embedded model's
+// token view of them.
+func (p *EditPainter) PaintPixels(ctx context.Context, req engine.PaintRequest, onRow func(int, []int, canvas.Strip)) error {
 	end := req.Rows.End
 	if end < 0 {
 		end = world.Grid
 	}
-	body, ctype, err := p.form(req, end)
+	pic := req.Picture
+	if pic == nil {
+		pic = tokenPicture(req.Canvas, p.side, p.side)
+	}
+	rows := protocol.Rows{Start: canvas.CellRows(req.Rows.Start, world.Grid, pic.H).Start, End: canvas.CellRows(end-1, world.Grid, pic.H).End}
+	body, ctype, err := p.form(req, pic, rows, end)
 	if err != nil {
 		return err
 	}
@@ -90,7 +116,11 @@ func (p *EditPainter) PaintBand(ctx context.Context, req engine.PaintRequest, on
 	if err != nil {
 		return &Error{Role: p.c.role, Host: p.c.ep.Host(), Op: "image edit", Err: err}
 	}
-	tokens := tokensOf(img)
+	work := pic.Clone()
+	if err := work.Composite(img, rows); err != nil {
+		return &Error{Role: p.c.role, Host: p.c.ep.Host(), Op: "image edit", Err: err}
+	}
+	tokens := world.FromPicture(work.Image())
 	row := make([]int, world.Grid)
 	for y := req.Rows.Start; y < end; y++ {
 		if err := ctx.Err(); err != nil {
@@ -99,25 +129,30 @@ func (p *EditPainter) PaintBand(ctx context.Context, req engine.PaintRequest, on
 		for x := range row {
 			row[x] = max(tokens[y*world.Grid+x], world.EmptyToken) // a cell still grey reads as empty
 		}
-		onRow(y, row)
+		strip, err := work.Strip(canvas.CellRows(y, world.Grid, work.H))
+		if err != nil {
+			return err
+		}
+		onRow(y, row, strip)
 	}
 	return nil
 }
 
 // form builds the multipart body: model, prompt, image, mask, n, size,
 // response_format, and for twig models the twig extension.
-func (p *EditPainter) form(req engine.PaintRequest, end int) ([]byte, string, error) {
+func (p *EditPainter) form(req engine.PaintRequest, c *canvas.Canvas, rows protocol.Rows, end int) ([]byte, string, error) {
 	d := data("paint", req.State, req.Thought, req.Round)
 	d.LastRow = end - 1
+	d.ToPct = 100 * end / world.Grid
 	prompt, err := p.tpl.render("paint.prompt", d)
 	if err != nil {
 		return nil, "", fmt.Errorf("remote: painter: %w", err)
 	}
-	pic, err := encodePNG(picture(req.Canvas, p.side))
+	pic, err := encodePNG(opaqueView(c))
 	if err != nil {
 		return nil, "", err
 	}
-	mask, err := encodePNG(bandMask(p.side, req.Rows.Start, end))
+	mask, err := encodePNG(bandMask(c.W, c.H, rows))
 	if err != nil {
 		return nil, "", err
 	}

@@ -89,7 +89,7 @@ func TestEditPainter(t *testing.T) {
 	if vals["model"] != "dall-e-2" || vals["size"] != "512x512" || vals["response_format"] != "b64_json" || vals["n"] != "1" || vals["twig"] != "" {
 		t.Errorf("fields %v", vals)
 	}
-	for _, w := range []string{"Prompt: a red circle above a blue square", "Thoughts: a small red circle on the left", "Thought: a large striped blue square", "rows 6–10"} {
+	for _, w := range []string{"Prompt: a red circle above a blue square", "Thoughts: a small red circle on the left", "Thought: a large striped blue square", "from 37% to 68% of the picture's height"} {
 		if !strings.Contains(vals["prompt"], w) {
 			t.Errorf("prompt lacks %q:\n%s", w, vals["prompt"])
 		}

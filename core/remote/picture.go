@@ -9,9 +9,13 @@ import (
 	_ "image/gif"  // decoders for upstream pictures
 	_ "image/jpeg" //
 	"image/png"
+	"slices"
 
+	xdraw "golang.org/x/image/draw"
 	_ "golang.org/x/image/webp" //
 
+	"github.com/twig-project/twig/core/canvas"
+	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
 )
 
@@ -42,17 +46,81 @@ func dataURL(c world.Tokens, side int) (string, error) {
 	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b), nil
 }
 
-// bandMask is an images/edits mask: transparent over rows [r0, r1) (the
-// area to paint), opaque black elsewhere.
-func bandMask(side, r0, r1 int) image.Image {
-	m := image.NewNRGBA(image.Rect(0, 0, side, side))
-	y0, y1 := r0*side/world.Grid, r1*side/world.Grid
-	for y := 0; y < side; y++ {
+// pictureDataURL is a real picture as a data: URL for a chat image_url
+// part: undrawn pixels shown as the grey checkerboard, scaled so that its
+// longer side is side pixels (never up).
+func pictureDataURL(c *canvas.Canvas, side int) (string, error) {
+	b, err := encodePNG(scaledTo(opaqueView(c), side))
+	if err != nil {
+		return "", err
+	}
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(b), nil
+}
+
+// opaqueView is the picture with its undrawn (transparent) pixels painted
+// as a plain grey checkerboard of 8-pixel squares, which the prompts name
+// as "not drawn yet".
+func opaqueView(c *canvas.Canvas) *image.NRGBA {
+	img := c.Clone().Image()
+	for y := 0; y < c.H; y++ {
+		row := img.Pix[y*img.Stride : (y+1)*img.Stride]
+		for x := 0; x < c.W; x++ {
+			if row[4*x+3] != 0 {
+				continue
+			}
+			v := uint8(0xc8)
+			if (x/8+y/8)%2 == 1 {
+				v = 0xe0
+			}
+			row[4*x], row[4*x+1], row[4*x+2], row[4*x+3] = v, v, v, 0xff
+		}
+	}
+	return img
+}
+
+// scaledTo scales img so that its longer side is side pixels; a smaller
+// picture is kept as it is.
+func scaledTo(img image.Image, side int) image.Image {
+	b := img.Bounds()
+	if max(b.Dx(), b.Dy()) <= side {
+		return img
+	}
+	w, h := side, max(1, b.Dy()*side/b.Dx())
+	if b.Dy() > b.Dx() {
+		w, h = max(1, b.Dx()*side/b.Dy()), side
+	}
+	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
+	xdraw.CatmullRom.Scale(dst, dst.Rect, img, b, xdraw.Src, nil)
+	return dst
+}
+
+// tokenPicture is a token canvas as a picture of w×h pixels (undrawn rows
+// transparent): what a painter paints on when its request carries no
+// picture (a token canvas from a role call).
+func tokenPicture(t world.Tokens, w, h int) *canvas.Canvas {
+	c, _ := canvas.New(w, h)
+	full := image.NewNRGBA(image.Rect(0, 0, w, h))
+	xdraw.NearestNeighbor.Scale(full, full.Rect, world.Picture(t), image.Rect(0, 0, world.PxSize, world.PxSize), xdraw.Src, nil)
+	for r := range world.Grid {
+		if slices.Max(t[r*world.Grid:(r+1)*world.Grid]) < 0 {
+			continue // an undrawn row stays transparent
+		}
+		rows := canvas.CellRows(r, world.Grid, h)
+		copy(c.Pix[4*w*rows.Start:4*w*rows.End], full.Pix[4*w*rows.Start:4*w*rows.End])
+	}
+	return c
+}
+
+// bandMask is an images/edits mask w×h: transparent over pixel rows rows
+// (the area to paint), opaque black elsewhere.
+func bandMask(w, h int, rows protocol.Rows) image.Image {
+	m := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
 		a := uint8(255)
-		if y >= y0 && y < y1 {
+		if y >= rows.Start && y < rows.End {
 			a = 0
 		}
-		for x := 0; x < side; x++ {
+		for x := 0; x < w; x++ {
 			m.SetNRGBA(x, y, color.NRGBA{A: a})
 		}
 	}
@@ -76,14 +144,4 @@ func decodePicture(b []byte) (image.Image, error) {
 		return nil, fmt.Errorf("the picture does not decode: %w", err)
 	}
 	return img, nil
-}
-
-// tokensOf reads a picture back into image tokens: resized to the native
-// 256×256 with x/image/draw, then the nearest palette colour per sub-pixel
-// (world.FromPicture).
-func tokensOf(img image.Image) world.Tokens {
-	if b := img.Bounds(); b.Dx() != world.PxSize || b.Dy() != world.PxSize {
-		img = world.Scaled(img, world.PxSize)
-	}
-	return world.FromPicture(img)
 }

@@ -50,6 +50,11 @@ type TemplateData struct {
 	DrawnRows int
 	// Partial is true when the picture has undrawn cells.
 	Partial bool
+	// FromPct and ToPct are where the band starts and ends, in percent of
+	// the picture's height from the top; DrawnPct is how much of the
+	// picture is drawn from the top, in percent. The default prompts talk
+	// of a real picture in these terms, not of grid rows.
+	FromPct, ToPct, DrawnPct int
 }
 
 var templateFuncs = template.FuncMap{
@@ -98,7 +103,7 @@ func parseTemplates(extra string) (*Templates, error) {
 	ts := &Templates{t: t}
 	sample := TemplateData{Prompt: "a red circle above a blue square", Band: 1, BandNumber: 2, Bands: 3,
 		Rows: engine.Rows{Start: 6, End: 11}, FirstRow: 6, LastRow: 10, Grid: world.Grid, Thoughts: []string{"a red circle"},
-		Thought: "a blue square", Threshold: 90, DrawnRows: 6, Partial: true}
+		Thought: "a blue square", Threshold: 90, DrawnRows: 6, Partial: true, FromPct: 37, ToPct: 68, DrawnPct: 37}
 	for _, name := range templateNames {
 		if _, err := ts.render(name, sample); err != nil {
 			return nil, err
@@ -130,6 +135,7 @@ func data(role string, st engine.State, thought string, round int) TemplateData 
 		d.Thoughts = []string{}
 	}
 	d.DrawnRows, d.Partial = drawnRows(st.Canvas)
+	d.FromPct, d.ToPct, d.DrawnPct = 100*d.FirstRow/world.Grid, 100*(last+1)/world.Grid, 100*d.DrawnRows/world.Grid
 	return d
 }
 

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
@@ -38,6 +39,10 @@ type Film struct {
 	Prompt string
 	// Canvas is the canvas at the last event.
 	Canvas world.Tokens
+	// Picture is the real picture at the last event when the run painted
+	// one (a remote image model; fold.State.Pixels), else nil. The frames
+	// show its token view.
+	Picture *canvas.Canvas
 	// Frames are the film's pictures, in order.
 	Frames []Frame
 	// Done is the run's run_done event; nil when the stream did not finish.
@@ -120,6 +125,9 @@ func (p *Player) Film() (*Film, error) {
 		title, text = "failed: "+f.Failure.Code, f.Failure.Message
 	}
 	f.Frames = append(f.Frames, Frame{Canvas: slices.Clone(f.Canvas), Title: title, Text: text, Delay: delayEnd})
+	if p.fold.Pixels != nil {
+		f.Picture = p.fold.Pixels.Clone()
+	}
 	return &f, nil
 }
 
