@@ -50,9 +50,44 @@ export async function launch() {
   return { browser, pid: browser.process ? browser.process().pid : 0, close: () => browser.close() };
 }
 
-// page opens a new page that fails the test on uncaught page errors.
+// holdEvents makes the page stop taking events (twig.Run's _push, the one
+// way events reach a run, live or replayed) right after the first event of
+// the given type in a band >= band, so a test can look at the page in the
+// middle of a run however fast the run goes; it resolves with release(),
+// which hands the page the held events in order and takes the rest as they
+// come. The engine itself goes on.
+export async function holdEvents(page, { type, band = 0 }) {
+  await page.evaluate(({ type, band }) => {
+    const push = twig.Run.prototype._push;
+    let held = null;
+    window.__twigHeld = new Promise((resolve) => {
+      twig.Run.prototype._push = function (json, parsed) {
+        if (held) return void held.push([this, json, parsed]);
+        push.call(this, json, parsed);
+        const ev = this.events.at(-1);
+        if (ev && ev.type === type && (ev.band ?? 0) >= band) {
+          held = [];
+          resolve();
+        }
+      };
+    });
+    window.__twigRelease = () => {
+      twig.Run.prototype._push = push;
+      for (const [run, json, parsed] of held || []) push.call(run, json, parsed);
+    };
+  }, { type, band });
+  return {
+    held: () => page.evaluate(() => window.__twigHeld),
+    release: () => page.evaluate(() => window.__twigRelease()),
+  };
+}
+
+// page opens a new page that fails the test on uncaught page errors. Its
+// waits give up after 2 minutes, not playwright's 30 s: they bound a failing
+// test, and a loaded machine may take long to load the model.
 export async function openPage(browser, url, opts = {}) {
   const ctx = await browser.newContext({ viewport: opts.viewport || { width: 1200, height: 900 } });
+  ctx.setDefaultTimeout(120_000);
   const page = await ctx.newPage();
   page.errors = [];
   page.on("pageerror", (e) => page.errors.push(e.message));

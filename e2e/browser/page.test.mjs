@@ -136,9 +136,39 @@ test("a redraw is shown, before and after, when the critic asks for one", async 
   await page.context().close();
 });
 
+// The engine runs in the page's Web Worker, which takes the page's cancel
+// only when the Go code yields to its event loop (between rows, at most
+// every 8 ms). So that the run cannot end before the cancel arrives however
+// slow the page is, the test holds the worker's first yield after its first
+// row (the yield's MessagePort message) until the cancel has been taken.
 test("cancel stops a run", async () => {
   const page = await openPage(chrome.browser, `${srv.url}?bands=16&seed=4&backend=cpu&webgpu=off`);
   await ready(page);
+  const worker = page.workers().find((w) => /twig-worker\.js/.test(w.url()));
+  assert.ok(worker, "no twig worker");
+  await worker.evaluate(() => {
+    const post = self.postMessage, portPost = MessagePort.prototype.postMessage, onmessage = self.onmessage;
+    let state = "running"; // → "holding" after the first row, → "released" once the cancel is in
+    const held = [];
+    self.heldYields = 0;
+    self.postMessage = function (m, t) {
+      if (state === "running" && m.op === "event" && JSON.parse(m.json).type === "band_progress") state = "holding";
+      return post.call(self, m, t);
+    };
+    MessagePort.prototype.postMessage = function (...args) {
+      if (state !== "holding") return portPost.apply(this, args);
+      held.push([this, args]);
+      self.heldYields++;
+    };
+    self.onmessage = (e) => {
+      const r = onmessage(e);
+      if (e.data.op === "cancel") {
+        state = "released";
+        for (const [port, args] of held.splice(0)) portPost.apply(port, args);
+      }
+      return r;
+    };
+  });
   await page.click("#draw");
   await page.evaluate(() => new Promise((resolve) => {
     const iv = setInterval(() => {
@@ -151,8 +181,9 @@ test("cancel stops a run", async () => {
   }));
   await ended(page);
   const last = await lastEvent(page);
-  assert.equal(last.type, "error");
+  assert.equal(last.type, "error", JSON.stringify(last));
   assert.equal(last.code, "canceled");
+  assert.ok(await worker.evaluate(() => self.heldYields) >= 1, "the worker never yielded after its first row: the test did not hold the run");
   assert.equal(await page.textContent("#status"), "Cancelled.");
   assert.ok(await page.isDisabled("#cancel"));
   await page.context().close();

@@ -17,7 +17,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { serve, launch, openPage, artefacts, repo } from "./harness.mjs";
+import { serve, launch, openPage, holdEvents, artefacts, repo } from "./harness.mjs";
 
 let srv, chrome;
 before(async () => {
@@ -158,12 +158,16 @@ test("the page: smooth pictures, thinking as it happens, shortfalls, plain Engli
     });
     obs.observe(document.getElementById("bandlist"), { subtree: true, childList: true, characterData: true });
   }));
+  // mid-run (the page takes no more events after the rejection until the
+  // test has looked): the replay waits for the run, and the label says so
+  const hold = await holdEvents(page, { type: "plan_review" });
   await page.setInputFiles("#trace-file", { name: "trace.jsonl", mimeType: "application/x-ndjson",
     buffer: Buffer.from(events.map((e) => JSON.stringify(e)).join("\n") + "\n") });
-  // mid-run: the replay waits for the run, and the label says so
+  await hold.held();
   await page.waitForFunction(() => window.twigDemo.log.some((e) => e.kind === "review"));
   assert.match(await page.textContent("#tlabel"), /ready when the run ends/);
   await page.screenshot({ path: path.join(artefacts, "page-rethink.png"), fullPage: true });
+  await hold.release();
   const watched = await seen;
   await ended(page);
   const log = await page.evaluate(() => window.twigDemo.log);
@@ -281,10 +285,13 @@ test("the page: every bad word at once, what would work, the stale picture clear
 });
 
 test("the page on a phone: the picture and the current thought stay in view while a band is drawn", async () => {
-  const page = await openPage(chrome.browser, `${srv.url}?prompt=${encodeURIComponent("a red circle above a blue square")}&seed=1&bands=16&backend=cpu&webgpu=off&autostart`,
+  const page = await openPage(chrome.browser, `${srv.url}?prompt=${encodeURIComponent("a red circle above a blue square")}&seed=1&bands=16&backend=cpu&webgpu=off`,
     { viewport: { width: 390, height: 844 } });
-  // stop at the first row of the second band (deterministic: the test waits for the state, then looks)
-  await page.waitForFunction(() => window.twigDemo.log.some((e) => e.kind === "row" && e.band >= 1), null, { timeout: 180_000, polling: 1 });
+  // The page takes no more events after the first row of the second band
+  // until the test has looked, however fast the engine draws the rest.
+  const hold = await holdEvents(page, { type: "band_progress", band: 1 });
+  await page.click("#draw");
+  await hold.held();
   const where = await page.evaluate(() => {
     const r = (id) => document.getElementById(id).getBoundingClientRect();
     const cap = document.getElementById("livecap");
@@ -294,6 +301,7 @@ test("the page on a phone: the picture and the current thought stay in view whil
   assert.ok(where.canvas.top >= -1 && where.canvas.top < where.h / 2, `the canvas is out of view (top ${where.canvas.top})`);
   assert.ok(where.cap.bottom <= where.h && where.cap.top >= 0, "the thought over the canvas is off-screen");
   await shot(page, "phone-drawing.png");
+  await hold.release();
   await ended(page);
   const over = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(over <= 0, `the page is ${over}px wider than a phone`);
@@ -327,7 +335,7 @@ test("<twig-canvas>: smooth, English first, rejected plans, shortfall said, noth
     }
     await shown;
     // plain English comes from the worker
-    for (let i = 0; i < 200 && !el.shadowRoot.querySelector("li .thought").textContent; i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 2400 && !el.shadowRoot.querySelector("li .thought").textContent; i++) await new Promise((r) => setTimeout(r, 50)); // up to 2 minutes
     const root = el.shadowRoot;
     const ol = root.querySelector("ol");
     const cv = root.querySelector("canvas");

@@ -36,7 +36,7 @@ before(async () => {
       if (m) resolve(m[1]);
     });
     server.on('exit', (code) => reject(new Error(`twig serve exited with ${code} before listening`)));
-    setTimeout(() => reject(new Error('twig serve did not start in 30 s')), 30000).unref();
+    setTimeout(() => reject(new Error('twig serve did not start in 120 s')), 120_000).unref(); // a bound for a failing start
   });
   openai = new OpenAI({ baseURL: `${base}/v1`, apiKey: token, maxRetries: 0 });
 });
