@@ -53,9 +53,9 @@ export async function launch() {
 // holdEvents makes the page stop taking events (twig.Run's _push, the one
 // way events reach a run, live or replayed) right after the first event of
 // the given type in a band >= band, so a test can look at the page in the
-// middle of a run however fast the run goes; it resolves with release(),
-// which hands the page the held events in order and takes the rest as they
-// come. The engine itself goes on.
+// middle of a run however fast the run goes. held() resolves once the page
+// is held; release() hands the page the held events in order and then takes
+// the rest as they come. The engine itself goes on.
 export async function holdEvents(page, { type, band = 0 }) {
   await page.evaluate(({ type, band }) => {
     const push = twig.Run.prototype._push;
@@ -71,9 +71,17 @@ export async function holdEvents(page, { type, band = 0 }) {
         }
       };
     });
-    window.__twigRelease = () => {
+    // Each held event goes in a task of its own, as it would have come (a
+    // page that shows a thought token by token must still get to show each
+    // one); events that come meanwhile queue behind them.
+    window.__twigRelease = async () => {
+      while (held && held.length) {
+        const [run, json, parsed] = held.shift();
+        push.call(run, json, parsed);
+        await new Promise((r) => setTimeout(r, 0));
+      }
       twig.Run.prototype._push = push;
-      for (const [run, json, parsed] of held || []) push.call(run, json, parsed);
+      held = null;
     };
   }, { type, band });
   return {
