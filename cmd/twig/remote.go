@@ -40,7 +40,11 @@ type remoteFlags struct {
 
 type roleFlags struct{ backend, url, model, keyFile *string }
 
-func addRemoteFlags(fs *flagSet) *remoteFlags {
+func addRemoteFlags(fs *flagSet) *remoteFlags { return addRemoteFlagsAs(fs, "run-timeout") }
+
+// addRemoteFlagsAs is addRemoteFlags with the remote run timeout under
+// another name (twig serve has a --run-timeout of its own).
+func addRemoteFlagsAs(fs *flagSet, runTimeoutFlag string) *remoteFlags {
 	d := remote.DefaultOptions()
 	kinds := strings.Join(remote.Kinds(), "|")
 	f := &remoteFlags{
@@ -51,7 +55,7 @@ func addRemoteFlags(fs *flagSet) *remoteFlags {
 		templates:   fs.String("templates", "", "file of prompt templates overriding twig's (text/template blocks)"),
 		editSize:    fs.String("edit-size", "", "size asked of an image-edit painter, e.g. 1024x1024 and the picture's size (default: none sent; a 1024×1024 picture)"),
 		callTimeout: fs.Duration("call-timeout", d.CallTimeout, "limit for one remote call (one try)"),
-		runTimeout:  fs.Duration("run-timeout", 0, "limit for all remote calls of one image, retries included; 0 = none"),
+		runTimeout:  fs.Duration(runTimeoutFlag, 0, "limit for all remote calls of one image, retries included; 0 = none"),
 		retries:     fs.Int("retries", d.Retries, "retries of a remote call after 429, 5xx or network errors (with backoff, honouring Retry-After)"),
 		role:        map[string]*roleFlags{},
 	}

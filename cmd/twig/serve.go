@@ -21,7 +21,9 @@ const serveAbout = `Serves the model over HTTP and websockets: the twig/1 sessio
 /v1/ws (runs, model calls, thoughts streamed token by token), the
 OpenAI-compatible /v1/models, /v1/chat/completions and /v1/images/*, SSE at
 /v1/runs and /v1/calls, /healthz, and the web page (--web). Logs are JSON
-lines on stderr. SIGTERM or Ctrl-C drains: no new runs, runs in flight
+lines on stderr. With --backend openai or twig (or per role) runs play their
+roles on remote models, the keys staying on this server (README: Remote
+backends). SIGTERM or Ctrl-C drains: no new runs, runs in flight
 finish (cancelled after --grace), then exit 0. docs/PROTOCOL.md has it all.`
 
 func serve(ctx context.Context, e *env, args []string) error {
@@ -44,6 +46,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 		runTimeout = fs.Duration("run-timeout", d.RunTimeout, "longest run or model call")
 	)
 	sbFlags := addSandboxFlags(fs, false)
+	remoteF := addRemoteFlagsAs(fs, "remote-run-timeout")
 	pos, err := fs.parse(args)
 	if err != nil {
 		return err
@@ -67,7 +70,11 @@ func serve(ctx context.Context, e *env, args []string) error {
 	if *idle <= 0 || *runTimeout <= 0 || *grace < 0 {
 		return usagef("timeouts must be positive")
 	}
-	backend, err := e.backend(ctx, backendOptions{Weights: *weights})
+	rc, err := remoteF.config()
+	if err != nil {
+		return err
+	}
+	backend, err := e.backend(ctx, backendOptions{Weights: *weights, Remote: rc})
 	if err != nil {
 		return err
 	}

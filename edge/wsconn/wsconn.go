@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge"
 )
 
@@ -100,7 +101,8 @@ func Upgrade(w http.ResponseWriter, r *http.Request, o Options, checkOrigin func
 	return c, nil
 }
 
-// DialOptions configure Dial.
+// DialOptions configure Dial. A client's MaxMessageBytes defaults to
+// protocol.MaxLineBytes (the events it reads may carry pixel rows).
 type DialOptions struct {
 	Options
 	// Token, when set, is sent as "Authorization: Bearer TOKEN".
@@ -137,6 +139,12 @@ func Dial(ctx context.Context, url string, o DialOptions) (*Conn, *http.Response
 			return nil, resp, fmt.Errorf("wsconn: dial %s: %s: %w", url, resp.Status, err)
 		}
 		return nil, nil, fmt.Errorf("wsconn: dial %s: %w", url, err)
+	}
+	if o.MaxMessageBytes <= 0 {
+		// A client reads events, and a run of a real picture carries its
+		// pixel rows as PNGs (a few hundred KiB an event): it takes what a
+		// trace line may hold.
+		o.MaxMessageBytes = protocol.MaxLineBytes
 	}
 	return newConn(ws, o.Options.withDefaults(), false), resp, nil
 }
