@@ -7,8 +7,11 @@ package render
 import (
 	"errors"
 	"fmt"
+	"image"
 	"slices"
 	"strings"
+
+	xdraw "golang.org/x/image/draw"
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/fold"
@@ -29,6 +32,10 @@ type Frame struct {
 	Text string
 	// Delay is how long the frame shows, in hundredths of a second.
 	Delay int
+	// Picture is the real picture at that moment, Side×Side, when the run
+	// paints one (frames share it while it does not change); nil for a run
+	// of the token grid, whose frames draw Canvas.
+	Picture *image.RGBA
 }
 
 // Film is a run rebuilt from its events.
@@ -92,6 +99,10 @@ type Player struct {
 	fold  *fold.State
 	bands int
 	spec  *world.Spec // the prompt, when it parses: captions say what it left open
+	// pic is the frames' real picture, redrawn from the fold when picDirty
+	// (rows painted or cleared since).
+	pic      *image.RGBA
+	picDirty bool
 }
 
 // NewPlayer returns a Player before the first event.
@@ -124,7 +135,14 @@ func (p *Player) Film() (*Film, error) {
 	case f.Failure != nil:
 		title, text = "failed: "+f.Failure.Code, f.Failure.Message
 	}
-	f.Frames = append(f.Frames, Frame{Canvas: slices.Clone(f.Canvas), Title: title, Text: text, Delay: delayEnd})
+	last := Frame{Canvas: slices.Clone(f.Canvas), Title: title, Text: text, Delay: delayEnd}
+	if p.fold.Pixels != nil {
+		if p.pic == nil || p.picDirty {
+			p.pic, p.picDirty = framePicture(p.fold.Pixels), false
+		}
+		last.Picture = p.pic
+	}
+	f.Frames = append(f.Frames, last)
 	if p.fold.Pixels != nil {
 		f.Picture = p.fold.Pixels.Clone()
 	}
@@ -138,6 +156,10 @@ func (p *Player) Apply(ev protocol.Event) error {
 	}
 	f, st := &p.film, p.fold
 	f.RunID, f.Done, f.Failure = st.RunID, st.Done, st.Failure
+	switch ev.Payload.(type) {
+	case *protocol.BandProgress, *protocol.BandRedrawn:
+		p.picDirty = true
+	}
 	switch e := ev.Payload.(type) {
 	case *protocol.RunStarted:
 		f.Prompt = e.Prompt
@@ -210,6 +232,33 @@ func (p *Player) bandTitle(band int, what string) string {
 }
 
 func (p *Player) frame(rows protocol.Rows, title, text string, delay int) {
+	if p.fold.Pixels != nil && (p.pic == nil || p.picDirty) {
+		p.pic, p.picDirty = framePicture(p.fold.Pixels), false
+	}
 	p.film.Frames = append(p.film.Frames, Frame{Canvas: slices.Clone(p.film.Canvas), Rows: rows,
-		Title: clipCaption(title), Text: strings.TrimSpace(clipCaption(text)), Delay: delay})
+		Title: clipCaption(title), Text: strings.TrimSpace(clipCaption(text)), Delay: delay, Picture: p.pic})
+}
+
+// framePicture is the real picture fitted into Side×Side (centred, its
+// aspect kept), undrawn pixels and the margins shown as the undrawn
+// checkerboard.
+func framePicture(c *canvas.Canvas) *image.RGBA {
+	dst := image.NewRGBA(image.Rect(0, 0, Side, Side))
+	const cell = Side / world.Grid
+	for y := 0; y < Side; y++ {
+		for x := 0; x < Side; x++ {
+			col := world.Undrawn
+			if (x/cell+y/cell)%2 == 1 {
+				col = world.UndrawnAlt
+			}
+			dst.SetRGBA(x, y, col)
+		}
+	}
+	w, h := Side, max(1, c.H*Side/c.W)
+	if c.H > c.W {
+		w, h = max(1, c.W*Side/c.H), Side
+	}
+	r := image.Rect((Side-w)/2, (Side-h)/2, (Side-w)/2+w, (Side-h)/2+h)
+	xdraw.ApproxBiLinear.Scale(dst, r, c.Image(), image.Rect(0, 0, c.W, c.H), xdraw.Over, nil)
+	return dst
 }

@@ -8,6 +8,7 @@ import (
 	"image/gif"
 	"image/png"
 	"io"
+	"slices"
 	"strings"
 
 	"golang.org/x/image/font"
@@ -73,7 +74,10 @@ func toColors(cs []color.RGBA) []color.Color {
 // length (image/gif's EncodeAll would hold every frame at once, ~300 KB
 // each).
 func WriteGIF(w io.Writer, f *Film) error {
-	pal := palette()
+	pal, photo := palette(), slices.ContainsFunc(f.Frames, func(fr Frame) bool { return fr.Picture != nil })
+	if photo {
+		pal = photoPalette()
+	}
 	index := map[color.RGBA]uint8{}
 	for i, c := range pal {
 		index[c.(color.RGBA)] = uint8(i)
@@ -84,8 +88,12 @@ func WriteGIF(w io.Writer, f *Film) error {
 	for i, fr := range f.Frames {
 		drawFrame(rgba, fr)
 		buf.Reset()
+		img := toPaletted(rgba, pal, index)
+		if photo {
+			img = toPalettedPhoto(rgba, pal, index)
+		}
 		// a one-frame GIF: header, screen, global palette, the frame, trailer
-		if err := gif.EncodeAll(&buf, &gif.GIF{Image: []*image.Paletted{toPaletted(rgba, pal, index)},
+		if err := gif.EncodeAll(&buf, &gif.GIF{Image: []*image.Paletted{img},
 			Delay: []int{fr.Delay}, LoopCount: -1, Config: cfg}); err != nil {
 			return err
 		}
@@ -123,7 +131,10 @@ func gifHeaderLen(b []byte) (int, error) {
 
 // drawFrame draws the picture, the band marker and the caption.
 func drawFrame(dst *image.RGBA, fr Frame) {
-	pic := Smooth(fr.Canvas, Side)
+	pic := fr.Picture
+	if pic == nil {
+		pic = Smooth(fr.Canvas, Side)
+	}
 	copy(dst.Pix, pic.Pix) // same stride: the picture is the top Side rows
 	if fr.Rows.End < 0 || fr.Rows.Start < fr.Rows.End {
 		markBand(dst, fr.Rows.Start, fr.Rows.End)
@@ -196,6 +207,49 @@ func clip(s string, width int) string {
 		return s
 	}
 	return string(r[:width-3]) + "..."
+}
+
+// photoPalette is the palette of a film of real pictures: the 6×6×6
+// colour cube (a photo is dithered onto it), then the frame's own colours
+// (captions, the band marker, the undrawn checkerboard), which convert
+// exactly.
+func photoPalette() color.Palette {
+	p := make(color.Palette, 0, 256)
+	for r := range 6 {
+		for g := range 6 {
+			for b := range 6 {
+				p = append(p, color.RGBA{uint8(51 * r), uint8(51 * g), uint8(51 * b), 255})
+			}
+		}
+	}
+	for _, c := range []color.RGBA{world.Undrawn, world.UndrawnAlt, captionBG, titleInk, textInk} {
+		if !slices.Contains(p, color.Color(c)) {
+			p = append(p, c)
+		}
+	}
+	return p
+}
+
+// bayer4 is the 4×4 ordered-dither matrix, in sixteenths.
+var bayer4 = [16]int{0, 8, 2, 10, 12, 4, 14, 6, 3, 11, 1, 9, 15, 7, 13, 5}
+
+// toPalettedPhoto converts a frame of a real picture: the frame's own
+// colours exactly, every other colour onto the colour cube with ordered
+// dithering (arithmetic, no palette search: a frame costs one pass).
+func toPalettedPhoto(src *image.RGBA, pal color.Palette, index map[color.RGBA]uint8) *image.Paletted {
+	dst := image.NewPaletted(src.Bounds(), pal)
+	w := src.Bounds().Dx()
+	for i, j := 0, 0; i < len(src.Pix); i, j = i+4, j+1 {
+		c := color.RGBA{src.Pix[i], src.Pix[i+1], src.Pix[i+2], src.Pix[i+3]}
+		if idx, ok := index[c]; ok {
+			dst.Pix[j] = idx
+			continue
+		}
+		d := bayer4[(j/w)%4*4+(j%w)%4]
+		q := func(v uint8) int { return min(5, (int(v)*5*16+d*255)/(255*16)) }
+		dst.Pix[j] = uint8(q(c.R)*36 + q(c.G)*6 + q(c.B))
+	}
+	return dst
 }
 
 // toPaletted converts with an exact lookup (every colour drawn is in the
