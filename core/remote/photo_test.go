@@ -160,3 +160,32 @@ func TestPhotosComposited(t *testing.T) {
 		t.Errorf("%d chat calls carried the picture, want at least 6", seen)
 	}
 }
+
+// BenchmarkPhotoPicture draws one 1024×1024 picture of 3 bands, each
+// redrawn once, with every role on the photo provider (in-process HTTP):
+// the cost of a remote picture on twig's side (encoding the picture and
+// mask, compositing, the strips' PNGs), and its calls.
+func BenchmarkPhotoPicture(b *testing.B) {
+	prov := remotetest.New(b, 1024)
+	chat := remote.Endpoint{BaseURL: prov.URL, Model: "gpt-4.1-mini", APIKey: "sk-test"}
+	be, err := remote.NewBackend(remote.Config{
+		Thinker: remote.Source{Kind: remote.KindOpenAI, Endpoint: chat},
+		Critic:  remote.Source{Kind: remote.KindOpenAI, Endpoint: chat},
+		Painter: remote.Source{Kind: remote.KindOpenAI, Endpoint: remote.Endpoint{BaseURL: prov.URL, Model: "gpt-image-1", APIKey: "sk-test"}},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := engine.DefaultSettings()
+	s.Bands, s.Reflect, s.MaxRevisions = 3, true, 1
+	calls := 0
+	for b.Loop() {
+		prov.Reset()
+		if _, err := engine.Draw(context.Background(), be, engine.RunSpec{Prompt: "a dune at dusk", Seed: 7, Settings: s}, nil); err != nil {
+			b.Fatal(err)
+		}
+		calls += len(prov.Edits()) + len(prov.Chats())
+	}
+	b.ReportMetric(float64(calls)/float64(b.N), "calls/picture")
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/picture")
+}

@@ -140,6 +140,14 @@ func (p *Provider) Answer(i int) image.Image {
 	return img
 }
 
+// Reset forgets the requests and critiques so far: the next run is
+// critiqued afresh (each band's first critique asks for a redraw).
+func (p *Provider) Reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.edits, p.chats, p.critique, p.next = nil, nil, map[int]int{}, 0
+}
+
 // Edits are the image requests so far, in order.
 func (p *Provider) Edits() []Edit {
 	p.mu.Lock()
