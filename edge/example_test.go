@@ -1,6 +1,7 @@
 package edge_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -38,7 +39,7 @@ func (p *pipe) ReadMessage() ([]byte, error) {
 
 func (p *pipe) WriteMessage(b []byte) error {
 	select {
-	case p.out <- b:
+	case p.out <- bytes.Clone(b): // b is the gateway's again once this returns
 		return nil
 	case <-p.closed:
 		return errors.New("closed")

@@ -32,6 +32,7 @@ type outbox struct {
 	code       int
 	reason     string
 	merged     int64 // deltas merged away, for stats
+	waiting    int   // writers waiting in nextBatch, not yet signalled
 }
 
 type outItem struct {
@@ -55,17 +56,24 @@ func newOutbox(l Limits) *outbox {
 // never blocks: errQueueFull says the client is too slow, errClosed that
 // the connection is closing.
 func (o *outbox) push(ev protocol.Event) error {
+	_, err := o.pushWake(ev)
+	return err
+}
+
+// pushWake is push, also saying whether ev woke a writer waiting for
+// messages (rather than joining what a busy writer takes next).
+func (o *outbox) pushWake(ev protocol.Event) (woke bool, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
-		return errClosed
+		return false, errClosed
 	}
 	n := len(o.q) - o.head
 	if n >= o.coalesceAt && o.merge(ev) {
-		return nil
+		return false, nil
 	}
 	if n >= o.limit {
-		return errQueueFull
+		return false, errQueueFull
 	}
 	it := &outItem{ev: ev, queued: true}
 	o.q = append(o.q, it)
@@ -74,8 +82,12 @@ func (o *outbox) push(ev protocol.Event) error {
 	} else {
 		o.tail[ev.RunID] = it
 	}
-	o.cond.Signal()
-	return nil
+	if o.waiting > 0 {
+		o.waiting--
+		woke = true
+		o.cond.Signal()
+	}
+	return woke, nil
 }
 
 // merge appends a thought delta to its stream's last queued message when
@@ -115,25 +127,42 @@ func (o *outbox) merge(ev protocol.Event) bool {
 // next blocks for the next message to write; ok is false once the outbox is
 // closed and has nothing more to write (or is dropping what it has).
 func (o *outbox) next() (protocol.Event, bool) {
+	evs, ok := o.nextBatch(nil, 1)
+	if !ok {
+		return protocol.Event{}, false
+	}
+	return evs[0], true
+}
+
+// nextBatch blocks until messages wait, then moves up to max of them, in
+// order, onto dst: the writer sends what piled up while it was writing in
+// one socket write. ok is false once the outbox is closed and has nothing
+// more to write (or is dropping what it has). A drained message is no longer
+// merged into.
+func (o *outbox) nextBatch(dst []protocol.Event, max int) ([]protocol.Event, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for len(o.q) == o.head && !o.closed {
+		o.waiting++
 		o.cond.Wait()
 	}
 	if o.drop || len(o.q) == o.head {
-		return protocol.Event{}, false
+		return dst, false
 	}
-	it := o.q[o.head]
-	o.q[o.head] = nil
-	o.head++
+	for n := 0; n < max && o.head < len(o.q); n++ {
+		it := o.q[o.head]
+		o.q[o.head] = nil
+		o.head++
+		it.queued = false
+		dst = append(dst, it.ev)
+	}
 	if o.head == len(o.q) {
 		o.q, o.head = o.q[:0], 0
 	} else if o.head > 1024 && o.head*2 > len(o.q) {
 		o.q = append(o.q[:0], o.q[o.head:]...)
 		o.head = 0
 	}
-	it.queued = false
-	return it.ev, true
+	return dst, true
 }
 
 // close stops pushes. With flush the writer first writes what is queued;
@@ -147,6 +176,7 @@ func (o *outbox) close(code int, reason string, flush bool) {
 	if !flush {
 		o.drop = true
 	}
+	o.waiting = 0
 	o.cond.Broadcast()
 }
 

@@ -2,7 +2,6 @@ package edge
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -281,7 +280,8 @@ func (s *session) emit(ev protocol.Event) error {
 	if terminal(ev.Type) && ev.RunID != "" {
 		defer s.finish(ev.RunID)
 	}
-	if err := s.out.push(ev); err != nil {
+	woke, err := s.out.pushWake(ev)
+	if err != nil {
 		if errors.Is(err, errQueueFull) {
 			s.log.Warn("slow consumer", "queued", s.g.limits.QueueMessages)
 			s.shutdown(protocol.CloseSlowConsumer, "slow consumer: outbound queue full", false)
@@ -290,33 +290,81 @@ func (s *session) emit(ev protocol.Event) error {
 	}
 	// Let the connection's writer run now rather than at the producer's next
 	// preemption: a CPU-bound model would otherwise hold events back for up
-	// to a scheduler time slice.
-	runtime.Gosched()
+	// to a scheduler time slice. Only when this event woke it: a writer
+	// already busy takes the event with what else piled up meanwhile, in one
+	// write, and yielding to it again would only cost a hand-off an event.
+	if woke {
+		runtime.Gosched()
+	}
 	return nil
 }
 
+// writeBatch bounds the events one socket write carries, so that the first
+// of a long queue waits for a few encodes, not for the whole queue's.
+const writeBatch = 64
+
 // writeLoop writes queued events until the outbox is closed, then closes
-// the transport with the outbox's code.
+// the transport with the outbox's code. Every event that waits when the
+// writer comes back for more goes out in one batch (one system call on a
+// BatchTransport), each encoded into one reused buffer.
 func (s *session) writeLoop() {
 	defer close(s.wrote)
+	bt, batched := s.t.(BatchTransport)
+	enc := newEventEncoder()
+	var (
+		evs  []protocol.Event
+		buf  []byte
+		ends []int
+		msgs [][]byte
+	)
 	for {
-		ev, ok := s.out.next()
+		var ok bool
+		evs, ok = s.out.nextBatch(evs[:0], writeBatch)
 		if !ok {
 			break
 		}
-		b, err := json.Marshal(ev)
-		if err != nil {
-			s.log.Error("BUG: cannot encode an event", "type", ev.Type, "err", err)
-			continue
+		buf, ends = buf[:0], ends[:0]
+		sent := evs[:0] // the events encoded, in order (a failed encode is dropped)
+		for _, ev := range evs {
+			b, err := enc.appendEvent(buf, ev)
+			if err != nil {
+				s.log.Error("BUG: cannot encode an event", "type", ev.Type, "err", err)
+				continue
+			}
+			buf = b
+			ends = append(ends, len(buf))
+			sent = append(sent, ev)
 		}
-		if err := s.t.WriteMessage(b); err != nil {
+		// slices of buf only now that it no longer grows
+		msgs = msgs[:0]
+		for i, end := range ends {
+			start := 0
+			if i > 0 {
+				start = ends[i-1]
+			}
+			msgs = append(msgs, buf[start:end:end])
+		}
+		var err error
+		if batched && len(msgs) > 1 {
+			err = bt.WriteMessages(msgs)
+		} else {
+			for _, m := range msgs {
+				if err = s.t.WriteMessage(m); err != nil {
+					break
+				}
+			}
+		}
+		if err != nil {
 			s.log.Info("write failed", "err", err.Error())
 			s.shutdown(protocol.CloseNormal, "", false)
 			break
 		}
 		if f := s.g.cfg.OnWrite; f != nil {
-			f(ev)
+			for _, ev := range sent {
+				f(ev)
+			}
 		}
+		clear(evs) // drop the payloads until the next batch
 	}
 	code, reason := s.out.closeInfo()
 	s.t.Close(code, reason)

@@ -3,8 +3,12 @@ package server_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,6 +87,7 @@ func benchLoad(b *testing.B, backend engine.Backend, active int) {
 		failures []string
 	)
 	b.ResetTimer()
+	cpu0, sysw0 := processCost(b)
 	t0 := time.Now()
 	for it := 0; it < b.N; it++ {
 		ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
@@ -111,6 +116,7 @@ func benchLoad(b *testing.B, backend engine.Backend, active int) {
 		}
 	}
 	elapsed := time.Since(t0)
+	cpu1, sysw1 := processCost(b)
 	b.StopTimer()
 	slices.Sort(lat)
 	slices.Sort(written)
@@ -122,6 +128,12 @@ func benchLoad(b *testing.B, backend engine.Backend, active int) {
 	b.ReportMetric(q(written, 0.99), "p99-written-ms")
 	b.ReportMetric(float64(runs)/elapsed.Seconds(), "runs/s")
 	b.ReportMetric(float64(events)/elapsed.Seconds(), "events/s")
+	// Per event, the whole process: the server and the load generator's 200
+	// clients (which decode and check every event) share it. write-calls
+	// counts every write system call: the server's socket writes, the
+	// clients' start messages, the Go runtime's wake-ups.
+	b.ReportMetric(float64((cpu1-cpu0).Microseconds())/float64(events), "cpu-ms/1k-events")
+	b.ReportMetric(float64(sysw1-sysw0)/float64(events), "write-calls/event")
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -185,4 +197,25 @@ func loadSession(ctx context.Context, url, id string, seed int64, log *emitLog) 
 		return nil, 0, fmt.Errorf("the run failed: %+v", film.Failure)
 	}
 	return lat, len(evs), nil
+}
+
+// processCost returns the process's CPU time (user + system) and its number
+// of write system calls so far (Linux's /proc/self/io; 0 elsewhere).
+func processCost(b *testing.B) (time.Duration, int64) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	io, err := os.ReadFile("/proc/self/io")
+	if err != nil {
+		return cpu, 0
+	}
+	for line := range strings.Lines(string(io)) {
+		if v, ok := strings.CutPrefix(line, "syscw:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			return cpu, n
+		}
+	}
+	return cpu, 0
 }

@@ -78,12 +78,13 @@ type Conn struct {
 	ws       *websocket.Conn
 	o        Options
 	server   bool
+	cork     *corkConn // server side: batches WriteMessages into one write
 	once     sync.Once
 	done     chan struct{}
 	closeErr error
 }
 
-var _ edge.Transport = (*Conn)(nil)
+var _ edge.BatchTransport = (*Conn)(nil)
 
 // Upgrade turns an HTTP request into a server-side connection. checkOrigin
 // decides on the Origin header (nil: gorilla's same-origin check). On
@@ -92,11 +93,13 @@ func Upgrade(w http.ResponseWriter, r *http.Request, o Options, checkOrigin func
 	o = o.withDefaults()
 	up := websocket.Upgrader{ReadBufferSize: 4 << 10, WriteBufferSize: 4 << 10, CheckOrigin: checkOrigin,
 		HandshakeTimeout: 10 * time.Second}
-	ws, err := up.Upgrade(w, r, nil)
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := up.Upgrade(hw, r, nil)
 	if err != nil {
 		return nil, err
 	}
 	c := newConn(ws, o, true)
+	c.cork = hw.conn
 	c.keepAlive()
 	return c, nil
 }
@@ -222,6 +225,29 @@ func (c *Conn) WriteMessage(b []byte) error {
 	return c.ws.WriteMessage(websocket.TextMessage, b)
 }
 
+// WriteMessages writes several text messages, in order, in one write to the
+// socket (server side; a client-side connection writes them one by one),
+// within WriteTimeout; see edge.BatchTransport.
+func (c *Conn) WriteMessages(msgs [][]byte) error {
+	c.ws.SetWriteDeadline(time.Now().Add(c.o.WriteTimeout))
+	if c.cork == nil {
+		for _, m := range msgs {
+			if err := c.ws.WriteMessage(websocket.TextMessage, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	c.cork.cork()
+	for _, m := range msgs {
+		if err := c.ws.WriteMessage(websocket.TextMessage, m); err != nil {
+			c.cork.uncork()
+			return err
+		}
+	}
+	return c.cork.uncork()
+}
+
 // Close sends a close frame and ends the connection once the peer replied
 // or CloseLinger passed; at once when the frame cannot be sent.
 func (c *Conn) Close(code int, reason string) error {
@@ -250,7 +276,12 @@ func (c *Conn) CloseNow() error {
 }
 
 // NetConn is the underlying network connection.
-func (c *Conn) NetConn() net.Conn { return c.ws.NetConn() }
+func (c *Conn) NetConn() net.Conn {
+	if c.cork != nil {
+		return c.cork.Conn
+	}
+	return c.ws.NetConn()
+}
 
 func clip(s string, n int) string {
 	if len(s) <= n {
