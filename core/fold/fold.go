@@ -87,6 +87,8 @@ type State struct {
 	// Pixels is the real picture when the run paints one (run_started's
 	// width and height): band_progress's PNG strips written in, a redrawn
 	// band's pixel rows cleared to transparent. Nil for a token-grid run.
+	// It costs 4·width·height bytes (at most 64 MiB, canvas.MaxSide a side):
+	// a host folding untrusted events bounds the picture by that.
 	Pixels *canvas.Canvas
 	// Bands are the bands started so far, by index.
 	Bands []Band

@@ -144,6 +144,9 @@ func FuzzFold(f *testing.F) {
 		if len(s.Canvas) != world.Grid*world.Grid || len(s.Bands) > protocol.MaxBands {
 			t.Fatalf("canvas %d cells, %d bands", len(s.Canvas), len(s.Bands))
 		}
+		if px := s.Pixels; px != nil && (len(px.Pix) != 4*px.W*px.H || px.H < world.Grid) {
+			t.Fatalf("a %d×%d picture with %d bytes", px.W, px.H, len(px.Pix))
+		}
 		for _, b := range s.Bands {
 			if len(b.Attempts) > protocol.MaxPlanAttempts || len(b.Critiques) > fold.MaxRounds || len(b.Redraws) > fold.MaxRounds {
 				t.Fatalf("a band grew past the bounds: %d attempts, %d critiques, %d redraws", len(b.Attempts), len(b.Critiques), len(b.Redraws))
