@@ -285,7 +285,7 @@ function sentence(s) {
 
 // ------------------------------------------------------------------ the canvas and the bands
 
-const view = new twig.CanvasView($("canvas"));
+const view = (demo.view = new twig.CanvasView($("canvas")));
 const mark = $("bandmark");
 const cards = new Map(); // band → the card's elements
 
@@ -540,6 +540,7 @@ async function play(run, backend) {
   for await (const ev of run) {
     if (demo.run !== run) return;
     st.apply(ev);
+    view.event(ev);
     const b = ev.band !== undefined ? st.band(ev.band) : null;
     switch (ev.type) {
       case "run_started":

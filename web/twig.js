@@ -717,6 +717,10 @@
   /**
    * CanvasView paints a token canvas onto a <canvas> (SIDE pixels a side)
    * with smoothPicture. Live updates are drawn once an animation frame.
+   * A run of a real picture (run_started.width, a remote image model) is
+   * drawn from its band_progress PNG strips instead, over the undrawn
+   * checkerboard (docs/PROTOCOL.md: "Real pictures"): pass every event to
+   * event().
    */
   class CanvasView {
     constructor(canvas) {
@@ -725,8 +729,51 @@
       this.tokens = new Array(GRID * GRID).fill(-1);
       canvas.width = canvas.height = SIDE;
       this._frame = 0;
+      this.picture = null; // a <canvas> of the run's real picture, or null
+      this._strips = Promise.resolve(); // strips decode in order
       this.ready = Promise.resolve();
       this.draw();
+    }
+    /** event takes a run's event: run_started, band_progress and band_redrawn change a real picture. */
+    event(ev) {
+      if (ev.type === "run_started") {
+        this.picture = null;
+        this._strips = Promise.resolve();
+        if (ev.width > 0 && ev.height > 0) {
+          this.picture = document.createElement("canvas");
+          this.picture.width = ev.width;
+          this.picture.height = ev.height;
+        }
+        return;
+      }
+      const pic = this.picture;
+      if (!pic) return;
+      const pc = pic.getContext("2d");
+      if (ev.type === "band_progress" && ev.png && ev.pixels) {
+        const bytes = Uint8Array.from(atob(ev.png), (c) => c.charCodeAt(0));
+        const bitmap = createImageBitmap(new Blob([bytes], { type: "image/png" }));
+        const r = ev.pixels;
+        this._strips = this._strips.then(() => bitmap).then((bmp) => {
+          if (this.picture !== pic) return bmp.close();
+          pc.clearRect(0, r.start, pic.width, r.end - r.start);
+          pc.drawImage(bmp, 0, r.start);
+          bmp.close();
+          this._schedule();
+        }, () => {}); // a strip that does not decode leaves its rows undrawn
+      } else if (ev.type === "band_redrawn") {
+        const y0 = Math.floor((ev.rows.start * pic.height) / GRID), y1 = Math.floor((ev.rows.end * pic.height) / GRID);
+        this._strips = this._strips.then(() => {
+          if (this.picture === pic) pc.clearRect(0, y0, pic.width, y1 - y0);
+          this._schedule();
+        });
+      }
+    }
+    /** drawn resolves once every strip received so far is on the canvas. */
+    drawn() {
+      return this._strips.then(() => this.draw());
+    }
+    _schedule() {
+      if (!this._frame) this._frame = requestAnimationFrame(() => this.draw());
     }
     setTokens(tokens) {
       this.tokens = tokens.slice();
@@ -735,10 +782,13 @@
     draw() {
       if (this._frame) cancelAnimationFrame(this._frame);
       this._frame = 0;
-      this.ctx.putImageData(new ImageData(smoothPicture(this.tokens, SIDE), SIDE, SIDE), 0, 0);
+      const under = this.picture ? new Array(GRID * GRID).fill(-1) : this.tokens; // a real picture: the checkerboard under it
+      this.ctx.putImageData(new ImageData(smoothPicture(under, SIDE), SIDE, SIDE), 0, 0);
+      if (this.picture) this.ctx.drawImage(this.picture, 0, 0, SIDE, SIDE);
     }
     /** update shows tokens at the next animation frame (many rows a frame cost one drawing). */
     update(tokens) {
+      if (this.picture) return; // drawn from its strips
       let same = true;
       for (let i = 0; i < GRID * GRID && same; i++) same = this.tokens[i] === tokens[i];
       if (same) return;
@@ -971,6 +1021,7 @@
     }
     _onEvent(ev) {
       const st = this.state.apply(ev);
+      this._view.event(ev);
       this._emit("twig-event", { event: ev });
       const b = ev.band !== undefined ? st.band(ev.band) : null;
       switch (ev.type) {

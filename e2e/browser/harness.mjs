@@ -106,12 +106,13 @@ export async function openPage(browser, url, opts = {}) {
 
 // twigServe starts `bin/twig serve` (make build) on a free port, serving the
 // built page and the gateway's websocket on one origin; resolves with {url, stop}.
-// env adds to its environment (e.g. the test hook TWIG_TEST_HOLD_ROWS).
-export function twigServe({ weights = path.join(repo, "core", "model", "testdata", "tiny.safetensors"), env = {} } = {}) {
+// env adds to its environment (e.g. the test hook TWIG_TEST_HOLD_ROWS), args
+// to its flags (e.g. --backend openai).
+export function twigServe({ weights = path.join(repo, "core", "model", "testdata", "tiny.safetensors"), env = {}, args = [] } = {}) {
   const bin = path.join(repo, "bin", "twig");
   if (!existsSync(bin)) throw new Error(`${bin} is missing: run make build first`);
   return new Promise((resolve, reject) => {
-    const p = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--web", path.join(repo, "build", "web"), "--weights", weights],
+    const p = spawn(bin, ["serve", "--addr", "127.0.0.1:0", "--web", path.join(repo, "build", "web"), "--weights", weights, ...args],
       { cwd: repo, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "", err = "";
     p.stderr.on("data", (d) => (err += d));

@@ -1,0 +1,42 @@
+// Remote mode on real pictures: twig serve plays the page's run on an
+// OpenAI-compatible provider whose image model answers photographs; the
+// page draws the picture from the events' PNG strips, not the token view.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { twigServe, launch, openPage } from "./harness.mjs";
+import { photoProvider } from "./photos.mjs";
+
+let prov, srv, chrome;
+before(async () => {
+  prov = await photoProvider();
+  srv = await twigServe({ env: { OPENAI_API_KEY: "sk-test" }, args: ["--backend", "openai", "--base-url", prov.url] });
+  chrome = await launch();
+});
+after(async () => {
+  await chrome?.close();
+  srv?.stop();
+  prov?.stop();
+});
+
+test("the page shows a remote run's photographs", async () => {
+  const t0 = Date.now();
+  const page = await openPage(chrome.browser, `${srv.url}?backend=remote&webgpu=off&bands=3&autostart`);
+  await page.waitForFunction(() => window.twigDemo.run && window.twigDemo.run.ended, null, { timeout: 120_000 });
+  const ms = Date.now() - t0;
+  const events = await page.evaluate(() => window.twigDemo.events);
+  assert.equal(events.at(-1).type, "run_done", JSON.stringify(events.at(-1)).slice(0, 300));
+  assert.equal(events[0].width, 1024);
+  assert.ok(events.filter((e) => e.type === "band_progress").every((e) => e.png), "a band_progress without its pixels");
+  // the page's canvas, once every strip is drawn: a photograph's colours
+  const colours = await page.evaluate(async () => {
+    const c = document.getElementById("canvas");
+    await window.twigDemo.view.drawn();
+    const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < px.length; i += 4) seen.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+    return seen.size;
+  });
+  assert.ok(colours > 10000, `the page's canvas has ${colours} colours: want the photographs (the token view has about a thousand)`);
+  console.log(`# one picture through the page and twig serve: ${prov.edits + prov.chats} calls (${prov.chats} chat, ${prov.edits} image edits) in ${ms} ms`);
+  await page.context().close();
+});
