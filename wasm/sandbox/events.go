@@ -35,6 +35,19 @@ func (r *run) emit(data []byte) (refused bool, _ *Error) {
 	if u, ok := ev.Payload.(*protocol.Unknown); ok {
 		return false, errorf(KindABI, "emit_event: unknown event type %q (this host speaks %s)", u.Type, protocol.Version)
 	}
+	// The ABI's painter calls carry token rows only (docs/SANDBOX.md), so a
+	// guest's run has no real picture: an event that claims one is forged,
+	// and would cost the host the picture's memory.
+	switch p := ev.Payload.(type) {
+	case *protocol.RunStarted:
+		if p.Width != 0 || p.Height != 0 {
+			return false, errorf(KindABI, "emit_event: run_started claims a %d×%d picture; a sandboxed run paints the token grid", p.Width, p.Height)
+		}
+	case *protocol.BandProgress:
+		if p.PNG != "" || p.Pixels != nil {
+			return false, errorf(KindABI, "emit_event: band_progress carries pixels; a sandboxed run paints the token grid")
+		}
+	}
 	r.track(ev.Payload)
 	return r.send(ev.Payload) != nil, nil
 }

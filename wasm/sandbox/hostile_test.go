@@ -52,6 +52,8 @@ func TestHostileGuestsAreContained(t *testing.T) {
 	m := tinyModel(t)
 	event := []byte(`{"v":"twig/1","type":"thought_delta","run_id":"x","seq":0,"t_ms":0,"band":0,"text":"` +
 		strings.Repeat("a", 60000) + `"}`)
+	// a run_started that would cost the host a 64 MiB picture
+	forgedPicture := []byte(`{"v":"twig/1","type":"run_started","run_id":"x","seq":0,"t_ms":0,"prompt":"p","settings":{},"grid":16,"width":4096,"height":4096}`)
 	small := []byte(`{"v":"twig/1","type":"thought_delta","run_id":"x","seq":0,"t_ms":0,"band":0,"text":"a"}`)
 	emitForever := func(n int) []byte {
 		return cat([]byte{opLoop, blockVoid}, i32c(4096), i32c(int64(n)), call(fnEmitEvent), []byte{opDrop, opBr, 0, opEnd}, i32c(0))
@@ -84,6 +86,9 @@ func TestHostileGuestsAreContained(t *testing.T) {
 		{name: "out-of-bounds event", wasm: func() []byte {
 			return guestModule(1, cat(i32c(0x1ff00), i32c(4096), call(fnEmitEvent)), nil)
 		}, kind: sandbox.KindABI, says: "emit_event: the buffer [130816, 134912) is outside the guest's 131072 bytes"},
+		{name: "forged picture", wasm: func() []byte {
+			return guestModule(1, cat(i32c(4096), i32c(int64(len(forgedPicture))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), forgedPicture)
+		}, kind: sandbox.KindABI, says: "run_started claims a 4096×4096 picture"},
 		{name: "out-of-bounds request", wasm: func() []byte {
 			return guestModule(1, cat(i32c(0), i32c(-16), i32c(64), call(fnRoleCall)), nil)
 		}, kind: sandbox.KindABI, says: "role_call: the buffer"},
