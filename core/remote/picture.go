@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	_ "image/gif"  // decoders for upstream pictures
+	_ "image/gif" // decoders for upstream pictures
 	"image/jpeg"
 	"image/png"
 	"slices"
