@@ -111,6 +111,12 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		b = intField(b, "round", p.Round)
 		b = intField(b, "row", p.Row)
 		b = appendInts(field(b, "tokens"), p.Tokens)
+		if p.Pixels != nil { // a real picture's rows (never a sandboxed run's: the host refuses them)
+			b = appendRows(field(b, "pixels"), *p.Pixels)
+		}
+		if p.PNG != "" {
+			b = appendString(field(b, "png"), p.PNG)
+		}
 	case *protocol.ThinkDecision:
 		head(protocol.TypeThinkDecision)
 		b = intField(b, "row", p.Row)
@@ -184,6 +190,12 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		b = intField(b, "grid", p.Grid)
 		if len(p.Plan) > 0 {
 			b = appendRowsList(field(b, "plan"), p.Plan)
+		}
+		if p.Width != 0 {
+			b = intField(b, "width", p.Width)
+		}
+		if p.Height != 0 {
+			b = intField(b, "height", p.Height)
 		}
 	case *protocol.BandRedrawn:
 		head(protocol.TypeBandRedrawn)
