@@ -241,10 +241,10 @@
         run._push(null, { v: VERSION, type: "error", run_id: run.id, seq: 0, t_ms: 0, code, message, ...extra });
       let canceledEarly = false;
       started = { cancel: () => (canceledEarly = true) };
-      const checked = this.parse(prompt).catch((e) => {
-        if (backend === "remote") return { ok: true }; // the gateway checks it too
-        throw e;
-      });
+      // A remote run's prompt is free text: the gateway's model checks it
+      // when it needs the world's words (an embedded role), and a remote
+      // image model takes any prompt. Only a run in the page is checked here.
+      const checked = backend === "remote" ? Promise.resolve({ ok: true }) : this.parse(prompt);
       checked.then(
         (p) => {
           if (!p.ok) return fail("invalid_request", p.error.message, { parse_error: p.error });

@@ -20,12 +20,14 @@ after(async () => {
 
 test("the page shows a remote run's photographs", async () => {
   const t0 = Date.now();
-  const page = await openPage(chrome.browser, `${srv.url}?backend=remote&webgpu=off&bands=3&autostart`);
+  const prompt = encodeURIComponent("a dune at dusk, photographed with a long lens"); // free text: no world vocabulary on a remote run
+  const page = await openPage(chrome.browser, `${srv.url}?backend=remote&webgpu=off&bands=3&prompt=${prompt}&autostart`);
   await page.waitForFunction(() => window.twigDemo.run && window.twigDemo.run.ended, null, { timeout: 120_000 });
   const ms = Date.now() - t0;
   const events = await page.evaluate(() => window.twigDemo.events);
   assert.equal(events.at(-1).type, "run_done", JSON.stringify(events.at(-1)).slice(0, 300));
   assert.equal(events[0].width, 1024);
+  assert.equal(events[0].prompt, "a dune at dusk, photographed with a long lens");
   assert.ok(events.filter((e) => e.type === "band_progress").every((e) => e.png), "a band_progress without its pixels");
   // the page's canvas, once every strip is drawn: a photograph's colours
   const colours = await page.evaluate(async () => {
@@ -38,5 +40,28 @@ test("the page shows a remote run's photographs", async () => {
   });
   assert.ok(colours > 10000, `the page's canvas has ${colours} colours: want the photographs (the token view has about a thousand)`);
   console.log(`# one picture through the page and twig serve: ${prov.edits + prov.chats} calls (${prov.chats} chat, ${prov.edits} image edits) in ${ms} ms`);
+  await page.context().close();
+});
+
+test("a <twig-canvas> on the remote backend shows the photographs", async () => {
+  const page = await openPage(chrome.browser, `${srv.url}example/`);
+  const colours = await page.evaluate(() => new Promise((resolve, reject) => {
+    const el = document.createElement("twig-canvas");
+    el.setAttribute("prompt", "a dune at dusk, photographed with a long lens");
+    el.setAttribute("backend", "remote");
+    el.setAttribute("bands", "3");
+    el.addEventListener("twig-error", (e) => reject(new Error(e.detail.message)));
+    el.addEventListener("twig-done", async () => {
+      await el._view.drawn();
+      const c = el.shadowRoot.querySelector("canvas");
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      const seen = new Set();
+      for (let i = 0; i < px.length; i += 4) seen.add((px[i] << 16) | (px[i + 1] << 8) | px[i + 2]);
+      resolve(seen.size);
+    });
+    document.body.append(el);
+    setTimeout(() => reject(new Error("the element did not finish in 120 s")), 120_000);
+  }));
+  assert.ok(colours > 10000, `the element's canvas has ${colours} colours: want the photographs`);
   await page.context().close();
 });
