@@ -32,7 +32,6 @@ type outbox struct {
 	code       int
 	reason     string
 	merged     int64 // deltas merged away, for stats
-	waiting    int   // writers waiting in nextBatch, not yet signalled
 }
 
 type outItem struct {
@@ -56,24 +55,17 @@ func newOutbox(l Limits) *outbox {
 // never blocks: errQueueFull says the client is too slow, errClosed that
 // the connection is closing.
 func (o *outbox) push(ev protocol.Event) error {
-	_, err := o.pushWake(ev)
-	return err
-}
-
-// pushWake is push, also saying whether ev woke a writer waiting for
-// messages (rather than joining what a busy writer takes next).
-func (o *outbox) pushWake(ev protocol.Event) (woke bool, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
-		return false, errClosed
+		return errClosed
 	}
 	n := len(o.q) - o.head
 	if n >= o.coalesceAt && o.merge(ev) {
-		return false, nil
+		return nil
 	}
 	if n >= o.limit {
-		return false, errQueueFull
+		return errQueueFull
 	}
 	it := &outItem{ev: ev, queued: true}
 	o.q = append(o.q, it)
@@ -82,12 +74,8 @@ func (o *outbox) pushWake(ev protocol.Event) (woke bool, err error) {
 	} else {
 		o.tail[ev.RunID] = it
 	}
-	if o.waiting > 0 {
-		o.waiting--
-		woke = true
-		o.cond.Signal()
-	}
-	return woke, nil
+	o.cond.Signal()
+	return nil
 }
 
 // merge appends a thought delta to its stream's last queued message when
@@ -143,7 +131,6 @@ func (o *outbox) nextBatch(dst []protocol.Event, max int) ([]protocol.Event, boo
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for len(o.q) == o.head && !o.closed {
-		o.waiting++
 		o.cond.Wait()
 	}
 	if o.drop || len(o.q) == o.head {
@@ -176,7 +163,6 @@ func (o *outbox) close(code int, reason string, flush bool) {
 	if !flush {
 		o.drop = true
 	}
-	o.waiting = 0
 	o.cond.Broadcast()
 }
 

@@ -280,8 +280,7 @@ func (s *session) emit(ev protocol.Event) error {
 	if terminal(ev.Type) && ev.RunID != "" {
 		defer s.finish(ev.RunID)
 	}
-	woke, err := s.out.pushWake(ev)
-	if err != nil {
+	if err := s.out.push(ev); err != nil {
 		if errors.Is(err, errQueueFull) {
 			s.log.Warn("slow consumer", "queued", s.g.limits.QueueMessages)
 			s.shutdown(protocol.CloseSlowConsumer, "slow consumer: outbound queue full", false)
@@ -290,12 +289,12 @@ func (s *session) emit(ev protocol.Event) error {
 	}
 	// Let the connection's writer run now rather than at the producer's next
 	// preemption: a CPU-bound model would otherwise hold events back for up
-	// to a scheduler time slice. Only when this event woke it: a writer
-	// already busy takes the event with what else piled up meanwhile, in one
-	// write, and yielding to it again would only cost a hand-off an event.
-	if woke {
-		runtime.Gosched()
-	}
+	// to a scheduler time slice. Every time, not only when this event woke
+	// a waiting writer: a writer that was woken but has not run yet (or was
+	// preempted in a write) would wait for the producer's next preemption
+	// on a one-CPU server. A writer busy on another CPU takes the event with
+	// whatever else piled up meanwhile, in one write.
+	runtime.Gosched()
 	return nil
 }
 
