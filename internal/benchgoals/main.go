@@ -161,7 +161,15 @@ func main() {
 	sbw, _ := r.get(`^wasm/sandbox BenchmarkSandboxOverhead$`, "%overhead")
 	add("sandbox overhead over native ≤ 5 %", fmt.Sprintf("%.1f %% CPU, %.1f %% wall", sb, sbw), sb <= 5, nsb > 0)
 	p99, np := r.get(`^edge/server BenchmarkServeLoad/scripted$`, "p99-ms")
-	add("gateway event p99 ≤ 5 ms at 200 websocket sessions (scripted backend)", fmt.Sprintf("%.2f ms", p99), p99 <= 5, np > 0)
+	// the server alone (BenchmarkServeLoad/scripted-apart): its own share of
+	// the latency (emit → written to the socket) and its CPU an event
+	pw, _ := r.get(`^edge/server BenchmarkServeLoad/scripted-apart$`, "p99-written-ms")
+	pc, npc := r.get(`^edge/server BenchmarkServeLoad/scripted-apart$`, "cpu-ms/1k-events")
+	fig := fmt.Sprintf("%.2f ms", p99)
+	if npc > 0 {
+		fig += fmt.Sprintf(" (server in its own process: emit → written p99 %.3f ms, %.1f CPU-ms per 1000 events)", pw, pc)
+	}
+	add("gateway event p99 ≤ 5 ms at 200 websocket sessions (scripted backend)", fig, p99 <= 5, np > 0)
 
 	fmt.Println()
 	fmt.Println("| goal | measured (medians, side by side in this run) | |")
