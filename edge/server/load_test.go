@@ -53,6 +53,14 @@ func BenchmarkServeLoad(b *testing.B) {
 	// what the gateway itself adds
 	b.Run("scripted", func(b *testing.B) { benchLoad(b, inProcess(b, newFake(24, 0).backend(), active)) })
 	b.Run("scripted-apart", func(b *testing.B) { benchLoad(b, apart(b)) })
+	// an open loop: all 200 runs stream at once (no MaxActive: the scripted
+	// backend costs no CPU), each row 20 ms after the last (a band's 24
+	// thought tokens come at once), about 45 K events/s in all, so that the
+	// latency is the gateway's and the scheduler's, not a backlog: with the
+	// unpaced backend the server out-runs the 200 clients (one process that
+	// decodes and checks every event) and a faster server only fills their
+	// sockets sooner
+	b.Run("scripted-paced", func(b *testing.B) { benchLoad(b, inProcess(b, newFake(24, 20*time.Millisecond).backend(), 0)) })
 }
 
 // emitLog records when each event of each run was emitted.
