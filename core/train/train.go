@@ -175,7 +175,7 @@ func mixWeights(d model.DocOptions, single, color, shape, texture, spatial, nume
 // uses it to show the trainer learns.
 func Tiny() Options {
 	o := Default()
-	o.D, o.Layers, o.Heads, o.Rows, o.RowTokens, o.Steps, o.Warmup, o.PeakLR, o.CkptEvery = 96, 2, 4, 4, 1024, 250, 25, 5e-3, 50
+	o.D, o.Layers, o.Heads, o.Rows, o.RowTokens, o.Steps, o.Warmup, o.PeakLR, o.CkptEvery = 96, 2, 4, 4, 1024, 350, 25, 5e-3, 50
 	o.Phases, o.Mixes, o.Grow = nil, nil, nil
 	o.Docs = model.ReflectDocOptions
 	return o
