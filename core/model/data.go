@@ -3,6 +3,7 @@ package model
 import (
 	"math/rand/v2"
 
+	"github.com/twig-project/twig/core/nn"
 	"github.com/twig-project/twig/core/world"
 )
 
@@ -20,6 +21,9 @@ type DocStream struct {
 	opts  DocOptions
 	cats  []string
 	cum   []float64
+	// Self decodes the model's own plans for self-review documents
+	// (DocOptions.SelfReview); nil writes none.
+	Self nn.StepDecoder
 }
 
 // NewDocStream starts a stream at the given seed.
@@ -55,6 +59,14 @@ func (s *DocStream) Next() Doc {
 		spec := world.SampleSpec(s.rng, cat, false)
 		scene, err := world.Place(s.rng, spec, false)
 		if err != nil {
+			continue
+		}
+		if s.opts.SelfReview > 0 && s.Self != nil && s.rng.Float64() < s.opts.SelfReview {
+			// The model's plans are mostly right; keep 2 in 5 of the right
+			// ones so that its wrong ones are a fair share of what it learns.
+			if d, ok, bad := SelfReviewDoc(s.rng, s.vocab, spec, scene, s.Self, DefaultSampling); ok && (bad || s.rng.Float64() < 0.4) {
+				return d
+			}
 			continue
 		}
 		return BuildDoc(s.rng, s.vocab, spec, scene, s.opts)

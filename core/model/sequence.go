@@ -79,6 +79,9 @@ type DocOptions struct {
 	// are never learnt, or the model learns to write wrong plans (it did,
 	// for the first steps of the review phase, which train.Default records).
 	BadPlanWeight float32 `json:",omitempty"`
+	// SelfReview is the share of documents that review a plan the model
+	// itself writes (SelfReviewDoc); it needs DocStream.Self.
+	SelfReview float64 `json:",omitempty"`
 	// Categories weighs how often each benchmark category is drawn; nil
 	// means TrainCategoryWeights.
 	Categories map[string]float64 `json:",omitempty"`

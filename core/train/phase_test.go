@@ -59,7 +59,14 @@ func TestDefaultContinuationSchedule(t *testing.T) {
 	if got := o.LR(ReflectFrom + o.Warmup - 1); !near(got, rl.Peak) {
 		t.Fatalf("LR after the review phase's warm-up = %g, want %g", got, rl.Peak)
 	}
-	if got := o.LR(o.Steps - 1); !near(got, rl.Floor) {
-		t.Fatalf("LR(last) = %g, want %g", got, rl.Floor)
+	if got := o.LR(ReflectFrom + reflectSteps - 1); !near(got, rl.Floor) {
+		t.Fatalf("LR at the review phase's end = %g, want %g", got, rl.Floor)
+	}
+	self := o.Phases[5]
+	if got := o.LR(o.Steps - 1); !near(got, self.Floor) || self.Until != o.Steps {
+		t.Fatalf("LR(last) = %g, want the self-review phase's floor %g", got, self.Floor)
+	}
+	if o.DocsAt(o.Steps-1).SelfReview == 0 || o.DocsAt(ReflectFrom+reflectSteps-1).SelfReview != 0 {
+		t.Fatal("self-review documents must start exactly after the review phase")
 	}
 }
