@@ -215,6 +215,9 @@ func RunRL(ctx context.Context, start *model.Weights, opts RLOptions, ckptPath s
 	return w, nil
 }
 
+// rolloutSlots is how many rollouts share one batched decoder.
+const rolloutSlots = 8
+
 // rlStep samples a step's rollouts, scores them and applies one update.
 func rlStep(ctx context.Context, m *model.Model, ref *nn.Params, refModels []*nn.Model, tr *nn.Trainer, opt *nn.Optimizer,
 	acc *nn.Params, opts RLOptions, step int) (RLProgress, error) {
@@ -227,33 +230,55 @@ func rlStep(ctx context.Context, m *model.Model, ref *nn.Params, refModels []*nn
 	rewards := make([]float64, n)
 	passed := make([]bool, n)
 	errs := make([]error, n)
-	bd := nn.NewBatchDecoder(m.W.Params, n, m.W.Config.Net.Ctx)
+	// Rollouts run in chunks of rolloutSlots sequences that share a batched
+	// decoder (GEMMs instead of one matrix-vector product per token; more
+	// slots than that spill the caches out of L3 and lose), one chunk per
+	// worker at a time.
 	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
+	chunks := make(chan int, (n+rolloutSlots-1)/rolloutSlots)
+	for c := 0; c < n; c += rolloutSlots {
+		chunks <- c
+	}
+	close(chunks)
+	for range max(1, opts.Workers) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			slot := bd.Slot(i)
-			defer slot.Close()
-			pr := prompts[i/opts.Group]
-			seed := int64(rlSeed(opts.Seed, step, i))
-			r, err := m.Rollout(ctx, pr.prompt, seed, opts.Settings, slot)
-			if err != nil {
-				errs[i] = fmt.Errorf("train: rollout of %q: %w", pr.prompt, err)
-				return
+			for c := range chunks {
+				k := min(rolloutSlots, n-c)
+				bd := nn.NewBatchDecoder(m.W.Params, k, m.W.Config.Net.Ctx)
+				bd.SetThreads(1)
+				var cw sync.WaitGroup
+				for j := 0; j < k; j++ {
+					i := c + j
+					cw.Add(1)
+					go func() {
+						defer cw.Done()
+						slot := bd.Slot(j)
+						defer slot.Close()
+						pr := prompts[i/opts.Group]
+						seed := int64(rlSeed(opts.Seed, step, i))
+						r, err := m.Rollout(ctx, pr.prompt, seed, opts.Settings, slot)
+						if err != nil {
+							errs[i] = fmt.Errorf("train: rollout of %q: %w", pr.prompt, err)
+							return
+						}
+						rolls[i] = r
+						if opts.reward != nil {
+							rewards[i] = opts.reward(pr.spec, r.Result.Tokens)
+							return
+						}
+						res := judge.Check(pr.spec, world.Picture(r.Result.Tokens))
+						pass := 0.0
+						if res.Pass {
+							pass = 1
+						}
+						passed[i] = res.Pass
+						rewards[i] = opts.PassWeight*pass + (1-opts.PassWeight)*res.Score()
+					}()
+				}
+				cw.Wait()
 			}
-			rolls[i] = r
-			if opts.reward != nil {
-				rewards[i] = opts.reward(pr.spec, r.Result.Tokens)
-				return
-			}
-			res := judge.Check(pr.spec, world.Picture(r.Result.Tokens))
-			pass := 0.0
-			if res.Pass {
-				pass = 1
-			}
-			passed[i] = res.Pass
-			rewards[i] = opts.PassWeight*pass + (1-opts.PassWeight)*res.Score()
 		}()
 	}
 	wg.Wait()

@@ -47,8 +47,9 @@ func TestRLStepRuns(t *testing.T) {
 }
 
 // TestTinyRLRewardRises is CI's proof that TwiG-RL learns: GRPO from the
-// shipped weights on two prompts they often get wrong; the mean reward of
-// the last steps' rollouts beats the first steps'. Set TWIG_SLOW=1.
+// shipped weights on two spatial prompts (the category they draw worst);
+// the mean reward of the last steps' rollouts beats the first steps'. Set
+// TWIG_SLOW=1.
 func TestTinyRLRewardRises(t *testing.T) {
 	if os.Getenv("TWIG_SLOW") == "" {
 		t.Skip("slow: set TWIG_SLOW=1 (make test-slow)")
@@ -59,7 +60,7 @@ func TestTinyRLRewardRises(t *testing.T) {
 	}
 	o := DefaultRL()
 	o.Steps, o.Prompts, o.Group, o.LR, o.Beta, o.Warmup = 10, 2, 8, 3e-4, 0, 1
-	o.Fixed = []string{"three purple triangles", "a green square to the left of a yellow triangle"}
+	o.Fixed = []string{"one plain green diamond and a blue square over it", "a tiny blue circle and an orange triangle under it"}
 	var rewards []float64
 	if _, err := RunRL(context.Background(), m.W, o, "", func(p RLProgress) {
 		t.Logf("%s", p)
