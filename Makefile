@@ -84,7 +84,7 @@ train: ## reproduce the shipped weights from scratch: SFT (twig train; resumes f
 	$(GO) run ./cmd/twig rl --weights .train/sft.safetensors --out core/model/weights/default.safetensors --log .train/rl.jsonl --plot docs/rl-reward.png
 
 eval: ## the full benchmark of the shipped weights, as in the README
-	$(GO) run ./cmd/twig eval --mode no-think,think,think+reflect,best-of-n
+	$(GO) run ./cmd/twig eval --mode no-think,think,think+reflect,best-of-n,think+review,think+redraw
 
 eval-schedules: ## the README's schedule table: think+reflect at K = 2, 3, 4, adaptive, and R = 2
 	for k in 2 3 4; do $(GO) run ./cmd/twig eval --bands $$k --mode think+reflect || exit 1; done

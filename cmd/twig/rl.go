@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
 
@@ -130,7 +131,7 @@ func plotRewards(logPath, out string) error {
 	p.Title.Text = "TwiG-RL (GRPO): reward of the finished pictures"
 	p.X.Label.Text = "RL step"
 	p.Y.Label.Text = "mean over the step's rollouts"
-	p.Y.Min, p.Y.Max = 0, 1
+	p.Y.Min, p.Y.Max = 0, 1.35 // room for the legend above the curves
 	lr, err := plotter.NewLine(reward)
 	if err != nil {
 		return err
@@ -140,9 +141,28 @@ func plotRewards(logPath, out string) error {
 		return err
 	}
 	lp.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(lr, lp, plotter.NewGrid())
-	p.Legend.Add("reward (½ all claims + ½ share of claims)", lr)
-	p.Legend.Add("all claims hold", lp)
-	p.Legend.Top = false
+	lr.Color = color.RGBA{R: 170, G: 170, B: 170, A: 255}
+	lp.Color = color.RGBA{R: 120, G: 160, B: 220, A: 255}
+	// Every step draws other prompts, so a step's mean is noisy: the bold
+	// line is the mean over the last 20 steps.
+	avg := make(plotter.XYs, len(reward))
+	for i := range reward {
+		lo := max(0, i-19)
+		var s float64
+		for _, r := range reward[lo : i+1] {
+			s += r.Y
+		}
+		avg[i] = plotter.XY{X: reward[i].X, Y: s / float64(i+1-lo)}
+	}
+	la, err := plotter.NewLine(avg)
+	if err != nil {
+		return err
+	}
+	la.Width = vg.Points(2)
+	p.Add(plotter.NewGrid(), lr, lp, la)
+	p.Legend.Add("reward (½ all claims + ½ share of claims), each step", lr)
+	p.Legend.Add("reward, mean of the last 20 steps", la)
+	p.Legend.Add("all claims hold, each step", lp)
+	p.Legend.Top = true
 	return p.Save(6*vg.Inch, 3.5*vg.Inch, out)
 }

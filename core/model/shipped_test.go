@@ -10,8 +10,11 @@ import (
 )
 
 // TestShippedWeightsThink is CI's short eval of the shipped weights on a
-// sample of the benchmark: thinking must beat drawing straight through, and
-// reflection must not lose to thinking alone. Set TWIG_SLOW=1 to run it.
+// sample of the benchmark (25 prompts a category; images are seeded, so the
+// scores are the same on every run of a kernel path): thinking must beat
+// drawing straight through, and the model's own reflection must not lose to
+// thinking alone. The floor is set from the full benchmark (think+reflect
+// 77.4 %) less the sample's spread. Set TWIG_SLOW=1 to run it.
 func TestShippedWeightsThink(t *testing.T) {
 	if os.Getenv("TWIG_SLOW") == "" {
 		t.Skip("slow: set TWIG_SLOW=1 (make test-slow)")
@@ -20,7 +23,7 @@ func TestShippedWeightsThink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	items := bench.Sample(bench.Suite(), 6)
+	items := bench.Sample(bench.Suite(), 25)
 	rep, err := bench.Run(context.Background(), m, items, bench.Options{Modes: []string{"no-think", "think", "think+reflect"}, Workers: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -33,7 +36,7 @@ func TestShippedWeightsThink(t *testing.T) {
 	if reflect < think-0.05 {
 		t.Errorf("think+reflect (%.2f) is worse than think (%.2f)", reflect, think)
 	}
-	if reflect < 0.8 {
-		t.Errorf("think+reflect overall %.2f on the sample is below the 0.80 floor", reflect)
+	if reflect < 0.7 {
+		t.Errorf("think+reflect overall %.2f on the sample is below the 0.70 floor", reflect)
 	}
 }

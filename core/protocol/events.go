@@ -161,8 +161,7 @@ type Critique struct {
 	// Raw is the critic's raw output, when it has one.
 	Raw string `json:"raw,omitempty"`
 	// Tokens counts what the critic generated, when it reports it: its
-	// description of the band and every plan it tried while rethinking,
-	// which Raw does not show.
+	// description of the band.
 	Tokens int `json:"tokens,omitempty"`
 }
 

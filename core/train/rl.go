@@ -58,7 +58,7 @@ func DefaultRL() RLOptions {
 	s := engine.DefaultSettings()
 	samp := model.DefaultSampling
 	samp.ReviewTemp = 1 // explore both verdicts
-	return RLOptions{Seed: 7, Steps: 60, Prompts: 8, Group: 8, LR: 1e-4, Warmup: 5, Beta: 0.02, Clip: 1,
+	return RLOptions{Seed: 7, Steps: 500, Prompts: 8, Group: 8, LR: 1e-4, Warmup: 5, Beta: 0.02, Clip: 1,
 		PassWeight: 0.5, Rows: 12, RowTokens: 1024, Workers: 2, CkptEvery: 5, Settings: s, Sampling: samp}
 }
 
