@@ -23,7 +23,7 @@ var commands = []command{
 	{name: "serve", summary: "serve the model: websockets, OpenAI-compatible HTTP, the web page", run: serve},
 	{name: "eval", summary: "run the benchmark: modes × categories, judged from the pictures", run: evalCmd},
 	{name: "vocab", summary: "list the words prompts may use", run: vocabCmd},
-	{name: "train", summary: "train the embedded model (reproduces the shipped weights)", run: trainCmd},
+	{name: "train", summary: "train the embedded model (SFT; twig rl then gives the shipped weights)", run: trainCmd},
 	{name: "rl", summary: "TwiG-RL: GRPO on the judge's reward from finished pictures", run: rlCmd},
 	{name: "sandbox", summary: "run a TwiG policy module (WebAssembly) in the sandbox", run: sandboxCmd},
 }

@@ -56,7 +56,7 @@ func addRemoteFlagsAs(fs *flagSet, runTimeoutFlag string) *remoteFlags {
 		editSize:    fs.String("edit-size", "", "size asked of an image-edit painter, e.g. 1024x1024 and the picture's size (default: none sent; a 1024×1024 picture)"),
 		callTimeout: fs.Duration("call-timeout", d.CallTimeout, "limit for one remote call (one try)"),
 		runTimeout:  fs.Duration(runTimeoutFlag, 0, "limit for all remote calls of one image, retries included; 0 = none"),
-		retries:     fs.Int("retries", d.Retries, "retries of a remote call after 429, 5xx or network errors (with backoff, honouring Retry-After)"),
+		retries:     fs.Int("retries", d.Retries, "retries of a remote call after 408, 409, 429, 5xx or network errors (with backoff, honouring Retry-After)"),
 		role:        map[string]*roleFlags{},
 	}
 	for _, r := range remoteRoles {

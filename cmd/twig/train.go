@@ -10,8 +10,9 @@ import (
 
 const trainAbout = `Trains the embedded model from scratch on the synthetic world, with a
 fixed seed, checkpoints (resumed automatically when --ckpt exists) and a
-one-line progress display. With no flags it reproduces the shipped default
-weights (about 1.5–2 h on 2 cores); --tiny trains a small model in about a
+one-line progress display. With no flags it reproduces the SFT stage of the
+shipped weights (about 2.6–2.8 h on 2 quiet cores, estimated; 'twig rl' then
+adds RL: make train runs both); --tiny trains a small model in about a
 minute, as CI does.`
 
 func trainCmd(ctx context.Context, e *env, args []string) error {
