@@ -358,7 +358,9 @@ test("<twig-canvas>: smooth, English first, rejected plans, shortfall said, noth
   assert.ok(r.wordsHidden, "the model's words show before they are asked for");
   assert.ok(!r.clipped, "the thought list hides part of itself");
   assert.match(r.score, /redraw scored 45 \(below 90: fell short\)/);
-  assert.deepEqual(r.reviews.map((x) => x.accepted), [false, true]);
+  // the first band's reviews are the scripted rejection and its rewrite; the
+  // other bands keep whatever the real run's model said of its own plans
+  assert.deepEqual(r.reviews.filter((x) => x.band === 0).map((x) => x.accepted), [false, true]);
   assert.ok(r.partial.length > 2, "the thoughts did not stream into the element");
   await page.locator("twig-canvas").last().screenshot({ path: path.join(artefacts, "element-shortfall.png") });
   assert.deepEqual(page.errors, []);
