@@ -86,7 +86,7 @@ train: ## reproduce the shipped weights from scratch: SFT (twig train; resumes f
 eval: ## the full benchmark of the shipped weights, as in the README
 	$(GO) run ./cmd/twig eval --mode no-think,think,think+reflect,best-of-n,think+review,think+redraw
 
-eval-schedules: ## the README's schedule table: think+reflect at K = 2, 3, 4, adaptive, and R = 2
+eval-schedules: ## think+reflect at K = 2, 3, 4, adaptive, and 2 redraws a band (the tool-assisted weights' rows are in docs/eval/)
 	for k in 2 3 4; do $(GO) run ./cmd/twig eval --bands $$k --mode think+reflect || exit 1; done
 	$(GO) run ./cmd/twig eval --mode adaptive
 	$(GO) run ./cmd/twig eval --mode think+reflect --max-revisions 2
