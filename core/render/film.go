@@ -135,14 +135,7 @@ func (p *Player) Film() (*Film, error) {
 	case f.Failure != nil:
 		title, text = "failed: "+f.Failure.Code, f.Failure.Message
 	}
-	last := Frame{Canvas: slices.Clone(f.Canvas), Title: title, Text: text, Delay: delayEnd}
-	if p.fold.Pixels != nil {
-		if p.pic == nil || p.picDirty {
-			p.pic, p.picDirty = framePicture(p.fold.Pixels), false
-		}
-		last.Picture = p.pic
-	}
-	f.Frames = append(f.Frames, last)
+	f.Frames = append(f.Frames, Frame{Canvas: slices.Clone(f.Canvas), Title: title, Text: text, Delay: delayEnd, Picture: p.picture()})
 	if p.fold.Pixels != nil {
 		f.Picture = p.fold.Pixels.Clone()
 	}
@@ -232,11 +225,20 @@ func (p *Player) bandTitle(band int, what string) string {
 }
 
 func (p *Player) frame(rows protocol.Rows, title, text string, delay int) {
-	if p.fold.Pixels != nil && (p.pic == nil || p.picDirty) {
+	p.film.Frames = append(p.film.Frames, Frame{Canvas: slices.Clone(p.film.Canvas), Rows: rows,
+		Title: clipCaption(title), Text: strings.TrimSpace(clipCaption(text)), Delay: delay, Picture: p.picture()})
+}
+
+// picture is the frames' real picture, redrawn only when rows were painted
+// or cleared since; nil for a run of the token grid.
+func (p *Player) picture() *image.RGBA {
+	if p.fold.Pixels == nil {
+		return nil
+	}
+	if p.pic == nil || p.picDirty {
 		p.pic, p.picDirty = framePicture(p.fold.Pixels), false
 	}
-	p.film.Frames = append(p.film.Frames, Frame{Canvas: slices.Clone(p.film.Canvas), Rows: rows,
-		Title: clipCaption(title), Text: strings.TrimSpace(clipCaption(text)), Delay: delay, Picture: p.pic})
+	return p.pic
 }
 
 // framePicture is the real picture fitted into Side×Side (centred, its

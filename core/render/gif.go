@@ -85,12 +85,23 @@ func WriteGIF(w io.Writer, f *Film) error {
 	rgba := image.NewRGBA(image.Rect(0, 0, Side, Side+CaptionH))
 	cfg := image.Config{ColorModel: pal, Width: Side, Height: Side + CaptionH}
 	var buf bytes.Buffer
+	var smooth *image.RGBA // Smooth of canvas: frames often repeat the canvas
+	var canvas world.Tokens
 	for i, fr := range f.Frames {
-		drawFrame(rgba, fr)
+		pic := fr.Picture
+		if pic == nil {
+			if smooth == nil || !slices.Equal(canvas, fr.Canvas) {
+				smooth, canvas = Smooth(fr.Canvas, Side), fr.Canvas
+			}
+			pic = smooth
+		}
+		drawFrame(rgba, fr, pic)
 		buf.Reset()
-		img := toPaletted(rgba, pal, index)
+		var img *image.Paletted
 		if photo {
 			img = toPalettedPhoto(rgba, pal, index)
+		} else {
+			img = toPaletted(rgba, pal, index)
 		}
 		// a one-frame GIF: header, screen, global palette, the frame, trailer
 		if err := gif.EncodeAll(&buf, &gif.GIF{Image: []*image.Paletted{img},
@@ -129,12 +140,9 @@ func gifHeaderLen(b []byte) (int, error) {
 	return n, nil
 }
 
-// drawFrame draws the picture, the band marker and the caption.
-func drawFrame(dst *image.RGBA, fr Frame) {
-	pic := fr.Picture
-	if pic == nil {
-		pic = Smooth(fr.Canvas, Side)
-	}
+// drawFrame draws pic (the frame's Side×Side picture), the band marker and
+// the caption.
+func drawFrame(dst *image.RGBA, fr Frame, pic *image.RGBA) {
 	copy(dst.Pix, pic.Pix) // same stride: the picture is the top Side rows
 	if fr.Rows.End < 0 || fr.Rows.Start < fr.Rows.End {
 		markBand(dst, fr.Rows.Start, fr.Rows.End)
