@@ -18,7 +18,9 @@ import (
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/edge"
 	"github.com/twig-project/twig/edge/server"
+	"github.com/twig-project/twig/edge/wsconn"
 )
 
 // tinyWeights is a small, poorly trained model that runs every role.
@@ -54,6 +56,19 @@ func newServer(t testing.TB, o server.Options) *testServer {
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
 	return &testServer{Server: srv, http: hs, ws: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws"}
+}
+
+// dialClient opens a Go client (edge.Client over wsconn) to url, closed
+// when the test ends.
+func dialClient(t testing.TB, url string) *edge.Client {
+	t.Helper()
+	conn, _, err := wsconn.Dial(context.Background(), url, wsconn.DialOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := edge.NewClient(conn)
+	t.Cleanup(func() { cl.Close() })
+	return cl
 }
 
 // dial opens a raw gorilla connection and reads the hello.

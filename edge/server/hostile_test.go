@@ -30,7 +30,6 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge"
 	"github.com/twig-project/twig/edge/server"
-	"github.com/twig-project/twig/edge/wsconn"
 )
 
 // logBuffer collects a server's JSON log lines.
@@ -392,14 +391,9 @@ func TestHostilePictureBudget(t *testing.T) {
 // thinker_failed.
 func TestHostileUnknownWordsThroughCalls(t *testing.T) {
 	ts := newServer(t, server.Options{})
-	conn, _, err := wsconn.Dial(context.Background(), ts.ws, wsconn.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := edge.NewClient(conn)
-	defer cl.Close()
+	cl := dialClient(t, ts.ws)
 	var types []string
-	_, err = engine.Draw(context.Background(), cl.Backend(3), engine.RunSpec{Prompt: "a red zorblax above a blue square", Settings: engine.DefaultSettings()},
+	_, err := engine.Draw(context.Background(), cl.Backend(3), engine.RunSpec{Prompt: "a red zorblax above a blue square", Settings: engine.DefaultSettings()},
 		func(ev protocol.Event) error { types = append(types, ev.Type); return nil })
 	if code := engine.Code(err); code != protocol.CodeInvalidRequest {
 		t.Fatalf("unknown words through model calls: %s (%v), want invalid_request", code, err)

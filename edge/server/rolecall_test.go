@@ -8,9 +8,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall/rolecalltest"
-	"github.com/twig-project/twig/edge"
 	"github.com/twig-project/twig/edge/server"
-	"github.com/twig-project/twig/edge/wsconn"
 )
 
 // TestEveryFieldThroughTheGateway: a run played here whose roles are all
@@ -20,12 +18,7 @@ import (
 // started on the gateway (its own loop) has them too.
 func TestEveryFieldThroughTheGateway(t *testing.T) {
 	ts := newServer(t, server.Options{Backend: rolecalltest.Backend{}})
-	conn, _, err := wsconn.Dial(context.Background(), ts.ws, wsconn.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := edge.NewClient(conn)
-	defer cl.Close()
+	cl := dialClient(t, ts.ws)
 	h, err := cl.Hello(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -58,12 +51,7 @@ func TestEveryFieldThroughTheGateway(t *testing.T) {
 // gateway offers no review role, and a client plays no reviews through it.
 func TestHelloWithoutReviews(t *testing.T) {
 	ts := newServer(t, server.Options{})
-	conn, _, err := wsconn.Dial(context.Background(), ts.ws, wsconn.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := edge.NewClient(conn)
-	defer cl.Close()
+	cl := dialClient(t, ts.ws)
 	h, err := cl.Hello(context.Background())
 	if err != nil {
 		t.Fatal(err)

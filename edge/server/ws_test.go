@@ -393,12 +393,7 @@ func TestRefusedMessages(t *testing.T) {
 // painter and critic are the server's model.
 func TestModelCallsFromClient(t *testing.T) {
 	ts := newServer(t, server.Options{})
-	conn, _, err := wsconn.Dial(context.Background(), ts.ws, wsconn.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := edge.NewClient(conn)
-	defer cl.Close()
+	cl := dialClient(t, ts.ws)
 	hello, err := cl.Hello(context.Background())
 	if err != nil || len(hello.Roles) != 4 {
 		t.Fatalf("hello %+v %v", hello, err)
@@ -456,16 +451,11 @@ func TestModelCallsFromClient(t *testing.T) {
 func TestCancelCallFromClient(t *testing.T) {
 	f := newFake(-1, 0)
 	ts := newServer(t, server.Options{Backend: f.backend()})
-	conn, _, err := wsconn.Dial(context.Background(), ts.ws, wsconn.DialOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := edge.NewClient(conn)
-	defer cl.Close()
+	cl := dialClient(t, ts.ws)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := engine.DefaultSettings()
-	_, err = cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: world.NewTokens()}},
+	_, err := cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: world.NewTokens()}},
 		func(string) { cancel() })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("a call cancelled while streaming: %v", err)
