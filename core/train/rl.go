@@ -187,13 +187,18 @@ func RunRL(ctx context.Context, start *model.Weights, opts RLOptions, ckptPath s
 	for i := range refModels {
 		refModels[i] = nn.NewModel(ref, per, opts.RowTokens)
 	}
+	// One batched decoder per rollout worker, reused across chunks and steps.
+	decs := make([]*nn.BatchDecoder, max(1, opts.Workers))
+	for i := range decs {
+		decs[i] = nn.NewBatchDecoder(w.Params, rolloutSlots, w.Config.Net.Ctx)
+	}
 	acc := nn.NewParams(w.Params.Config)
 	t0, tokens, first := time.Now(), 0, step
 	for ; step < opts.Steps; step++ {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		p, err := rlStep(ctx, m, ref, refModels, tr, opt, acc, opts, step)
+		p, err := rlStep(ctx, m, ref, refModels, decs, tr, opt, acc, opts, step)
 		if err != nil {
 			return nil, err
 		}
@@ -219,8 +224,8 @@ func RunRL(ctx context.Context, start *model.Weights, opts RLOptions, ckptPath s
 const rolloutSlots = 8
 
 // rlStep samples a step's rollouts, scores them and applies one update.
-func rlStep(ctx context.Context, m *model.Model, ref *nn.Params, refModels []*nn.Model, tr *nn.Trainer, opt *nn.Optimizer,
-	acc *nn.Params, opts RLOptions, step int) (RLProgress, error) {
+func rlStep(ctx context.Context, m *model.Model, ref *nn.Params, refModels []*nn.Model, decs []*nn.BatchDecoder, tr *nn.Trainer,
+	opt *nn.Optimizer, acc *nn.Params, opts RLOptions, step int) (RLProgress, error) {
 	prompts, err := stepPrompts(opts, step)
 	if err != nil {
 		return RLProgress{}, err
@@ -240,14 +245,21 @@ func rlStep(ctx context.Context, m *model.Model, ref *nn.Params, refModels []*nn
 		chunks <- c
 	}
 	close(chunks)
-	for range max(1, opts.Workers) {
+	for _, bd := range decs {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for c := range chunks {
 				k := min(rolloutSlots, n-c)
-				bd := nn.NewBatchDecoder(m.W.Params, k, m.W.Config.Net.Ctx)
-				bd.SetThreads(1)
+				// Open this chunk's k slots, empty, and close the rest, as a
+				// fresh decoder of k slots would be.
+				for j := range rolloutSlots {
+					if j < k {
+						bd.Slot(j).Reset()
+					} else {
+						bd.Slot(j).Close()
+					}
+				}
 				var cw sync.WaitGroup
 				for j := 0; j < k; j++ {
 					i := c + j

@@ -384,20 +384,8 @@ func run(ctx context.Context, opts Options, ckptPath string, resume bool, from *
 }
 
 func saveCheckpoint(path string, o Options, cfg model.Config, step int, tokens int64, p *nn.Params, opt *nn.Optimizer) error {
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("train: write checkpoint: %w", err)
-	}
 	ck := checkpoint{Options: o, Config: cfg, Step: step, Tokens: tokens, Params: p.Data, M: opt.M.Data, V: opt.V.Data, OptStep: opt.Step}
-	if err := gob.NewEncoder(f).Encode(&ck); err != nil {
-		f.Close()
-		return fmt.Errorf("train: write checkpoint: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return saveGob(path, &ck)
 }
 
 func loadCheckpoint(path string) (*checkpoint, error) {
