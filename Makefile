@@ -77,7 +77,7 @@ sandbox-examples: ## build the example policy guest into bin/lowthink.wasm (twig
 	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -ldflags='-s -w' -o bin/lowthink.wasm ./wasm/examples/lowthink
 
 test-slow: ## the slow Go checks: twig train --tiny learns (about a minute), a tiny RL run's reward rises (about 2 minutes), a sampled eval of the shipped weights
-	TWIG_SLOW=1 $(GO) test -count=1 -timeout 30m -run 'TinyTraining|TinyRL|ShippedWeights' -v ./core/train ./core/model
+	TWIG_SLOW=1 $(GO) test -count=1 -timeout 30m -run 'TinyTraining|TinyRL|ShippedWeights' -v ./internal/train ./core/model
 
 train: ## reproduce the shipped weights from scratch: SFT (twig train; resumes from .train/ckpt.gob), then RL (twig rl; resumes from .train/rl.gob)
 	$(GO) run ./cmd/twig train --out .train/sft.safetensors

@@ -501,7 +501,7 @@
 
   /**
    * smoothPicture draws a token canvas as side×side RGBA pixels with smooth,
-   * anti-aliased edges: the same arithmetic as core/render.Smooth, step for
+   * anti-aliased edges: the same arithmetic as internal/render.Smooth, step for
    * step (the browser tests check that the two agree), so the page shows what
    * the PNG and the GIF show. Outlines of each colour are traced along the
    * sub-pixel edges, smoothed along the loop, kept at their area and filled

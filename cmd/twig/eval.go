@@ -8,9 +8,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/twig-project/twig/core/bench"
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/bench"
 )
 
 const evalAbout = `Runs the benchmark: fixed, seeded prompts per category (single, color,

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/render"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/render"
 )
 
 // Output file names.

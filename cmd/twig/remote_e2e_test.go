@@ -13,10 +13,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twig-project/twig/core/bench"
-	"github.com/twig-project/twig/core/judge"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/bench"
+	"github.com/twig-project/twig/internal/judge"
 )
 
 // TestE2ERemoteAgainstServe runs a real `twig serve` process as the

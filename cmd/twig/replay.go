@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/render"
+	"github.com/twig-project/twig/internal/render"
 )
 
 const replayAbout = `Rebuilds image.png and thinking.gif from a trace.jsonl written by

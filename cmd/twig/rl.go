@@ -14,7 +14,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/twig-project/twig/core/model"
-	"github.com/twig-project/twig/core/train"
+	"github.com/twig-project/twig/internal/train"
 )
 
 const rlAbout = `TwiG-RL: GRPO from SFT weights. Each step draws prompts from the training

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/twig-project/twig/core/model"
-	"github.com/twig-project/twig/core/train"
+	"github.com/twig-project/twig/internal/train"
 )
 
 const trainAbout = `Trains the embedded model from scratch on the synthetic world, with a

@@ -12,8 +12,8 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/render"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/render"
 )
 
 func TestSchedule(t *testing.T) {

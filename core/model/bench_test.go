@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/kernels"
+	"github.com/twig-project/twig/internal/kernels"
 )
 
 // benchModel is the shipped model when present, else the tiny test model.

@@ -3,8 +3,8 @@ package model
 import (
 	"math/rand/v2"
 
-	"github.com/twig-project/twig/core/nn"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/nn"
 )
 
 // TrainCategoryWeights is how often training draws each benchmark category;

@@ -5,7 +5,7 @@ import (
 	"math"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/nn"
+	"github.com/twig-project/twig/internal/nn"
 )
 
 // Rollout is one run of the real engine recorded for reinforcement

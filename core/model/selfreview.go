@@ -4,8 +4,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/twig-project/twig/core/nn"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/nn"
 )
 
 // SelfReviewDoc writes a training document that teaches the model to review

@@ -4,8 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/twig-project/twig/core/nn"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/nn"
 )
 
 // Self-review documents hold a plan the model wrote (not learnt), the

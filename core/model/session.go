@@ -9,8 +9,8 @@ import (
 	"strings"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/nn"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/nn"
 )
 
 // Sampling controls how a session picks tokens. Temperature 0 is greedy.

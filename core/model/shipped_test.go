@@ -5,8 +5,8 @@ import (
 	"os"
 	"testing"
 
-	"github.com/twig-project/twig/core/bench"
 	"github.com/twig-project/twig/core/model"
+	"github.com/twig-project/twig/internal/bench"
 )
 
 // TestShippedWeightsThink is CI's short eval of the shipped weights on a

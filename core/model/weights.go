@@ -12,8 +12,8 @@ import (
 
 	"github.com/nlpodyssey/safetensors"
 
-	"github.com/twig-project/twig/core/nn"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/nn"
 )
 
 // FormatVersion is the version of the weight file layout and token scheme.

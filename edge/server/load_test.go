@@ -18,9 +18,9 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/render"
 	"github.com/twig-project/twig/edge"
 	"github.com/twig-project/twig/edge/server"
+	"github.com/twig-project/twig/internal/render"
 )
 
 // The load benchmark: loadSessions websocket sessions on loopback, all at

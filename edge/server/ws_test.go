@@ -15,11 +15,11 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/render"
 	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/edge"
 	"github.com/twig-project/twig/edge/server"
 	"github.com/twig-project/twig/edge/wsconn"
+	"github.com/twig-project/twig/internal/render"
 )
 
 // A run over the websocket: hello, then the run's interleaved events in

@@ -111,24 +111,24 @@ func main() {
 	// from the peak loops (avx512 before avx2).
 	isa := ""
 	for _, k := range []string{"avx512", "avx2"} {
-		if _, n := r.get(`^core/kernels BenchmarkPeak/`+k+`/t2$`, "cpu-GFLOP/s"); n > 0 {
+		if _, n := r.get(`^internal/kernels BenchmarkPeak/`+k+`/t2$`, "cpu-GFLOP/s"); n > 0 {
 			isa = k
 			break
 		}
 	}
 	if isa != "" {
-		peak, _ := r.get(`^core/kernels BenchmarkPeak/`+isa+`/t2$`, "cpu-GFLOP/s")
-		peakWall, _ := r.get(`^core/kernels BenchmarkPeak/`+isa+`/t2$`, "GFLOP/s")
-		g, n := r.get(`^core/kernels BenchmarkMatMul/\w+/m2048_k\d+_n\d+/t2/`+isa+`$`, "cpu-GFLOP/s")
-		gw, _ := r.get(`^core/kernels BenchmarkMatMul/\w+/m2048_k\d+_n\d+/t2/`+isa+`$`, "GFLOP/s")
-		v, _ := r.get(`^core/kernels BenchmarkMatMul/\w+/m2048_k\d+_n\d+/t2/rows$`, "cpu-GFLOP/s")
+		peak, _ := r.get(`^internal/kernels BenchmarkPeak/`+isa+`/t2$`, "cpu-GFLOP/s")
+		peakWall, _ := r.get(`^internal/kernels BenchmarkPeak/`+isa+`/t2$`, "GFLOP/s")
+		g, n := r.get(`^internal/kernels BenchmarkMatMul/\w+/m2048_k\d+_n\d+/t2/`+isa+`$`, "cpu-GFLOP/s")
+		gw, _ := r.get(`^internal/kernels BenchmarkMatMul/\w+/m2048_k\d+_n\d+/t2/`+isa+`$`, "GFLOP/s")
+		v, _ := r.get(`^internal/kernels BenchmarkMatMul/\w+/m2048_k\d+_n\d+/t2/rows$`, "cpu-GFLOP/s")
 		add("GEMM ≥ 50 % of the measured peak, training shapes, 2 threads",
 			fmt.Sprintf("%.0f GFLOP/s per CPU-second (%.0f wall), %.0f %% of the %s peak %.0f (%.0f wall); vek rows %.0f (%.1f×); median of %d products",
 				g, gw, 100*g/peak, isa, peak, peakWall, v, g/v, n), g >= 0.5*peak, n > 0 && peak > 0)
 	}
-	fast, nf := r.get(`^core/nn BenchmarkTrain/`+isa+`$`, "cpu-tokens/s")
-	slow, ns := r.get(`^core/nn BenchmarkTrain/rows$`, "cpu-tokens/s")
-	fw, _ := r.get(`^core/nn BenchmarkTrain/`+isa+`$`, "tokens/s")
+	fast, nf := r.get(`^internal/nn BenchmarkTrain/`+isa+`$`, "cpu-tokens/s")
+	slow, ns := r.get(`^internal/nn BenchmarkTrain/rows$`, "cpu-tokens/s")
+	fw, _ := r.get(`^internal/nn BenchmarkTrain/`+isa+`$`, "tokens/s")
 	add("training tokens/s ≥ 2× today's (vek rows)",
 		fmt.Sprintf("%.1f K tokens per 2 CPU-seconds (%.1f K wall) vs %.1f K: %.2f×", fast/1e3, fw/1e3, slow/1e3, fast/slow),
 		fast >= 2*slow, nf > 0 && ns > 0)
@@ -144,13 +144,13 @@ func main() {
 	addCPU("one TwiG image ≤ 15 ms native",
 		fmt.Sprintf("%.1f ms wall (best run %.1f), %.1f ms CPU (vek rows %.1f ms CPU: %.2f×)", img, imgBest, imgCPU, imgRows, imgRows/imgCPU),
 		img <= 15, imgCPU <= 15, ni > 0)
-	one, n1 := r.get(`^core/nn BenchmarkDecode$`, "cpu-tokens/s")
+	one, n1 := r.get(`^internal/nn BenchmarkDecode$`, "cpu-tokens/s")
 	best, bestName := 0.0, ""
 	for name, units := range r {
 		// one thread, as BenchmarkDecode (the /tN variants use more)
-		if strings.HasPrefix(name, "core/nn BenchmarkDecodeBatch/") && !strings.Contains(name, "/t") {
+		if strings.HasPrefix(name, "internal/nn BenchmarkDecodeBatch/") && !strings.Contains(name, "/t") {
 			if v := median(units["cpu-tokens/s"]); v > best {
-				best, bestName = v, strings.TrimPrefix(name, "core/nn BenchmarkDecodeBatch/")
+				best, bestName = v, strings.TrimPrefix(name, "internal/nn BenchmarkDecodeBatch/")
 			}
 		}
 	}

@@ -7,10 +7,10 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/twig-project/twig/core/kernels"
 	"github.com/twig-project/twig/core/model"
-	"github.com/twig-project/twig/core/nn"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/kernels"
+	"github.com/twig-project/twig/internal/nn"
 )
 
 // Tolerance is the largest difference between the accelerated and the CPU

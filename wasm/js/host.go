@@ -16,10 +16,10 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/model"
-	"github.com/twig-project/twig/core/nn"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/render"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/render"
 )
 
 // Backend names a draw request may ask for.

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/twig-project/twig/core/kernels"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/render"
+	"github.com/twig-project/twig/internal/kernels"
+	"github.com/twig-project/twig/internal/render"
 )
 
 const tinyWeights = "../../core/model/testdata/tiny.safetensors"

@@ -13,4 +13,4 @@ var guestWasm []byte
 // write it out as a starting point or to run it with RunModule.
 func EngineGuest() []byte { return append([]byte(nil), guestWasm...) }
 
-//go:generate go run ../internal/wasmbuild/genguest
+//go:generate go run ../../internal/wasmbuild/genguest

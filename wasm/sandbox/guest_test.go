@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/twig-project/twig/wasm/internal/wasmbuild"
+	"github.com/twig-project/twig/internal/wasmbuild"
 )
 
 // TestEmbeddedGuestUpToDate checks that twig-guest.wasm was built from the

@@ -13,7 +13,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/wasm/internal/wasmbuild"
+	"github.com/twig-project/twig/internal/wasmbuild"
 	"github.com/twig-project/twig/wasm/sandbox"
 )
 

@@ -1,0 +1,178 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/twig-project/twig/internal/kernels"
+)
+
+// MatVec is the Decoder's hook for running its heavy products elsewhere: it
+// sets out[n] = w[n×k]·x[k], plus bias[n] when bias is not nil. The decoder
+// calls it for the qkv, attention-projection and MLP products of every layer
+// and for the logits (attention over the cache stays on the CPU). w and bias
+// are always tensors of the Params and never change while a Decoder uses
+// them, so an implementation may keep copies on a device, keyed by &w[0].
+// Set it with Params.MatVec; nil uses the CPU kernels (the reference).
+type MatVec interface {
+	MatVec(out, x, w, bias []float32, k, n int)
+}
+
+// Decoder generates one token at a time with a key/value cache; all tokens
+// fed since the last Reset form one document. It reads Params live (no
+// copy). Not safe for concurrent use.
+type Decoder struct {
+	p    *Params
+	cap  int
+	n    int // tokens in the cache
+	pool kernels.Pool
+	mv   MatVec // Params.MatVec at NewDecoder; nil = CPU kernels
+	buf  []float32
+
+	k, v   []float32 // cached keys [L,NH,cap/keyBlock,HS,keyBlock] and values [L,NH,cap,HS]
+	x      []float32 // [C] residual stream
+	ln     []float32 // [C]
+	qkv    []float32 // [3C]
+	atty   []float32 // [C]
+	proj   []float32 // [C]
+	fch    []float32 // [4C]
+	scores []float32 // [cap]
+	logits []float32 // [V]
+	stat   []float32 // [2] layernorm mean, rstd (unused)
+}
+
+// NewDecoder makes a decoder over p holding up to capacity tokens
+// (capacity ≤ Ctx).
+func NewDecoder(p *Params, capacity int) *Decoder {
+	cfg := p.Config
+	if capacity <= 0 || capacity > cfg.Ctx {
+		panic(fmt.Sprintf("nn.NewDecoder: capacity %d outside [1,%d]", capacity, cfg.Ctx))
+	}
+	C, L, V := cfg.D, cfg.Layers, cfg.Vocab
+	d := &Decoder{p: p, cap: capacity, mv: p.MatVec}
+	sizes := []int{L * keyBlocks(capacity) * C, L * capacity * C, C, C, 3 * C, C, C, 4 * C, capacity, V, 2}
+	dsts := []*[]float32{&d.k, &d.v, &d.x, &d.ln, &d.qkv, &d.atty, &d.proj, &d.fch, &d.scores, &d.logits, &d.stat}
+	total := 0
+	for _, s := range sizes {
+		total += s
+	}
+	d.buf = make([]float32, total)
+	off := 0
+	for i, s := range sizes {
+		*dsts[i] = d.buf[off : off+s : off+s]
+		off += s
+	}
+	return d
+}
+
+// Len is the number of tokens in the cache.
+func (d *Decoder) Len() int { return d.n }
+
+// Truncate rewinds the cache to its first n tokens (0 ≤ n ≤ Len).
+func (d *Decoder) Truncate(n int) {
+	if n < 0 || n > d.n {
+		panic(fmt.Sprintf("nn.Decoder.Truncate(%d) with %d tokens cached", n, d.n))
+	}
+	d.n = n
+}
+
+// Reset empties the cache.
+func (d *Decoder) Reset() { d.n = 0 }
+
+// Step appends one token (at sequence position pos, image row and col) and
+// returns the logits [V] for the next token. The slice is owned by the
+// decoder and valid until the next call. It panics when the cache is full.
+func (d *Decoder) Step(tok, pos, row, col int32) []float32 {
+	if d.n >= d.cap {
+		panic(fmt.Sprintf("nn.Decoder.Step: cache full (%d tokens)", d.cap))
+	}
+	p := d.p
+	cfg := p.Config
+	C, NH, V := cfg.D, cfg.Heads, cfg.Vocab
+	HS := C / NH
+	scale := float32(1 / math.Sqrt(float64(HS)))
+	t := d.n
+	var pk *packedWeights
+	if d.mv == nil {
+		pk = p.packed()
+	}
+	encoderForward(d.x, []int32{tok}, []int32{pos}, []int32{row}, []int32{col}, p.WTE, p.WPE, p.WRow, p.WCol, 1, C)
+	for l := range p.Layers {
+		w := &p.Layers[l]
+		var pw *packedLayer
+		if pk != nil {
+			pw = &pk.layers[l]
+		}
+		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN1W, w.LN1B, 1, C)
+		d.matvec(d.qkv, d.ln, w.QKVW, w.QKVB, C, 3*C, pw.get(0))
+		for h := 0; h < NH; h++ {
+			kb, vb := (l*NH+h)*keyBlocks(d.cap)*HS, (l*NH+h)*d.cap*HS
+			attendOne(d.atty[h*HS:h*HS+HS], d.scores[:t+1], d.qkv, d.k[kb:kb+keyBlocks(d.cap)*HS], d.v[vb:vb+d.cap*HS], t, h, C, HS, scale)
+		}
+		d.matvec(d.proj, d.atty, w.AttProjW, w.AttProjB, C, C, pw.get(1))
+		addTo(d.x, d.proj)
+		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN2W, w.LN2B, 1, C)
+		d.matvec(d.fch, d.ln, w.FCW, w.FCB, C, 4*C, pw.get(2))
+		geluForward(d.fch, d.fch, 4*C)
+		d.matvec(d.proj, d.fch, w.FCProjW, w.FCProjB, 4*C, C, pw.get(3))
+		addTo(d.x, d.proj)
+	}
+	layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, p.LNFW, p.LNFB, 1, C)
+	var wte *kernels.PackedT
+	if pk != nil {
+		wte = pk.wte
+	}
+	d.matvec(d.logits, d.ln, p.WTE, nil, C, V, wte)
+	d.n++
+	return d.logits[:V]
+}
+
+// matvec is out[n] = w[n×k]·x[k] + bias through the hook, or the CPU
+// kernels over the packed copy pw of w.
+func (d *Decoder) matvec(out, x, w, bias []float32, k, n int, pw *kernels.PackedT) {
+	if d.mv != nil {
+		d.mv.MatVec(out[:n], x[:k], w[:n*k], bias, k, n)
+		return
+	}
+	d.pool.MatMulTPacked(out[:n], x[:k], 1, pw)
+	if bias != nil {
+		addTo(out[:n], bias[:n])
+	}
+}
+
+// get returns the i-th matrix of the layer (qkv, attProj, fc, fcProj); nil
+// for a nil layer (the MatVec hook is in use).
+func (pl *packedLayer) get(i int) *kernels.PackedT {
+	if pl == nil {
+		return nil
+	}
+	return [...]*kernels.PackedT{pl.qkv, pl.attProj, pl.fc, pl.fcProj}[i]
+}
+
+// keyBlock is how many positions the key cache keeps together: per head the
+// keys are stored in blocks of keyBlock positions, each block transposed
+// ([HS][keyBlock]), so the scores of a block are one vector-matrix product
+// over 4 KiB of contiguous memory (a plain transposed [HS][cap] cache reads
+// HS rows cap apart, which costs more in cache misses and TLB entries).
+const keyBlock = 32
+
+// keyBlocks is capacity rounded up to whole key blocks.
+func keyBlocks(capacity int) int { return (capacity + keyBlock - 1) / keyBlock * keyBlock }
+
+// attendOne appends position t's key and value of head h (from qkv [3C]) to
+// the head's caches (kT in key blocks, v [cap,HS]) and sets out [HS] to the
+// attention over positions [0,t].
+func attendOne(out, scores, qkv, kT, v []float32, t, h, C, HS int, scale float32) {
+	blk := kT[t/keyBlock*HS*keyBlock:][:HS*keyBlock]
+	for c, x := range qkv[C+h*HS : C+h*HS+HS] {
+		blk[c*keyBlock+t%keyBlock] = x
+	}
+	copy(v[t*HS:t*HS+HS], qkv[2*C+h*HS:2*C+h*HS+HS])
+	q := qkv[h*HS : h*HS+HS]
+	for j := 0; j <= t; j += keyBlock {
+		n := min(keyBlock, t+1-j)
+		kernels.VecMat(scores[j:j+n], q, kT[j*HS:], HS, n, keyBlock)
+	}
+	kernels.Softmax(scores, scale)
+	kernels.VecMat(out, scores, v, t+1, HS, HS)
+}

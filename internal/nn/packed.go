@@ -1,0 +1,68 @@
+package nn
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/twig-project/twig/internal/kernels"
+)
+
+// weightPacks caches the decoder's weight matrices packed for the kernels
+// (kernels.PackT): a one-token product then streams each matrix as one
+// contiguous run, about a fifth faster than reading it row by row, and a
+// batch of tokens skips packing. It is shared by copies of a Params struct
+// (which share Data) and rebuilt on first use after Params.Changed.
+type weightPacks struct {
+	mu      sync.Mutex
+	version atomic.Uint64
+	cur     atomic.Pointer[packedWeights]
+}
+
+// packedWeights is one packing of the weights, valid for version and for
+// the kernel path it was packed for.
+type packedWeights struct {
+	version uint64
+	kernel  string
+	layers  []packedLayer
+	wte     *kernels.PackedT
+}
+
+type packedLayer struct{ qkv, attProj, fc, fcProj *kernels.PackedT }
+
+// Changed tells the decoders that Data was written: the next Step repacks
+// the weights (about a millisecond for the shipped model). Optimizer.Update
+// calls it; call it after writing Data any other way (loading a
+// checkpoint into Params that decoders have used, editing weights by hand).
+func (p *Params) Changed() {
+	if p.packs != nil {
+		p.packs.version.Add(1)
+	}
+}
+
+// packed returns the packed weights, packing them if Data changed since.
+func (p *Params) packed() *packedWeights {
+	w := p.packs
+	v := w.version.Load()
+	k := kernels.Kernel()
+	if c := w.cur.Load(); c != nil && c.version == v && c.kernel == k {
+		return c
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if c := w.cur.Load(); c != nil && c.version == v && c.kernel == k {
+		return c
+	}
+	C, V := p.Config.D, p.Config.Vocab
+	c := &packedWeights{version: v, kernel: k, layers: make([]packedLayer, len(p.Layers)), wte: kernels.PackT(p.WTE, V, C)}
+	for l := range p.Layers {
+		lp := &p.Layers[l]
+		c.layers[l] = packedLayer{
+			qkv:     kernels.PackT(lp.QKVW, 3*C, C),
+			attProj: kernels.PackT(lp.AttProjW, C, C),
+			fc:      kernels.PackT(lp.FCW, 4*C, C),
+			fcProj:  kernels.PackT(lp.FCProjW, C, 4*C),
+		}
+	}
+	w.cur.Store(c)
+	return c
+}

@@ -1,0 +1,72 @@
+package train
+
+import (
+	"math"
+	"testing"
+
+	"github.com/twig-project/twig/internal/nn"
+)
+
+func TestPhasesReplayTheShippedSchedule(t *testing.T) {
+	o := Default()
+	for _, c := range []struct{ step, total int }{{0, 2000}, {299, 2000}, {300, 1700}, {1699, 1700}, {1700, 3000}, {2999, 3000}} {
+		if got, want := o.LR(c.step), nn.LR(c.step, c.total, o.Warmup, o.PeakLR); got != want {
+			t.Errorf("step %d: lr %g, want %g", c.step, got, want)
+		}
+	}
+	if last := o.Phases[len(o.Phases)-1].Until; last != o.Steps || o.Phases[3].Until != ReflectFrom {
+		t.Fatalf("phases end at %d, steps %d", last, o.Steps)
+	}
+}
+
+// The shipped recipe's continuation: the rate restarts at step 3000, climbs
+// to its peak over the warm-up and decays to its floor at the last step; the
+// mixture changes at 3000 and 4008 and nowhere else.
+func TestDefaultContinuationSchedule(t *testing.T) {
+	o := Default()
+	near := func(a, b float32) bool { return math.Abs(float64(a-b)) <= 1e-6 }
+	last := o.Phases[3]
+	if got := o.LR(2999); !near(got, o.PeakLR/10) {
+		t.Fatalf("LR(2999) = %g, want the first run's floor %g", got, o.PeakLR/10)
+	}
+	if got := o.LR(3000 + o.Warmup - 1); !near(got, last.Peak) {
+		t.Fatalf("LR at the end of the restart's warm-up = %g, want %g", got, last.Peak)
+	}
+	if got := o.LR(ReflectFrom - 1); !near(got, last.Floor) {
+		t.Fatalf("LR(last) = %g, want %g", got, last.Floor)
+	}
+	for s := 3000 + o.Warmup; s < ReflectFrom-1; s++ {
+		if o.LR(s+1) > o.LR(s) {
+			t.Fatalf("LR rises at step %d after the warm-up", s)
+		}
+	}
+	if o.DocsAt(2999).Categories != nil {
+		t.Fatal("the first 3000 steps used the default categories")
+	}
+	if o.DocsAt(3000).Categories["complex"] != 3 || o.DocsAt(4007).Categories["single"] != 0.5 {
+		t.Fatalf("steps 3000–4007 mixture wrong: %v", o.DocsAt(3000).Categories)
+	}
+	if o.DocsAt(4008).Categories["single"] != 1.2 || o.DocsAt(ReflectFrom - 1).Categories["single"] != 1.2 {
+		t.Fatalf("steps from 4008 mixture wrong: %v", o.DocsAt(4008).Categories)
+	}
+	if o.DocsAt(ReflectFrom-1).Review != 0 || o.DocsAt(ReflectFrom).Review == 0 || o.DocsAt(o.Steps-1).Review == 0 {
+		t.Fatal("plan reviews must start exactly at ReflectFrom")
+	}
+	if o.Grow == nil || o.Grow.At != ReflectFrom {
+		t.Fatalf("the vocabulary must grow at step %d: %+v", ReflectFrom, o.Grow)
+	}
+	rl := o.Phases[4]
+	if got := o.LR(ReflectFrom + o.Warmup - 1); !near(got, rl.Peak) {
+		t.Fatalf("LR after the review phase's warm-up = %g, want %g", got, rl.Peak)
+	}
+	if got := o.LR(ReflectFrom + reflectSteps - 1); !near(got, rl.Floor) {
+		t.Fatalf("LR at the review phase's end = %g, want %g", got, rl.Floor)
+	}
+	self := o.Phases[5]
+	if got := o.LR(o.Steps - 1); !near(got, self.Floor) || self.Until != o.Steps {
+		t.Fatalf("LR(last) = %g, want the self-review phase's floor %g", got, self.Floor)
+	}
+	if o.DocsAt(o.Steps-1).SelfReview == 0 || o.DocsAt(ReflectFrom+reflectSteps-1).SelfReview != 0 {
+		t.Fatal("self-review documents must start exactly after the review phase")
+	}
+}
