@@ -20,7 +20,7 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/remote/remotetest"
 	"github.com/twig-project/twig/core/world"
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/client"
 	"github.com/twig-project/twig/edge/wsconn"
 )
 
@@ -106,7 +106,7 @@ func TestServePhotos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := edge.NewClient(conn)
+	cl := client.New(conn)
 	defer cl.Close()
 	s := protocol.DefaultSettings()
 	s.Bands = 3

@@ -13,7 +13,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/edge/server"
 )
 
@@ -89,7 +89,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 		drawFn = holdAfterRow(drawFn)
 	}
 	srv, err := server.New(server.Options{Backend: backend, Draw: drawFn, Token: *token, Origins: splitList(*origins), WebDir: *web,
-		Grace: *grace, Logger: log, Limits: edge.Limits{MaxActive: *maxActive, MaxInFlight: *maxRuns, MaxInFlightPerAddr: *maxRunsIP,
+		Grace: *grace, Logger: log, Limits: gateway.Limits{MaxActive: *maxActive, MaxInFlight: *maxRuns, MaxInFlightPerAddr: *maxRunsIP,
 			MaxConnsPerAddr: *maxConnsIP, MaxMessageBytes: *maxMsg, QueueMessages: *queue, IdleTimeout: *idle, RunTimeout: *runTimeout}})
 	if err != nil {
 		return usagef("%v", err)

@@ -1,10 +1,10 @@
 // Package rolecall is twig's one codec for role calls: a role of the engine
 // (think, paint, critique, decide, review) played once, statelessly, by a
 // model somewhere else. Every path that carries a role call uses it — the
-// gateway's model calls (package edge, over a websocket or POST /calls), the
-// remote twig client (package remote), the edge worker (through edge.Client)
-// and the sandbox ABI between the wazero host and its guest (packages
-// sandbox, guest and abi) — so a field added here travels everywhere, and
+// gateway's model calls (package gateway, over a websocket or POST /calls),
+// the remote twig client (package remote), the edge worker (through
+// client.Client) and the sandbox ABI between the wazero host and its guest
+// (packages sandbox, guest and abi) — so a field added here travels everywhere, and
 // one validator decides what a request may say.
 //
 // The wire types are package protocol's (Call, CallRequest, CallDone and the

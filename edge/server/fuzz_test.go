@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // FuzzCall: any client message the decoder accepts as a call runs on the
@@ -37,9 +37,9 @@ func FuzzCall(f *testing.F) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		done, err := edge.Call(ctx, m, *c, func(protocol.Payload) error { return nil })
+		done, err := gateway.Call(ctx, m, *c, func(protocol.Payload) error { return nil })
 		if err != nil {
-			if _, ok := errors.AsType[*edge.CallError](err); !ok {
+			if _, ok := errors.AsType[*gateway.CallError](err); !ok {
 				t.Fatalf("%s: error %v is not a CallError", b, err)
 			}
 			return

@@ -18,7 +18,7 @@ import (
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/client"
 	"github.com/twig-project/twig/edge/server"
 	"github.com/twig-project/twig/edge/wsconn"
 )
@@ -58,15 +58,15 @@ func newServer(t testing.TB, o server.Options) *testServer {
 	return &testServer{Server: srv, http: hs, ws: "ws" + strings.TrimPrefix(hs.URL, "http") + "/v1/ws"}
 }
 
-// dialClient opens a Go client (edge.Client over wsconn) to url, closed
+// dialClient opens a Go client (client.Client over wsconn) to url, closed
 // when the test ends.
-func dialClient(t testing.TB, url string) *edge.Client {
+func dialClient(t testing.TB, url string) *client.Client {
 	t.Helper()
 	conn, _, err := wsconn.Dial(context.Background(), url, wsconn.DialOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cl := edge.NewClient(conn)
+	cl := client.New(conn)
 	t.Cleanup(func() { cl.Close() })
 	return cl
 }

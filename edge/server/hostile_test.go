@@ -28,7 +28,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/edge/server"
 )
 
@@ -365,7 +365,7 @@ func TestHostilePictureBomb(t *testing.T) {
 func TestHostilePictureBudget(t *testing.T) {
 	const pic, budget = 32 << 20, 40 << 20 // one 2048² 16-bit picture at a time
 	ts := newServer(t, server.Options{Backend: newFake(1, 0).backend(),
-		Limits: edge.Limits{MaxPictureBytes: pic, PictureBudgetBytes: budget}})
+		Limits: gateway.Limits{MaxPictureBytes: pic, PictureBudgetBytes: budget}})
 	big := zeroPNG(2048, 2048, true)
 	var wg sync.WaitGroup
 	for range 6 {

@@ -18,7 +18,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/edge/server"
 	"github.com/twig-project/twig/internal/render"
 )
@@ -115,7 +115,7 @@ func inProcess(b *testing.B, backend engine.Backend, active int) *loadTarget {
 
 func loadOptions(backend engine.Backend, active int, onEmit, onWrite func(protocol.Event)) server.Options {
 	return server.Options{Backend: backend, OnEmit: onEmit, OnWrite: onWrite,
-		Limits: edge.Limits{MaxConnsPerAddr: 4 * loadSessions, MaxInFlightPerAddr: 4 * loadSessions, MaxActive: active}}
+		Limits: gateway.Limits{MaxConnsPerAddr: 4 * loadSessions, MaxInFlightPerAddr: 4 * loadSessions, MaxActive: active}}
 }
 
 func benchLoad(b *testing.B, ts *loadTarget) {

@@ -12,7 +12,7 @@ import (
 )
 
 // TestEveryFieldThroughTheGateway: a run played here whose roles are all
-// model calls to a gateway over a real websocket (edge.Client, the one
+// model calls to a gateway over a real websocket (client.Client, the one
 // role-call client) has the events of the same run played on the gateway's
 // backend natively — critique tokens, plan reviews and all. And the same run
 // started on the gateway (its own loop) has them too.

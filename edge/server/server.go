@@ -1,6 +1,7 @@
-// Package server is `twig serve`: the gateway of package edge on net/http,
-// with websockets from gorilla (package wsconn), the web page, and a drain
-// on shutdown. The cmd/twig command only parses flags and calls Run.
+// Package server is `twig serve`: package gateway and its HTTP surface
+// (package httpapi) on net/http, with websockets from gorilla (package
+// wsconn), the web page, and a drain on shutdown. The cmd/twig command only
+// parses flags and calls Run.
 package server
 
 import (
@@ -16,7 +17,8 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/edge/httpapi"
 	"github.com/twig-project/twig/edge/wsconn"
 )
 
@@ -24,10 +26,10 @@ import (
 type Options struct {
 	// Backend plays the runs and calls.
 	Backend engine.Backend
-	// Draw runs a whole run; nil means engine.Draw (see edge.Config.Draw).
+	// Draw runs a whole run; nil means engine.Draw (see gateway.Config.Draw).
 	Draw func(context.Context, engine.Backend, engine.RunSpec, engine.Sink) (engine.Result, error)
 	// Limits bound each client (zero fields: defaults).
-	Limits edge.Limits
+	Limits gateway.Limits
 	// WebSocket configures the websocket transport (zero fields: defaults;
 	// MaxMessageBytes follows Limits).
 	WebSocket wsconn.Options
@@ -43,9 +45,9 @@ type Options struct {
 	Grace time.Duration
 	// Logger gets the structured logs (default: discard).
 	Logger *slog.Logger
-	// OnEmit sees every event as it is emitted (see edge.Config).
+	// OnEmit sees every event as it is emitted (see gateway.Config).
 	OnEmit func(protocol.Event)
-	// OnWrite sees every websocket event once written (see edge.Config).
+	// OnWrite sees every websocket event once written (see gateway.Config).
 	OnWrite func(protocol.Event)
 }
 
@@ -53,8 +55,8 @@ type Options struct {
 // MaxActive set to one run a CPU less one (at least one), so that the
 // model's work leaves a core for the network and events reach clients
 // without waiting for a scheduler slice.
-func DefaultLimits() edge.Limits {
-	l := edge.DefaultLimits()
+func DefaultLimits() gateway.Limits {
+	l := gateway.DefaultLimits()
 	l.MaxActive = max(1, runtime.GOMAXPROCS(0)-1)
 	return l
 }
@@ -62,7 +64,7 @@ func DefaultLimits() edge.Limits {
 // Server is a `twig serve` instance.
 type Server struct {
 	o       Options
-	gw      *edge.Gateway
+	gw      *gateway.Gateway
 	handler http.Handler
 }
 
@@ -78,7 +80,7 @@ func New(o Options) (*Server, error) {
 		o.Grace = 30 * time.Second
 	}
 	s := &Server{o: o}
-	s.gw = edge.New(edge.Config{Backend: o.Backend, Draw: o.Draw, Limits: o.Limits, Logger: o.Logger, Server: "twig serve", OnEmit: o.OnEmit, OnWrite: o.OnWrite})
+	s.gw = gateway.New(gateway.Config{Backend: o.Backend, Draw: o.Draw, Limits: o.Limits, Logger: o.Logger, Server: "twig serve", OnEmit: o.OnEmit, OnWrite: o.OnWrite})
 	if s.o.WebSocket.MaxMessageBytes <= 0 {
 		s.o.WebSocket.MaxMessageBytes = s.gw.Limits().MaxMessageBytes
 	}
@@ -90,7 +92,7 @@ func New(o Options) (*Server, error) {
 		}
 		static = http.FileServer(http.Dir(o.WebDir))
 	}
-	s.handler = edge.Handler(edge.HTTPConfig{Gateway: s.gw, WebSocket: http.HandlerFunc(s.websocket),
+	s.handler = httpapi.Handler(httpapi.Config{Gateway: s.gw, WebSocket: http.HandlerFunc(s.websocket),
 		Token: o.Token, Origins: o.Origins, Static: static, Logger: o.Logger})
 	return s, nil
 }
@@ -99,25 +101,25 @@ func New(o Options) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 // Gateway is the server's gateway.
-func (s *Server) Gateway() *edge.Gateway { return s.gw }
+func (s *Server) Gateway() *gateway.Gateway { return s.gw }
 
 // websocket upgrades /v1/ws and serves the connection until it ends.
 func (s *Server) websocket(w http.ResponseWriter, r *http.Request) {
-	addr := edge.ClientAddr(r)
+	addr := httpapi.ClientAddr(r)
 	if err := s.gw.Admit(addr); err != nil {
 		status := http.StatusTooManyRequests
 		code := protocol.CodeTooMany
-		if errors.Is(err, edge.ErrDraining) {
+		if errors.Is(err, gateway.ErrDraining) {
 			status, code = http.StatusServiceUnavailable, protocol.CodeDraining
 		}
-		edge.WriteError(w, status, code, err.Error())
+		httpapi.WriteError(w, status, code, err.Error())
 		return
 	}
-	c, err := wsconn.Upgrade(w, r, s.o.WebSocket, edge.CheckOrigin(s.o.Origins))
+	c, err := wsconn.Upgrade(w, r, s.o.WebSocket, httpapi.CheckOrigin(s.o.Origins))
 	if err != nil {
 		return // gorilla has answered
 	}
-	s.gw.Serve(r.Context(), c, edge.Peer{Addr: addr, RequestID: edge.RequestID(r.Context())})
+	s.gw.Serve(r.Context(), c, gateway.Peer{Addr: addr, RequestID: httpapi.RequestID(r.Context())})
 }
 
 // closeWait bounds how long HTTP requests may take to finish once the runs

@@ -16,7 +16,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/edge/server"
 	"github.com/twig-project/twig/edge/wsconn"
 	"github.com/twig-project/twig/internal/render"
@@ -173,7 +173,7 @@ func TestSlowReader(t *testing.T) {
 			coalescedOnce.Do(func() { close(wroteCoalesced) })
 		}
 	}
-	srv, err := server.New(server.Options{Backend: f.backend(), OnWrite: onWrite, Limits: edge.Limits{QueueMessages: 64},
+	srv, err := server.New(server.Options{Backend: f.backend(), OnWrite: onWrite, Limits: gateway.Limits{QueueMessages: 64},
 		WebSocket: wsconn.Options{WriteTimeout: time.Hour, CloseLinger: time.Minute}})
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func TestSlowReader(t *testing.T) {
 // in a write when the queue fills.
 func TestSlowReaderDroppedPromptly(t *testing.T) {
 	f := newFake(-1, 0)
-	srv, err := server.New(server.Options{Backend: f.backend(), Limits: edge.Limits{QueueMessages: 64},
+	srv, err := server.New(server.Options{Backend: f.backend(), Limits: gateway.Limits{QueueMessages: 64},
 		WebSocket: wsconn.Options{WriteTimeout: time.Hour, CloseLinger: 50 * time.Millisecond}})
 	if err != nil {
 		t.Fatal(err)
@@ -279,7 +279,7 @@ func TestSlowReaderDroppedPromptly(t *testing.T) {
 }
 
 func TestOversizeMessage(t *testing.T) {
-	ts := newServer(t, server.Options{Backend: newFake(1, 0).backend(), Limits: edge.Limits{MaxMessageBytes: 1024},
+	ts := newServer(t, server.Options{Backend: newFake(1, 0).backend(), Limits: gateway.Limits{MaxMessageBytes: 1024},
 		WebSocket: wsconn.Options{HardMessageBytes: 8192}})
 	c := dial(t, ts.ws, nil)
 	big := `{"v":"twig/1","type":"start","id":"big","prompt":"` + strings.Repeat("a", 2000) + `"}`
@@ -352,7 +352,7 @@ func TestOriginAndToken(t *testing.T) {
 // connection's; the connection survives.
 func TestRefusedMessages(t *testing.T) {
 	f := newFake(1, 0).holding() // "busy" stays in flight until released
-	ts := newServer(t, server.Options{Backend: f.backend(), Limits: edge.Limits{MaxInFlight: 1}})
+	ts := newServer(t, server.Options{Backend: f.backend(), Limits: gateway.Limits{MaxInFlight: 1}})
 	c := dial(t, ts.ws, nil)
 	send(t, c, start("busy", "anything", protocol.DefaultSettings()))
 	for _, tc := range []struct {
@@ -434,7 +434,7 @@ func TestModelCallsFromClient(t *testing.T) {
 	// a call with a bad state is refused with invalid_request
 	_, err = cl.Call(context.Background(), protocol.Call{Role: protocol.RolePaint, Request: protocol.CallRequest{
 		Prompt: "a red circle", Settings: s, Rows: protocol.Rows{Start: 0, End: 6}, Canvas: []int{1, 2, 3}}}, nil)
-	if ce, ok := errors.AsType[*edge.CallError](err); !ok || ce.Code != protocol.CodeInvalidRequest {
+	if ce, ok := errors.AsType[*gateway.CallError](err); !ok || ce.Code != protocol.CodeInvalidRequest {
 		t.Fatalf("bad canvas: %v, want invalid_request", err)
 	}
 	// a call whose context has ended is not made
@@ -465,7 +465,7 @@ func TestCancelCallFromClient(t *testing.T) {
 }
 
 func TestIdleClose(t *testing.T) {
-	ts := newServer(t, server.Options{Backend: newFake(1, 0).backend(), Limits: edge.Limits{IdleTimeout: 200 * time.Millisecond}})
+	ts := newServer(t, server.Options{Backend: newFake(1, 0).backend(), Limits: gateway.Limits{IdleTimeout: 200 * time.Millisecond}})
 	c := dial(t, ts.ws, nil)
 	c.SetReadDeadline(time.Now().Add(20 * time.Second))
 	_, _, err := c.ReadMessage()
@@ -540,7 +540,7 @@ func TestDrain(t *testing.T) {
 // connections (refused before the upgrade with 429).
 func TestPerAddressLimits(t *testing.T) {
 	f := newFake(1, 0).holding() // "a" stays in flight until released
-	ts := newServer(t, server.Options{Backend: f.backend(), Limits: edge.Limits{MaxInFlightPerAddr: 1, MaxConnsPerAddr: 2}})
+	ts := newServer(t, server.Options{Backend: f.backend(), Limits: gateway.Limits{MaxInFlightPerAddr: 1, MaxConnsPerAddr: 2}})
 	a := dial(t, ts.ws, nil)
 	b := dial(t, ts.ws, nil)
 	send(t, a, start("a", "anything", protocol.DefaultSettings()))

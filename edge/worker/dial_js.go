@@ -7,12 +7,12 @@ import (
 	"net/http"
 	"syscall/js"
 
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // dialFetch opens a websocket to an upstream the Workers way: a fetch with
 // "Upgrade: websocket" whose 101 answer carries the socket.
-func dialFetch(ctx context.Context, url string, header http.Header) (edge.Transport, error) {
+func dialFetch(ctx context.Context, url string, header http.Header) (gateway.Transport, error) {
 	init := js.Global().Get("Object").New()
 	hdr := js.Global().Get("Headers").New()
 	for k, vs := range header {

@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // Runtime is what differs between workerd and net/http: the twins
@@ -20,11 +20,11 @@ type Runtime struct {
 	Limiter Limiter
 	// Upgrade turns a request into a websocket served by serve (a
 	// WebSocketPair in workerd, gorilla natively). It answers the request.
-	Upgrade func(w http.ResponseWriter, r *http.Request, maxMessage int, serve func(edge.Transport))
+	Upgrade func(w http.ResponseWriter, r *http.Request, maxMessage int, serve func(gateway.Transport))
 	// Dial opens a websocket to an upstream's http(s) URL with header
 	// (fetch with Upgrade in workerd, gorilla natively); a refused
 	// handshake is a *statusError.
-	Dial func(ctx context.Context, url string, header http.Header) (edge.Transport, error)
+	Dial func(ctx context.Context, url string, header http.Header) (gateway.Transport, error)
 	// Logger gets one JSON line per request.
 	Logger *slog.Logger
 }
@@ -34,7 +34,7 @@ type worker struct {
 	c   Config
 	rt  Runtime
 	log *slog.Logger
-	gws map[string]*edge.Gateway // per upstream, for /v1/ws
+	gws map[string]*gateway.Gateway // per upstream, for /v1/ws
 }
 
 // NewHandler returns the worker: its routes behind request ids, logs, the
@@ -45,7 +45,7 @@ func NewHandler(c Config, cerr error, rt Runtime) http.Handler {
 	if rt.Logger == nil {
 		rt.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &worker{c: c, rt: rt, log: rt.Logger, gws: map[string]*edge.Gateway{}}
+	w := &worker{c: c, rt: rt, log: rt.Logger, gws: map[string]*gateway.Gateway{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", w.health)
 	mux.HandleFunc("GET /v1/ws", func(rw http.ResponseWriter, r *http.Request) { w.websocket(rw, r, c.Default) })

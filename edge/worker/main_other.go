@@ -15,7 +15,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/edge/wsconn"
 )
 
@@ -63,7 +63,7 @@ func nativeRuntime(log *slog.Logger) Runtime {
 }
 
 // dialNative dials an upstream's websocket with gorilla (package wsconn).
-func dialNative(ctx context.Context, url string, header http.Header) (edge.Transport, error) {
+func dialNative(ctx context.Context, url string, header http.Header) (gateway.Transport, error) {
 	url = "ws" + strings.TrimPrefix(url, "http")
 	conn, resp, err := wsconn.Dial(ctx, url, wsconn.DialOptions{Options: wsconn.Options{MaxMessageBytes: 1 << 20}, Header: header})
 	if err != nil && resp != nil {
@@ -74,7 +74,7 @@ func dialNative(ctx context.Context, url string, header http.Header) (edge.Trans
 
 // upgradeNative upgrades with gorilla (package wsconn) and serves the
 // connection on the handler's goroutine.
-func upgradeNative(w http.ResponseWriter, r *http.Request, maxMessage int, serve func(edge.Transport)) {
+func upgradeNative(w http.ResponseWriter, r *http.Request, maxMessage int, serve func(gateway.Transport)) {
 	conn, err := wsconn.Upgrade(w, r, wsconn.Options{MaxMessageBytes: maxMessage}, func(*http.Request) bool { return true })
 	if err != nil {
 		return // wsconn answered the request

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/httpapi"
 )
 
 // The middleware around the worker's routes: request ids and logs, the
@@ -60,13 +60,13 @@ func (w *worker) logged(next http.Handler) http.Handler {
 			rand.Read(b[:])
 			id = hex.EncodeToString(b[:])
 		}
-		addr := rateKey(edge.ClientAddr(r))
+		addr := rateKey(httpapi.ClientAddr(r))
 		key := addr
 		if w.c.SharedBucket {
 			key = sharedKey
 		}
 		rw.Header().Set("X-Request-Id", id)
-		rec := &recorder{Recorder: &edge.Recorder{ResponseWriter: rw}}
+		rec := &recorder{Recorder: &httpapi.Recorder{ResponseWriter: rw}}
 		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), clientKey, key)
 		next.ServeHTTP(rec, r.WithContext(ctx))
 		w.log.Info("http", "request_id", id, "method", r.Method, "path", clip(r.URL.Path, 120), "status", rec.Status(),
@@ -167,7 +167,7 @@ func (w *worker) limit(next http.Handler) http.Handler {
 // recorder adds the error code of a refused request to edge's Recorder,
 // for the log line.
 type recorder struct {
-	*edge.Recorder
+	*httpapi.Recorder
 	code string
 }
 

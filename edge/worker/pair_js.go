@@ -9,7 +9,7 @@ import (
 	"sync"
 	"syscall/js"
 
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // wsStarted is closed when this instance's request became a websocket
@@ -21,7 +21,7 @@ var wsStarted = make(chan struct{})
 // (glue/entry.mjs) returns the 101 response carrying the pair's client end,
 // which it finds in the request's binding; serve runs on the server end
 // until the session ends.
-func upgradePair(w http.ResponseWriter, r *http.Request, maxMessage int, serve func(edge.Transport)) {
+func upgradePair(w http.ResponseWriter, r *http.Request, maxMessage int, serve func(gateway.Transport)) {
 	var client, server js.Value
 	err := try(func() {
 		pair := js.Global().Get("WebSocketPair").New()
@@ -42,7 +42,7 @@ func upgradePair(w http.ResponseWriter, r *http.Request, maxMessage int, serve f
 	}
 }
 
-// pairConn is the server end of a WebSocketPair as an edge.Transport.
+// pairConn is the server end of a WebSocketPair as an gateway.Transport.
 // Messages arrive as JS events; they queue here (bounded) until read.
 type pairConn struct {
 	ws        js.Value
@@ -83,7 +83,7 @@ func newPairConn(ws js.Value, max int) *pairConn {
 		code := ev.Get("code").Int()
 		err := fmt.Errorf("websocket closed by the client (code %d)", code)
 		if code == 1000 || code == 1001 || code == 1005 {
-			err = fmt.Errorf("%w (code %d)", edge.ErrClosedByPeer, code)
+			err = fmt.Errorf("%w (code %d)", gateway.ErrClosedByPeer, code)
 		}
 		c.end(err)
 	})
@@ -128,7 +128,7 @@ func (c *pairConn) onMessage(ev js.Value) {
 	}
 }
 
-// ReadMessage returns the next message; see edge.Transport.
+// ReadMessage returns the next message; see gateway.Transport.
 func (c *pairConn) ReadMessage() ([]byte, error) {
 	for {
 		c.mu.Lock()
@@ -138,7 +138,7 @@ func (c *pairConn) ReadMessage() ([]byte, error) {
 			c.queued -= len(m)
 			c.mu.Unlock()
 			if m == nil {
-				return nil, edge.ErrMessageTooLarge
+				return nil, gateway.ErrMessageTooLarge
 			}
 			return m, nil
 		}
@@ -174,7 +174,7 @@ func (c *pairConn) Close(code int, reason string) error {
 		}
 		try(func() { c.ws.Call("close", code, reason) })
 	}
-	c.end(fmt.Errorf("%w (closed by the server, code %d)", edge.ErrClosedByPeer, code))
+	c.end(fmt.Errorf("%w (closed by the server, code %d)", gateway.ErrClosedByPeer, code))
 	return nil
 }
 

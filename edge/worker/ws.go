@@ -10,12 +10,13 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/edge"
+	edgeclient "github.com/twig-project/twig/edge/client"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // websocket serves /v1/ws: the twig/1 session protocol of `twig serve`
 // (package edge's Gateway), its runs and model calls played by upstream
-// name's model over one websocket to it (edge.Client), one rate-limit
+// name's model over one websocket to it (edgeclient.Client), one rate-limit
 // token per model call.
 func (w *worker) websocket(rw http.ResponseWriter, r *http.Request, name string) {
 	u := w.upstream(rw, name)
@@ -33,12 +34,12 @@ func (w *worker) websocket(rw http.ResponseWriter, r *http.Request, name string)
 	gw := w.gateway(u)
 	up := &sessionUpstream{}
 	ctx := context.WithValue(context.WithoutCancel(r.Context()), upstreamKey{}, up) // keeps the request id and client
-	peer := edge.Peer{Addr: client(ctx), RequestID: requestID(ctx)}
+	peer := gateway.Peer{Addr: client(ctx), RequestID: requestID(ctx)}
 	if err := gw.Admit(peer.Addr); err != nil {
 		writeError(rw, http.StatusTooManyRequests, "too_many_connections", oneLine(err.Error()))
 		return
 	}
-	w.rt.Upgrade(rw, r, w.c.MaxMessageBytes, func(t edge.Transport) {
+	w.rt.Upgrade(rw, r, w.c.MaxMessageBytes, func(t gateway.Transport) {
 		defer up.close()
 		gw.Serve(ctx, t, peer)
 	})
@@ -49,14 +50,14 @@ var gwMu sync.Mutex
 // gateway returns upstream u's gateway, made on first use. In workerd each
 // request has its own instance, so a gateway serves one connection there;
 // natively it serves them all.
-func (w *worker) gateway(u *Upstream) *edge.Gateway {
+func (w *worker) gateway(u *Upstream) *gateway.Gateway {
 	gwMu.Lock()
 	defer gwMu.Unlock()
 	if g := w.gws[u.Name]; g != nil {
 		return g
 	}
-	g := edge.New(edge.Config{Backend: &limitedBackend{w: w, up: u}, Logger: w.log, Server: "twig edge",
-		Limits: edge.Limits{MaxMessageBytes: w.c.MaxMessageBytes, RunTimeout: w.c.CallTimeout}})
+	g := gateway.New(gateway.Config{Backend: &limitedBackend{w: w, up: u}, Logger: w.log, Server: "twig edge",
+		Limits: gateway.Limits{MaxMessageBytes: w.c.MaxMessageBytes, RunTimeout: w.c.CallTimeout}})
 	w.gws[u.Name] = g
 	return g
 }
@@ -66,14 +67,14 @@ func (w *worker) gateway(u *Upstream) *edge.Gateway {
 // the client's.
 type sessionUpstream struct {
 	mu     sync.Mutex
-	c      *edge.Client
+	c      *edgeclient.Client
 	closed bool
 }
 
 type upstreamKey struct{}
 
 // client returns the session's upstream client, dialling when needed.
-func (s *sessionUpstream) client(ctx context.Context, w *worker, u *Upstream) (*edge.Client, error) {
+func (s *sessionUpstream) client(ctx context.Context, w *worker, u *Upstream) (*edgeclient.Client, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -105,7 +106,7 @@ func (s *sessionUpstream) client(ctx context.Context, w *worker, u *Upstream) (*
 		}
 		return nil, fmt.Errorf("upstream %q could not be reached: %s", u.Name, netReason(err))
 	}
-	c := edge.NewClient(t)
+	c := edgeclient.New(t)
 	if _, err := c.Hello(dctx); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("upstream %q did not greet (is it a twig gateway?)", u.Name)
@@ -188,7 +189,7 @@ func (b *limitedBackend) take(ctx context.Context) error {
 		return nil
 	}
 	// Both error types: Call reads a *CallError's code, a run an *engine.Error's.
-	return &edge.CallError{Code: code, Err: &engine.Error{Code: code, Band: -1, Err: errors.New(msg)}}
+	return &gateway.CallError{Code: code, Err: &engine.Error{Code: code, Band: -1, Err: errors.New(msg)}}
 }
 
 type limitedRun struct{ roles engine.Roles }

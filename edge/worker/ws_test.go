@@ -16,7 +16,8 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/edge"
+	edgeclient "github.com/twig-project/twig/edge/client"
+	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/edge/server"
 	"github.com/twig-project/twig/edge/wsconn"
 )
@@ -55,7 +56,7 @@ func twigWorker(t testing.TB, upURL string, more env) *testWorker {
 
 // recording keeps every message a client transport reads.
 type recording struct {
-	edge.Transport
+	gateway.Transport
 	mu  sync.Mutex
 	all []string
 }
@@ -70,7 +71,7 @@ func (r *recording) ReadMessage() ([]byte, error) {
 
 func (r *recording) text() string { r.mu.Lock(); defer r.mu.Unlock(); return strings.Join(r.all, "\n") }
 
-func dialClient(t testing.TB, url string) (*edge.Client, *recording) {
+func dialClient(t testing.TB, url string) (*edgeclient.Client, *recording) {
 	t.Helper()
 	conn, _, err := wsconn.Dial(ctxTimeout(t, 10*time.Second), "ws"+strings.TrimPrefix(url, "http")+"/v1/ws",
 		wsconn.DialOptions{})
@@ -78,7 +79,7 @@ func dialClient(t testing.TB, url string) (*edge.Client, *recording) {
 		t.Fatal(err)
 	}
 	rec := &recording{Transport: conn}
-	c := edge.NewClient(rec)
+	c := edgeclient.New(rec)
 	t.Cleanup(func() { c.Close() })
 	return c, rec
 }
@@ -143,12 +144,12 @@ func TestWebsocketThroughTheWorker(t *testing.T) {
 	}
 }
 
-func dialDirect(t testing.TB, up string) *edge.Client {
+func dialDirect(t testing.TB, up string) *edgeclient.Client {
 	conn, _, err := wsconn.Dial(ctxTimeout(t, 10*time.Second), "ws"+strings.TrimPrefix(up, "http")+"/v1/ws", wsconn.DialOptions{Token: serveToken})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := edge.NewClient(conn)
+	c := edgeclient.New(conn)
 	t.Cleanup(func() { c.Close() })
 	return c
 }
@@ -175,7 +176,7 @@ func TestWebsocketLimits(t *testing.T) {
 		}
 	}
 	_, err := c.Call(ctx, thinkCall(9), nil)
-	if ce, ok := errors.AsType[*edge.CallError](err); !ok || ce.Code != "rate_limited" {
+	if ce, ok := errors.AsType[*gateway.CallError](err); !ok || ce.Code != "rate_limited" {
 		t.Fatalf("past the burst: %v", err)
 	}
 	w.clock.add(time.Second)
@@ -220,7 +221,7 @@ func TestWebsocketDeadUpstream(t *testing.T) {
 		c, _ := dialClient(t, w.url)
 		within(t, 10*time.Second, tc.name+" upstream", func() {
 			_, err := c.Call(ctxTimeout(t, 30*time.Second), thinkCall(1), nil)
-			ce, ok := errors.AsType[*edge.CallError](err)
+			ce, ok := errors.AsType[*gateway.CallError](err)
 			if !ok || ce.Code != protocol.CodeBackend || !has(err.Error(), tc.says) || has(err.Error(), "127.0.0.1") {
 				t.Fatalf("%s upstream: %v", tc.name, err)
 			}

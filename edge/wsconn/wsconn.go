@@ -18,14 +18,14 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // Options configure a connection; zero fields take the defaults of
 // DefaultOptions.
 type Options struct {
 	// MaxMessageBytes is the soft limit: a larger message is read to its end,
-	// dropped, and ReadMessage returns edge.ErrMessageTooLarge. Default 64 KiB.
+	// dropped, and ReadMessage returns gateway.ErrMessageTooLarge. Default 64 KiB.
 	MaxMessageBytes int
 	// HardMessageBytes is the hard limit: a larger message closes the
 	// connection with 1009 (it is not read). Default 16 × MaxMessageBytes.
@@ -73,7 +73,7 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Conn is one websocket connection; it implements edge.Transport.
+// Conn is one websocket connection; it implements gateway.Transport.
 type Conn struct {
 	ws       *websocket.Conn
 	o        Options
@@ -84,7 +84,7 @@ type Conn struct {
 	closeErr error
 }
 
-var _ edge.BatchTransport = (*Conn)(nil)
+var _ gateway.BatchTransport = (*Conn)(nil)
 
 // Upgrade turns an HTTP request into a server-side connection. checkOrigin
 // decides on the Origin header (nil: gorilla's same-origin check). On
@@ -180,7 +180,7 @@ func (c *Conn) keepAlive() {
 	}()
 }
 
-// ReadMessage returns the next whole message; see edge.Transport.
+// ReadMessage returns the next whole message; see gateway.Transport.
 func (c *Conn) ReadMessage() ([]byte, error) {
 	_, r, err := c.ws.NextReader()
 	if err != nil {
@@ -195,7 +195,7 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 			return nil, c.readErr(err)
 		}
 		c.alive()
-		return nil, edge.ErrMessageTooLarge
+		return nil, gateway.ErrMessageTooLarge
 	}
 	c.alive()
 	return b, nil
@@ -210,7 +210,7 @@ func (c *Conn) alive() {
 func (c *Conn) readErr(err error) error {
 	switch {
 	case websocket.IsCloseError(err, websocket.CloseNormalClosure, websocket.CloseGoingAway, websocket.CloseNoStatusReceived):
-		return fmt.Errorf("%w: %v", edge.ErrClosedByPeer, err)
+		return fmt.Errorf("%w: %v", gateway.ErrClosedByPeer, err)
 	case errors.Is(err, websocket.ErrReadLimit):
 		// gorilla has sent 1009 already
 		c.once.Do(func() { close(c.done); time.AfterFunc(c.o.CloseLinger, func() { c.ws.Close() }) })
@@ -227,7 +227,7 @@ func (c *Conn) WriteMessage(b []byte) error {
 
 // WriteMessages writes several text messages, in order, in one write to the
 // socket (server side; a client-side connection writes them one by one),
-// within WriteTimeout; see edge.BatchTransport.
+// within WriteTimeout; see gateway.BatchTransport.
 func (c *Conn) WriteMessages(msgs [][]byte) error {
 	c.ws.SetWriteDeadline(time.Now().Add(c.o.WriteTimeout))
 	if c.cork == nil {

@@ -1,4 +1,4 @@
-package edge
+package httpapi
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // Image endpoints: /v1/images/generations draws a whole picture with a TwiG
@@ -148,16 +149,15 @@ func (a *apiHandler) generate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	ctx, cancel := context.WithTimeout(r.Context(), a.g.limits.RunTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), a.g.Limits().RunTimeout)
 	defer cancel()
 	var data, runs []any
 	for i := range q.n {
 		s := q.settings
 		s.Seed += int64(i)
-		a.g.stats.runs.Add(1)
-		res, err := a.g.draw(ctx, a.g.backend, engine.RunSpec{Prompt: q.prompt, Settings: s}, nil)
+		res, err := a.g.Draw(ctx, engine.RunSpec{Prompt: q.prompt, Settings: s}, nil)
 		if err != nil {
-			code := ErrorCode(err)
+			code := gateway.ErrorCode(err)
 			writeAPIError(w, statusOf(code), code, "prompt", oneLine(err))
 			return
 		}
@@ -169,7 +169,7 @@ func (a *apiHandler) generate(w http.ResponseWriter, r *http.Request) {
 		data = append(data, it)
 		runs = append(runs, map[string]any{"run_id": res.RunID, "seed": s.Seed, "thoughts": res.Thoughts, "stats": res.Stats})
 	}
-	a.g.log.Info("image generation", "request_id", RequestID(r.Context()), "n", q.n)
+	a.g.Logger().Info("image generation", "request_id", RequestID(r.Context()), "n", q.n)
 	writeJSON(w, http.StatusOK, map[string]any{"created": unixNow(), "data": data, "twig": runs})
 }
 
@@ -225,7 +225,7 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	pl := a.g.pictureLimits()
+	pl := a.pictureLimits()
 	var canvas world.Tokens
 	if aerr := openPicture(r.Context(), pl, files[0], "image", func(pic image.Image) { canvas = world.FromPicture(pic) }); aerr != nil {
 		aerr.write(w)
@@ -260,7 +260,7 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 	if q.ext.Band != nil {
 		band = *q.ext.Band
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), a.g.limits.RunTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), a.g.Limits().RunTimeout)
 	defer cancel()
 	var data, info []any
 	for i := range q.n {
@@ -269,7 +269,7 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 		out, th, err := a.redraw(ctx, protocol.CallRequest{Prompt: q.prompt, Settings: s, Band: band, Rows: rows,
 			Thoughts: thoughts, Canvas: canvas, Round: q.ext.Round, Thought: thought})
 		if err != nil {
-			code := ErrorCode(err)
+			code := gateway.ErrorCode(err)
 			writeAPIError(w, statusOf(code), code, "", oneLine(err))
 			return
 		}
@@ -281,14 +281,13 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 		data = append(data, it)
 		info = append(info, map[string]any{"band": band, "rows": rows, "thought": th, "seed": s.Seed})
 	}
-	a.g.log.Info("image edit", "request_id", RequestID(r.Context()), "rows", fmt.Sprintf("%d-%d", rows.Start, rows.End-1), "n", q.n)
+	a.g.Logger().Info("image edit", "request_id", RequestID(r.Context()), "rows", fmt.Sprintf("%d-%d", rows.Start, rows.End-1), "n", q.n)
 	writeJSON(w, http.StatusOK, map[string]any{"created": unixNow(), "data": data, "twig": info})
 }
 
 // redraw paints req.Rows of req.Canvas anew (thinking first when there is
 // no thought and thinking is on) and returns the new canvas and thought.
 func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest) (world.Tokens, string, error) {
-	b := a.g.backend
 	out := slices.Clone(world.Tokens(req.Canvas)) // rows outside the band stay as sent
 	seen := slices.Clone(req.Canvas)
 	for i := req.Rows.Start * world.Grid; i < len(seen); i++ {
@@ -296,15 +295,13 @@ func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest) (worl
 	}
 	req.Canvas = seen
 	if req.Thought == "" && req.Settings.Think {
-		a.g.stats.calls.Add(1)
-		done, err := Call(ctx, b, protocol.Call{Role: protocol.RoleThink, Request: req}, func(protocol.Payload) error { return nil })
+		done, err := a.g.Call(ctx, protocol.Call{Role: protocol.RoleThink, Request: req}, func(protocol.Payload) error { return nil })
 		if err != nil {
 			return nil, "", err
 		}
 		req.Thought = done.Thought.Text
 	}
-	a.g.stats.calls.Add(1)
-	_, err := Call(ctx, b, protocol.Call{Role: protocol.RolePaint, Request: req}, func(p protocol.Payload) error {
+	_, err := a.g.Call(ctx, protocol.Call{Role: protocol.RolePaint, Request: req}, func(p protocol.Payload) error {
 		if row, ok := p.(*protocol.CallRow); ok {
 			copy(out[row.Row*world.Grid:], row.Tokens)
 		}

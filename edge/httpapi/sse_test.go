@@ -1,4 +1,4 @@
-package edge
+package httpapi
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // An SSE client that stops reading does not hold the model: its run stops
@@ -40,8 +41,8 @@ func TestSSESlowClientStopsTheRun(t *testing.T) {
 			}),
 		}, nil
 	}}
-	g := New(Config{Backend: spam, Limits: Limits{QueueMessages: 16}})
-	hs := httptest.NewServer(Handler(HTTPConfig{Gateway: g}))
+	g := gateway.New(gateway.Config{Backend: spam, Limits: gateway.Limits{QueueMessages: 16}})
+	hs := httptest.NewServer(Handler(Config{Gateway: g}))
 	defer hs.Close()
 	conn, err := net.Dial("tcp", hs.Listener.Addr().String())
 	if err != nil {

@@ -1,4 +1,4 @@
-package edge
+package gateway
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 // are valid: each client message decodes (or is refused with the code the
 // transcript shows), each server message decodes to a known type.
 func TestDocsMessages(t *testing.T) {
-	doc, err := os.ReadFile("../docs/PROTOCOL.md")
+	doc, err := os.ReadFile("../../docs/PROTOCOL.md")
 	if err != nil {
 		t.Fatal(err)
 	}

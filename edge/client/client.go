@@ -1,8 +1,12 @@
-package edge
+// Package client is the Go client of a twig gateway: it sends runs and
+// model calls over one gateway.Transport (package wsconn dials one; the
+// Worker has its own) and plays the engine's roles with the server's model.
+package client
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,6 +16,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // Client is the other end of a gateway: it sends runs and model calls over
@@ -19,7 +24,7 @@ import (
 // with the server's model, so a loop running here can think, paint and
 // critique there. Any number of calls and runs may go at once.
 type Client struct {
-	t    Transport
+	t    gateway.Transport
 	wmu  sync.Mutex
 	next atomic.Int64
 
@@ -36,8 +41,8 @@ type Client struct {
 	OnConnError func(*protocol.Error)
 }
 
-// NewClient starts a client on t; it reads t until t fails or Close.
-func NewClient(t Transport) *Client {
+// New starts a client on t; it reads t until t fails or Close.
+func New(t gateway.Transport) *Client {
 	c := &Client{t: t, streams: map[string]*clientStream{}, helloOK: make(chan struct{}), done: make(chan struct{})}
 	go c.readLoop()
 	return c
@@ -193,7 +198,7 @@ func (c *Client) callEvents(ctx context.Context, call protocol.Call, on func(pro
 				// invalid_request too, as it would on the server itself
 				err = &engine.Error{Code: p.Code, Band: -1, Err: err}
 			}
-			return nil, &CallError{Code: p.Code, Err: err}
+			return nil, &rolecall.Error{Code: p.Code, Err: err}
 		default:
 			if err := on(ev); err != nil {
 				c.send(protocol.Message{ID: id, Body: &protocol.Cancel{}})
@@ -260,6 +265,9 @@ func (c *Client) Backend(bands int) engine.Backend {
 		return c.Roles(), nil
 	}}
 }
+
+// errClosed ends a stream whose connection has ended (wait returns why).
+var errClosed = errors.New("edge: connection closed")
 
 // clientStream queues one request's events; the read loop never blocks on it.
 type clientStream struct {

@@ -1,4 +1,4 @@
-package edge
+package httpapi
 
 import (
 	"context"
@@ -7,15 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/edge/gateway"
 )
-
-// errClientGone wraps a failed write of a response: the client went away
-// (ErrorCode: canceled, not internal).
-var errClientGone = errors.New("edge: the client went away")
 
 // sseWriter writes server-sent events: one "data:" line of JSON each.
 type sseWriter struct {
@@ -47,7 +45,7 @@ func (s *sseWriter) send(v any) error {
 func (s *sseWriter) raw(b []byte) error {
 	s.deadline()
 	if _, err := fmt.Fprintf(s.w, "data: %s\n\n", b); err != nil {
-		return fmt.Errorf("%w: %v", errClientGone, err)
+		return fmt.Errorf("%w: %v", gateway.ErrClientGone, err)
 	}
 	s.flush()
 	return nil
@@ -61,35 +59,25 @@ func (s *sseWriter) flush() {
 
 // acquire takes one of the address's in-flight slots for an HTTP request.
 func (a *apiHandler) acquire(w http.ResponseWriter, r *http.Request) (release func(), ok bool) {
-	g := a.g
-	g.mu.Lock()
-	draining := g.draining
-	g.mu.Unlock()
-	if draining {
+	release, err := a.g.Acquire(ClientAddr(r))
+	switch {
+	case errors.Is(err, gateway.ErrDraining):
 		writeAPIError(w, http.StatusServiceUnavailable, protocol.CodeDraining, "", "the server is shutting down and takes no new requests")
 		return nil, false
-	}
-	addr := ClientAddr(r)
-	if !g.addrs.acquireJob(addr, g.limits.MaxInFlightPerAddr) {
+	case err != nil:
 		w.Header().Set("Retry-After", "1")
 		writeAPIError(w, http.StatusTooManyRequests, protocol.CodeTooMany,
-			"", fmt.Sprintf("your address has %d requests in flight, the limit: wait for one to end", g.limits.MaxInFlightPerAddr))
+			"", fmt.Sprintf("your address has %d requests in flight, the limit: wait for one to end", a.g.Limits().MaxInFlightPerAddr))
 		return nil, false
 	}
-	g.jobs.Add(1)
-	g.stats.inFlight.Add(1)
-	return func() {
-		g.addrs.releaseJob(addr)
-		g.stats.inFlight.Add(-1)
-		g.jobs.Done()
-	}, true
+	return release, true
 }
 
 // readMessage reads a body holding one client message, as on the websocket.
 func (a *apiHandler) readMessage(w http.ResponseWriter, r *http.Request, want string) (protocol.Message, bool) {
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(a.g.limits.MaxMessageBytes)))
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, int64(a.g.Limits().MaxMessageBytes)))
 	if err != nil {
-		writeAPIError(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "", fmt.Sprintf("the body is over the limit of %d bytes", a.g.limits.MaxMessageBytes))
+		writeAPIError(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "", fmt.Sprintf("the body is over the limit of %d bytes", a.g.Limits().MaxMessageBytes))
 		return protocol.Message{}, false
 	}
 	m, err := protocol.DecodeMessage(b)
@@ -121,14 +109,13 @@ func (a *apiHandler) runs(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	st := m.Body.(*protocol.Start)
-	ctx, cancel := context.WithTimeout(r.Context(), a.g.limits.RunTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), a.g.Limits().RunTimeout)
 	defer cancel()
 	out := startSSE(w)
-	rel := newRelay(a.g.limits, func(ev protocol.Event) error { return out.send(ev) })
-	a.g.stats.runs.Add(1)
-	_, err := a.g.draw(ctx, a.g.backend, engine.RunSpec{Prompt: st.Prompt, Settings: st.Settings, RunID: m.ID}, rel.push)
-	werr := rel.finish()
-	a.g.log.Info("run ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "code", codeOrOK(err), "via", "sse", "write_err", errString(werr))
+	rel := gateway.NewRelay(a.g.Limits(), func(ev protocol.Event) error { return out.send(ev) })
+	_, err := a.g.Draw(ctx, engine.RunSpec{Prompt: st.Prompt, Settings: st.Settings, RunID: m.ID}, rel.Push)
+	werr := rel.Finish()
+	a.g.Logger().Info("run ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "code", codeOrOK(err), "via", "sse", "write_err", errString(werr))
 }
 
 // calls serves POST /v1/calls: the body is a call message; the answer is
@@ -144,27 +131,53 @@ func (a *apiHandler) calls(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	c := m.Body.(*protocol.Call)
-	ctx, cancel := context.WithTimeout(r.Context(), a.g.limits.RunTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), a.g.Limits().RunTimeout)
 	defer cancel()
 	out := startSSE(w)
-	rel := newRelay(a.g.limits, func(ev protocol.Event) error { return out.send(ev) })
-	a.g.stats.calls.Add(1)
-	st := newStream(m.ID)
+	rel := gateway.NewRelay(a.g.Limits(), func(ev protocol.Event) error { return out.send(ev) })
+	st := gateway.NewStream(m.ID)
 	var sendErr error
-	done, err := Call(ctx, a.g.backend, *c, func(p protocol.Payload) error {
-		sendErr = rel.push(st.event(p))
+	done, err := a.g.Call(ctx, *c, func(p protocol.Payload) error {
+		sendErr = rel.Push(st.Event(p))
 		return sendErr
 	})
 	switch {
 	case err == nil:
-		rel.push(st.event(done))
+		rel.Push(st.Event(done))
 	case sendErr == nil:
-		rel.push(st.event(&protocol.Error{Code: ErrorCode(err), Message: oneLine(err)}))
+		rel.Push(st.Event(&protocol.Error{Code: gateway.ErrorCode(err), Message: oneLine(err)}))
 	}
-	rel.finish()
-	a.g.log.Info("call ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "role", c.Role, "code", codeOrOK(err),
-		"ms", st.ms(), "via", "sse")
+	rel.Finish()
+	a.g.Logger().Info("call ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "role", c.Role, "code", codeOrOK(err),
+		"ms", st.Ms(), "via", "sse")
+}
+
+// writeTimeout bounds one write of an HTTP stream.
+const writeTimeout = 10 * time.Second
+
+// deadlineWriter sets a write deadline before each write of an HTTP stream,
+// where the runtime supports it (net/http does; a Worker may not).
+func deadlineWriter(w http.ResponseWriter) func() {
+	rc := http.NewResponseController(w)
+	return func() { rc.SetWriteDeadline(time.Now().Add(writeTimeout)) }
 }
 
 // unixNow is the "created" time of OpenAI objects.
 func unixNow() int64 { return time.Now().Unix() }
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func codeOrOK(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return gateway.ErrorCode(err)
+}
+
+// oneLine flattens an error for a one-line message.
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

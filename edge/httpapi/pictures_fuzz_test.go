@@ -1,4 +1,4 @@
-package edge
+package httpapi
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"image/jpeg"
 	"image/png"
 	"testing"
+
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // pixelBytes is the memory of a decoded image's pixels.
@@ -56,7 +58,7 @@ func FuzzPicture(f *testing.F) {
 		enc(&b)
 		f.Add(b.Bytes())
 	}
-	pl := pictureLimits{max: 4 << 20, budget: newBudget(4 << 20)}
+	pl := pictureLimits{max: 4 << 20, budget: gateway.NewBudget(4 << 20)}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 		var cost int64
@@ -71,7 +73,7 @@ func FuzzPicture(f *testing.F) {
 		if aerr != nil && (aerr.status < 400 || aerr.msg == "") {
 			t.Fatalf("bad refusal %+v", aerr)
 		}
-		if used, _ := pl.budget.stats(); used != 0 {
+		if used, _ := pl.budget.Stats(); used != 0 {
 			t.Fatalf("%d bytes still taken", used)
 		}
 	})

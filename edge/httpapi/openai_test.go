@@ -1,4 +1,4 @@
-package edge
+package httpapi
 
 import (
 	"bufio"
@@ -22,6 +22,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // recorder backend: thoughts are "rows A B : new red circle", rows are all
@@ -70,8 +71,8 @@ func (r *recording) backend() engine.Backend {
 
 func newAPI(t *testing.T, b engine.Backend, origins ...string) *httptest.Server {
 	t.Helper()
-	g := New(Config{Backend: b})
-	hs := httptest.NewServer(Handler(HTTPConfig{Gateway: g, Origins: origins}))
+	g := gateway.New(gateway.Config{Backend: b})
+	hs := httptest.NewServer(Handler(Config{Gateway: g, Origins: origins}))
 	t.Cleanup(hs.Close)
 	return hs
 }

@@ -1,4 +1,4 @@
-package edge
+package httpapi
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 	_ "golang.org/x/image/webp"
 
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // maxPictureSide bounds a client picture's width and height (a small PNG can
@@ -26,11 +27,11 @@ const maxPictureSide = 4096
 // memory, and the memory of all those being decoded at once.
 type pictureLimits struct {
 	max    int64
-	budget *budget
+	budget *gateway.Budget
 }
 
-func (g *Gateway) pictureLimits() pictureLimits {
-	return pictureLimits{max: g.limits.MaxPictureBytes, budget: g.pictures}
+func (a *apiHandler) pictureLimits() pictureLimits {
+	return pictureLimits{max: a.g.Limits().MaxPictureBytes, budget: a.g.Pictures()}
 }
 
 // decodePicture decodes a PNG, JPEG, GIF or WebP picture and hands it to
@@ -54,11 +55,11 @@ func decodePicture(ctx context.Context, pl pictureLimits, data []byte, param str
 				param, cfg.Width, cfg.Height, format, (cost+(1<<20)-1)>>20, pl.max>>20)}
 	}
 	if pl.budget != nil {
-		if err := pl.budget.acquire(ctx, cost); err != nil {
-			code := ErrorCode(err)
+		if err := pl.budget.Acquire(ctx, cost); err != nil {
+			code := gateway.ErrorCode(err)
 			return &apiError{status: statusOf(code), code: code, param: param, msg: param + ": gave up waiting for memory to decode the picture: " + oneLine(err)}
 		}
-		defer pl.budget.release(cost)
+		defer pl.budget.Release(cost)
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {

@@ -1,4 +1,4 @@
-package edge
+package httpapi
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
 	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // The chat convention (docs/PROTOCOL.md, "Chat completions"): a
@@ -71,22 +72,21 @@ func (a *apiHandler) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	q, aerr := parseChat(r.Context(), body, a.g.backend, a.g.pictureLimits())
+	q, aerr := parseChat(r.Context(), body, a.g.Backend(), a.pictureLimits())
 	if aerr != nil {
 		aerr.write(w)
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), a.g.limits.RunTimeout)
+	ctx, cancel := context.WithTimeout(r.Context(), a.g.Limits().RunTimeout)
 	defer cancel()
-	a.g.stats.calls.Add(1)
 	id := "chatcmpl-" + RequestID(r.Context())
 	c := chatCompletion{id: id, model: q.model, created: unixNow(), q: q}
 	if q.stream {
-		err = c.stream(ctx, w, a.g.backend, a.g.limits)
+		err = c.stream(ctx, w, a.g.Call, a.g.Limits())
 	} else {
-		err = c.whole(ctx, w, a.g.backend)
+		err = c.whole(ctx, w, a.g.Call)
 	}
-	a.g.log.Info("chat completion", "request_id", RequestID(r.Context()), "role", q.call.Role, "band", q.call.Request.Band,
+	a.g.Logger().Info("chat completion", "request_id", RequestID(r.Context()), "role", q.call.Role, "band", q.call.Request.Band,
 		"stream", q.stream, "code", codeOrOK(err))
 }
 
@@ -357,6 +357,10 @@ type chatCompletion struct {
 	q       *chatQuery
 }
 
+// caller plays one model call (Gateway.Call: counted, behind the gateway's
+// model slots).
+type caller func(context.Context, protocol.Call, func(protocol.Payload) error) (*protocol.CallDone, error)
+
 // errLength stops a think call at max_tokens.
 var errLength = errors.New("edge: max_tokens reached")
 
@@ -364,9 +368,9 @@ var errLength = errors.New("edge: max_tokens reached")
 // writes it (on the model's goroutine), up to max_tokens. It returns the
 // result (nil when cut at max_tokens), the finish reason and the number of
 // thought tokens.
-func (c *chatCompletion) run(ctx context.Context, b engine.Backend, onDelta func(string) error) (*protocol.CallDone, string, int, error) {
+func (c *chatCompletion) run(ctx context.Context, call caller, onDelta func(string) error) (*protocol.CallDone, string, int, error) {
 	tokens := 0
-	done, err := Call(ctx, b, c.q.call, func(p protocol.Payload) error {
+	done, err := call(ctx, c.q.call, func(p protocol.Payload) error {
 		d, ok := p.(*protocol.CallDelta)
 		if !ok {
 			return nil
@@ -430,15 +434,15 @@ func (c *chatCompletion) ext(done *protocol.CallDone) map[string]any {
 	return map[string]any{"role": c.q.call.Role, "band": r.Band, "rows": r.Rows, "round": r.Round, "result": done}
 }
 
-func (c *chatCompletion) whole(ctx context.Context, w http.ResponseWriter, b engine.Backend) error {
+func (c *chatCompletion) whole(ctx context.Context, w http.ResponseWriter, call caller) error {
 	var sb strings.Builder
 	var sp spacer
-	done, finish, completion, err := c.run(ctx, b, func(d string) error {
+	done, finish, completion, err := c.run(ctx, call, func(d string) error {
 		sb.WriteString(sp.next(d))
 		return nil
 	})
 	if err != nil {
-		code := ErrorCode(err)
+		code := gateway.ErrorCode(err)
 		writeAPIError(w, statusOf(code), code, "", oneLine(err))
 		return err
 	}
@@ -465,13 +469,13 @@ func (c *chatCompletion) chunk(delta map[string]any, finish any) map[string]any 
 
 // stream answers with server-sent chunks: the model's tokens go through a
 // relay, so a slow client never holds the model.
-func (c *chatCompletion) stream(ctx context.Context, w http.ResponseWriter, b engine.Backend, l Limits) error {
+func (c *chatCompletion) stream(ctx context.Context, w http.ResponseWriter, call caller, l gateway.Limits) error {
 	out := startSSE(w)
 	if err := out.send(c.chunk(map[string]any{"role": "assistant", "content": ""}, nil)); err != nil {
 		return err
 	}
 	var sp spacer
-	rel := newRelay(l, func(ev protocol.Event) error {
+	rel := gateway.NewRelay(l, func(ev protocol.Event) error {
 		d, ok := ev.Payload.(*protocol.CallDelta)
 		if !ok {
 			return nil
@@ -481,17 +485,17 @@ func (c *chatCompletion) stream(ctx context.Context, w http.ResponseWriter, b en
 		}
 		return nil
 	})
-	st := newStream(c.id)
-	done, finish, completion, err := c.run(ctx, b, func(d string) error {
-		return rel.push(st.event(&protocol.CallDelta{Text: d}))
+	st := gateway.NewStream(c.id)
+	done, finish, completion, err := c.run(ctx, call, func(d string) error {
+		return rel.Push(st.Event(&protocol.CallDelta{Text: d}))
 	})
-	if werr := rel.finish(); werr != nil {
+	if werr := rel.Finish(); werr != nil {
 		// the client is gone or too slow: that is why the call ended when it
 		// failed too (its deltas had nowhere to go)
 		return werr
 	}
 	if err != nil {
-		code := ErrorCode(err)
+		code := gateway.ErrorCode(err)
 		out.send(map[string]any{"error": map[string]any{"message": oneLine(err), "type": "server_error", "param": nil, "code": code}})
 		return err
 	}

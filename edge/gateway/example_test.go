@@ -1,4 +1,4 @@
-package edge_test
+package gateway_test
 
 import (
 	"bytes"
@@ -11,7 +11,8 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/world"
-	"github.com/twig-project/twig/edge"
+	"github.com/twig-project/twig/edge/client"
+	"github.com/twig-project/twig/edge/gateway"
 )
 
 // pipe is an in-memory Transport: what a runtime (gorilla in `twig serve`,
@@ -22,7 +23,7 @@ type pipe struct {
 	closed  chan struct{}
 }
 
-func newPipe() (server, client *pipe) {
+func newPipe() (server, clientEnd *pipe) {
 	a, b := make(chan []byte, 64), make(chan []byte, 64)
 	done := make(chan struct{})
 	return &pipe{in: a, out: b, closed: done}, &pipe{in: b, out: a, closed: done}
@@ -33,7 +34,7 @@ func (p *pipe) ReadMessage() ([]byte, error) {
 	case m := <-p.in:
 		return m, nil
 	case <-p.closed:
-		return nil, fmt.Errorf("closed: %w", edge.ErrClosedByPeer)
+		return nil, fmt.Errorf("closed: %w", gateway.ErrClosedByPeer)
 	}
 }
 
@@ -69,11 +70,11 @@ func ExampleGateway_Serve() {
 			}),
 		}, nil
 	}}
-	g := edge.New(edge.Config{Backend: backend})
-	server, client := newPipe()
-	go g.Serve(context.Background(), server, edge.Peer{Addr: "local"})
+	g := gateway.New(gateway.Config{Backend: backend})
+	server, conn := newPipe()
+	go g.Serve(context.Background(), server, gateway.Peer{Addr: "local"})
 
-	c := edge.NewClient(client)
+	c := client.New(conn)
 	s := protocol.DefaultSettings()
 	s.Reflect = false
 	counts := map[string]int{}

@@ -1,4 +1,4 @@
-package edge
+package gateway
 
 import (
 	"context"
@@ -16,11 +16,17 @@ import (
 // Deprecated: it is rolecall.Error, the one codec's; use that name.
 type CallError = rolecall.Error
 
+// ErrClientGone is wrapped by the error of a failed write of a response
+// (an HTTP stream): the client went away, so ErrorCode says canceled, not
+// internal.
+var ErrClientGone = errors.New("edge: the client went away")
+
 // ErrorCode returns the protocol error code of err: a *CallError's or an
 // *engine.Error's code, invalid_request for a prompt with unknown words,
-// canceled or deadline_exceeded for a done context, else internal.
+// canceled for ErrClientGone or a cancelled context, deadline_exceeded for
+// an expired one, else internal.
 func ErrorCode(err error) string {
-	if errors.Is(err, errClientGone) {
+	if errors.Is(err, ErrClientGone) {
 		return protocol.CodeCanceled
 	}
 	if e, ok := errors.AsType[*CallError](err); ok {

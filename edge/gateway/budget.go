@@ -1,17 +1,17 @@
-package edge
+package gateway
 
 import (
 	"context"
 	"sync"
 )
 
-// budget is a weighted semaphore of bytes: decodes of client pictures take
+// Budget is a weighted semaphore of bytes: decodes of client pictures take
 // their estimated memory from it before they start and give it back when
 // their picture is no longer needed, so that however many requests arrive
 // at once, the pictures being decoded never hold more than its size.
 // Waiters are served in arrival order (a big picture is not starved by a
 // stream of small ones).
-type budget struct {
+type Budget struct {
 	mu      sync.Mutex
 	size    int64
 	used    int64
@@ -24,10 +24,11 @@ type waiter struct {
 	ready chan struct{}
 }
 
-func newBudget(size int64) *budget { return &budget{size: size} }
+// NewBudget returns a budget of size bytes.
+func NewBudget(size int64) *Budget { return &Budget{size: size} }
 
-// acquire takes n bytes (n ≤ size), waiting until they are free or ctx ends.
-func (b *budget) acquire(ctx context.Context, n int64) error {
+// Acquire takes n bytes (n ≤ size), waiting until they are free or ctx ends.
+func (b *Budget) Acquire(ctx context.Context, n int64) error {
 	b.mu.Lock()
 	if len(b.waiters) == 0 && b.used+n <= b.size {
 		b.take(n)
@@ -45,7 +46,7 @@ func (b *budget) acquire(ctx context.Context, n int64) error {
 		select {
 		case <-w.ready: // granted meanwhile: give it back
 			b.mu.Unlock()
-			b.release(n)
+			b.Release(n)
 		default:
 			for i, x := range b.waiters {
 				if x == w {
@@ -60,8 +61,8 @@ func (b *budget) acquire(ctx context.Context, n int64) error {
 	}
 }
 
-// release gives back n bytes.
-func (b *budget) release(n int64) {
+// Release gives back n bytes.
+func (b *Budget) Release(n int64) {
 	b.mu.Lock()
 	b.used -= n
 	b.grant()
@@ -69,7 +70,7 @@ func (b *budget) release(n int64) {
 }
 
 // grant wakes the waiters at the head of the queue that now fit.
-func (b *budget) grant() {
+func (b *Budget) grant() {
 	for len(b.waiters) > 0 && b.used+b.waiters[0].n <= b.size {
 		w := b.waiters[0]
 		b.waiters = b.waiters[1:]
@@ -78,13 +79,13 @@ func (b *budget) grant() {
 	}
 }
 
-func (b *budget) take(n int64) {
+func (b *Budget) take(n int64) {
 	b.used += n
 	b.peak = max(b.peak, b.used)
 }
 
-// stats returns the bytes in use and the most ever in use at once.
-func (b *budget) stats() (used, peak int64) {
+// Stats returns the bytes in use and the most ever in use at once.
+func (b *Budget) Stats() (used, peak int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.used, b.peak

@@ -1,4 +1,4 @@
-package edge
+package httpapi
 
 import (
 	"bufio"
@@ -15,12 +15,14 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/twig-project/twig/edge/gateway"
 )
 
-// HTTPConfig is what Handler serves.
-type HTTPConfig struct {
+// Config is what Handler serves.
+type Config struct {
 	// Gateway serves the runs and calls (required).
-	Gateway *Gateway
+	Gateway *gateway.Gateway
 	// WebSocket serves /v1/ws: the runtime's upgrade (package wsconn in
 	// `twig serve`, a WebSocketPair shim in the Worker) ending in
 	// Gateway.Serve. Nil: /v1/ws is 404.
@@ -44,9 +46,9 @@ type HTTPConfig struct {
 // Handler returns the gateway's HTTP surface: /healthz, /v1/ws, the
 // OpenAI-compatible endpoints, /v1/runs and /v1/calls (SSE), and Static,
 // wrapped in request ids, logs, origin checks (CORS) and the token check.
-func Handler(c HTTPConfig) http.Handler {
+func Handler(c Config) http.Handler {
 	if c.Logger == nil {
-		c.Logger = c.Gateway.log
+		c.Logger = c.Gateway.Logger()
 	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 8 << 20
@@ -299,7 +301,7 @@ func (r *Recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 // Health.
 
 type apiHandler struct {
-	g       *Gateway
+	g       *gateway.Gateway
 	maxBody int64
 }
 

@@ -1,4 +1,4 @@
-package edge
+package gateway
 
 import (
 	"context"
@@ -51,7 +51,7 @@ type Gateway struct {
 	log      *slog.Logger
 	addrs    *addrCounter
 	backend  engine.Backend // cfg.Backend, behind the MaxActive slots
-	pictures *budget        // memory for decoding client pictures
+	pictures *Budget        // memory for decoding client pictures
 
 	mu       sync.Mutex
 	draining bool
@@ -83,7 +83,7 @@ func New(cfg Config) *Gateway {
 	}
 	l := cfg.Limits.withDefaults()
 	g := &Gateway{cfg: cfg, limits: l, log: cfg.Logger, sessions: map[*session]struct{}{},
-		addrs: newAddrCounter(), pictures: newBudget(l.PictureBudgetBytes)}
+		addrs: newAddrCounter(), pictures: NewBudget(l.PictureBudgetBytes)}
 	g.backend = cfg.Backend
 	if l.MaxActive > 0 && cfg.Backend != nil {
 		g.backend = &limited{Backend: cfg.Backend, slots: make(chan struct{}, l.MaxActive)}
@@ -137,10 +137,57 @@ func (g *Gateway) Limits() Limits { return g.limits }
 // Backend returns the gateway's backend.
 func (g *Gateway) Backend() engine.Backend { return g.cfg.Backend }
 
-// Errors of Admit.
+// Logger returns the gateway's logger.
+func (g *Gateway) Logger() *slog.Logger { return g.log }
+
+// Pictures returns the memory budget shared by the decodes of client
+// pictures (Limits.PictureBudgetBytes; Stats reports its use).
+func (g *Gateway) Pictures() *Budget { return g.pictures }
+
+// Draw plays one run for a client outside a session (an HTTP request):
+// counted in Stats.Runs, on the backend behind the MaxActive slots, with
+// the configured Draw.
+func (g *Gateway) Draw(ctx context.Context, spec engine.RunSpec, sink engine.Sink) (engine.Result, error) {
+	g.stats.runs.Add(1)
+	return g.draw(ctx, g.backend, spec, sink)
+}
+
+// Call plays one model call for a client outside a session (an HTTP
+// request): counted in Stats.Calls, on the backend behind the MaxActive
+// slots (see the function Call).
+func (g *Gateway) Call(ctx context.Context, c protocol.Call, emit func(protocol.Payload) error) (*protocol.CallDone, error) {
+	g.stats.calls.Add(1)
+	return Call(ctx, g.backend, c, emit)
+}
+
+// Acquire takes one of addr's in-flight slots (Limits.MaxInFlightPerAddr)
+// for a request outside a session (an HTTP request); release gives it back
+// when the request ends. It fails with ErrDraining once the gateway drains
+// and with ErrTooManyRequests when the address is at its limit.
+func (g *Gateway) Acquire(addr string) (release func(), err error) {
+	g.mu.Lock()
+	draining := g.draining
+	g.mu.Unlock()
+	if draining {
+		return nil, ErrDraining
+	}
+	if !g.addrs.acquireJob(addr, g.limits.MaxInFlightPerAddr) {
+		return nil, fmt.Errorf("%w (limit %d)", ErrTooManyRequests, g.limits.MaxInFlightPerAddr)
+	}
+	g.jobs.Add(1)
+	g.stats.inFlight.Add(1)
+	return func() {
+		g.addrs.releaseJob(addr)
+		g.stats.inFlight.Add(-1)
+		g.jobs.Done()
+	}, nil
+}
+
+// Errors of Admit and Acquire.
 var (
-	ErrDraining     = errors.New("edge: the server is shutting down and takes no new connections or requests")
-	ErrTooManyConns = errors.New("edge: too many connections from this address")
+	ErrDraining        = errors.New("edge: the server is shutting down and takes no new connections or requests")
+	ErrTooManyConns    = errors.New("edge: too many connections from this address")
+	ErrTooManyRequests = errors.New("edge: too many requests in flight from this address")
 )
 
 // Admit says whether a new connection from addr would be served, so that an
@@ -254,7 +301,7 @@ type Stats struct {
 func (g *Gateway) Stats() Stats {
 	s := Stats{Conns: g.stats.conns.Load(), InFlight: g.stats.inFlight.Load(), Runs: g.stats.runs.Load(),
 		Calls: g.stats.calls.Load(), Closes: map[int]int64{}}
-	s.PictureBytes, s.PictureBytesPeak = g.pictures.stats()
+	s.PictureBytes, s.PictureBytesPeak = g.pictures.Stats()
 	g.stats.closes.Range(func(k, v any) bool {
 		s.Closes[k.(int)] = v.(*atomic.Int64).Load()
 		return true

@@ -1,4 +1,4 @@
-package edge
+package gateway
 
 import (
 	"context"
@@ -253,22 +253,22 @@ func (s *session) run(ctx context.Context, id string, st *protocol.Start) {
 // call plays one model call, its events going to the client.
 func (s *session) call(ctx context.Context, id string, c *protocol.Call) {
 	s.g.stats.calls.Add(1)
-	em := newStream(id)
+	em := NewStream(id)
 	var emitErr error
 	done, err := Call(ctx, s.g.backend, *c, func(p protocol.Payload) error {
-		if emitErr = s.emit(em.event(p)); emitErr != nil {
+		if emitErr = s.emit(em.Event(p)); emitErr != nil {
 			return emitErr
 		}
 		return nil
 	})
 	switch {
 	case err == nil:
-		s.emit(em.event(done))
+		s.emit(em.Event(done))
 	case emitErr != nil:
 	default:
-		s.emit(em.event(&protocol.Error{Code: ErrorCode(err), Message: oneLine(err)}))
+		s.emit(em.Event(&protocol.Error{Code: ErrorCode(err), Message: oneLine(err)}))
 	}
-	s.log.Info("call ended", "run_id", id, "role", c.Role, "band", c.Request.Band, "ms", em.ms(), "code", codeOrOK(err))
+	s.log.Info("call ended", "run_id", id, "role", c.Role, "band", c.Request.Band, "ms", em.Ms(), "code", codeOrOK(err))
 }
 
 // emit queues one event for the client. A full queue closes the connection
@@ -423,23 +423,26 @@ func (s *session) idleLoop() (stop func()) {
 
 func (s *session) touch() { s.lastMsg.Store(time.Now().UnixNano()) }
 
-// stream numbers the events of one call.
-type stream struct {
+// Stream numbers the events of one call: run_id, seq and t_ms.
+type Stream struct {
 	id    string
 	seq   int64
 	start time.Time
 }
 
-func newStream(id string) *stream { return &stream{id: id, start: time.Now()} }
+// NewStream starts the stream of the request id.
+func NewStream(id string) *Stream { return &Stream{id: id, start: time.Now()} }
 
-func (e *stream) event(p protocol.Payload) protocol.Event {
+// Event wraps p as the stream's next event.
+func (e *Stream) Event(p protocol.Payload) protocol.Event {
 	ev := protocol.Event{V: protocol.Version, Type: p.EventType(), RunID: e.id, Seq: e.seq,
 		TMs: time.Since(e.start).Milliseconds(), Payload: p}
 	e.seq++
 	return ev
 }
 
-func (e *stream) ms() int64 { return time.Since(e.start).Milliseconds() }
+// Ms is the time since the stream started, in milliseconds.
+func (e *Stream) Ms() int64 { return time.Since(e.start).Milliseconds() }
 
 // isNormalClose reports whether a transport error says the client closed
 // normally; transports wrap such errors with ErrClosedByPeer.
