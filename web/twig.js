@@ -220,7 +220,7 @@
     async gif(events) {
       return new Blob([await this._call("gif", traceOf(events))], { type: "image/gif" });
     }
-    /** compare checks the WebGPU path against the CPU on the same inputs (see wasm/js/compare.go). */
+    /** compare checks the WebGPU path against the CPU on the same inputs (see internal/webhost/compare.go). */
     async compare(steps) {
       const g = await this.gpu();
       if (!g.available) throw new TwigError("backend_failed", `no WebGPU to compare: ${g.reason}`);

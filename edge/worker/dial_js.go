@@ -8,6 +8,8 @@ import (
 	"syscall/js"
 
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/edge/proxy"
+	"github.com/twig-project/twig/internal/jsutil"
 )
 
 // dialFetch opens a websocket to an upstream the Workers way: a fetch with
@@ -25,24 +27,24 @@ func dialFetch(ctx context.Context, url string, header http.Header) (gateway.Tra
 	init.Set("redirect", "manual")
 	ac := js.Global().Get("AbortController").New()
 	init.Set("signal", ac.Get("signal"))
-	stop := context.AfterFunc(ctx, func() { try(func() { ac.Call("abort") }) })
+	stop := context.AfterFunc(ctx, func() { jsutil.Try(func() { ac.Call("abort") }) })
 	defer stop()
 	var p js.Value
-	if err := try(func() { p = js.Global().Get("fetch").Invoke(url, init) }); err != nil {
+	if err := jsutil.Try(func() { p = js.Global().Get("fetch").Invoke(url, init) }); err != nil {
 		return nil, err
 	}
-	res, err := await(ctx, p)
+	res, err := jsutil.Await(ctx, p)
 	if err != nil {
 		return nil, err
 	}
 	ws := res.Get("webSocket")
 	if ws.IsNull() || ws.IsUndefined() {
 		if b := res.Get("body"); !b.IsNull() && !b.IsUndefined() {
-			try(func() { b.Call("cancel") })
+			jsutil.Try(func() { b.Call("cancel") })
 		}
-		return nil, &statusError{status: res.Get("status").Int()}
+		return nil, &proxy.StatusError{Status: res.Get("status").Int()}
 	}
-	if err := try(func() { ws.Call("accept") }); err != nil {
+	if err := jsutil.Try(func() { ws.Call("accept") }); err != nil {
 		return nil, err
 	}
 	return newPairConn(ws, 1<<20), nil // the upstream's messages: Workers' 1 MiB cap

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 	"syscall/js"
+
+	"github.com/twig-project/twig/internal/jsutil"
 )
 
 // fetchTransport is an http.RoundTripper over the Workers runtime's fetch.
@@ -46,13 +48,13 @@ func (fetchTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	ac := js.Global().Get("AbortController").New()
 	init.Set("signal", ac.Get("signal"))
-	stop := context.AfterFunc(ctx, func() { try(func() { ac.Call("abort") }) })
+	stop := context.AfterFunc(ctx, func() { jsutil.Try(func() { ac.Call("abort") }) })
 	var p js.Value
-	if err := try(func() { p = js.Global().Get("fetch").Invoke(req.URL.String(), init) }); err != nil {
+	if err := jsutil.Try(func() { p = js.Global().Get("fetch").Invoke(req.URL.String(), init) }); err != nil {
 		stop()
 		return nil, err
 	}
-	res, err := await(ctx, p)
+	res, err := jsutil.Await(ctx, p)
 	if err != nil {
 		stop()
 		return nil, err
@@ -92,10 +94,10 @@ func (b *fetchBody) Read(p []byte) (int, error) {
 			return 0, io.EOF
 		}
 		var prom js.Value
-		if err := try(func() { prom = b.reader.Call("read") }); err != nil {
+		if err := jsutil.Try(func() { prom = b.reader.Call("read") }); err != nil {
 			return 0, err
 		}
-		r, err := await(b.ctx, prom)
+		r, err := jsutil.Await(b.ctx, prom)
 		if err != nil {
 			return 0, err
 		}
@@ -114,7 +116,7 @@ func (b *fetchBody) Read(p []byte) (int, error) {
 
 func (b *fetchBody) Close() error {
 	if !b.done && !b.reader.IsUndefined() {
-		try(func() {
+		jsutil.Try(func() {
 			b.reader.Call("cancel").Call("catch", js.FuncOf(func(js.Value, []js.Value) any { return nil }))
 		})
 	}

@@ -8,6 +8,7 @@ import (
 	"syscall/js"
 
 	"github.com/syumai/workers"
+	"github.com/twig-project/twig/edge/proxy"
 )
 
 // The Worker: glue/entry.mjs starts this program for each request (a fresh
@@ -15,13 +16,13 @@ import (
 // main serves that one request, then returns so the instance can go.
 func main() {
 	env := js.Global().Get("context").Get("env")
-	c, err := LoadConfig(func(k string) (string, bool) { return envString(env, k) })
+	c, err := proxy.LoadConfig(func(k string) (string, bool) { return envString(env, k) })
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	if err != nil {
 		log.Error("configuration", "err", err.Error())
 	}
-	rt := Runtime{Transport: fetchTransport{}, Limiter: doLimiter{ns: env.Get("RATE_LIMITER")}, Upgrade: upgradePair, Dial: dialFetch, Logger: log}
-	workers.ServeNonBlock(NewHandler(c, err, rt))
+	rt := proxy.Runtime{Transport: fetchTransport{}, Limiter: doLimiter{ns: env.Get("RATE_LIMITER")}, Upgrade: upgradePair, Dial: dialFetch, Logger: log}
+	workers.ServeNonBlock(proxy.NewHandler(c, err, rt))
 	workers.Ready()
 	select {
 	case <-workers.Done(): // the response body was read to its end

@@ -10,6 +10,8 @@ import (
 	"syscall/js"
 
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/edge/proxy"
+	"github.com/twig-project/twig/internal/jsutil"
 )
 
 // wsStarted is closed when this instance's request became a websocket
@@ -23,13 +25,13 @@ var wsStarted = make(chan struct{})
 // until the session ends.
 func upgradePair(w http.ResponseWriter, r *http.Request, maxMessage int, serve func(gateway.Transport)) {
 	var client, server js.Value
-	err := try(func() {
+	err := jsutil.Try(func() {
 		pair := js.Global().Get("WebSocketPair").New()
 		client, server = pair.Index(0), pair.Index(1)
 		server.Call("accept")
 	})
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", "cannot open a WebSocketPair: "+err.Error())
+		proxy.WriteError(w, http.StatusInternalServerError, "internal", "cannot open a WebSocketPair: "+err.Error())
 		return
 	}
 	t := newPairConn(server, maxMessage)
@@ -37,9 +39,7 @@ func upgradePair(w http.ResponseWriter, r *http.Request, maxMessage int, serve f
 	close(wsStarted)
 	go serve(t)
 	w.Header().Set("X-Twig-Websocket", "1")
-	if rec, ok := w.(*recorder); ok {
-		rec.MarkSwitched()
-	}
+	proxy.MarkSwitched(w)
 }
 
 // pairConn is the server end of a WebSocketPair as an gateway.Transport.
@@ -65,14 +65,12 @@ const maxQueued = 4 << 20
 func newPairConn(ws js.Value, max int) *pairConn {
 	c := &pairConn{ws: ws, max: max, hard: 16 * max, wake: make(chan struct{}, 1), closed: make(chan struct{})}
 	on := func(ev string, f func(js.Value)) {
-		fn := js.FuncOf(func(_ js.Value, args []js.Value) any {
-			defer func() { // a panic here would end the Go program, every request with it
-				if r := recover(); r != nil {
-					c.end(fmt.Errorf("BUG: websocket %s handler: %v", ev, r))
-					try(func() { c.ws.Call("close", 1011, "internal error") })
-				}
-			}()
-			f(arg0(args))
+		fn := jsutil.Guard(func(_ js.Value, args []js.Value) any {
+			f(jsutil.Arg0(args))
+			return nil
+		}, func(err error) any { // a panic here would have ended the Go program, every request with it
+			c.end(fmt.Errorf("websocket %s handler: %w", ev, err))
+			jsutil.Try(func() { c.ws.Call("close", 1011, "internal error") })
 			return nil
 		})
 		c.listeners = append(c.listeners, fn)
@@ -159,7 +157,7 @@ func (c *pairConn) WriteMessage(b []byte) error {
 		return c.closeErr
 	default:
 	}
-	return try(func() { c.ws.Call("send", string(b)) })
+	return jsutil.Try(func() { c.ws.Call("send", string(b)) })
 }
 
 // Close sends a close frame with code and reason, once.
@@ -172,7 +170,7 @@ func (c *pairConn) Close(code int, reason string) error {
 		if len(reason) > 123 {
 			reason = reason[:123]
 		}
-		try(func() { c.ws.Call("close", code, reason) })
+		jsutil.Try(func() { c.ws.Call("close", code, reason) })
 	}
 	c.end(fmt.Errorf("%w (closed by the server, code %d)", gateway.ErrClosedByPeer, code))
 	return nil

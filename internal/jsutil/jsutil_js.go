@@ -97,14 +97,15 @@ func Try(f func()) (err error) {
 
 // Guard wraps f as a JS callback that never lets a Go panic escape: a panic
 // would end the Go program, and every request or run it serves with it.
-// onPanic gets the panic as an error (it may be nil).
-func Guard(f func(this js.Value, args []js.Value) any, onPanic func(error)) js.Func {
+// onPanic gets the panic as an error and gives the callback's result
+// instead (nil onPanic: undefined).
+func Guard(f func(this js.Value, args []js.Value) any, onPanic func(error) any) js.Func {
 	return js.FuncOf(func(this js.Value, args []js.Value) (v any) {
 		defer func() {
 			if r := recover(); r != nil {
 				v = nil
 				if onPanic != nil {
-					onPanic(fmt.Errorf("BUG: %v", r))
+					v = onPanic(fmt.Errorf("BUG: %v", r))
 				}
 			}
 		}()

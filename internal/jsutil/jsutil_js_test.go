@@ -74,11 +74,11 @@ func TestPromiseAndGuard(t *testing.T) {
 	}
 
 	var caught error
-	f := Guard(func(js.Value, []js.Value) any { panic("in a callback") }, func(err error) { caught = err })
+	f := Guard(func(js.Value, []js.Value) any { panic("in a callback") }, func(err error) any { caught = err; return "instead" })
 	defer f.Release()
-	f.Invoke() // JS calls it: the panic must not escape
-	if caught == nil || !strings.Contains(caught.Error(), "in a callback") {
-		t.Fatalf("Guard: %v", caught)
+	got := f.Invoke() // JS calls it: the panic must not escape
+	if caught == nil || !strings.Contains(caught.Error(), "in a callback") || got.String() != "instead" {
+		t.Fatalf("Guard: %v, result %v", caught, got)
 	}
 	g := Guard(func(_ js.Value, args []js.Value) any { return Arg0(args).Int() + 1 }, nil)
 	defer g.Release()

@@ -3,12 +3,15 @@
 package main
 
 import (
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
 	"strings"
 	"syscall/js"
 	"unsafe"
+
+	"github.com/twig-project/twig/internal/jsutil"
 )
 
 //go:embed matvec.wgsl
@@ -55,14 +58,14 @@ func newWebGPU() (*webGPU, error) {
 	if gpu.IsUndefined() || gpu.IsNull() {
 		return nil, errors.New("this browser has no WebGPU (navigator.gpu is missing; Chromium needs --enable-unsafe-webgpu on Linux)")
 	}
-	adapter, err := await(gpu.Call("requestAdapter"))
+	adapter, err := jsutil.Await(context.Background(), gpu.Call("requestAdapter"))
 	if err != nil {
 		return nil, fmt.Errorf("WebGPU adapter request failed: %w", err)
 	}
 	if adapter.IsNull() || adapter.IsUndefined() {
 		return nil, errors.New("WebGPU has no adapter here (no usable GPU)")
 	}
-	device, err := await(adapter.Call("requestDevice"))
+	device, err := jsutil.Await(context.Background(), adapter.Call("requestDevice"))
 	if err != nil {
 		return nil, fmt.Errorf("WebGPU device request failed: %w", err)
 	}
@@ -70,7 +73,7 @@ func newWebGPU() (*webGPU, error) {
 		weights: map[*float32]js.Value{}, groups: map[[2]*float32]js.Value{},
 		mapRead: js.Global().Get("GPUMapMode").Get("READ")}
 	module := device.Call("createShaderModule", map[string]any{"code": matvecWGSL})
-	if info, err := await(module.Call("getCompilationInfo")); err == nil {
+	if info, err := jsutil.Await(context.Background(), module.Call("getCompilationInfo")); err == nil {
 		var errs []string
 		msgs := info.Get("messages")
 		for i := 0; i < msgs.Length(); i++ {
@@ -88,7 +91,7 @@ func newWebGPU() (*webGPU, error) {
 	g.zero = g.buffer(4, usageStorage|usageCopyDst)
 	g.dims = g.buffer(16, usageUniform|usageCopyDst)
 	g.dimsArr = js.Global().Get("Uint32Array").New(4)
-	if e, err := await(device.Call("popErrorScope")); err != nil || !(e.IsNull() || e.IsUndefined()) {
+	if e, err := jsutil.Await(context.Background(), device.Call("popErrorScope")); err != nil || !(e.IsNull() || e.IsUndefined()) {
 		if err == nil {
 			err = errors.New(e.Get("message").String())
 		}
@@ -211,7 +214,7 @@ func (g *webGPU) MatVec(out, x, w, bias []float32, k, n int) {
 	pass.Call("end")
 	enc.Call("copyBufferToBuffer", g.out, 0, g.read, 0, 4*n)
 	g.queue.Call("submit", []any{enc.Call("finish")})
-	if _, err := await(g.read.Call("mapAsync", g.mapRead, 0, 4*n)); err != nil {
+	if _, err := jsutil.Await(context.Background(), g.read.Call("mapAsync", g.mapRead, 0, 4*n)); err != nil {
 		g.lost = fmt.Errorf("twig: WebGPU readback failed (device lost?): %w", err)
 		panic(g.lost)
 	}

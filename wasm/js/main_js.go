@@ -24,10 +24,13 @@ import (
 	"encoding/json"
 	"sync"
 	"syscall/js"
+
+	"github.com/twig-project/twig/internal/jsutil"
+	"github.com/twig-project/twig/internal/webhost"
 )
 
 func main() {
-	h := NewHost()
+	h := webhost.NewHost()
 	y := newYielder()
 	h.Yield = y.yield
 	var gpuMu sync.Mutex // one run at a time on the GPU: its buffers are shared
@@ -40,7 +43,7 @@ func main() {
 			return jsonString(info), err
 		}),
 		"enableWebGPU": fn(func([]js.Value) (any, error) {
-			return promise(func() (any, error) {
+			return jsutil.Promise(func() (any, error) {
 				g, err := newWebGPU()
 				if err != nil {
 					return nil, err
@@ -50,13 +53,13 @@ func main() {
 			}), nil
 		}),
 		"draw": fn(func(args []js.Value) (any, error) {
-			var req DrawRequest
+			var req webhost.DrawRequest
 			if err := json.Unmarshal([]byte(args[0].String()), &req); err != nil {
 				return nil, err
 			}
 			onEvent := args[1]
 			go func() {
-				if req.Backend == BackendGPU || (req.Backend != BackendCPU && h.autoBackend() == BackendGPU) {
+				if req.Backend == webhost.BackendGPU || (req.Backend != webhost.BackendCPU && h.AutoBackend() == webhost.BackendGPU) {
 					gpuMu.Lock()
 					defer gpuMu.Unlock()
 				}
@@ -69,7 +72,7 @@ func main() {
 		}),
 		"compare": fn(func(args []js.Value) (any, error) {
 			steps := args[0].Int()
-			return promise(func() (any, error) {
+			return jsutil.Promise(func() (any, error) {
 				gpuMu.Lock()
 				defer gpuMu.Unlock()
 				a, err := h.Compare(steps)
@@ -77,32 +80,32 @@ func main() {
 			}), nil
 		}),
 		"parse": fn(func(args []js.Value) (any, error) {
-			return jsonString(Parse(args[0].String())), nil
+			return jsonString(webhost.Parse(args[0].String())), nil
 		}),
 		"humanize": fn(func(args []js.Value) (any, error) {
 			prompt := ""
 			if len(args) > 1 && args[1].Type() == js.TypeString {
 				prompt = args[1].String()
 			}
-			return Humanize(args[0].String(), prompt), nil
+			return webhost.Humanize(args[0].String(), prompt), nil
 		}),
 		"vocabulary": fn(func([]js.Value) (any, error) {
-			return jsonString(Vocabulary()), nil
+			return jsonString(webhost.Vocabulary()), nil
 		}),
 		"png": fn(func(args []js.Value) (any, error) {
 			var tokens []int
 			if err := json.Unmarshal([]byte(args[0].String()), &tokens); err != nil {
 				return nil, err
 			}
-			b, err := PNG(tokens)
-			return bytesJS(b), err
+			b, err := webhost.PNG(tokens)
+			return jsutil.Bytes(b), err
 		}),
 		"gif": fn(func(args []js.Value) (any, error) {
-			b, err := GIF([]byte(args[0].String()))
-			return bytesJS(b), err
+			b, err := webhost.GIF([]byte(args[0].String()))
+			return jsutil.Bytes(b), err
 		}),
 		"atlas": fn(func([]js.Value) (any, error) {
-			pix, side, cell, undrawn := Atlas()
+			pix, side, cell, undrawn := webhost.Atlas()
 			arr := js.Global().Get("Uint8ClampedArray").New(len(pix))
 			js.CopyBytesToJS(arr, pix)
 			return map[string]any{"rgba": arr, "side": side, "cell_px": cell, "undrawn": undrawn}, nil
@@ -117,15 +120,16 @@ func main() {
 
 // fn wraps a Go function for JS. It returns {value} or {error: message}:
 // throwing through Go's frames would break the runtime, so the worker's JS
-// unwraps the result and throws there.
+// unwraps the result and throws there. A panic is an error too, not the end
+// of the program.
 func fn(f func(args []js.Value) (any, error)) js.Func {
-	return js.FuncOf(func(_ js.Value, args []js.Value) any {
+	return jsutil.Guard(func(_ js.Value, args []js.Value) any {
 		v, err := f(args)
 		if err != nil {
 			return map[string]any{"error": err.Error()}
 		}
 		return map[string]any{"value": v}
-	})
+	}, func(err error) any { return map[string]any{"error": "twig: " + err.Error()} })
 }
 
 func jsonString(v any) string {
@@ -134,10 +138,4 @@ func jsonString(v any) string {
 		return `null`
 	}
 	return string(b)
-}
-
-func bytesJS(b []byte) js.Value {
-	arr := js.Global().Get("Uint8Array").New(len(b))
-	js.CopyBytesToJS(arr, b)
-	return arr
 }

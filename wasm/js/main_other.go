@@ -8,7 +8,7 @@ import (
 )
 
 // main explains itself: the browser build only runs as GOOS=js GOARCH=wasm.
-// Its logic (host.go, compare.go) is portable and tested natively.
+// Its logic (internal/webhost) is portable and tested natively.
 func main() {
 	fmt.Fprintln(os.Stderr, "twig browser build: build it with GOOS=js GOARCH=wasm (make web), not natively")
 	os.Exit(2)

@@ -3,7 +3,7 @@
 // the same object for every isolate and location, so a take is atomic and
 // global; the bucket is kept in the object's storage, so an evicted object
 // starts again where it was. The arithmetic is the Go side's bucket.take
-// (edge/worker/ratelimit.go): keep the two alike.
+// (edge/proxy/ratelimit.go): keep the two alike.
 import { DurableObject } from "cloudflare:workers";
 
 export class RateLimiter extends DurableObject {

@@ -1,4 +1,4 @@
-package main
+package proxy
 
 import (
 	"context"
@@ -6,17 +6,19 @@ import (
 	"time"
 )
 
-// memLimiter keeps the buckets in this process's memory: sound for one
+// MemLimiter keeps the buckets in this process's memory: sound for one
 // process (the native twin), not for workerd (see Limiter).
-type memLimiter struct {
+type MemLimiter struct {
 	mu  sync.Mutex
 	b   map[string]*bucket
 	now func() time.Time
 }
 
-func newMemLimiter() *memLimiter { return &memLimiter{b: map[string]*bucket{}, now: time.Now} }
+// NewMemLimiter returns an empty MemLimiter on the wall clock.
+func NewMemLimiter() *MemLimiter { return &MemLimiter{b: map[string]*bucket{}, now: time.Now} }
 
-func (m *memLimiter) Take(_ context.Context, key string, cost int, r Rate) (Decision, error) {
+// Take spends cost tokens of key's bucket; see Limiter.
+func (m *MemLimiter) Take(_ context.Context, key string, cost int, r Rate) (Decision, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	b := m.b[key]

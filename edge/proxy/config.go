@@ -1,4 +1,4 @@
-package main
+package proxy
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // Config is the worker's settings: the [vars] of wrangler.toml, and the
@@ -208,7 +210,7 @@ func (u *Upstream) check(env func(string) (string, bool)) error {
 	case p.RawQuery != "" || p.Fragment != "":
 		return fmt.Errorf("upstream %q: url %q must have no query or fragment", u.Name, p.Redacted())
 	case u.Key != "" && !secretName.MatchString(u.Key):
-		return fmt.Errorf("upstream %q: key %q must be the NAME of a secret (A-Z, 0-9, _), not the key itself", u.Name, clip(u.Key, 8))
+		return fmt.Errorf("upstream %q: key %q must be the NAME of a secret (A-Z, 0-9, _), not the key itself", u.Name, textutil.Clip(u.Key, 8))
 	}
 	if u.Bands < 0 || u.Bands > 16 {
 		return fmt.Errorf("upstream %q: bands %d: use 1–16 (0: 3)", u.Name, u.Bands)
@@ -264,10 +266,3 @@ func (s secret) Reveal() string               { return string(s) }
 func (s secret) String() string               { return redacted }
 func (s secret) GoString() string             { return redacted }
 func (s secret) MarshalJSON() ([]byte, error) { return []byte(`"` + redacted + `"`), nil }
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
-}

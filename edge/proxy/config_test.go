@@ -1,6 +1,6 @@
 //go:build !js
 
-package main
+package proxy
 
 import (
 	"strings"
@@ -63,7 +63,7 @@ func TestConfigErrorAnswers(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	h := NewHandler(c, err, nativeRuntime(nil))
+	h := NewHandler(c, err, NativeRuntime(nil))
 	rec := newRecorder()
 	h.ServeHTTP(rec, mustRequest("GET", "/v1/models"))
 	wantError(t, rec.Code, rec.Body.String(), 500, "config_error")

@@ -1,9 +1,9 @@
-package main
-
-// The browser build's logic, free of syscall/js so it also runs (and is
-// tested) natively: the model behind the CPU and the accelerated backend,
-// runs and their cancellation, the prompt parser, and the files a page
-// offers for download. main_js.go only moves values between it and JS.
+// Package webhost is the logic of twig's browser build (wasm/js), free of
+// syscall/js so it also runs (and is tested) natively: the model behind the
+// CPU and the accelerated backend, runs and their cancellation, the prompt
+// parser, and the files a page offers for download. wasm/js's main_js.go
+// only moves values between it and JS; its gpu_js.go is the accelerator.
+package webhost
 
 import (
 	"bytes"
@@ -344,8 +344,9 @@ func Atlas() (rgba []byte, side, cellPx, undrawn int) {
 	return a.Pix, a.Rect.Dx(), render.CellPx, render.AtlasUndrawn
 }
 
-// autoBackend is the backend auto runs on now.
-func (h *Host) autoBackend() string {
+// AutoBackend is the backend "auto" runs on now: the faster of the CPU and
+// the accelerator, as measured when the accelerator was set.
+func (h *Host) AutoBackend() string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.auto

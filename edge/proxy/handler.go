@@ -1,4 +1,4 @@
-package main
+package proxy
 
 import (
 	"context"
@@ -8,10 +8,11 @@ import (
 	"strings"
 
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/textutil"
 )
 
-// Runtime is what differs between workerd and net/http: the twins
-// (*_js.go, *_other.go) provide it.
+// Runtime is what differs between workerd and net/http: edge/worker's glue
+// (*_js.go) provides workerd's, NativeRuntime net/http's.
 type Runtime struct {
 	// Transport makes the upstream requests (fetch in workerd). It must not
 	// follow redirects and must honour the request's context.
@@ -23,7 +24,7 @@ type Runtime struct {
 	Upgrade func(w http.ResponseWriter, r *http.Request, maxMessage int, serve func(gateway.Transport))
 	// Dial opens a websocket to an upstream's http(s) URL with header
 	// (fetch with Upgrade in workerd, gorilla natively); a refused
-	// handshake is a *statusError.
+	// handshake is a *StatusError.
 	Dial func(ctx context.Context, url string, header http.Header) (gateway.Transport, error)
 	// Logger gets one JSON line per request.
 	Logger *slog.Logger
@@ -55,14 +56,14 @@ func NewHandler(c Config, cerr error, rt Runtime) http.Handler {
 		w.proxy(rw, r, r.PathValue("up"), r.PathValue("ep"))
 	})
 	mux.HandleFunc("/", func(rw http.ResponseWriter, r *http.Request) {
-		writeError(rw, http.StatusNotFound, "not_found", "no endpoint "+r.Method+" "+clip(r.URL.Path, 80)+
+		WriteError(rw, http.StatusNotFound, "not_found", "no endpoint "+r.Method+" "+textutil.Clip(r.URL.Path, 80)+
 			": this worker serves /v1/… (the default upstream), /u/NAME/v1/… and /healthz")
 	})
 	var h http.Handler = mux
 	if cerr != nil {
-		msg := "the worker is misconfigured: " + oneLine(cerr.Error())
+		msg := "the worker is misconfigured: " + textutil.OneLine(cerr.Error())
 		h = http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-			writeError(rw, http.StatusInternalServerError, "config_error", msg)
+			WriteError(rw, http.StatusInternalServerError, "config_error", msg)
 		})
 	}
 	h = w.limit(h)
@@ -81,9 +82,9 @@ func (w *worker) upstream(rw http.ResponseWriter, name string) *Upstream {
 		return u
 	}
 	if name == "" {
-		writeError(rw, http.StatusNotFound, "no_default_upstream", "no default upstream: set DEFAULT_UPSTREAM, or use /u/NAME/v1/… with one of: "+strings.Join(w.c.names(), ", "))
+		WriteError(rw, http.StatusNotFound, "no_default_upstream", "no default upstream: set DEFAULT_UPSTREAM, or use /u/NAME/v1/… with one of: "+strings.Join(w.c.names(), ", "))
 		return nil
 	}
-	writeError(rw, http.StatusForbidden, "upstream_not_allowed", fmt.Sprintf("upstream %q is not allowed: this worker calls only %s", clip(name, 40), strings.Join(w.c.names(), ", ")))
+	WriteError(rw, http.StatusForbidden, "upstream_not_allowed", fmt.Sprintf("upstream %q is not allowed: this worker calls only %s", textutil.Clip(name, 40), strings.Join(w.c.names(), ", ")))
 	return nil
 }

@@ -1,6 +1,6 @@
 //go:build !js
 
-package main
+package proxy
 
 import (
 	"bytes"
@@ -71,9 +71,9 @@ func newWorker(t testing.TB, e env) *testWorker {
 		t.Fatalf("config: %v", err)
 	}
 	logs := &syncBuffer{}
-	rt := nativeRuntime(slog.New(slog.NewJSONHandler(logs, nil)))
+	rt := NativeRuntime(slog.New(slog.NewJSONHandler(logs, nil)))
 	clock := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	ml := newMemLimiter()
+	ml := NewMemLimiter()
 	ml.now = clock.now
 	rt.Limiter = ml
 	hs := httptest.NewServer(NewHandler(c, nil, rt))

@@ -1,4 +1,4 @@
-package main
+package proxy
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/edge/httpapi"
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // The middleware around the worker's routes: request ids and logs, the
@@ -69,7 +70,7 @@ func (w *worker) logged(next http.Handler) http.Handler {
 		rec := &recorder{Recorder: &httpapi.Recorder{ResponseWriter: rw}}
 		ctx := context.WithValue(context.WithValue(r.Context(), requestIDKey, id), clientKey, key)
 		next.ServeHTTP(rec, r.WithContext(ctx))
-		w.log.Info("http", "request_id", id, "method", r.Method, "path", clip(r.URL.Path, 120), "status", rec.Status(),
+		w.log.Info("http", "request_id", id, "method", r.Method, "path", textutil.Clip(r.URL.Path, 120), "status", rec.Status(),
 			"code", rec.code, "bytes", rec.Bytes, "ms", time.Since(t0).Milliseconds(), "addr", addr)
 	})
 }
@@ -80,7 +81,7 @@ func (w *worker) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		if origin := r.Header.Get("Origin"); origin != "" {
 			if !originAllowed(w.c.Origins, origin, r.Host) {
-				writeError(rw, http.StatusForbidden, "origin_not_allowed", "origin "+clip(origin, 60)+" is not allowed: add it to ORIGINS in wrangler.toml")
+				WriteError(rw, http.StatusForbidden, "origin_not_allowed", "origin "+textutil.Clip(origin, 60)+" is not allowed: add it to ORIGINS in wrangler.toml")
 				return
 			}
 			h := rw.Header()
@@ -97,7 +98,7 @@ func (w *worker) guard(next http.Handler) http.Handler {
 		}
 		if w.c.Token != "" && r.URL.Path != "/healthz" && !tokenOK(r, w.c.Token) {
 			rw.Header().Set("WWW-Authenticate", `Bearer realm="twig-edge"`)
-			writeError(rw, http.StatusUnauthorized, "invalid_api_key", "missing or wrong client token: send Authorization: Bearer TOKEN (or ?access_token=TOKEN on the websocket)")
+			WriteError(rw, http.StatusUnauthorized, "invalid_api_key", "missing or wrong client token: send Authorization: Bearer TOKEN (or ?access_token=TOKEN on the websocket)")
 			return
 		}
 		next.ServeHTTP(rw, r)
@@ -150,14 +151,14 @@ func (w *worker) limit(next http.Handler) http.Handler {
 		d, err := w.rt.Limiter.Take(r.Context(), client(r.Context()), 1, w.c.Rate)
 		if err != nil {
 			w.log.Error("rate limiter failed", "request_id", requestID(r.Context()), "err", err.Error())
-			writeError(rw, http.StatusServiceUnavailable, "rate_limiter_unavailable", "the rate limiter could not be reached; try again shortly")
+			WriteError(rw, http.StatusServiceUnavailable, "rate_limiter_unavailable", "the rate limiter could not be reached; try again shortly")
 			return
 		}
 		rw.Header().Set("X-RateLimit-Remaining", strconv.Itoa(d.Remaining))
 		if !d.OK {
 			secs := int((d.RetryAfter + time.Second - 1) / time.Second)
 			rw.Header().Set("Retry-After", strconv.Itoa(max(secs, 1)))
-			writeError(rw, http.StatusTooManyRequests, "rate_limited", d.message(w.c.Rate))
+			WriteError(rw, http.StatusTooManyRequests, "rate_limited", d.message(w.c.Rate))
 			return
 		}
 		next.ServeHTTP(rw, r)
@@ -169,6 +170,23 @@ func (w *worker) limit(next http.Handler) http.Handler {
 type recorder struct {
 	*httpapi.Recorder
 	code string
+}
+
+// MarkSwitched tells the request's log line that w's request became a
+// websocket (status 101), for a Runtime.Upgrade whose platform answers the
+// switch itself (workerd's WebSocketPair).
+func MarkSwitched(w http.ResponseWriter) {
+	for {
+		switch x := w.(type) {
+		case *recorder:
+			x.MarkSwitched()
+			return
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = x.Unwrap()
+		default:
+			return
+		}
+	}
 }
 
 // noteCode lets the log line carry the error code of a refused request.

@@ -1,4 +1,4 @@
-package main
+package proxy
 
 import (
 	"context"
@@ -12,10 +12,11 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 	edgeclient "github.com/twig-project/twig/edge/client"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // websocket serves /v1/ws: the twig/1 session protocol of `twig serve`
-// (package edge's Gateway), its runs and model calls played by upstream
+// (package edge/gateway's Gateway), its runs and model calls played by upstream
 // name's model over one websocket to it (edgeclient.Client), one rate-limit
 // token per model call.
 func (w *worker) websocket(rw http.ResponseWriter, r *http.Request, name string) {
@@ -24,11 +25,11 @@ func (w *worker) websocket(rw http.ResponseWriter, r *http.Request, name string)
 		return
 	}
 	if u.Kind != kindTwig {
-		writeError(rw, http.StatusNotFound, "endpoint_not_allowed", fmt.Sprintf("upstream %q is %s: the websocket needs a twig upstream; use its HTTP endpoints (%s)", u.Name, u.Kind, endpointList(u.Kind)))
+		WriteError(rw, http.StatusNotFound, "endpoint_not_allowed", fmt.Sprintf("upstream %q is %s: the websocket needs a twig upstream; use its HTTP endpoints (%s)", u.Name, u.Kind, endpointList(u.Kind)))
 		return
 	}
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		writeError(rw, http.StatusUpgradeRequired, "upgrade_required", "/v1/ws is a websocket: connect with a WebSocket client")
+		WriteError(rw, http.StatusUpgradeRequired, "upgrade_required", "/v1/ws is a websocket: connect with a WebSocket client")
 		return
 	}
 	gw := w.gateway(u)
@@ -36,7 +37,7 @@ func (w *worker) websocket(rw http.ResponseWriter, r *http.Request, name string)
 	ctx := context.WithValue(context.WithoutCancel(r.Context()), upstreamKey{}, up) // keeps the request id and client
 	peer := gateway.Peer{Addr: client(ctx), RequestID: requestID(ctx)}
 	if err := gw.Admit(peer.Addr); err != nil {
-		writeError(rw, http.StatusTooManyRequests, "too_many_connections", oneLine(err.Error()))
+		WriteError(rw, http.StatusTooManyRequests, "too_many_connections", textutil.OneLine(err.Error()))
 		return
 	}
 	w.rt.Upgrade(rw, r, w.c.MaxMessageBytes, func(t gateway.Transport) {
@@ -96,13 +97,13 @@ func (s *sessionUpstream) client(ctx context.Context, w *worker, u *Upstream) (*
 	}
 	t, err := w.rt.Dial(dctx, u.URL+"/ws", h)
 	if err != nil {
-		w.log.Warn("upstream websocket failed", "request_id", requestID(ctx), "upstream", u.Name, "err", oneLine(err.Error()))
+		w.log.Warn("upstream websocket failed", "request_id", requestID(ctx), "upstream", u.Name, "err", textutil.OneLine(err.Error()))
 		if dctx.Err() != nil || netReason(err) == "it timed out" {
 			return nil, fmt.Errorf("upstream %q sent no answer within %v (UPSTREAM_TIMEOUT_MS)", u.Name, w.c.HeaderTimeout)
 		}
-		var se *statusError
+		var se *StatusError
 		if errors.As(err, &se) {
-			return nil, fmt.Errorf("upstream %q refused the websocket (HTTP %d)", u.Name, se.status)
+			return nil, fmt.Errorf("upstream %q refused the websocket (HTTP %d)", u.Name, se.Status)
 		}
 		return nil, fmt.Errorf("upstream %q could not be reached: %s", u.Name, netReason(err))
 	}
@@ -124,10 +125,11 @@ func (s *sessionUpstream) close() {
 	}
 }
 
-// statusError is a refused websocket handshake.
-type statusError struct{ status int }
+// StatusError is a refused websocket handshake: Runtime.Dial's error when
+// the upstream answered with Status instead of switching protocols.
+type StatusError struct{ Status int }
 
-func (e *statusError) Error() string { return fmt.Sprintf("websocket handshake: HTTP %d", e.status) }
+func (e *StatusError) Error() string { return fmt.Sprintf("websocket handshake: HTTP %d", e.Status) }
 
 // limitedBackend plays the roles with the session's upstream client and
 // charges every model call one token of the client's bucket (a websocket

@@ -1,4 +1,4 @@
-package main
+package proxy
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // endpoints are the upstream paths (under the upstream's API root) a
@@ -67,7 +69,7 @@ func (w *worker) proxy(rw http.ResponseWriter, r *http.Request, name, ep string)
 		return
 	}
 	if !endpointAllowed(u.Kind, r.Method, ep) {
-		writeError(rw, http.StatusNotFound, "endpoint_not_allowed", fmt.Sprintf("%s /v1/%s is not proxied to upstream %q: use %s", r.Method, clip(ep, 60), u.Name, endpointList(u.Kind)))
+		WriteError(rw, http.StatusNotFound, "endpoint_not_allowed", fmt.Sprintf("%s /v1/%s is not proxied to upstream %q: use %s", r.Method, textutil.Clip(ep, 60), u.Name, endpointList(u.Kind)))
 		return
 	}
 	body, ok := w.readBody(rw, r)
@@ -76,7 +78,7 @@ func (w *worker) proxy(rw http.ResponseWriter, r *http.Request, name, ep string)
 	}
 	if len(u.AllowModels) > 0 && r.Method == http.MethodPost {
 		if m := requestModel(r.Header.Get("Content-Type"), body); !slices.Contains(u.AllowModels, m) {
-			writeError(rw, http.StatusBadRequest, "model_not_allowed", fmt.Sprintf("model %q is not allowed on upstream %q: use one of %s", clip(m, 60), u.Name, strings.Join(u.AllowModels, ", ")))
+			WriteError(rw, http.StatusBadRequest, "model_not_allowed", fmt.Sprintf("model %q is not allowed on upstream %q: use one of %s", textutil.Clip(m, 60), u.Name, strings.Join(u.AllowModels, ", ")))
 			return
 		}
 	}
@@ -84,7 +86,7 @@ func (w *worker) proxy(rw http.ResponseWriter, r *http.Request, name, ep string)
 	defer cancel()
 	out, err := http.NewRequestWithContext(ctx, r.Method, u.URL+"/"+ep, bytes.NewReader(body))
 	if err != nil {
-		writeError(rw, http.StatusInternalServerError, "internal", "cannot make the upstream request")
+		WriteError(rw, http.StatusInternalServerError, "internal", "cannot make the upstream request")
 		return
 	}
 	for _, k := range requestHeaders {
@@ -99,24 +101,24 @@ func (w *worker) proxy(rw http.ResponseWriter, r *http.Request, name, ep string)
 	}
 	resp, err := w.transport().RoundTrip(out)
 	if err != nil {
-		w.log.Warn("upstream failed", "request_id", requestID(r.Context()), "upstream", u.Name, "err", oneLine(err.Error()))
+		w.log.Warn("upstream failed", "request_id", requestID(r.Context()), "upstream", u.Name, "err", textutil.OneLine(err.Error()))
 		switch {
 		case errors.Is(err, errHeaderTimeout):
-			writeError(rw, http.StatusGatewayTimeout, "upstream_timeout", fmt.Sprintf("upstream %q sent no answer within %v (UPSTREAM_TIMEOUT_MS)", u.Name, w.c.HeaderTimeout))
+			WriteError(rw, http.StatusGatewayTimeout, "upstream_timeout", fmt.Sprintf("upstream %q sent no answer within %v (UPSTREAM_TIMEOUT_MS)", u.Name, w.c.HeaderTimeout))
 		case ctx.Err() != nil:
-			writeError(rw, http.StatusGatewayTimeout, "upstream_timeout", fmt.Sprintf("upstream %q: the call ran past its limit of %v (CALL_TIMEOUT_MS)", u.Name, w.c.CallTimeout))
+			WriteError(rw, http.StatusGatewayTimeout, "upstream_timeout", fmt.Sprintf("upstream %q: the call ran past its limit of %v (CALL_TIMEOUT_MS)", u.Name, w.c.CallTimeout))
 		default:
-			writeError(rw, http.StatusBadGateway, "upstream_unreachable", fmt.Sprintf("upstream %q could not be reached: %s", u.Name, netReason(err)))
+			WriteError(rw, http.StatusBadGateway, "upstream_unreachable", fmt.Sprintf("upstream %q could not be reached: %s", u.Name, netReason(err)))
 		}
 		return
 	}
 	defer resp.Body.Close()
 	switch {
 	case resp.StatusCode/100 == 3:
-		writeError(rw, http.StatusBadGateway, "upstream_redirect", fmt.Sprintf("upstream %q answered with a redirect (HTTP %d), which the worker does not follow", u.Name, resp.StatusCode))
+		WriteError(rw, http.StatusBadGateway, "upstream_redirect", fmt.Sprintf("upstream %q answered with a redirect (HTTP %d), which the worker does not follow", u.Name, resp.StatusCode))
 		return
 	case resp.ContentLength > w.c.MaxResponseBytes:
-		writeError(rw, http.StatusBadGateway, "response_too_large", fmt.Sprintf("upstream %q answered %d bytes, over the limit of %d (MAX_RESPONSE_BYTES)", u.Name, resp.ContentLength, w.c.MaxResponseBytes))
+		WriteError(rw, http.StatusBadGateway, "response_too_large", fmt.Sprintf("upstream %q answered %d bytes, over the limit of %d (MAX_RESPONSE_BYTES)", u.Name, resp.ContentLength, w.c.MaxResponseBytes))
 		return
 	}
 	h := rw.Header()
@@ -135,11 +137,11 @@ func (w *worker) proxy(rw http.ResponseWriter, r *http.Request, name, ep string)
 	b, err := io.ReadAll(io.LimitReader(resp.Body, w.c.MaxResponseBytes+1))
 	switch {
 	case err != nil && ctx.Err() != nil:
-		writeError(rw, http.StatusGatewayTimeout, "upstream_timeout", fmt.Sprintf("upstream %q: the call ran past its limit of %v (CALL_TIMEOUT_MS)", u.Name, w.c.CallTimeout))
+		WriteError(rw, http.StatusGatewayTimeout, "upstream_timeout", fmt.Sprintf("upstream %q: the call ran past its limit of %v (CALL_TIMEOUT_MS)", u.Name, w.c.CallTimeout))
 	case err != nil:
-		writeError(rw, http.StatusBadGateway, "upstream_unreachable", fmt.Sprintf("upstream %q: the answer broke off: %s", u.Name, netReason(err)))
+		WriteError(rw, http.StatusBadGateway, "upstream_unreachable", fmt.Sprintf("upstream %q: the answer broke off: %s", u.Name, netReason(err)))
 	case int64(len(b)) > w.c.MaxResponseBytes:
-		writeError(rw, http.StatusBadGateway, "response_too_large", fmt.Sprintf("upstream %q answered more than %d bytes (MAX_RESPONSE_BYTES)", u.Name, w.c.MaxResponseBytes))
+		WriteError(rw, http.StatusBadGateway, "response_too_large", fmt.Sprintf("upstream %q answered more than %d bytes (MAX_RESPONSE_BYTES)", u.Name, w.c.MaxResponseBytes))
 	default:
 		rw.WriteHeader(resp.StatusCode)
 		sc := newScrubber(rw, w.c.secrets())
@@ -202,7 +204,7 @@ func (w *worker) fail(rw http.ResponseWriter, sc *scrubber, code, msg string) {
 func (w *worker) readBody(rw http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	max := w.c.MaxRequestBytes
 	tooLarge := func() ([]byte, bool) {
-		writeError(rw, http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("the request body is over the limit of %d bytes (MAX_REQUEST_BYTES)", max))
+		WriteError(rw, http.StatusRequestEntityTooLarge, "request_too_large", fmt.Sprintf("the request body is over the limit of %d bytes (MAX_REQUEST_BYTES)", max))
 		return nil, false
 	}
 	if r.ContentLength > max {
@@ -213,7 +215,7 @@ func (w *worker) readBody(rw http.ResponseWriter, r *http.Request) ([]byte, bool
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, max+1))
 	if err != nil {
-		writeError(rw, http.StatusBadRequest, "bad_request", "the request body could not be read")
+		WriteError(rw, http.StatusBadRequest, "bad_request", "the request body could not be read")
 		return nil, false
 	}
 	if int64(len(b)) > max {

@@ -1,6 +1,6 @@
 //go:build !js
 
-package main
+package proxy
 
 import (
 	"context"
@@ -97,7 +97,7 @@ func TestRateLimitTripsAndRecovers(t *testing.T) {
 
 func TestBucket(t *testing.T) {
 	r := Rate{PerMinute: 120, Burst: 4} // 2 a second
-	m := newMemLimiter()
+	m := NewMemLimiter()
 	now := time.Unix(100, 0)
 	m.now = func() time.Time { return now }
 	take := func(key string, cost int) Decision {
