@@ -5,7 +5,7 @@ GO        ?= go
 BENCHTIME ?= 300ms
 FUZZTIME  ?= 10s
 
-.PHONY: help build test stress e2e bench fuzz vet fmt web demo e2e-browser e2e-serve edge edge-dev e2e-edge test-slow train eval eval-schedules e2e-remote sandbox-guest sandbox-examples
+.PHONY: help build test test-js stress e2e bench fuzz vet fmt web demo e2e-browser e2e-serve edge edge-dev e2e-edge test-slow train eval eval-schedules e2e-remote sandbox-guest sandbox-examples
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -13,15 +13,20 @@ help: ## list the targets
 build: ## build the twig command into ./bin/twig
 	$(GO) build -o bin/twig ./cmd/twig
 
-test: ## run every test (the README's test command)
+test: ## run every test (the README's test command), then the syscall/js tests in Node (test-js)
 	$(GO) test ./...
+	@$(MAKE) --no-print-directory test-js
+
+test-js: ## the GOOS=js packages' own tests, run in Node (go_js_wasm_exec): internal/jsutil
+	GOOS=js GOARCH=wasm $(GO) test -exec "$$($(GO) env GOROOT)/lib/wasm/go_js_wasm_exec" ./internal/jsutil
 
 stress: ## the tests many times over, to catch a flaky one: before landing a change to timing, goroutines or the edge
 	$(GO) test -count=20 ./edge/...
 	$(GO) test -count=5 ./...
 
-vet: ## go vet and gofmt check
+vet: ## go vet (natively, and for GOOS=js the worker and the browser build) and gofmt check
 	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./edge/worker ./wasm/js ./internal/jsutil
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 e2e: test-slow e2e-serve e2e-remote e2e-browser e2e-edge ## end-to-end checks (the server and edge issues add theirs as prerequisites)
