@@ -74,7 +74,7 @@ e2e-browser: web build ## the page, the element, WebGPU and remote mode in headl
 	node --test --test-concurrency=1 e2e/browser/
 
 # --- sandbox (wasm/sandbox, wasm/guest, wasm/examples) -------------------------
-sandbox-guest: ## rebuild the embedded engine guest (wasm/sandbox/twig-guest.wasm + guest.sum) after changing core/engine, core/protocol, core/world or wasm/guest
+sandbox-guest: ## rebuild the embedded engine guest (wasm/sandbox/twig-guest.wasm + guest.sum) after changing core/engine, core/protocol, internal/world or wasm/guest
 	$(GO) generate ./wasm/sandbox
 
 sandbox-examples: ## build the example policy guest into bin/lowthink.wasm (twig sandbox run bin/lowthink.wasm "PROMPT")

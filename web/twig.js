@@ -198,7 +198,7 @@
       return (this._memo.vocab ||= this._call("vocabulary"));
     }
     /**
-     * humanize turns a thought into plain English (world.HumanizeFor): rows and
+     * humanize turns a thought into plain English (thought.HumanizeFor): rows and
      * columns from 1, and, given the run's prompt, which attributes the prompt
      * left open for the model to choose.
      */
@@ -487,10 +487,10 @@
 
   // ------------------------------------------------------------------ pictures
 
-  // The embedded model's world (core/world): fills and the sub-pixel grid.
+  // The embedded model's world (internal/world/tokens): fills and the sub-pixel grid.
   const SUB = 2; // sub-pixels per cell side
   const SUBGRID = GRID * SUB;
-  const PX_SIZE = 256; // world.PxSize: stripes are STRIPE_PX rows of a picture this tall
+  const PX_SIZE = 256; // tokens.PxSize: stripes are STRIPE_PX rows of a picture this tall
   const STRIPE_PX = 4;
   const PALETTE = [[220, 40, 40], [40, 170, 60], [40, 80, 220], [235, 200, 30], [150, 60, 190], [245, 130, 20]];
   const BACKGROUND = [255, 255, 255], UNDRAWN = [200, 200, 200], UNDRAWN_ALT = [180, 180, 180];

@@ -9,8 +9,9 @@ import (
 	"strings"
 
 	"github.com/twig-project/twig/core/model"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/bench"
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
 )
 
 const evalAbout = `Runs the benchmark: fixed, seeded prompts per category (single, color,
@@ -70,7 +71,7 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 			}
 		}
 		if len(kept) == 0 {
-			return usagef("no prompts in categories %q: use %s or %s", *cats, strings.Join(world.Categories, ","), bench.HeldOutCategory)
+			return usagef("no prompts in categories %q: use %s or %s", *cats, strings.Join(scene.Categories, ","), bench.HeldOutCategory)
 		}
 		items = kept
 	}
@@ -152,8 +153,8 @@ func readPrompts(path string) ([]bench.Item, error) {
 			continue
 		}
 		it := bench.Item{Prompt: line, Seed: int64(len(items) + 1), Category: "unparsed"}
-		if spec, err := world.Parse(line); err == nil {
-			it.Spec, it.Category = spec, world.InferCategory(spec)
+		if spec, err := english.Parse(line); err == nil {
+			it.Spec, it.Category = spec, english.InferCategory(spec)
 		}
 		items = append(items, it)
 	}

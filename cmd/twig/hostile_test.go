@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // repoRoot is the repository's root, two folders up from cmd/twig.
@@ -123,7 +123,7 @@ func TestMakeFuzzRunsEveryFuzzer(t *testing.T) {
 	if n := strings.Count(string(calls), "\n"); n != want {
 		t.Fatalf("make fuzz ran %d fuzzers, the repository has %d:\n%s", n, want, out)
 	}
-	for _, f := range []string{"./core/protocol:FuzzDecode", "./core/world:FuzzParse"} {
+	for _, f := range []string{"./core/protocol:FuzzDecode", "./internal/world/english:FuzzParse"} {
 		if !strings.Contains(string(out), "  "+f+"\n") {
 			t.Errorf("the summary does not list %s:\n%s", f, out)
 		}
@@ -307,16 +307,16 @@ func frameBomb(t *testing.T, path string, n int, done bool) {
 			t.Fatal(err)
 		}
 	}
-	ev(0, &protocol.RunStarted{Prompt: "a red circle", Settings: protocol.DefaultSettings(), Grid: world.Grid,
-		Plan: []protocol.Rows{{Start: 0, End: world.Grid}}})
-	ev(1, &protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: world.Grid}}) // a band opens before its rows
-	row := make([]int, world.Grid)
+	ev(0, &protocol.RunStarted{Prompt: "a red circle", Settings: protocol.DefaultSettings(), Grid: tokens.Grid,
+		Plan: []protocol.Rows{{Start: 0, End: tokens.Grid}}})
+	ev(1, &protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: tokens.Grid}}) // a band opens before its rows
+	row := make([]int, tokens.Grid)
 	for i := 1; i <= n; i++ {
-		row[i%world.Grid] = i % world.NumImageTokens
+		row[i%tokens.Grid] = i % tokens.NumImageTokens
 		ev(i+1, &protocol.BandProgress{Band: 0, Row: 0, Tokens: row})
 	}
 	if done {
-		canvas := world.NewTokens()
+		canvas := tokens.NewTokens()
 		copy(canvas, row)
 		ev(n+2, &protocol.RunDone{Tokens: canvas})
 	}

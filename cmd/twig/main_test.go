@@ -13,7 +13,8 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // testBackend samples from the seed like a model would (a test double: the
@@ -23,7 +24,7 @@ func testBackend(context.Context, backendOptions) (Backend, error) {
 		rng := rand.New(rand.NewPCG(uint64(spec.Seed), 2))
 		return engine.Roles{
 			Thinker: engine.ThinkerFunc(func(_ context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
-				s := fmt.Sprintf("band %d: a %s shape ", req.Band, world.Colors[rng.IntN(len(world.Colors))])
+				s := fmt.Sprintf("band %d: a %s shape ", req.Band, scene.Colors[rng.IntN(len(scene.Colors))])
 				for _, w := range strings.SplitAfter(s, " ") {
 					emit(w)
 				}
@@ -32,12 +33,12 @@ func testBackend(context.Context, backendOptions) (Backend, error) {
 			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 				end := req.Rows.End
 				if end < 0 {
-					end = world.Grid
+					end = tokens.Grid
 				}
 				for r := req.Rows.Start; r < end && ctx.Err() == nil; r++ {
-					row := make([]int, world.Grid)
+					row := make([]int, tokens.Grid)
 					for i := range row {
-						row[i] = rng.IntN(world.NumImageTokens)
+						row[i] = rng.IntN(tokens.NumImageTokens)
 					}
 					onRow(r, row)
 				}

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/render"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Output file names.
@@ -23,7 +23,7 @@ func tracePath(dir string) string { return filepath.Join(dir, traceFile) }
 
 // writeOutputs writes image.png from the canvas and thinking.gif from the
 // events; it returns the paths written.
-func writeOutputs(dir string, canvas world.Tokens, events []protocol.Event) ([]string, error) {
+func writeOutputs(dir string, canvas tokens.Tokens, events []protocol.Event) ([]string, error) {
 	film, err := render.Rebuild(events)
 	if err != nil {
 		return nil, err
@@ -34,7 +34,7 @@ func writeOutputs(dir string, canvas world.Tokens, events []protocol.Event) ([]s
 // writeFilm writes image.png from the canvas (nil: the film's), or from the
 // film's real picture when the run painted one, and thinking.gif from the
 // film.
-func writeFilm(dir string, canvas world.Tokens, film *render.Film) ([]string, error) {
+func writeFilm(dir string, canvas tokens.Tokens, film *render.Film) ([]string, error) {
 	if canvas == nil {
 		canvas = film.Canvas
 	}

@@ -19,9 +19,9 @@ import (
 	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/remote/remotetest"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/edge/client"
 	"github.com/twig-project/twig/edge/wsconn"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // TestDrawPhotos draws with twig draw --backend openai on a provider whose
@@ -151,7 +151,7 @@ func TestServePhotos(t *testing.T) {
 	if n := remotetest.Colours(f.Pixels.Image()); n < 10000 {
 		t.Fatalf("the picture has %d colours, want a photograph's", n)
 	}
-	if want := world.Grid + 5 + 6 + 5; strips != want { // 16 rows, then each band redrawn once
+	if want := tokens.Grid + 5 + 6 + 5; strips != want { // 16 rows, then each band redrawn once
 		t.Errorf("%d band_progress strips, want %d", strips, want)
 	}
 	if strings.Contains(raw.String(), key) {
@@ -162,7 +162,7 @@ func TestServePhotos(t *testing.T) {
 }
 
 func pixelRowsOf(r protocol.Rows, h int) protocol.Rows {
-	return protocol.Rows{Start: canvas.CellRows(r.Start, world.Grid, h).Start, End: canvas.CellRows(r.End-1, world.Grid, h).End}
+	return protocol.Rows{Start: canvas.CellRows(r.Start, tokens.Grid, h).Start, End: canvas.CellRows(r.End-1, tokens.Grid, h).End}
 }
 
 func outsideHash(c *canvas.Canvas, r protocol.Rows) [32]byte {

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/bench"
 	"github.com/twig-project/twig/internal/judge"
+	"github.com/twig-project/twig/internal/world/english"
 )
 
 // TestE2ERemoteAgainstServe runs a real `twig serve` process as the
@@ -110,7 +110,7 @@ func TestE2ERemoteAgainstServe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, _ := world.Parse(prompt)
+	spec, _ := english.Parse(prompt)
 	verdict := judge.Check(spec, img)
 	t.Logf("events %v; thoughts %q; judged: pass=%v score=%.2f (%d objects)", types, done.Thoughts, verdict.Pass, verdict.Score(), len(verdict.Objects))
 

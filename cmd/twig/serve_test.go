@@ -12,7 +12,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -101,7 +101,7 @@ func TestHoldAfterRow(t *testing.T) {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					onRow(r, make([]int, world.Grid))
+					onRow(r, make([]int, tokens.Grid))
 				}
 				return nil
 			}),

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/english"
 )
 
 func vocabCmd(ctx context.Context, e *env, args []string) error {
@@ -19,7 +19,7 @@ func vocabCmd(ctx context.Context, e *env, args []string) error {
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "WORD\tKIND\tMEANING")
-	for _, v := range world.Vocabulary() {
+	for _, v := range english.Vocabulary() {
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Word, v.Kind, v.Meaning)
 	}
 	return tw.Flush()

@@ -16,7 +16,7 @@ import (
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Settings control a run; see protocol.Settings. DefaultSettings gives the defaults.
@@ -72,8 +72,8 @@ type RejectedPlan struct {
 }
 
 // Painter paints the rows of req.Rows in order, calling onRow once per row
-// with that row's world.Grid tokens, and returns when done. When req.Rows.End
-// is -1 (adaptive mode) it paints until row world.Grid or until ctx is
+// with that row's tokens.Grid tokens, and returns when done. When req.Rows.End
+// is -1 (adaptive mode) it paints until row tokens.Grid or until ctx is
 // cancelled: the engine cancels ctx to end a band early, so a painter must
 // check ctx between rows.
 type Painter interface {
@@ -84,14 +84,14 @@ type Painter interface {
 // model) rather than of the token grid. The run's canvas is then also a
 // picture of PictureSize pixels, which every request carries
 // (State.Picture), and each painted row comes with its pixels: token row r
-// is the picture's pixel rows canvas.CellRows(r, world.Grid, h), and its
+// is the picture's pixel rows canvas.CellRows(r, tokens.Grid, h), and its
 // tokens are the embedded model's view of those pixels (what an embedded
 // role reads). The engine writes only those rows: whatever the painter does,
 // the pixels outside the band it paints stay as they were.
 type PixelPainter interface {
 	Painter
 	// PictureSize is the picture's width and height in pixels; the height
-	// is at least world.Grid.
+	// is at least tokens.Grid.
 	PictureSize() (w, h int)
 	// PaintPixels is PaintBand with each row's pixels in strip.
 	PaintPixels(ctx context.Context, req PaintRequest, onRow func(row int, tokens []int, strip canvas.Strip)) error
@@ -162,7 +162,7 @@ type State struct {
 	// Thoughts are the accepted thoughts of the earlier bands, in order ("" where none).
 	Thoughts []string `json:"thoughts"`
 	// Canvas is a copy of the canvas so far; -1 marks undrawn cells.
-	Canvas world.Tokens `json:"canvas"`
+	Canvas tokens.Tokens `json:"canvas"`
 	// Picture is a copy of the real picture so far when the painter paints
 	// one (PixelPainter), transparent where undrawn; nil otherwise. Roles
 	// that see pictures (a remote thinker, critic or painter) look at it;
@@ -174,7 +174,7 @@ type State struct {
 type ThinkRequest struct {
 	State
 	// SetEnd is set when the band is open-ended (Rows.End == -1): the thinker
-	// may call it to end the band at row end, Rows.Start < end ≤ world.Grid.
+	// may call it to end the band at row end, Rows.Start < end ≤ tokens.Grid.
 	// It is nil otherwise.
 	SetEnd func(end int) `json:"-"`
 	// Attempt is 0 for the band's first plan, a for the a-th rewrite of a
@@ -238,7 +238,7 @@ type Result struct {
 	// RunID names the run.
 	RunID string
 	// Tokens is the final canvas (partial when the run failed).
-	Tokens world.Tokens
+	Tokens tokens.Tokens
 	// Picture is the final picture when the painter paints real pictures
 	// (PixelPainter), else nil.
 	Picture *canvas.Canvas

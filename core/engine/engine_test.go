@@ -12,8 +12,8 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/render"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 func TestSchedule(t *testing.T) {
@@ -34,19 +34,19 @@ func TestSchedule(t *testing.T) {
 			sizes = append(sizes, r.Len())
 			next = r.End
 		}
-		if !slices.Equal(sizes, tc.want) || next != world.Grid {
+		if !slices.Equal(sizes, tc.want) || next != tokens.Grid {
 			t.Errorf("k=%d: sizes %v, want %v", tc.k, sizes, tc.want)
 		}
 	}
 }
 
 // wantCanvas is what the test painter leaves when band b of plan was last drawn in round rounds[b].
-func wantCanvas(plan []engine.Rows, rounds []int) world.Tokens {
-	c := world.NewTokens()
+func wantCanvas(plan []engine.Rows, rounds []int) tokens.Tokens {
+	c := tokens.NewTokens()
 	for b, rows := range plan {
 		for row := rows.Start; row < rows.End; row++ {
-			for col := range world.Grid {
-				c[row*world.Grid+col] = tok(b, rounds[b], row, col)
+			for col := range tokens.Grid {
+				c[row*tokens.Grid+col] = tok(b, rounds[b], row, col)
 			}
 		}
 	}
@@ -82,7 +82,7 @@ func TestFixedSchedules(t *testing.T) {
 			t.Errorf("k=%d: events\n got %v\nwant %v", k, got, want)
 		}
 		st := r.res.Stats
-		if st.Bands != k || st.ThoughtTokens != 3*k || st.ImageTokens != world.Grid*world.Grid || st.Critiques != k || st.Revisions != 0 {
+		if st.Bands != k || st.ThoughtTokens != 3*k || st.ImageTokens != tokens.Grid*tokens.Grid || st.Critiques != k || st.Revisions != 0 {
 			t.Errorf("k=%d: stats %+v", k, st)
 		}
 	}
@@ -299,8 +299,8 @@ func TestAdaptiveDecider(t *testing.T) {
 		t.Errorf("adaptive run_started has a plan %v", p)
 	}
 	ds := of[*protocol.ThinkDecision](r)
-	if len(ds) != world.Grid {
-		t.Fatalf("%d decisions, want one per row boundary (%d)", len(ds), world.Grid)
+	if len(ds) != tokens.Grid {
+		t.Fatalf("%d decisions, want one per row boundary (%d)", len(ds), tokens.Grid)
 	}
 	for i, d := range ds {
 		if d.Row != i || d.Think != (i == 0 || i == 5 || i == 11) || d.Source != "decider" {
@@ -358,7 +358,7 @@ func TestAdaptiveSkipAndRedraw(t *testing.T) {
 		t.Errorf("redraw request rows %v round %d: want the band's fixed rows", redraw.Rows, redraw.Round)
 	}
 	// No decisions are asked inside a redraw.
-	if n := len(of[*protocol.ThinkDecision](r)); n != world.Grid {
+	if n := len(of[*protocol.ThinkDecision](r)); n != tokens.Grid {
 		t.Errorf("%d decisions", n)
 	}
 	if want := wantCanvas([]engine.Rows{{Start: 0, End: 8}, {Start: 8, End: 16}}, []int{0, 1}); !slices.Equal(r.res.Tokens, want) {
@@ -488,7 +488,7 @@ func TestDeadline(t *testing.T) {
 		t.Fatalf("err %v, want deadline_exceeded", r.err)
 	}
 	// The partial canvas holds rows 0-2.
-	if r.res.Tokens[2*world.Grid] == -1 || r.res.Tokens[3*world.Grid] != -1 {
+	if r.res.Tokens[2*tokens.Grid] == -1 || r.res.Tokens[3*tokens.Grid] != -1 {
 		t.Error("partial canvas is not rows 0-2")
 	}
 }
@@ -562,7 +562,7 @@ func TestFailures(t *testing.T) {
 		}), settings(func(s *engine.Settings) { s.Adaptive = true }), protocol.CodeDecider, "deciding"},
 		{"painter error", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error { return boom }), settings(nil), protocol.CodePainter, "painting: boom"},
 		{"painter skips a row", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error {
-			on(req.Rows.Start+1, make([]int, world.Grid))
+			on(req.Rows.Start+1, make([]int, tokens.Grid))
 			return nil
 		}), settings(nil), protocol.CodePainter, "want row 0"},
 		{"painter short row", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error {
@@ -570,16 +570,16 @@ func TestFailures(t *testing.T) {
 			return nil
 		}), settings(nil), protocol.CodePainter, "3 tokens"},
 		{"painter bad token", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error {
-			on(req.Rows.Start, slices.Repeat([]int{-1}, world.Grid))
+			on(req.Rows.Start, slices.Repeat([]int{-1}, tokens.Grid))
 			return nil
 		}), settings(nil), protocol.CodePainter, "token -1"},
 		{"painter stops early", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error {
-			on(req.Rows.Start, make([]int, world.Grid))
+			on(req.Rows.Start, make([]int, tokens.Grid))
 			return nil
 		}), settings(nil), protocol.CodePainter, "returned after rows [0,1) of [0,6)"},
 		{"painter past the band", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error {
 			for r := req.Rows.Start; r <= req.Rows.End; r++ {
-				on(r, make([]int, world.Grid))
+				on(r, make([]int, tokens.Grid))
 			}
 			return nil
 		}), settings(nil), protocol.CodePainter, "past the band"},

@@ -6,7 +6,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // A backend made of three functions, run with two bands; the sink prints the
@@ -21,7 +21,7 @@ func ExampleDraw() {
 			}),
 			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 				for row := req.Rows.Start; row < req.Rows.End; row++ {
-					onRow(row, make([]int, world.Grid)) // token 0: an empty cell
+					onRow(row, make([]int, tokens.Grid)) // token 0: an empty cell
 				}
 				return nil
 			}),

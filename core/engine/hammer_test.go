@@ -10,7 +10,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // seeded is a backend whose roles draw from an RNG seeded by the run's seed,
@@ -29,9 +29,9 @@ var seeded = engine.FuncBackend{Bands: 3, NewRoles: func(_ context.Context, spec
 		}),
 		Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 			for row := req.Rows.Start; row < req.Rows.End; row++ {
-				toks := make([]int, world.Grid)
+				toks := make([]int, tokens.Grid)
 				for i := range toks {
-					toks[i] = rng.IntN(world.NumImageTokens)
+					toks[i] = rng.IntN(tokens.NumImageTokens)
 				}
 				onRow(row, toks)
 			}
@@ -80,7 +80,7 @@ func TestManyRunsAtOnce(t *testing.T) {
 // BenchmarkRun measures the engine's own cost: a 4-band run with trivial
 // roles (one critique a band, no redraws). Reports ns per event.
 func BenchmarkRun(b *testing.B) {
-	row := make([]int, world.Grid)
+	row := make([]int, tokens.Grid)
 	trivial := engine.FuncBackend{Bands: 4, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
 		return engine.Roles{
 			Thinker: engine.ThinkerFunc(func(_ context.Context, _ engine.ThinkRequest, emit func(string)) (string, error) {

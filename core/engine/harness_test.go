@@ -9,7 +9,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Test doubles for the roles. They record what they were asked so tests can
@@ -18,7 +18,7 @@ import (
 // tok is what the test painter paints at a cell: different for every band,
 // round, row and column, and a valid image token.
 func tok(band, round, row, col int) int {
-	return 1 + (band*31+round*17+row*5+col)%(world.NumImageTokens-1)
+	return 1 + (band*31+round*17+row*5+col)%(tokens.NumImageTokens-1)
 }
 
 // fakes is one run's test roles and their log.
@@ -69,7 +69,7 @@ func (f *fakes) think(ctx context.Context, req engine.ThinkRequest, emit func(st
 		b.WriteString(w)
 	}
 	if f.endAfter > 0 && req.SetEnd != nil {
-		req.SetEnd(min(world.Grid, req.Rows.Start+f.endAfter))
+		req.SetEnd(min(tokens.Grid, req.Rows.Start+f.endAfter))
 	}
 	return b.String(), nil
 }
@@ -80,7 +80,7 @@ func (f *fakes) paint(ctx context.Context, req engine.PaintRequest, onRow func(i
 	f.mu.Unlock()
 	end := req.Rows.End
 	if end < 0 {
-		end = world.Grid
+		end = tokens.Grid
 	}
 	for row := req.Rows.Start; row < end; row++ {
 		if f.onRow != nil {
@@ -91,7 +91,7 @@ func (f *fakes) paint(ctx context.Context, req engine.PaintRequest, onRow func(i
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		toks := make([]int, world.Grid)
+		toks := make([]int, tokens.Grid)
 		for c := range toks {
 			toks[c] = tok(req.Band, req.Round, row, c)
 		}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // drawBand paints a band of known rows and closes it with band_done.
@@ -28,7 +28,7 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 	open := rows.End < 0
 	stop := rows.End
 	if open {
-		stop = world.Grid
+		stop = tokens.Grid
 	}
 	ctx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
@@ -41,12 +41,12 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 	)
 	req := PaintRequest{State: r.state(band, rows), Round: round, Thought: thought}
 	t0 := time.Now()
-	onRow := func(row int, tokens []int, strip *canvas.Strip) {
+	onRow := func(row int, toks []int, strip *canvas.Strip) {
 		g.Do(func() {
 			if cbErr != nil || stopped {
 				return
 			}
-			e := CheckRow(row, next, stop, tokens)
+			e := CheckRow(row, next, stop, toks)
 			var png []byte
 			if e == nil && r.pixels != nil {
 				png, e = r.checkStrip(row, strip)
@@ -56,10 +56,10 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 				cancel(cbErr)
 				return
 			}
-			copy(r.canvas[row*world.Grid:], tokens)
-			r.stats.ImageTokens += world.Grid
+			copy(r.canvas[row*tokens.Grid:], toks)
+			r.stats.ImageTokens += tokens.Grid
 			next++
-			ev := &protocol.BandProgress{Band: band, Round: round, Row: row, Tokens: slices.Clone(tokens)}
+			ev := &protocol.BandProgress{Band: band, Round: round, Row: row, Tokens: slices.Clone(toks)}
 			if png != nil {
 				_ = r.pixels.Put(*strip) // checkStrip checked it fits
 				ev.Pixels, ev.PNG = &strip.Rows, base64.StdEncoding.EncodeToString(png)
@@ -69,7 +69,7 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 				cancel(e)
 				return
 			}
-			if open && next < world.Grid && r.roles.Decider != nil {
+			if open && next < tokens.Grid && r.roles.Decider != nil {
 				d0 := time.Now()
 				think, e := r.decide(band, next)
 				decideT += time.Since(d0)
@@ -86,9 +86,9 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 	}
 	var err error
 	if pp, ok := r.roles.Painter.(PixelPainter); ok && r.pixels != nil {
-		err = pp.PaintPixels(ctx, req, func(row int, tokens []int, strip canvas.Strip) { onRow(row, tokens, &strip) })
+		err = pp.PaintPixels(ctx, req, func(row int, toks []int, strip canvas.Strip) { onRow(row, toks, &strip) })
 	} else {
-		err = r.roles.Painter.PaintBand(ctx, req, func(row int, tokens []int) { onRow(row, tokens, nil) })
+		err = r.roles.Painter.PaintBand(ctx, req, func(row int, toks []int) { onRow(row, toks, nil) })
 	}
 	g.Close()
 	r.stats.Timings.PaintMs += (time.Since(t0) - decideT).Milliseconds()
@@ -109,21 +109,21 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 }
 
 // CheckRow enforces the painter's contract: rows in order, inside the band,
-// world.Grid image tokens each. Surfaces that relay a painter (the gateway's
+// tokens.Grid image tokens each. Surfaces that relay a painter (the gateway's
 // model calls) check rows with it too.
-func CheckRow(row, want, stop int, tokens []int) error {
+func CheckRow(row, want, stop int, toks []int) error {
 	if row != want || row >= stop {
 		if row >= stop {
 			return fmt.Errorf("painter sent row %d, past the band's last row %d", row, stop-1)
 		}
 		return fmt.Errorf("painter sent row %d, want row %d (rows go in order, once each)", row, want)
 	}
-	if len(tokens) != world.Grid {
-		return fmt.Errorf("painter sent %d tokens for row %d, want %d", len(tokens), row, world.Grid)
+	if len(toks) != tokens.Grid {
+		return fmt.Errorf("painter sent %d tokens for row %d, want %d", len(toks), row, tokens.Grid)
 	}
-	for i, t := range tokens {
-		if t < 0 || t >= world.NumImageTokens {
-			return fmt.Errorf("painter sent token %d at row %d column %d, outside the image tokens [0,%d)", t, row, i, world.NumImageTokens)
+	for i, t := range toks {
+		if t < 0 || t >= tokens.NumImageTokens {
+			return fmt.Errorf("painter sent token %d at row %d column %d, outside the image tokens [0,%d)", t, row, i, tokens.NumImageTokens)
 		}
 	}
 	return nil
@@ -133,7 +133,7 @@ func CheckRow(row, want, stop int, tokens []int) error {
 // strip is exactly the picture's pixel rows of that row, as wide as the
 // picture. It returns the strip's PNG for band_progress.
 func (r *runner) checkStrip(row int, s *canvas.Strip) ([]byte, error) {
-	want := canvas.CellRows(row, world.Grid, r.pixels.H)
+	want := canvas.CellRows(row, tokens.Grid, r.pixels.H)
 	switch {
 	case s == nil:
 		return nil, fmt.Errorf("painter sent row %d without its pixels", row)

@@ -10,7 +10,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // pixelPainter paints each row's pixels one grey level per band and round;
@@ -29,13 +29,13 @@ func (p *pixelPainter) PaintBand(ctx context.Context, req engine.PaintRequest, o
 func (p *pixelPainter) PaintPixels(ctx context.Context, req engine.PaintRequest, onRow func(int, []int, canvas.Strip)) error {
 	p.seen = append(p.seen, req.Picture)
 	for row := req.Rows.Start; row < req.Rows.End; row++ {
-		r := canvas.CellRows(row, world.Grid, p.h)
+		r := canvas.CellRows(row, tokens.Grid, p.h)
 		v := uint8(40 + 60*req.Band + 7*req.Round)
 		s := canvas.Strip{Rows: r, W: p.w, Pix: bytes.Repeat([]byte{v, v, v, 255}, p.w*(r.End-r.Start))}
 		if row == 2 && p.cheat != nil {
 			p.cheat(&s)
 		}
-		onRow(row, make([]int, world.Grid), s)
+		onRow(row, make([]int, tokens.Grid), s)
 	}
 	return nil
 }
@@ -87,7 +87,7 @@ func TestPixelPainter(t *testing.T) {
 	}
 
 	for name, cheat := range map[string]func(*canvas.Strip){
-		"rows of another row": func(s *canvas.Strip) { s.Rows = canvas.CellRows(0, world.Grid, 48) },
+		"rows of another row": func(s *canvas.Strip) { s.Rows = canvas.CellRows(0, tokens.Grid, 48) },
 		"narrower":            func(s *canvas.Strip) { s.W, s.Pix = 12, s.Pix[:4*12*3] },
 	} {
 		p := &pixelPainter{w: 24, h: 48, cheat: cheat}

@@ -6,14 +6,14 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/english"
 )
 
 // A backend that cannot read the prompt fails the run as invalid_request
 // (the user's to fix), not backend_failed.
 func TestPromptErrorIsInvalidRequest(t *testing.T) {
 	b := engine.FuncBackend{Bands: 1, NewRoles: func(_ context.Context, spec engine.RunSpec) (engine.Roles, error) {
-		_, err := world.Parse(spec.Prompt)
+		_, err := english.Parse(spec.Prompt)
 		return engine.Roles{}, err
 	}}
 	var last protocol.Event

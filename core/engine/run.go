@@ -13,14 +13,15 @@ import (
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Draw plays one TwiG run on a backend, sending every event to sink (which may
 // be nil) and returning the final canvas. A failed run returns an *Error; its
 // stream then ends with an error event, a successful one with run_done.
 func Draw(ctx context.Context, b Backend, spec RunSpec, sink Sink) (Result, error) {
-	r := &runner{ctx: ctx, spec: spec, sink: sink, start: time.Now(), canvas: world.NewTokens()}
+	r := &runner{ctx: ctx, spec: spec, sink: sink, start: time.Now(), canvas: tokens.NewTokens()}
 	r.runID = spec.RunID
 	if r.runID == "" {
 		r.runID = newRunID()
@@ -52,7 +53,7 @@ type runner struct {
 	seq      int64
 	start    time.Time
 	sinkErr  error
-	canvas   world.Tokens
+	canvas   tokens.Tokens
 	pixels   *canvas.Canvas // the real picture, when the painter is a PixelPainter
 	thoughts []string
 	bands    []Rows
@@ -81,7 +82,7 @@ func (r *runner) run(b Backend) error {
 		if s.Bands <= 0 {
 			s.Bands = 3
 		}
-		s.Bands = min(s.Bands, world.Grid)
+		s.Bands = min(s.Bands, tokens.Grid)
 	}
 	r.s, r.spec.Settings = s, s
 	if err := r.ctx.Err(); err != nil {
@@ -89,7 +90,7 @@ func (r *runner) run(b Backend) error {
 	}
 	run, err := b.NewRun(r.ctx, r.spec)
 	if err != nil {
-		if _, ok := errors.AsType[*world.ParseError](err); ok {
+		if _, ok := errors.AsType[*english.ParseError](err); ok {
 			return &Error{Code: protocol.CodeInvalidRequest, Band: -1, Err: fmt.Errorf("the prompt: %w", err)}
 		}
 		return r.fail(protocol.CodeBackend, -1, "starting the backend's run", err)
@@ -99,11 +100,11 @@ func (r *runner) run(b Backend) error {
 	if err := r.checkRoles(); err != nil {
 		return err
 	}
-	started := &protocol.RunStarted{Prompt: r.spec.Prompt, Settings: s, Grid: world.Grid}
+	started := &protocol.RunStarted{Prompt: r.spec.Prompt, Settings: s, Grid: tokens.Grid}
 	if pp, ok := r.roles.Painter.(PixelPainter); ok {
 		w, h := pp.PictureSize()
-		if h < world.Grid {
-			return &Error{Code: protocol.CodeBackend, Band: -1, Err: fmt.Errorf("the painter's picture is %d pixels high, fewer than the %d rows of a canvas", h, world.Grid)}
+		if h < tokens.Grid {
+			return &Error{Code: protocol.CodeBackend, Band: -1, Err: fmt.Errorf("the painter's picture is %d pixels high, fewer than the %d rows of a canvas", h, tokens.Grid)}
 		}
 		px, err := canvas.New(w, h)
 		if err != nil {
@@ -179,7 +180,7 @@ func (r *runner) runFixed(plan []Rows) error {
 // ending its band) choose where bands start.
 func (r *runner) runAdaptive() error {
 	row, band, decided := 0, 0, false
-	for row < world.Grid {
+	for row < tokens.Grid {
 		think := true
 		if !decided {
 			var err error

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // think has the thinker write band's thought and, when the run reflects and
@@ -69,7 +69,7 @@ func (r *runner) thinkOnce(band int, rows Rows, attempt int, rejected []Rejected
 	var (
 		g         Gate
 		text      strings.Builder
-		tokens    int
+		ntok      int
 		truncated bool
 		cbErr     error
 		end       = -1
@@ -89,7 +89,7 @@ func (r *runner) thinkOnce(band int, rows Rows, attempt int, rejected []Rejected
 				cancel(errBudget)
 				return
 			}
-			tokens++
+			ntok++
 			r.stats.ThoughtTokens++
 			text.WriteString(delta)
 			if e := r.emit(&protocol.ThoughtDelta{Band: band, Text: delta, Attempt: attempt}); e != nil {
@@ -109,19 +109,19 @@ func (r *runner) thinkOnce(band int, rows Rows, attempt int, rejected []Rejected
 		thought = text.String()
 	case err != nil:
 		return "", -1, false, r.fail(protocol.CodeThinker, band, "thinking", err)
-	case tokens == 0 && thought != "":
+	case ntok == 0 && thought != "":
 		// A thinker that does not stream: its thought is one token.
-		tokens = 1
+		ntok = 1
 		r.stats.ThoughtTokens++
 		if err := r.emit(&protocol.ThoughtDelta{Band: band, Text: thought, Attempt: attempt}); err != nil {
 			return "", -1, false, err
 		}
 	}
-	if end != -1 && (end <= rows.Start || end > world.Grid) {
+	if end != -1 && (end <= rows.Start || end > tokens.Grid) {
 		return "", -1, false, &Error{Code: protocol.CodeThinker, Band: band,
-			Err: fmt.Errorf("thinker ended the band at row %d, outside (%d, %d]", end, rows.Start, world.Grid)}
+			Err: fmt.Errorf("thinker ended the band at row %d, outside (%d, %d]", end, rows.Start, tokens.Grid)}
 	}
-	done := &protocol.ThoughtDone{Band: band, Text: thought, Tokens: tokens, Truncated: truncated, Attempt: attempt}
+	done := &protocol.ThoughtDone{Band: band, Text: thought, Tokens: ntok, Truncated: truncated, Attempt: attempt}
 	if end != -1 {
 		done.EndRow = end
 	}

@@ -8,7 +8,7 @@
 // JavaScript folds the same way.
 //
 // It imports the protocol, and the synthetic world only for the canvas's
-// side (world.Grid), as the engine does today.
+// side (tokens.Grid), as the engine does today.
 package fold
 
 import (
@@ -19,7 +19,7 @@ import (
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Limits of a fold: a run has at most protocol.MaxBands bands, each at most
@@ -83,7 +83,7 @@ type State struct {
 	Plan     []protocol.Rows
 	// Canvas is the canvas: band_progress rows written in, a redrawn band's
 	// rows cleared to -1.
-	Canvas world.Tokens
+	Canvas tokens.Tokens
 	// Pixels is the real picture when the run paints one (run_started's
 	// width and height): band_progress's PNG strips written in, a redrawn
 	// band's pixel rows cleared to transparent. Nil for a token-grid run.
@@ -104,7 +104,7 @@ type State struct {
 }
 
 // New returns the state before the first event.
-func New() *State { return &State{Canvas: world.NewTokens()} }
+func New() *State { return &State{Canvas: tokens.NewTokens()} }
 
 // Thoughts are the bands' thoughts, by band.
 func (s *State) Thoughts() []string {
@@ -146,7 +146,7 @@ func (s *State) Apply(ev protocol.Event) error {
 // stamping the envelope itself). An error leaves the state as it was; no
 // payload can make it index outside the canvas or grow past the limits.
 func (s *State) ApplyPayload(p protocol.Payload) error {
-	const g = world.Grid
+	const g = tokens.Grid
 	if s.Done != nil || s.Failure != nil {
 		return fmt.Errorf("a %s after the run ended", p.EventType())
 	}
@@ -234,8 +234,8 @@ func (s *State) ApplyPayload(p protocol.Payload) error {
 			return fmt.Errorf("band_progress has round %d", e.Round)
 		}
 		for i, t := range e.Tokens {
-			if t < 0 || t >= world.NumImageTokens {
-				return fmt.Errorf("band_progress row %d has token %d at column %d, outside [0,%d)", e.Row, t, i, world.NumImageTokens)
+			if t < 0 || t >= tokens.NumImageTokens {
+				return fmt.Errorf("band_progress row %d has token %d at column %d, outside [0,%d)", e.Row, t, i, tokens.NumImageTokens)
 			}
 		}
 		var strip *canvas.Strip
@@ -349,11 +349,11 @@ func (s *State) attempt(i, a int, open bool) (*Band, *Attempt, error) {
 
 // rowsOK: rows inside the canvas, End -1 (open) allowed when open.
 func rowsOK(r protocol.Rows, open bool) bool {
-	if r.Start < 0 || r.Start >= world.Grid {
+	if r.Start < 0 || r.Start >= tokens.Grid {
 		return false
 	}
 	if r.End == -1 {
 		return open
 	}
-	return r.End > r.Start && r.End <= world.Grid
+	return r.End > r.Start && r.End <= tokens.Grid
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall/rolecalltest"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // TestFoldRebuildsTheRun: folding a run's events gives what run_done says
@@ -83,9 +83,9 @@ func TestFoldRefuses(t *testing.T) {
 		evs := slices.Clone(good[:i])
 		return append(evs, protocol.Event{V: protocol.Version, Type: p.EventType(), RunID: good[0].RunID, Seq: int64(i), Payload: p})
 	}
-	row := make([]int, world.Grid)
+	row := make([]int, tokens.Grid)
 	bad := slices.Clone(row)
-	bad[3] = world.NumImageTokens
+	bad[3] = tokens.NumImageTokens
 	for _, tc := range []struct {
 		name string
 		evs  []protocol.Event
@@ -97,11 +97,11 @@ func TestFoldRefuses(t *testing.T) {
 		{"a band not started", at(2, &protocol.BandProgress{Band: 1, Row: 0, Tokens: row}), "has not started"},
 		{"a band out of range", at(2, &protocol.Critique{Band: protocol.MaxBands}), "bands are 0 to"},
 		{"bands out of order", at(2, &protocol.BandStarted{Band: 3, Rows: protocol.Rows{Start: 0, End: 4}}), "in order"},
-		{"a row past the canvas", at(2, &protocol.BandProgress{Band: 0, Row: world.Grid, Tokens: row}), "row 16"},
+		{"a row past the canvas", at(2, &protocol.BandProgress{Band: 0, Row: tokens.Grid, Tokens: row}), "row 16"},
 		{"a token out of range", at(2, &protocol.BandProgress{Band: 0, Row: 0, Tokens: bad}), "token 181"},
 		{"an attempt skipped", at(2, &protocol.ThoughtDelta{Band: 0, Attempt: 2, Text: "x"}), "before attempt"},
 		{"a review of no plan", at(2, &protocol.PlanReview{Band: 0, Attempt: 0}), "before attempt 0"},
-		{"a band end outside", at(2, &protocol.ThoughtDone{Band: 0, EndRow: world.Grid + 1}), "outside"},
+		{"a band end outside", at(2, &protocol.ThoughtDone{Band: 0, EndRow: tokens.Grid + 1}), "outside"},
 		{"redrawn rows outside", at(2, &protocol.BandRedrawn{Band: 0, Rows: protocol.Rows{Start: 4, End: 2}}), "band_redrawn has rows"},
 		{"after the end", append(slices.Clone(good), protocol.Event{V: protocol.Version, RunID: good[0].RunID, Seq: int64(len(good)), Payload: &protocol.BandDone{}}), "after the run ended"},
 	} {
@@ -141,10 +141,10 @@ func FuzzFold(f *testing.F) {
 				break
 			}
 		}
-		if len(s.Canvas) != world.Grid*world.Grid || len(s.Bands) > protocol.MaxBands {
+		if len(s.Canvas) != tokens.Grid*tokens.Grid || len(s.Bands) > protocol.MaxBands {
 			t.Fatalf("canvas %d cells, %d bands", len(s.Canvas), len(s.Bands))
 		}
-		if px := s.Pixels; px != nil && (len(px.Pix) != 4*px.W*px.H || px.H < world.Grid) {
+		if px := s.Pixels; px != nil && (len(px.Pix) != 4*px.W*px.H || px.H < tokens.Grid) {
 			t.Fatalf("a %d×%d picture with %d bytes", px.W, px.H, len(px.Pix))
 		}
 		for _, b := range s.Bands {
@@ -167,7 +167,7 @@ func FuzzFold(f *testing.F) {
 func TestFoldPicture(t *testing.T) {
 	const w, h = 40, 32 // two pixel rows a token row
 	strip := func(row int, v uint8) (*protocol.Rows, string) {
-		r := canvas.CellRows(row, world.Grid, h)
+		r := canvas.CellRows(row, tokens.Grid, h)
 		s := canvas.Strip{Rows: r, W: w, Pix: bytes.Repeat([]byte{v, 2 * v, 3, 255}, w*(r.End-r.Start))}
 		b, err := s.EncodePNG()
 		if err != nil {
@@ -175,14 +175,14 @@ func TestFoldPicture(t *testing.T) {
 		}
 		return &r, base64.StdEncoding.EncodeToString(b)
 	}
-	tokens := make([]int, world.Grid)
+	toks := make([]int, tokens.Grid)
 	progress := func(row int, v uint8) *protocol.BandProgress {
 		px, png := strip(row, v)
-		return &protocol.BandProgress{Band: 0, Row: row, Tokens: tokens, Pixels: px, PNG: png}
+		return &protocol.BandProgress{Band: 0, Row: row, Tokens: toks, Pixels: px, PNG: png}
 	}
 	s := fold.New()
 	for _, p := range []protocol.Payload{
-		&protocol.RunStarted{Prompt: "a dune", Grid: world.Grid, Width: w, Height: h},
+		&protocol.RunStarted{Prompt: "a dune", Grid: tokens.Grid, Width: w, Height: h},
 		&protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: 2}},
 		progress(0, 10), progress(1, 20),
 	} {
@@ -222,14 +222,14 @@ func TestFoldPicture(t *testing.T) {
 	}
 
 	plain := fold.New()
-	if err := plain.ApplyPayload(&protocol.RunStarted{Prompt: "a dune", Grid: world.Grid}); err != nil {
+	if err := plain.ApplyPayload(&protocol.RunStarted{Prompt: "a dune", Grid: tokens.Grid}); err != nil {
 		t.Fatal(err)
 	}
 	plain.ApplyPayload(&protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: 2}})
 	if err := plain.ApplyPayload(progress(0, 10)); err == nil || !strings.Contains(err.Error(), "paints no picture") {
 		t.Fatalf("pixels on a token run: %v", err)
 	}
-	if err := fold.New().ApplyPayload(&protocol.RunStarted{Grid: world.Grid, Width: 10, Height: 8}); err == nil {
+	if err := fold.New().ApplyPayload(&protocol.RunStarted{Grid: tokens.Grid, Width: 10, Height: 8}); err == nil {
 		t.Fatal("a picture fewer than 16 rows high folded")
 	}
 }

@@ -3,8 +3,8 @@ package model
 import (
 	"math/rand/v2"
 
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/world/scene"
 )
 
 // TrainCategoryWeights is how often training draws each benchmark category;
@@ -34,7 +34,7 @@ func NewDocStream(seed uint64, v *Vocab, o DocOptions) *DocStream {
 		weights = TrainCategoryWeights
 	}
 	total := 0.0
-	for _, c := range world.Categories {
+	for _, c := range scene.Categories {
 		total += weights[c]
 		s.cats = append(s.cats, c)
 		s.cum = append(s.cum, total)
@@ -56,8 +56,8 @@ func (s *DocStream) Next() Doc {
 				break
 			}
 		}
-		spec := world.SampleSpec(s.rng, cat, false)
-		scene, err := world.Place(s.rng, spec, false)
+		spec := scene.SampleSpec(s.rng, cat, false)
+		scene, err := scene.Place(s.rng, spec, false)
 		if err != nil {
 			continue
 		}

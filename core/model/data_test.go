@@ -3,11 +3,11 @@ package model
 import (
 	"testing"
 
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/thought"
 )
 
 func TestDocStreamLengths(t *testing.T) {
-	v := NewVocab(world.ModelWords())
+	v := NewVocab(thought.ModelWords())
 	s := NewDocStream(1, v, DefaultDocOptions)
 	maxLen, total := 0, 0
 	for i := 0; i < 2000; i++ {
@@ -24,7 +24,7 @@ func TestDocStreamLengths(t *testing.T) {
 }
 
 func BenchmarkDocStream(b *testing.B) {
-	v := NewVocab(world.ModelWords())
+	v := NewVocab(thought.ModelWords())
 	s := NewDocStream(1, v, DefaultDocOptions)
 	for i := 0; i < b.N; i++ {
 		s.Next()
@@ -35,12 +35,12 @@ func BenchmarkDocStream(b *testing.B) {
 // "bad" is followed by the plan written again, and "bad" verdicts carry a
 // reason.
 func TestReviewedDocs(t *testing.T) {
-	v := NewVocab(world.ModelWords())
+	v := NewVocab(thought.ModelWords())
 	s := NewDocStream(3, v, ReflectDocOptions)
-	ok, _ := v.ID(world.VerdictOK)
-	bad, _ := v.ID(world.VerdictBad)
-	open, _ := v.ID(world.ReviewOpen)
-	closeID, _ := v.ID(world.ReviewClose)
+	ok, _ := v.ID(thought.VerdictOK)
+	bad, _ := v.ID(thought.VerdictBad)
+	open, _ := v.ID(thought.ReviewOpen)
+	closeID, _ := v.ID(thought.ReviewClose)
 	nOK, nBad := 0, 0
 	for i := 0; i < 2000; i++ {
 		d := s.Next()

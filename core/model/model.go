@@ -9,7 +9,9 @@ import (
 	"fmt"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/thought"
 )
 
 // Model is a loaded model ready to run; it is safe for concurrent runs (the
@@ -28,7 +30,7 @@ func New(w *Weights) *Model {
 	m := &Model{W: w, Sampling: DefaultSampling}
 	v := w.Vocab
 	ids := make([]int, 0, 4)
-	for _, word := range []string{world.ReviewOpen, world.ReviewClose, world.VerdictOK, world.VerdictBad, world.ReviewWords[0]} {
+	for _, word := range []string{thought.ReviewOpen, thought.ReviewClose, thought.VerdictOK, thought.VerdictBad, thought.ReviewWords[0]} {
 		if id, err := v.ID(word); err == nil {
 			ids = append(ids, id)
 		}
@@ -62,9 +64,9 @@ func (m *Model) Name() string {
 func (m *Model) DefaultBands() int { return m.W.Config.DefaultBands }
 
 // PromptIDs parses an English prompt and returns the model's token ids for
-// it; unknown words give a *world.ParseError.
-func (m *Model) PromptIDs(prompt string) ([]int, world.Spec, error) {
-	spec, err := world.Parse(prompt)
+// it; unknown words give a *english.ParseError.
+func (m *Model) PromptIDs(prompt string) ([]int, scene.Spec, error) {
+	spec, err := english.Parse(prompt)
 	if err != nil {
 		return nil, spec, err
 	}
@@ -72,8 +74,8 @@ func (m *Model) PromptIDs(prompt string) ([]int, world.Spec, error) {
 }
 
 // SpecIDs returns the model's prompt token ids for a parsed spec.
-func (m *Model) SpecIDs(spec world.Spec) []int {
-	return m.W.Vocab.MustIDs(world.ModelPromptWords(spec))
+func (m *Model) SpecIDs(spec scene.Spec) []int {
+	return m.W.Vocab.MustIDs(thought.ModelPromptWords(spec))
 }
 
 // NewRun starts a session for one run.

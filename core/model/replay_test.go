@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"testing"
 
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/thought"
 )
 
 // docsHash hashes the first n documents of a stream.
@@ -29,8 +29,8 @@ func docsHash(v *Vocab, o DocOptions, n int) string {
 // Documents without reviews are those the weights before reviews were
 // trained on, draw for draw, so `make train` replays the earlier phases.
 func TestDocsWithoutReviewsAreUnchanged(t *testing.T) {
-	words := world.ModelWords()
-	v := NewVocab(words[:len(words)-len(world.ReviewWords)])
+	words := thought.ModelWords()
+	v := NewVocab(words[:len(words)-len(thought.ReviewWords)])
 	if got, want := docsHash(v, DefaultDocOptions, 300), "9ad746b0de9e7f6aa22bbf72f3d993224eaed14b753f1c2f1bfcbb1d3b7bf588"; got != want {
 		t.Fatalf("documents without reviews changed: hash %s, want %s", got, want)
 	}

@@ -6,7 +6,8 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/thought"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // A reflecting run reviews every plan with the model's own words: thoughts
@@ -50,8 +51,8 @@ func TestSessionReviewsItsPlans(t *testing.T) {
 // Weights trained before reviews existed do not review: their thinker has
 // no ReviewPlan, and runs go as before.
 func TestOldWeightsDoNotReview(t *testing.T) {
-	words := world.ModelWords()
-	w, err := NewWeights(NewConfigWords(32, 1, 2, 1024, words[:len(words)-len(world.ReviewWords)]), 7)
+	words := thought.ModelWords()
+	w, err := NewWeights(NewConfigWords(32, 1, 2, 1024, words[:len(words)-len(thought.ReviewWords)]), 7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +66,7 @@ func TestOldWeightsDoNotReview(t *testing.T) {
 			t.Fatal("old weights reviewed a plan")
 		}
 	}
-	if _, _, err := m.ScoreImage(context.Background(), "a red circle", world.NewTokens()); err == nil {
+	if _, _, err := m.ScoreImage(context.Background(), "a red circle", tokens.NewTokens()); err == nil {
 		t.Fatal("old weights scored a picture")
 	}
 }
@@ -74,7 +75,7 @@ func TestOldWeightsDoNotReview(t *testing.T) {
 // number in [0, 100] that depends on the picture.
 func TestScoreImageIsTheModelsVerdict(t *testing.T) {
 	m := randomModel(t)
-	empty := world.NewTokens()
+	empty := tokens.NewTokens()
 	for i := range empty {
 		empty[i] = 0
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // ScoreImage is the model as a whole-picture critic (best-of-n uses it): the
@@ -16,7 +16,7 @@ import (
 // score is its probability of the verdict "ok", 0–100. Nothing but the
 // model's own output decides it. It also returns the number of tokens the
 // model wrote.
-func (m *Model) ScoreImage(ctx context.Context, prompt string, canvas world.Tokens) (int, int, error) {
+func (m *Model) ScoreImage(ctx context.Context, prompt string, canvas tokens.Tokens) (int, int, error) {
 	if !m.canReview() {
 		return 0, 0, errors.New("model: these weights were trained before plan reviews and cannot score a picture")
 	}
@@ -27,7 +27,7 @@ func (m *Model) ScoreImage(ctx context.Context, prompt string, canvas world.Toke
 	s := newSession(m, ids, 0, m.Sampling, false)
 	st := engine.State{Settings: engine.DefaultSettings(), Canvas: canvas}
 	st.Settings.Think = false
-	s.stream(st, world.Grid)
+	s.stream(st, tokens.Grid)
 	if err := s.sync(ctx); err != nil {
 		return 0, 0, err
 	}
@@ -35,7 +35,7 @@ func (m *Model) ScoreImage(ctx context.Context, prompt string, canvas world.Toke
 	if err != nil {
 		return 0, n, err
 	}
-	s.stream(st, world.Grid)
+	s.stream(st, tokens.Grid)
 	s.want = append(s.want, item{TokLook, NoGrid, NoGrid})
 	s.wordItems(desc)
 	s.want = append(s.want, item{TokEndLook, NoGrid, NoGrid}, item{int32(m.rv.open), NoGrid, NoGrid})

@@ -4,8 +4,10 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/thought"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // SelfReviewDoc writes a training document that teaches the model to review
@@ -17,10 +19,10 @@ import (
 // the document ends there. ok is false when the model's plan could not be
 // read back (the document is then skipped); bad reports the checker's
 // verdict.
-func SelfReviewDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, dec nn.StepDecoder, samp Sampling) (d Doc, ok, bad bool) {
+func SelfReviewDoc(rng *rand.Rand, v *Vocab, spec scene.Spec, sc scene.Scene, dec nn.StepDecoder, samp Sampling) (d Doc, ok, bad bool) {
 	d.add(TokBOS, NoGrid, NoGrid, 0)
-	d.addWords(v.MustIDs(world.ModelPromptWords(spec)), 0)
-	img := world.Render(scene)
+	d.addWords(v.MustIDs(thought.ModelPromptWords(spec)), 0)
+	img := scene.Render(sc)
 	cuts := EqualBands(2 + rng.IntN(3))
 	if rng.IntN(4) == 0 {
 		cuts = randomCuts(rng)
@@ -29,7 +31,7 @@ func SelfReviewDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene,
 	var earlier []string
 	for b := 0; b < band; b++ {
 		r0, r1 := cuts[b], cuts[b+1]
-		words := append(world.HeaderWords(r0, r1), world.ThoughtWords(world.BandEntries(scene, r0, r1))...)
+		words := append(thought.HeaderWords(r0, r1), thought.ThoughtWords(thought.BandEntries(sc, r0, r1))...)
 		earlier = append(earlier, joinWords(words))
 		d.add(TokThink, NoGrid, NoGrid, 0)
 		d.addWords(v.MustIDs(words), 0)
@@ -39,7 +41,7 @@ func SelfReviewDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene,
 	}
 	r0, r1 := cuts[band], cuts[band+1]
 	d.add(TokThink, NoGrid, NoGrid, 0)
-	header := world.HeaderWords(r0, r1)
+	header := thought.HeaderWords(r0, r1)
 	d.addWords(v.MustIDs(header), 0)
 	// The model writes the plan after the prefix, as a run would.
 	dec.Reset()
@@ -48,7 +50,7 @@ func SelfReviewDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene,
 		logits = dec.Step(d.Tokens[i], int32(i), d.Row[i], d.Col[i])
 	}
 	end := firstWordToken + len(v.words)
-	if id, err := v.ID(world.ReviewOpen); err == nil {
+	if id, err := v.ID(thought.ReviewOpen); err == nil {
 		end = id // plans use no review words
 	}
 	plan := append([]string(nil), header...)
@@ -64,15 +66,15 @@ func SelfReviewDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene,
 	if d.Tokens[d.Len()-1] != TokEndThink {
 		return Doc{}, false, false
 	}
-	if _, _, _, readable := world.ParseThought(joinWords(plan)); !readable {
+	if _, _, _, readable := thought.ParseThought(joinWords(plan)); !readable {
 		return Doc{}, false, false
 	}
-	objs := world.PlannedObjects(append(earlier, joinWords(plan))...)
-	reason := world.PlanReview(spec, objs, r1 >= world.Grid, r1)
+	objs := thought.PlannedObjects(append(earlier, joinWords(plan))...)
+	reason := thought.PlanReview(spec, objs, r1 >= tokens.Grid, r1)
 	d.addReviewWeighted(v, reason, 1)
 	if reason != nil {
 		d.add(TokThink, NoGrid, NoGrid, 1)
-		d.addWords(v.MustIDs(append(header, world.ThoughtWords(world.BandEntries(scene, r0, r1))...)), 1)
+		d.addWords(v.MustIDs(append(header, thought.ThoughtWords(thought.BandEntries(sc, r0, r1))...)), 1)
 		d.add(TokEndThink, NoGrid, NoGrid, 1)
 		d.addReviewWeighted(v, nil, 1)
 	}

@@ -4,8 +4,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/world/thought"
 )
 
 // Self-review documents hold a plan the model wrote (not learnt), the
@@ -15,7 +15,7 @@ func TestSelfReviewDocs(t *testing.T) {
 	v := m.W.Vocab
 	s := NewDocStream(4, v, DocOptions{SelfReview: 1, Review: 1})
 	s.Self = nn.NewDecoder(m.W.Params, m.W.Config.Net.Ctx)
-	open, _ := v.ID(world.ReviewOpen)
+	open, _ := v.ID(thought.ReviewOpen)
 	for i := 0; i < 20; i++ {
 		d := s.Next()
 		k := 0

@@ -4,11 +4,13 @@ import (
 	"math/rand/v2"
 	"slices"
 
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/thought"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // NoGrid is the row/column index of tokens that are not image tokens.
-const NoGrid = world.Grid
+const NoGrid = tokens.Grid
 
 // Doc is one training document: the token stream of one scene with, per
 // token, its position information and the weight of predicting it.
@@ -31,10 +33,10 @@ func (d *Doc) addWords(ids []int, w float32) {
 	}
 }
 
-func (d *Doc) addRows(t world.Tokens, r0, r1 int, w float32) {
+func (d *Doc) addRows(t tokens.Tokens, r0, r1 int, w float32) {
 	for r := r0; r < r1; r++ {
-		for c := 0; c < world.Grid; c++ {
-			d.add(t[r*world.Grid+c], r, c, w)
+		for c := 0; c < tokens.Grid; c++ {
+			d.add(t[r*tokens.Grid+c], r, c, w)
 		}
 	}
 }
@@ -46,7 +48,7 @@ func (d *Doc) Len() int { return len(d.Tokens) }
 // first Grid%k bands get one extra row. It returns k+1 cut rows.
 func EqualBands(k int) []int {
 	cuts := []int{0}
-	base, extra := world.Grid/k, world.Grid%k
+	base, extra := tokens.Grid/k, tokens.Grid%k
 	r := 0
 	for i := 0; i < k; i++ {
 		r += base
@@ -107,32 +109,32 @@ const (
 // "<review> bad REASON </review>". The opening token is forced at inference,
 // so it is not learnt.
 func (d *Doc) addReview(v *Vocab, reason []string) {
-	d.addWords(v.MustIDs([]string{world.ReviewOpen}), 0)
+	d.addWords(v.MustIDs([]string{thought.ReviewOpen}), 0)
 	if reason == nil {
-		d.addWords(v.MustIDs([]string{world.VerdictOK}), verdictWeight)
+		d.addWords(v.MustIDs([]string{thought.VerdictOK}), verdictWeight)
 	} else {
-		d.addWords(v.MustIDs([]string{world.VerdictBad}), verdictWeight)
+		d.addWords(v.MustIDs([]string{thought.VerdictBad}), verdictWeight)
 		d.addWords(v.MustIDs(reason), reasonWeight)
 	}
-	d.addWords(v.MustIDs([]string{world.ReviewClose}), reasonWeight)
+	d.addWords(v.MustIDs([]string{thought.ReviewClose}), reasonWeight)
 }
 
 // BuildDoc writes the training document of one scene drawn for spec.
-func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o DocOptions) Doc {
+func BuildDoc(rng *rand.Rand, v *Vocab, spec scene.Spec, scn scene.Scene, o DocOptions) Doc {
 	var d Doc
 	d.add(TokBOS, NoGrid, NoGrid, 0)
-	d.addWords(v.MustIDs(world.ModelPromptWords(spec)), 0)
-	img := world.Render(scene)
+	d.addWords(v.MustIDs(thought.ModelPromptWords(spec)), 0)
+	img := scene.Render(scn)
 	reviewed := o.Review > 0 && rng.Float64() < o.Review
 	if rng.Float64() < o.NoThink {
 		if reviewed {
-			return buildReviewedPicture(rng, v, spec, scene, o, d)
+			return buildReviewedPicture(rng, v, spec, scn, o, d)
 		}
 		d.add(TokImg, NoGrid, NoGrid, 1)
-		d.addRows(img, 0, world.Grid, 1)
+		d.addRows(img, 0, tokens.Grid, 1)
 		if rng.Float64() < o.Look { // describe the whole picture (best-of-n's critic)
 			d.add(TokLook, NoGrid, NoGrid, 1)
-			d.addWords(v.MustIDs(world.ThoughtWords(world.BandEntries(scene, 0, world.Grid))), 1)
+			d.addWords(v.MustIDs(thought.ThoughtWords(thought.BandEntries(scn, 0, tokens.Grid))), 1)
 			d.add(TokEndLook, NoGrid, NoGrid, 1)
 		}
 		d.add(TokEnd, NoGrid, NoGrid, 1)
@@ -142,7 +144,7 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o Do
 	open := TokThink
 	switch u := rng.Float64(); {
 	case u < o.Adaptive:
-		cuts = objectCuts(scene)
+		cuts = objectCuts(scn)
 		open = TokAThink
 	case u < o.Adaptive+o.Random:
 		cuts = randomCuts(rng)
@@ -151,21 +153,21 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o Do
 	}
 	for b := 0; b+1 < len(cuts); b++ {
 		r0, r1 := cuts[b], cuts[b+1]
-		thought := append(world.HeaderWords(r0, r1), world.ThoughtWords(world.BandEntries(scene, r0, r1))...)
+		th := append(thought.HeaderWords(r0, r1), thought.ThoughtWords(thought.BandEntries(scn, r0, r1))...)
 		tok := TokThink
 		if b == 0 {
 			tok = open
 		}
 		if reviewed && rng.Float64() < o.BadPlan {
-			if bad, reason := CorruptPlan(rng, spec, scene, r0, r1); reason != nil {
+			if bad, reason := CorruptPlan(rng, spec, scn, r0, r1); reason != nil {
 				d.add(tok, NoGrid, NoGrid, o.BadPlanWeight)
-				d.addWords(v.MustIDs(append(world.HeaderWords(r0, r1), world.ThoughtWords(world.BandEntries(bad, r0, r1))...)), o.BadPlanWeight)
+				d.addWords(v.MustIDs(append(thought.HeaderWords(r0, r1), thought.ThoughtWords(thought.BandEntries(bad, r0, r1))...)), o.BadPlanWeight)
 				d.add(TokEndThink, NoGrid, NoGrid, o.BadPlanWeight)
 				d.addReview(v, reason)
 			}
 		}
 		d.add(tok, NoGrid, NoGrid, 1)
-		d.addWords(v.MustIDs(thought), 1)
+		d.addWords(v.MustIDs(th), 1)
 		d.add(TokEndThink, NoGrid, NoGrid, 1)
 		if reviewed {
 			d.addReview(v, nil)
@@ -173,12 +175,12 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o Do
 		if rng.Float64() < o.Look {
 			drawn := img
 			corrupt := rng.Float64() < o.Corrupt
-			var bad world.Scene
+			var bad scene.Scene
 			if corrupt {
-				bad = Corrupt(rng, scene, r0, r1)
-				drawn = world.Render(bad)
+				bad = Corrupt(rng, scn, r0, r1)
+				drawn = scene.Render(bad)
 			} else {
-				bad = scene
+				bad = scn
 			}
 			w := float32(1)
 			if corrupt {
@@ -186,14 +188,14 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o Do
 			}
 			d.addRows(spliceRows(img, drawn, r0, r1), r0, r1, w)
 			d.add(TokLook, NoGrid, NoGrid, 1)
-			d.addWords(v.MustIDs(world.ThoughtWords(world.BandEntries(bad, r0, r1))), 1)
+			d.addWords(v.MustIDs(thought.ThoughtWords(thought.BandEntries(bad, r0, r1))), 1)
 			d.add(TokEndLook, NoGrid, NoGrid, 1)
 			if !corrupt {
 				continue
 			}
 			// The redraw: the same thought, the band drawn right.
 			d.add(TokThink, NoGrid, NoGrid, 1)
-			d.addWords(v.MustIDs(thought), 1)
+			d.addWords(v.MustIDs(th), 1)
 			d.add(TokEndThink, NoGrid, NoGrid, 1)
 			if reviewed {
 				d.addReview(v, nil)
@@ -209,26 +211,26 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o Do
 // describes and reviews (best-of-n's whole-picture critic): with chance
 // o.BadPlan the picture is drawn wrong (not learnt), described, and reviewed
 // "bad" with the checker's reason; otherwise drawn right and reviewed "ok".
-func buildReviewedPicture(rng *rand.Rand, v *Vocab, spec world.Spec, scene world.Scene, o DocOptions, d Doc) Doc {
-	shown, w := scene, float32(1)
+func buildReviewedPicture(rng *rand.Rand, v *Vocab, spec scene.Spec, scn scene.Scene, o DocOptions, d Doc) Doc {
+	shown, w := scn, float32(1)
 	var reason []string
 	if rng.Float64() < o.BadPlan {
 		for try := 0; try < 6 && reason == nil; try++ {
-			var bad world.Scene
+			var bad scene.Scene
 			if rng.IntN(2) == 0 {
-				bad = Corrupt(rng, scene, rng.IntN(world.Grid), world.Grid)
+				bad = Corrupt(rng, scn, rng.IntN(tokens.Grid), tokens.Grid)
 			} else {
-				bad, _ = CorruptPlan(rng, spec, scene, 0, world.Grid)
+				bad, _ = CorruptPlan(rng, spec, scn, 0, tokens.Grid)
 			}
-			if r := world.PlanReview(spec, bad.Objects, true, world.Grid); r != nil {
+			if r := thought.PlanReview(spec, bad.Objects, true, tokens.Grid); r != nil {
 				shown, w, reason = bad, 0, r
 			}
 		}
 	}
 	d.add(TokImg, NoGrid, NoGrid, 1)
-	d.addRows(world.Render(shown), 0, world.Grid, w)
+	d.addRows(scene.Render(shown), 0, tokens.Grid, w)
 	d.add(TokLook, NoGrid, NoGrid, 1)
-	d.addWords(v.MustIDs(world.ThoughtWords(world.BandEntries(shown, 0, world.Grid))), 1)
+	d.addWords(v.MustIDs(thought.ThoughtWords(thought.BandEntries(shown, 0, tokens.Grid))), 1)
 	d.add(TokEndLook, NoGrid, NoGrid, 1)
 	d.addReview(v, reason)
 	d.add(TokEnd, NoGrid, NoGrid, 1)
@@ -241,17 +243,17 @@ func buildReviewedPicture(rng *rand.Rand, v *Vocab, spec world.Spec, scene world
 // reason the world's checker gives against spec; objects above the band are
 // untouched. It returns a nil reason when a few tries found no corruption
 // that the checker rejects.
-func CorruptPlan(rng *rand.Rand, spec world.Spec, scene world.Scene, r0, r1 int) (world.Scene, []string) {
-	final := r1 >= world.Grid
+func CorruptPlan(rng *rand.Rand, spec scene.Spec, scn scene.Scene, r0, r1 int) (scene.Scene, []string) {
+	final := r1 >= tokens.Grid
 	bandY := func(side int) (int, bool) {
-		hi := min(r1, world.Grid-side+1)
+		hi := min(r1, tokens.Grid-side+1)
 		if hi <= r0 {
 			return 0, false
 		}
 		return r0 + rng.IntN(hi-r0), true
 	}
 	for try := 0; try < 8; try++ {
-		bad := world.Scene{Objects: append([]world.Object(nil), scene.Objects...)}
+		bad := scene.Scene{Objects: append([]scene.Object(nil), scn.Objects...)}
 		var in, below []int
 		for i, o := range bad.Objects {
 			switch {
@@ -273,7 +275,7 @@ func CorruptPlan(rng *rand.Rand, spec world.Spec, scene world.Scene, r0, r1 int)
 		switch {
 		case kind == 0 && len(in) > 0: // moved
 			o := &bad.Objects[in[rng.IntN(len(in))]]
-			o.X = rng.IntN(world.Grid - o.Side() + 1)
+			o.X = rng.IntN(tokens.Grid - o.Side() + 1)
 			if y, ok := bandY(o.Side()); ok && rng.IntN(2) == 0 {
 				o.Y = y
 			}
@@ -281,11 +283,11 @@ func CorruptPlan(rng *rand.Rand, spec world.Spec, scene world.Scene, r0, r1 int)
 			i := in[rng.IntN(len(in))]
 			bad.Objects = append(bad.Objects[:i], bad.Objects[i+1:]...)
 		case kind == 2: // extra: a kind the prompt asks for, or any
-			e := world.Object{Color: rng.IntN(len(world.Colors)), Shape: rng.IntN(len(world.Shapes)), Size: rng.IntN(2), Texture: rng.IntN(2)}
+			e := scene.Object{Color: rng.IntN(len(scene.Colors)), Shape: rng.IntN(len(scene.Shapes)), Size: rng.IntN(2), Texture: rng.IntN(2)}
 			if g := spec.Groups[rng.IntN(len(spec.Groups))]; rng.IntN(3) > 0 {
 				e.Shape = g.Shape
 				for _, a := range [][2]*int{{&e.Color, &g.Color}, {&e.Size, &g.Size}, {&e.Texture, &g.Texture}} {
-					if *a[1] != world.Any {
+					if *a[1] != scene.Any {
 						*a[0] = *a[1]
 					}
 				}
@@ -294,14 +296,14 @@ func CorruptPlan(rng *rand.Rand, spec world.Spec, scene world.Scene, r0, r1 int)
 			if !ok {
 				continue
 			}
-			e.Y, e.X = y, rng.IntN(world.Grid-e.Side()+1)
+			e.Y, e.X = y, rng.IntN(tokens.Grid-e.Side()+1)
 			bad.Objects = append(bad.Objects, e)
 		case kind == 3 && len(in) > 0: // recoloured or reshaped
 			o := &bad.Objects[in[rng.IntN(len(in))]]
 			if rng.IntN(2) == 0 {
-				o.Color = (o.Color + 1 + rng.IntN(len(world.Colors)-1)) % len(world.Colors)
+				o.Color = (o.Color + 1 + rng.IntN(len(scene.Colors)-1)) % len(scene.Colors)
 			} else {
-				o.Shape = (o.Shape + 1 + rng.IntN(len(world.Shapes)-1)) % len(world.Shapes)
+				o.Shape = (o.Shape + 1 + rng.IntN(len(scene.Shapes)-1)) % len(scene.Shapes)
 			}
 		case kind == 4 && len(below) > 0: // pulled up from below
 			o := &bad.Objects[below[rng.IntN(len(below))]]
@@ -313,23 +315,23 @@ func CorruptPlan(rng *rand.Rand, spec world.Spec, scene world.Scene, r0, r1 int)
 		default:
 			continue
 		}
-		var planned []world.Object
+		var planned []scene.Object
 		for _, o := range bad.Objects {
 			if o.Y < r1 {
 				planned = append(planned, o)
 			}
 		}
-		if reason := world.PlanReview(spec, planned, final, r1); reason != nil {
+		if reason := thought.PlanReview(spec, planned, final, r1); reason != nil {
 			return bad, reason
 		}
 	}
-	return scene, nil
+	return scn, nil
 }
 
 // breakRelation moves one of the objects cand into rows [r0, r1) at random
 // spots until the checker says a relation is broken or what is left no
 // longer fits below.
-func breakRelation(rng *rand.Rand, spec world.Spec, sc world.Scene, cand []int, r0, r1 int, bandY func(int) (int, bool)) (world.Scene, []string) {
+func breakRelation(rng *rand.Rand, spec scene.Spec, sc scene.Scene, cand []int, r0, r1 int, bandY func(int) (int, bool)) (scene.Scene, []string) {
 	if len(cand) == 0 {
 		return sc, nil
 	}
@@ -341,15 +343,15 @@ func breakRelation(rng *rand.Rand, spec world.Spec, sc world.Scene, cand []int, 
 		if !ok {
 			return sc, nil
 		}
-		o.Y, o.X = y, rng.IntN(world.Grid-o.Side()+1)
+		o.Y, o.X = y, rng.IntN(tokens.Grid-o.Side()+1)
 		sc.Objects[i] = o
-		var planned []world.Object
+		var planned []scene.Object
 		for _, p := range sc.Objects {
 			if p.Y < r1 {
 				planned = append(planned, p)
 			}
 		}
-		r := world.PlanReview(spec, planned, r1 >= world.Grid, r1)
+		r := thought.PlanReview(spec, planned, r1 >= tokens.Grid, r1)
 		if len(r) > 0 && (r[0] == "no" || slices.Contains(r, "not")) {
 			return sc, r
 		}
@@ -359,46 +361,46 @@ func breakRelation(rng *rand.Rand, spec world.Spec, sc world.Scene, cand []int, 
 }
 
 // spliceRows returns rows [r0, r1) taken from drawn, the rest from img.
-func spliceRows(img, drawn world.Tokens, r0, r1 int) world.Tokens {
-	out := append(world.Tokens(nil), img...)
-	copy(out[r0*world.Grid:r1*world.Grid], drawn[r0*world.Grid:r1*world.Grid])
+func spliceRows(img, drawn tokens.Tokens, r0, r1 int) tokens.Tokens {
+	out := append(tokens.Tokens(nil), img...)
+	copy(out[r0*tokens.Grid:r1*tokens.Grid], drawn[r0*tokens.Grid:r1*tokens.Grid])
 	return out
 }
 
-func objectCuts(s world.Scene) []int {
+func objectCuts(s scene.Scene) []int {
 	starts := map[int]bool{0: true}
 	for _, o := range s.Objects {
 		starts[o.Y] = true
 	}
 	var cuts []int
-	for r := 0; r < world.Grid; r++ {
+	for r := 0; r < tokens.Grid; r++ {
 		if starts[r] {
 			cuts = append(cuts, r)
 		}
 	}
-	return append(cuts, world.Grid)
+	return append(cuts, tokens.Grid)
 }
 
 func randomCuts(rng *rand.Rand) []int {
 	k := 2 + rng.IntN(4)
 	set := map[int]bool{}
 	for len(set) < k-1 {
-		set[1+rng.IntN(world.Grid-1)] = true
+		set[1+rng.IntN(tokens.Grid-1)] = true
 	}
 	cuts := []int{0}
-	for r := 1; r < world.Grid; r++ {
+	for r := 1; r < tokens.Grid; r++ {
 		if set[r] {
 			cuts = append(cuts, r)
 		}
 	}
-	return append(cuts, world.Grid)
+	return append(cuts, tokens.Grid)
 }
 
 // Corrupt returns a copy of the scene with one mistake visible in rows
 // [r0, r1): a colour, shape or texture swapped, an object moved or dropped,
 // or an extra object. If no object touches the band, an extra one appears.
-func Corrupt(rng *rand.Rand, s world.Scene, r0, r1 int) world.Scene {
-	out := world.Scene{Objects: append([]world.Object(nil), s.Objects...)}
+func Corrupt(rng *rand.Rand, s scene.Scene, r0, r1 int) scene.Scene {
+	out := scene.Scene{Objects: append([]scene.Object(nil), s.Objects...)}
 	var touching []int
 	for i, o := range out.Objects {
 		if o.Y < r1 && o.Y+o.Side() > r0 {
@@ -414,9 +416,9 @@ func Corrupt(rng *rand.Rand, s world.Scene, r0, r1 int) world.Scene {
 		o := &out.Objects[i]
 		switch kind {
 		case 0:
-			o.Color = (o.Color + 1 + rng.IntN(len(world.Colors)-1)) % len(world.Colors)
+			o.Color = (o.Color + 1 + rng.IntN(len(scene.Colors)-1)) % len(scene.Colors)
 		case 1:
-			o.Shape = (o.Shape + 1 + rng.IntN(len(world.Shapes)-1)) % len(world.Shapes)
+			o.Shape = (o.Shape + 1 + rng.IntN(len(scene.Shapes)-1)) % len(scene.Shapes)
 		case 2:
 			o.Texture = 1 - o.Texture
 		case 3:
@@ -424,15 +426,15 @@ func Corrupt(rng *rand.Rand, s world.Scene, r0, r1 int) world.Scene {
 			if rng.IntN(2) == 0 {
 				dx = -dx
 			}
-			o.X = min(max(o.X+dx, 0), world.Grid-o.Side())
+			o.X = min(max(o.X+dx, 0), tokens.Grid-o.Side())
 		case 4:
 			out.Objects = append(out.Objects[:i], out.Objects[i+1:]...)
 		}
 		return out
 	}
-	e := world.Object{Color: rng.IntN(len(world.Colors)), Shape: rng.IntN(len(world.Shapes)), Size: 0, Texture: rng.IntN(2)}
-	e.Y = min(max(r0, 0), world.Grid-e.Side())
-	e.X = rng.IntN(world.Grid - e.Side() + 1)
+	e := scene.Object{Color: rng.IntN(len(scene.Colors)), Shape: rng.IntN(len(scene.Shapes)), Size: 0, Texture: rng.IntN(2)}
+	e.Y = min(max(r0, 0), tokens.Grid-e.Side())
+	e.X = rng.IntN(tokens.Grid - e.Side() + 1)
 	out.Objects = append(out.Objects, e)
 	return out
 }

@@ -9,8 +9,9 @@ import (
 	"strings"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/world/thought"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Sampling controls how a session picks tokens. Temperature 0 is greedy.
@@ -88,7 +89,7 @@ func (s *session) stream(st engine.State, limit int) {
 		if st.Thoughts[b] == "" {
 			continue
 		}
-		_, r0, _, _ := world.ParseThought(st.Thoughts[b])
+		_, r0, _, _ := thought.ParseThought(st.Thoughts[b])
 		if r0 < 0 {
 			r0 = s.bandStart[b]
 		}
@@ -100,8 +101,8 @@ func (s *session) stream(st engine.State, limit int) {
 			s.thoughtItems(st, b, st.Thoughts[b])
 			w = s.want
 		}
-		for c := 0; c < world.Grid; c++ {
-			tok := st.Canvas[r*world.Grid+c]
+		for c := 0; c < tokens.Grid; c++ {
+			tok := st.Canvas[r*tokens.Grid+c]
 			if tok < 0 {
 				s.want = w
 				return
@@ -113,10 +114,10 @@ func (s *session) stream(st engine.State, limit int) {
 }
 
 // rowsItems appends canvas rows [r0, r1) to s.want.
-func (s *session) rowsItems(canvas world.Tokens, r0, r1 int) {
+func (s *session) rowsItems(canvas tokens.Tokens, r0, r1 int) {
 	for r := r0; r < r1; r++ {
-		for c := 0; c < world.Grid; c++ {
-			s.want = append(s.want, item{int32(canvas[r*world.Grid+c]), int32(r), int32(c)})
+		for c := 0; c < tokens.Grid; c++ {
+			s.want = append(s.want, item{int32(canvas[r*tokens.Grid+c]), int32(r), int32(c)})
 		}
 	}
 }
@@ -308,7 +309,7 @@ func (s *session) writeThought(ctx context.Context, st engine.State, temp float3
 	generated := false
 	if end < 0 { // the model chooses where the band ends
 		lo, _ := v.ID(strconv.Itoa(st.Rows.Start))
-		hi, _ := v.ID(strconv.Itoa(world.Grid - 1))
+		hi, _ := v.ID(strconv.Itoa(tokens.Grid - 1))
 		id := s.sample(lo, hi+1, -1, 0)
 		last, _ := strconv.Atoi(s.word(id))
 		end, generated = last+1, true
@@ -447,15 +448,15 @@ func (s *session) PaintBand(ctx context.Context, req engine.PaintRequest, onRow 
 	}
 	end := req.Rows.End
 	if end < 0 { // open-ended: the engine cancels ctx where the decider says think
-		end = world.Grid
+		end = tokens.Grid
 	}
-	row := make([]int, world.Grid)
+	row := make([]int, tokens.Grid)
 	for r := req.Rows.Start; r < end; r++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		for c := 0; c < world.Grid; c++ {
-			tok := s.sample(0, world.NumImageTokens, -1, s.samp.ImageTemp)
+		for c := 0; c < tokens.Grid; c++ {
+			tok := s.sample(0, tokens.NumImageTokens, -1, s.samp.ImageTemp)
 			row[c] = tok
 			if err := s.genAt(tok, r, c); err != nil {
 				return err
@@ -485,8 +486,8 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 	if err != nil {
 		return engine.Critique{}, err
 	}
-	plan, _, _, _ := world.ParseThought(req.Thought)
-	seen, _, _, ok := world.ParseThought(desc)
+	plan, _, _, _ := thought.ParseThought(req.Thought)
+	seen, _, _, ok := thought.ParseThought(desc)
 	if !ok {
 		return engine.Critique{Parsed: false, Revision: req.Thought, Raw: desc, Tokens: spent}, nil
 	}
@@ -495,7 +496,7 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 		// description against, so there is no score to read.
 		return engine.Critique{Parsed: false, Raw: "no thought to compare with: " + desc, Tokens: spent}, nil
 	}
-	return engine.Critique{Score: world.EntriesMatch(plan, seen), Parsed: true, Revision: req.Thought, Raw: desc, Tokens: spent}, nil
+	return engine.Critique{Score: thought.EntriesMatch(plan, seen), Parsed: true, Revision: req.Thought, Raw: desc, Tokens: spent}, nil
 }
 
 // ShouldThink reads the model's probability of opening a thought at a row
@@ -507,11 +508,11 @@ func (s *session) ShouldThink(ctx context.Context, req engine.DecideRequest) (bo
 		return false, 0, err
 	}
 	mx := s.logits[TokThink]
-	for i := 0; i < world.NumImageTokens; i++ {
+	for i := 0; i < tokens.NumImageTokens; i++ {
 		mx = max(mx, s.logits[i])
 	}
 	var sum float64
-	for i := 0; i < world.NumImageTokens; i++ {
+	for i := 0; i < tokens.NumImageTokens; i++ {
 		sum += math.Exp(float64(s.logits[i] - mx))
 	}
 	pt := math.Exp(float64(s.logits[TokThink] - mx))

@@ -3,20 +3,20 @@ package model
 import (
 	"fmt"
 
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Token ids: image tokens first (their id is their world token value), then
 // the special tokens, then words.
 const (
-	TokBOS      = world.NumImageTokens + iota // starts every document
-	TokImg                                    // no-think mode: the image follows directly
-	TokThink                                  // a thought follows (fixed schedule)
-	TokAThink                                 // first thought of an adaptive run
-	TokEndThink                               // closes a thought; image rows follow
-	TokLook                                   // the model describes the band just drawn
-	TokEndLook                                // closes a description
-	TokEnd                                    // end of document
+	TokBOS      = tokens.NumImageTokens + iota // starts every document
+	TokImg                                     // no-think mode: the image follows directly
+	TokThink                                   // a thought follows (fixed schedule)
+	TokAThink                                  // first thought of an adaptive run
+	TokEndThink                                // closes a thought; image rows follow
+	TokLook                                    // the model describes the band just drawn
+	TokEndLook                                 // closes a description
+	TokEnd                                     // end of document
 	firstWordToken
 )
 
@@ -68,10 +68,10 @@ func (v *Vocab) MustIDs(ws []string) []int {
 // Word returns the text of a token id.
 func (v *Vocab) Word(id int) string {
 	switch {
-	case id < world.NumImageTokens:
+	case id < tokens.NumImageTokens:
 		return fmt.Sprintf("<img%d>", id)
 	case id < firstWordToken:
-		return specialNames[id-world.NumImageTokens]
+		return specialNames[id-tokens.NumImageTokens]
 	case id-firstWordToken < len(v.words):
 		return v.words[id-firstWordToken]
 	}

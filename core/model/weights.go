@@ -12,8 +12,9 @@ import (
 
 	"github.com/nlpodyssey/safetensors"
 
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/world/thought"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // FormatVersion is the version of the weight file layout and token scheme.
@@ -43,11 +44,11 @@ type Weights struct {
 // NewConfig returns the config of a fresh model of the given size on the
 // world's current vocabulary.
 func NewConfig(d, layers, heads, ctx int) Config {
-	return NewConfigWords(d, layers, heads, ctx, world.ModelWords())
+	return NewConfigWords(d, layers, heads, ctx, thought.ModelWords())
 }
 
 // NewConfigWords returns the config of a fresh model of the given size on a
-// vocabulary of these words (a prefix of world.ModelWords for a recipe's
+// vocabulary of these words (a prefix of thought.ModelWords for a recipe's
 // phases before its vocabulary grew).
 func NewConfigWords(d, layers, heads, ctx int, words []string) Config {
 	words = append([]string(nil), words...)
@@ -55,8 +56,8 @@ func NewConfigWords(d, layers, heads, ctx int, words []string) Config {
 	return Config{
 		Version: FormatVersion,
 		Net: nn.Config{Vocab: v.Size(), Ctx: ctx, D: d, Layers: layers, Heads: heads,
-			GridRows: world.Grid, GridCols: world.Grid},
-		Words: words, Grid: world.Grid, ImageTokens: world.NumImageTokens, DefaultBands: 3,
+			GridRows: tokens.Grid, GridCols: tokens.Grid},
+		Words: words, Grid: tokens.Grid, ImageTokens: tokens.NumImageTokens, DefaultBands: 3,
 	}
 }
 
@@ -65,8 +66,8 @@ func (c Config) Validate() error {
 	if c.Version != FormatVersion {
 		return fmt.Errorf("model: weight file has format version %d, this twig reads version %d: retrain or use a matching twig", c.Version, FormatVersion)
 	}
-	if c.Grid != world.Grid || c.ImageTokens != world.NumImageTokens {
-		return fmt.Errorf("model: weight file is for a %d×%d grid with %d image tokens, this twig draws %d×%d with %d", c.Grid, c.Grid, c.ImageTokens, world.Grid, world.Grid, world.NumImageTokens)
+	if c.Grid != tokens.Grid || c.ImageTokens != tokens.NumImageTokens {
+		return fmt.Errorf("model: weight file is for a %d×%d grid with %d image tokens, this twig draws %d×%d with %d", c.Grid, c.Grid, c.ImageTokens, tokens.Grid, tokens.Grid, tokens.NumImageTokens)
 	}
 	if got, want := c.Net.Vocab, firstWordToken+len(c.Words); got != want {
 		return fmt.Errorf("model: config vocabulary size %d does not match its %d words", got, len(c.Words))
@@ -74,8 +75,8 @@ func (c Config) Validate() error {
 	if c.Net.D <= 0 || c.Net.Layers <= 0 || c.Net.Heads <= 0 || c.Net.D%c.Net.Heads != 0 || c.Net.Ctx <= 0 {
 		return fmt.Errorf("model: config has invalid dimensions %+v", c.Net)
 	}
-	if c.Net.GridRows != world.Grid || c.Net.GridCols != world.Grid {
-		return fmt.Errorf("model: config grid %d×%d does not match %d×%d", c.Net.GridRows, c.Net.GridCols, world.Grid, world.Grid)
+	if c.Net.GridRows != tokens.Grid || c.Net.GridCols != tokens.Grid {
+		return fmt.Errorf("model: config grid %d×%d does not match %d×%d", c.Net.GridRows, c.Net.GridCols, tokens.Grid, tokens.Grid)
 	}
 	if err := c.Net.Validate(); err != nil {
 		return fmt.Errorf("model: %w", err)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // The OpenAI chat completions wire format (the parts twig uses).
@@ -118,7 +118,7 @@ func newChatClient(role string, ep Endpoint, o Options, tpl *Templates) (chatCli
 	}
 	twig := isTwigModel(ep.Model)
 	if twig && o.ImageSide == 0 {
-		o.ImageSide = world.PxSize // a twig server reads its native size best and fastest
+		o.ImageSide = tokens.PxSize // a twig server reads its native size best and fastest
 	}
 	return chatClient{c: caller{role: role, ep: ep, o: o.withDefaults()}, tpl: tpl, ext: twig}, nil
 }

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // sentChat decodes a recorded chat request.
@@ -90,7 +90,7 @@ func TestThinkerStreamsRecordedAnswer(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 512 || b.Dy() != 512 {
 		t.Errorf("picture %v, want 512×512", b)
 	}
-	if back := world.FromPicture(img); !slices.Equal(back, state(1).Canvas) {
+	if back := tokens.FromPicture(img); !slices.Equal(back, state(1).Canvas) {
 		t.Error("the picture sent does not read back as the canvas (undrawn rows must show as undrawn)")
 	}
 }

@@ -12,7 +12,8 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // answer is one recorded upstream answer, replayed by an upstream.
@@ -118,8 +119,8 @@ func fastOptions(waits *[]time.Duration) Options {
 	return o
 }
 
-// scene is a red circle above a blue square.
-var scene = world.Scene{Objects: []world.Object{
+// testScene is a red circle above a blue square.
+var testScene = scene.Scene{Objects: []scene.Object{
 	{Color: 0, Shape: 0, Size: 0, Texture: 0, X: 2, Y: 1},
 	{Color: 2, Shape: 1, Size: 1, Texture: 1, X: 6, Y: 8},
 }}
@@ -129,8 +130,8 @@ func state(band int) engine.State {
 	s := engine.DefaultSettings()
 	s.Bands, s.Seed = 3, 7
 	rows := engine.Schedule(3)[band]
-	canvas := world.Render(scene)
-	for i := rows.Start * world.Grid; i < len(canvas); i++ {
+	canvas := scene.Render(testScene)
+	for i := rows.Start * tokens.Grid; i < len(canvas); i++ {
 		canvas[i] = -1
 	}
 	thoughts := []string{"a small red circle on the left", "the red circle ends; nothing else"}[:band]
@@ -139,9 +140,9 @@ func state(band int) engine.State {
 
 // drawn is st with its band's rows drawn as the scene has them.
 func drawn(st engine.State) engine.State {
-	full := world.Render(scene)
-	c := append(world.Tokens(nil), st.Canvas...)
-	copy(c[st.Rows.Start*world.Grid:st.Rows.End*world.Grid], full[st.Rows.Start*world.Grid:])
+	full := scene.Render(testScene)
+	c := append(tokens.Tokens(nil), st.Canvas...)
+	copy(c[st.Rows.Start*tokens.Grid:st.Rows.End*tokens.Grid], full[st.Rows.Start*tokens.Grid:])
 	st.Canvas = c
 	return st
 }

@@ -16,7 +16,7 @@ import (
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // EditPainter paints bands with an OpenAI-compatible image-edit model
@@ -83,13 +83,13 @@ func (p *EditPainter) PaintBand(ctx context.Context, req engine.PaintRequest, on
 func (p *EditPainter) PaintPixels(ctx context.Context, req engine.PaintRequest, onRow func(int, []int, canvas.Strip)) error {
 	end := req.Rows.End
 	if end < 0 {
-		end = world.Grid
+		end = tokens.Grid
 	}
 	pic := req.Picture
 	if pic == nil {
 		pic = tokenPicture(req.Canvas, p.side, p.side)
 	}
-	rows := protocol.Rows{Start: canvas.CellRows(req.Rows.Start, world.Grid, pic.H).Start, End: canvas.CellRows(end-1, world.Grid, pic.H).End}
+	rows := protocol.Rows{Start: canvas.CellRows(req.Rows.Start, tokens.Grid, pic.H).Start, End: canvas.CellRows(end-1, tokens.Grid, pic.H).End}
 	body, ctype, err := p.form(req, pic, rows, end)
 	if err != nil {
 		return err
@@ -120,16 +120,16 @@ func (p *EditPainter) PaintPixels(ctx context.Context, req engine.PaintRequest, 
 	if err := work.Composite(img, rows); err != nil {
 		return &Error{Role: p.c.role, Host: p.c.ep.Host(), Op: "image edit", Err: err}
 	}
-	tokens := world.FromPicture(work.Image())
-	row := make([]int, world.Grid)
+	toks := tokens.FromPicture(work.Image())
+	row := make([]int, tokens.Grid)
 	for y := req.Rows.Start; y < end; y++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		for x := range row {
-			row[x] = max(tokens[y*world.Grid+x], world.EmptyToken) // a cell still grey reads as empty
+			row[x] = max(toks[y*tokens.Grid+x], tokens.EmptyToken) // a cell still grey reads as empty
 		}
-		strip, err := work.Strip(canvas.CellRows(y, world.Grid, work.H))
+		strip, err := work.Strip(canvas.CellRows(y, tokens.Grid, work.H))
 		if err != nil {
 			return err
 		}
@@ -143,7 +143,7 @@ func (p *EditPainter) PaintPixels(ctx context.Context, req engine.PaintRequest, 
 func (p *EditPainter) form(req engine.PaintRequest, c *canvas.Canvas, rows protocol.Rows, end int) ([]byte, string, error) {
 	d := data("paint", req.State, req.Thought, req.Round)
 	d.LastRow = end - 1
-	d.ToPct = 100 * end / world.Grid
+	d.ToPct = 100 * end / tokens.Grid
 	prompt, err := p.tpl.render("paint.prompt", d)
 	if err != nil {
 		return nil, "", fmt.Errorf("remote: painter: %w", err)

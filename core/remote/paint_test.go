@@ -16,7 +16,8 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // editForm reads a recorded images/edits request.
@@ -47,7 +48,7 @@ func editForm(t *testing.T, s seen) (map[string]string, map[string]image.Image) 
 }
 
 // imagesAnswer is an images API answer holding the picture of t at side px.
-func imagesAnswer(t *testing.T, tok world.Tokens, side int) string {
+func imagesAnswer(t *testing.T, tok tokens.Tokens, side int) string {
 	b, err := encodePNG(picture(tok, side))
 	if err != nil {
 		t.Fatal(err)
@@ -58,7 +59,7 @@ func imagesAnswer(t *testing.T, tok world.Tokens, side int) string {
 }
 
 func TestEditPainter(t *testing.T) {
-	full := world.Render(scene)
+	full := scene.Render(testScene)
 	u := newUpstream(t, answer{body: imagesAnswer(t, full, 1024)})
 	o := fastOptions(nil)
 	o.EditSize = "512x512"
@@ -72,7 +73,7 @@ func TestEditPainter(t *testing.T) {
 	got := slices.Clone(st.Canvas)
 	err = p.PaintBand(context.Background(), engine.PaintRequest{State: st, Thought: "a large striped blue square begins in the centre"}, func(r int, tok []int) {
 		rows = append(rows, r)
-		copy(got[r*world.Grid:], tok)
+		copy(got[r*tokens.Grid:], tok)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +81,7 @@ func TestEditPainter(t *testing.T) {
 	if !slices.Equal(rows, []int{6, 7, 8, 9, 10}) {
 		t.Errorf("rows %v", rows)
 	}
-	for i := 6 * world.Grid; i < 11*world.Grid; i++ {
+	for i := 6 * tokens.Grid; i < 11*tokens.Grid; i++ {
 		if got[i] != full[i] {
 			t.Fatalf("cell %d: %d, want %d (a 1024-px answer must read back exactly)", i, got[i], full[i])
 		}
@@ -98,7 +99,7 @@ func TestEditPainter(t *testing.T) {
 	if img.Bounds().Dx() != 512 || mask.Bounds() != img.Bounds() {
 		t.Fatalf("image %v mask %v", img.Bounds(), mask.Bounds())
 	}
-	if back := world.FromPicture(img); !slices.Equal(back, st.Canvas) {
+	if back := tokens.FromPicture(img); !slices.Equal(back, st.Canvas) {
 		t.Error("the image sent is not the canvas so far")
 	}
 	for y := 0; y < 512; y += 8 {
@@ -120,7 +121,7 @@ func TestEditPainterAnswers(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			body := tc.body
 			if body == "" {
-				b, _ := encodePNG(picture(world.Render(scene), 256))
+				b, _ := encodePNG(picture(scene.Render(testScene), 256))
 				body = fmt.Sprintf(`{"created":1,"data":[{"url":"data:image/png;base64,%s"}]}`, base64.StdEncoding.EncodeToString(b))
 			}
 			u := newUpstream(t, answer{body: body})
@@ -155,10 +156,10 @@ func callStream(id string, payloads ...protocol.Payload) string {
 }
 
 func TestTwigCaller(t *testing.T) {
-	full := world.Render(scene)
+	full := scene.Render(testScene)
 	var payloads []protocol.Payload
 	for r := 0; r < 6; r++ {
-		payloads = append(payloads, &protocol.CallRow{Row: r, Tokens: full[r*world.Grid : (r+1)*world.Grid]})
+		payloads = append(payloads, &protocol.CallRow{Row: r, Tokens: full[r*tokens.Grid : (r+1)*tokens.Grid]})
 	}
 	rows := protocol.Rows{Start: 0, End: 6}
 	payloads = append(payloads, &protocol.CallDone{Role: "paint", Rows: &rows})
@@ -179,7 +180,7 @@ func TestTwigCaller(t *testing.T) {
 	if err := tc.PaintBand(context.Background(), engine.PaintRequest{State: state(0), Thought: "t"}, func(r int, tok []int) { got = append(got, tok...) }); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(got, []int(full[:6*world.Grid])) || len(waits) != 1 || waits[0] != time.Second {
+	if !slices.Equal(got, []int(full[:6*tokens.Grid])) || len(waits) != 1 || waits[0] != time.Second {
 		t.Errorf("rows %d tokens, waits %v", len(got), waits)
 	}
 	var m map[string]any

@@ -14,7 +14,7 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/remote"
 	"github.com/twig-project/twig/core/remote/remotetest"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // outside hashes a picture's pixel rows outside rows.
@@ -33,7 +33,7 @@ func inside(c *canvas.Canvas, rows protocol.Rows) []byte {
 
 // pixelRows are the picture's pixel rows of token rows r.
 func pixelRows(r protocol.Rows, h int) protocol.Rows {
-	return protocol.Rows{Start: canvas.CellRows(r.Start, world.Grid, h).Start, End: canvas.CellRows(r.End-1, world.Grid, h).End}
+	return protocol.Rows{Start: canvas.CellRows(r.Start, tokens.Grid, h).Start, End: canvas.CellRows(r.End-1, tokens.Grid, h).End}
 }
 
 // TestPhotosComposited runs TwiG on a provider whose image model answers

@@ -16,17 +16,17 @@ import (
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // picture renders a canvas at side×side pixels: undrawn cells are the plain
-// grey checkerboard of world.Picture, scaled with x/image/draw.
-func picture(c world.Tokens, side int) image.Image {
-	img := world.Picture(c)
-	if side == world.PxSize {
+// grey checkerboard of tokens.Picture, scaled with x/image/draw.
+func picture(c tokens.Tokens, side int) image.Image {
+	img := tokens.Picture(c)
+	if side == tokens.PxSize {
 		return img
 	}
-	return world.Scaled(img, side)
+	return tokens.Scaled(img, side)
 }
 
 func encodePNG(img image.Image) ([]byte, error) {
@@ -38,7 +38,7 @@ func encodePNG(img image.Image) ([]byte, error) {
 }
 
 // dataURL is a picture as a data: URL for a chat image_url part.
-func dataURL(c world.Tokens, side int) (string, error) {
+func dataURL(c tokens.Tokens, side int) (string, error) {
 	b, err := encodePNG(picture(c, side))
 	if err != nil {
 		return "", err
@@ -98,15 +98,15 @@ func scaledTo(img image.Image, side int) image.Image {
 // tokenPicture is a token canvas as a picture of w×h pixels (undrawn rows
 // transparent): what a painter paints on when its request carries no
 // picture (a token canvas from a role call).
-func tokenPicture(t world.Tokens, w, h int) *canvas.Canvas {
+func tokenPicture(t tokens.Tokens, w, h int) *canvas.Canvas {
 	c, _ := canvas.New(w, h)
 	full := image.NewNRGBA(image.Rect(0, 0, w, h))
-	xdraw.NearestNeighbor.Scale(full, full.Rect, world.Picture(t), image.Rect(0, 0, world.PxSize, world.PxSize), xdraw.Src, nil)
-	for r := range world.Grid {
-		if slices.Max(t[r*world.Grid:(r+1)*world.Grid]) < 0 {
+	xdraw.NearestNeighbor.Scale(full, full.Rect, tokens.Picture(t), image.Rect(0, 0, tokens.PxSize, tokens.PxSize), xdraw.Src, nil)
+	for r := range tokens.Grid {
+		if slices.Max(t[r*tokens.Grid:(r+1)*tokens.Grid]) < 0 {
 			continue // an undrawn row stays transparent
 		}
-		rows := canvas.CellRows(r, world.Grid, h)
+		rows := canvas.CellRows(r, tokens.Grid, h)
 		copy(c.Pix[4*w*rows.Start:4*w*rows.End], full.Pix[4*w*rows.Start:4*w*rows.End])
 	}
 	return c

@@ -9,7 +9,7 @@ import (
 	"text/template"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 //go:embed templates.tmpl
@@ -102,7 +102,7 @@ func parseTemplates(extra string) (*Templates, error) {
 	}
 	ts := &Templates{t: t}
 	sample := TemplateData{Prompt: "a red circle above a blue square", Band: 1, BandNumber: 2, Bands: 3,
-		Rows: engine.Rows{Start: 6, End: 11}, FirstRow: 6, LastRow: 10, Grid: world.Grid, Thoughts: []string{"a red circle"},
+		Rows: engine.Rows{Start: 6, End: 11}, FirstRow: 6, LastRow: 10, Grid: tokens.Grid, Thoughts: []string{"a red circle"},
 		Thought: "a blue square", Threshold: 90, DrawnRows: 6, Partial: true, FromPct: 37, ToPct: 68, DrawnPct: 37}
 	for _, name := range templateNames {
 		if _, err := ts.render(name, sample); err != nil {
@@ -126,33 +126,33 @@ func data(role string, st engine.State, thought string, round int) TemplateData 
 	last := st.Rows.End - 1
 	open := st.Rows.End < 0
 	if open {
-		last = world.Grid - 1
+		last = tokens.Grid - 1
 	}
 	d := TemplateData{Prompt: st.Prompt, Role: role, Band: st.Band, BandNumber: st.Band + 1, Bands: st.Settings.Bands,
-		Rows: st.Rows, FirstRow: st.Rows.Start, LastRow: last, Open: open, Grid: world.Grid, Thoughts: st.Thoughts,
+		Rows: st.Rows, FirstRow: st.Rows.Start, LastRow: last, Open: open, Grid: tokens.Grid, Thoughts: st.Thoughts,
 		Thought: thought, Round: round, Threshold: st.Settings.Threshold}
 	if d.Thoughts == nil {
 		d.Thoughts = []string{}
 	}
 	d.DrawnRows, d.Partial = drawnRows(st.Canvas)
-	d.FromPct, d.ToPct, d.DrawnPct = 100*d.FirstRow/world.Grid, 100*(last+1)/world.Grid, 100*d.DrawnRows/world.Grid
+	d.FromPct, d.ToPct, d.DrawnPct = 100*d.FirstRow/tokens.Grid, 100*(last+1)/tokens.Grid, 100*d.DrawnRows/tokens.Grid
 	return d
 }
 
 // drawnRows counts the fully drawn rows from the top and says whether any
 // cell is undrawn.
-func drawnRows(c world.Tokens) (rows int, partial bool) {
+func drawnRows(c tokens.Tokens) (rows int, partial bool) {
 	rows = -1
 	for i, t := range c {
 		if t < 0 {
 			partial = true
 			if rows < 0 {
-				rows = i / world.Grid
+				rows = i / tokens.Grid
 			}
 		}
 	}
 	if rows < 0 {
-		rows = len(c) / world.Grid
+		rows = len(c) / tokens.Grid
 	}
 	return rows, partial
 }

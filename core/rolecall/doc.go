@@ -15,5 +15,5 @@
 // Transport that can carry a call (Client).
 //
 // It imports the engine and the protocol, and the synthetic world only for
-// the canvas's geometry (world.Grid), as the engine does today.
+// the canvas's geometry (tokens.Grid), as the engine does today.
 package rolecall

@@ -8,7 +8,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Error is a failed call: a protocol error code and the cause.
@@ -94,7 +94,7 @@ func playThink(ctx context.Context, th engine.Thinker, r Request, emit func(prot
 	defer cancel(nil)
 	var g engine.Gate
 	var emitErr error
-	tokens, end := 0, 0
+	toks, end := 0, 0
 	req := r.Think()
 	st := req.State
 	if st.Rows.End < 0 {
@@ -105,7 +105,7 @@ func playThink(ctx context.Context, th engine.Thinker, r Request, emit func(prot
 			if emitErr != nil {
 				return
 			}
-			tokens++
+			toks++
 			if e := emit(&protocol.CallDelta{Text: delta}); e != nil {
 				emitErr = e
 				cancel(e)
@@ -118,17 +118,17 @@ func playThink(ctx context.Context, th engine.Thinker, r Request, emit func(prot
 		return nil, emitErr
 	case err != nil:
 		return nil, roleErr(ctx, protocol.CodeThinker, "thinking", err)
-	case tokens == 0 && text != "":
+	case toks == 0 && text != "":
 		// A thinker that does not stream: its thought is one token.
-		tokens = 1
+		toks = 1
 		if err := emit(&protocol.CallDelta{Text: text}); err != nil {
 			return nil, err
 		}
 	}
-	if end != 0 && (end <= st.Rows.Start || end > world.Grid) {
-		return nil, &Error{Code: protocol.CodeThinker, Err: fmt.Errorf("the thinker ended the band at row %d, outside (%d, %d]", end, st.Rows.Start, world.Grid)}
+	if end != 0 && (end <= st.Rows.Start || end > tokens.Grid) {
+		return nil, &Error{Code: protocol.CodeThinker, Err: fmt.Errorf("the thinker ended the band at row %d, outside (%d, %d]", end, st.Rows.Start, tokens.Grid)}
 	}
-	return &protocol.CallDone{Role: protocol.RoleThink, Thought: &protocol.ThoughtResult{Text: text, Tokens: tokens, EndRow: end}}, nil
+	return &protocol.CallDone{Role: protocol.RoleThink, Thought: &protocol.ThoughtResult{Text: text, Tokens: toks, EndRow: end}}, nil
 }
 
 func playPaint(ctx context.Context, p engine.Painter, req engine.PaintRequest, emit func(protocol.Payload) error) (*protocol.CallDone, error) {
@@ -139,7 +139,7 @@ func playPaint(ctx context.Context, p engine.Painter, req engine.PaintRequest, e
 	defer cancel(nil)
 	stop := req.Rows.End
 	if stop < 0 {
-		stop = world.Grid
+		stop = tokens.Grid
 	}
 	var g engine.Gate
 	var cbErr error

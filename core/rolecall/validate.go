@@ -7,7 +7,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Limits of a call's request, beside protocol.MaxPromptBytes and the
@@ -71,7 +71,7 @@ func (r Request) Review() engine.ReviewRequest {
 // when that is not nil (the sandbox's host keeps the run's canvas from its
 // events, so a guest need not send it), else an undrawn canvas. Errors say
 // in one line what is wrong; the gateway answers them with invalid_request.
-func Decode(c protocol.Call, canvas world.Tokens) (Request, error) {
+func Decode(c protocol.Call, canvas tokens.Tokens) (Request, error) {
 	r := c.Request
 	out := Request{Role: c.Role, Round: r.Round, Thought: r.Thought, Row: r.Row, Attempt: r.Attempt,
 		Rejected: rejectedEngine(r.Rejected),
@@ -82,7 +82,7 @@ func Decode(c protocol.Call, canvas world.Tokens) (Request, error) {
 	if err := r.Settings.Validate(); err != nil {
 		return out, err
 	}
-	const g = world.Grid
+	const g = tokens.Grid
 	switch {
 	case len(r.Prompt) > protocol.MaxPromptBytes:
 		return out, fmt.Errorf("the prompt is %d bytes, over the limit of %d", len(r.Prompt), protocol.MaxPromptBytes)
@@ -121,10 +121,10 @@ func Decode(c protocol.Call, canvas world.Tokens) (Request, error) {
 		if canvas != nil {
 			st.Canvas = slices.Clone(canvas)
 		} else {
-			st.Canvas = world.NewTokens()
+			st.Canvas = tokens.NewTokens()
 		}
 	case g * g:
-		st.Canvas = slices.Clone(world.Tokens(r.Canvas))
+		st.Canvas = slices.Clone(tokens.Tokens(r.Canvas))
 	default:
 		return out, fmt.Errorf("the canvas has %d cells, want %d (%d×%d, -1 where undrawn) or none", len(r.Canvas), g*g, g, g)
 	}
@@ -132,8 +132,8 @@ func Decode(c protocol.Call, canvas world.Tokens) (Request, error) {
 		return out, fmt.Errorf("the canvas has %d cells, want %d", len(st.Canvas), g*g)
 	}
 	for i, t := range st.Canvas {
-		if t < -1 || t >= world.NumImageTokens {
-			return out, fmt.Errorf("canvas cell %d holds %d, outside [-1,%d)", i, t, world.NumImageTokens)
+		if t < -1 || t >= tokens.NumImageTokens {
+			return out, fmt.Errorf("canvas cell %d holds %d, outside [-1,%d)", i, t, tokens.NumImageTokens)
 		}
 	}
 	if c.Role == protocol.RoleCritique {

@@ -10,15 +10,15 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 func drawn(rows int) []int {
-	c := make([]int, world.Grid*world.Grid)
+	c := make([]int, tokens.Grid*tokens.Grid)
 	for i := range c {
 		c[i] = -1
-		if i < rows*world.Grid {
-			c[i] = i % world.NumImageTokens
+		if i < rows*tokens.Grid {
+			c[i] = i % tokens.NumImageTokens
 		}
 	}
 	return c
@@ -50,16 +50,16 @@ func TestDecode(t *testing.T) {
 		{"no canvas is an undrawn one", "paint", with(func(r *protocol.CallRequest) { r.Canvas = nil }), ""},
 		{"an unknown role", "draw", ok, "unknown role"},
 		{"bad settings", "think", with(func(r *protocol.CallRequest) { r.Settings.Threshold = 101 }), "threshold"},
-		{"band out of range", "think", with(func(r *protocol.CallRequest) { r.Band = world.Grid }), "band 16"},
-		{"rows past the canvas", "paint", with(func(r *protocol.CallRequest) { r.Rows.End = world.Grid + 1 }), "rows.end"},
+		{"band out of range", "think", with(func(r *protocol.CallRequest) { r.Band = tokens.Grid }), "band 16"},
+		{"rows past the canvas", "paint", with(func(r *protocol.CallRequest) { r.Rows.End = tokens.Grid + 1 }), "rows.end"},
 		{"was: more thoughts than earlier bands (gateway accepted)", "think", with(func(r *protocol.CallRequest) { r.Thoughts = []string{"a", "b"} }), "2 thoughts for band 1"},
 		{"was: a long thought (sandbox accepted)", "paint", with(func(r *protocol.CallRequest) { r.Thought = long }), "the thought is"},
 		{"was: a long earlier thought (sandbox accepted)", "paint", with(func(r *protocol.CallRequest) { r.Thoughts[0] = long }), "thought 0 is"},
 		{"was: round past the limit (sandbox accepted)", "paint", with(func(r *protocol.CallRequest) { r.Round = rolecall.MaxRound + 1 }), "round 17"},
-		{"was: row past the canvas on any role (sandbox: decide only)", "think", with(func(r *protocol.CallRequest) { r.Row = world.Grid + 1 }), "row 17"},
+		{"was: row past the canvas on any role (sandbox: decide only)", "think", with(func(r *protocol.CallRequest) { r.Row = tokens.Grid + 1 }), "row 17"},
 		{"was: critique of an undrawn band (sandbox accepted)", "critique", with(func(r *protocol.CallRequest) { r.Canvas = drawn(7) }), "undrawn"},
 		{"critique of an open band", "critique", with(func(r *protocol.CallRequest) { r.Rows.End = -1 }), "known rows"},
-		{"a token out of range", "paint", with(func(r *protocol.CallRequest) { r.Canvas[3] = world.NumImageTokens }), "canvas cell 3"},
+		{"a token out of range", "paint", with(func(r *protocol.CallRequest) { r.Canvas[3] = tokens.NumImageTokens }), "canvas cell 3"},
 		{"a short canvas", "paint", with(func(r *protocol.CallRequest) { r.Canvas = r.Canvas[:5] }), "5 cells"},
 		{"more rejected plans than attempts", "review", with(func(r *protocol.CallRequest) { r.Rejected = []protocol.RejectedPlan{{Thought: "p", Reason: "why"}} }), "rejected plans"},
 		{"attempt past the limit", "think", with(func(r *protocol.CallRequest) { r.Attempt = protocol.MaxPlanAttempts }), "attempt 8"},
@@ -73,7 +73,7 @@ func TestDecode(t *testing.T) {
 				t.Fatalf("error %v, want one saying %q", err, tc.err)
 			case err != nil && strings.Contains(err.Error(), "\n"):
 				t.Fatalf("the error is not one line: %q", err)
-			case err == nil && len(req.State.Canvas) != world.Grid*world.Grid:
+			case err == nil && len(req.State.Canvas) != tokens.Grid*tokens.Grid:
 				t.Fatalf("the state's canvas has %d cells", len(req.State.Canvas))
 			}
 		})
@@ -83,7 +83,7 @@ func TestDecode(t *testing.T) {
 // TestDecodeFallbackCanvas: a request without a canvas gets the fallback
 // (the sandbox host's run canvas), copied.
 func TestDecodeFallbackCanvas(t *testing.T) {
-	fb := world.Tokens(drawn(4))
+	fb := tokens.Tokens(drawn(4))
 	req, err := rolecall.Decode(protocol.Call{Role: "paint", Request: protocol.CallRequest{Prompt: "p",
 		Settings: protocol.DefaultSettings(), Rows: protocol.Rows{Start: 4, End: 8}}}, fb)
 	if err != nil {
@@ -102,7 +102,7 @@ func TestDecodeFallbackCanvas(t *testing.T) {
 // and the validator, field for field.
 func TestEncodeDecodeRoundTrip(t *testing.T) {
 	st := engine.State{Prompt: "two blue squares", Settings: protocol.DefaultSettings(), Band: 2,
-		Rows: protocol.Rows{Start: 8, End: 12}, Thoughts: []string{"a", ""}, Canvas: world.Tokens(drawn(12))}
+		Rows: protocol.Rows{Start: 8, End: 12}, Thoughts: []string{"a", ""}, Canvas: tokens.Tokens(drawn(12))}
 	rej := []engine.RejectedPlan{{Thought: "x", Reason: "no room"}, {Thought: "y", Reason: ""}}
 	for _, tc := range []struct {
 		call protocol.Call

@@ -8,7 +8,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/english"
 )
 
 // CallError is a failed call: a protocol error code and the cause.
@@ -32,7 +32,7 @@ func ErrorCode(err error) string {
 	if e, ok := errors.AsType[*CallError](err); ok {
 		return e.Code
 	}
-	if _, ok := errors.AsType[*world.ParseError](err); ok {
+	if _, ok := errors.AsType[*english.ParseError](err); ok {
 		return protocol.CodeInvalidRequest
 	}
 	if e, ok := errors.AsType[*engine.Error](err); ok {
@@ -73,7 +73,7 @@ func Call(ctx context.Context, b engine.Backend, c protocol.Call, emit func(prot
 	}
 	run, err := b.NewRun(ctx, spec)
 	if err != nil {
-		if _, ok := errors.AsType[*world.ParseError](err); ok {
+		if _, ok := errors.AsType[*english.ParseError](err); ok {
 			return nil, &CallError{Code: protocol.CodeInvalidRequest, Err: fmt.Errorf("the prompt: %w", err)}
 		}
 		if e, ok := errors.AsType[*CallError](err); ok {

@@ -10,9 +10,9 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/edge/client"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // pipe is an in-memory Transport: what a runtime (gorilla in `twig serve`,
@@ -64,7 +64,7 @@ func ExampleGateway_Serve() {
 			}),
 			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 				for r := req.Rows.Start; r < req.Rows.End; r++ {
-					onRow(r, make([]int, world.Grid))
+					onRow(r, make([]int, tokens.Grid))
 				}
 				return nil
 			}),

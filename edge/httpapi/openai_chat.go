@@ -13,8 +13,9 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/world/thought"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // The chat convention (docs/PROTOCOL.md, "Chat completions"): a
@@ -278,12 +279,12 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 	if strings.TrimSpace(req.Prompt) == "" {
 		return req, badRequest("missing_prompt", "messages", "no prompt: the first user message's text is what to draw")
 	}
-	thought := ""
+	th := ""
 	if role == protocol.RoleCritique {
 		if ext.Thought != nil {
-			thought = *ext.Thought
+			th = *ext.Thought
 		} else if len(thoughts) > 0 {
-			thought, thoughts = thoughts[len(thoughts)-1], thoughts[:len(thoughts)-1]
+			th, thoughts = thoughts[len(thoughts)-1], thoughts[:len(thoughts)-1]
 		} else if ext.Thoughts == nil {
 			return req, badRequest("missing_thought", "messages", "a critique needs the band's thought: the last assistant message (or twig.thought)")
 		}
@@ -292,7 +293,7 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 		thoughts = *ext.Thoughts
 	}
 	req.Thoughts = thoughts
-	req.Thought = thought
+	req.Thought = th
 	req.Round = ext.Round
 	req.Band = len(thoughts)
 	if ext.Band != nil {
@@ -303,7 +304,7 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 	case ext.Rows != nil:
 		req.Rows = *ext.Rows
 	default:
-		if _, r0, r1, _ := world.ParseThought(thought); role == protocol.RoleCritique && r0 >= 0 && r1 > r0 {
+		if _, r0, r1, _ := thought.ParseThought(th); role == protocol.RoleCritique && r0 >= 0 && r1 > r0 {
 			req.Rows = protocol.Rows{Start: r0, End: r1}
 			break
 		}
@@ -322,24 +323,24 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 	case ext.Canvas != nil:
 		req.Canvas = ext.Canvas
 	case lastImage != "":
-		if aerr := decodeDataURL(ctx, pl, lastImage, lastImageParam, func(img image.Image) { req.Canvas = world.FromPicture(img) }); aerr != nil {
+		if aerr := decodeDataURL(ctx, pl, lastImage, lastImageParam, func(img image.Image) { req.Canvas = tokens.FromPicture(img) }); aerr != nil {
 			return req, aerr
 		}
 	default:
-		req.Canvas = world.NewTokens()
+		req.Canvas = tokens.NewTokens()
 	}
-	if len(req.Canvas) == world.Grid*world.Grid && ext.Canvas == nil {
+	if len(req.Canvas) == tokens.Grid*tokens.Grid && ext.Canvas == nil {
 		// what the role may see: the rows before the band (think) or up to its end (critique)
 		from := req.Rows.Start
 		if role == protocol.RoleCritique && req.Rows.End > 0 {
 			from = req.Rows.End
-			for i := req.Rows.Start * world.Grid; i < req.Rows.End*world.Grid && i < len(req.Canvas); i++ {
+			for i := req.Rows.Start * tokens.Grid; i < req.Rows.End*tokens.Grid && i < len(req.Canvas); i++ {
 				if req.Canvas[i] < 0 {
 					return req, badRequest("invalid_image", lastImageParam, "the picture does not show rows %d–%d of the band to critique: send the canvas with the band drawn", req.Rows.Start, req.Rows.End-1)
 				}
 			}
 		}
-		for i := max(from, 0) * world.Grid; i < len(req.Canvas); i++ {
+		for i := max(from, 0) * tokens.Grid; i < len(req.Canvas); i++ {
 			req.Canvas[i] = -1
 		}
 	}

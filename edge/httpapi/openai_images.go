@@ -16,8 +16,8 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Image endpoints: /v1/images/generations draws a whole picture with a TwiG
@@ -101,7 +101,7 @@ func (q *imageQuery) check(model, size, format, outFormat, twig string) *apiErro
 }
 
 // item is one picture of an answer.
-func (q *imageQuery) item(t world.Tokens, revised string) (map[string]any, error) {
+func (q *imageQuery) item(t tokens.Tokens, revised string) (map[string]any, error) {
 	png, err := encodePNG(t, q.side)
 	if err != nil {
 		return nil, err
@@ -226,8 +226,8 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 	}
 	defer release()
 	pl := a.pictureLimits()
-	var canvas world.Tokens
-	if aerr := openPicture(r.Context(), pl, files[0], "image", func(pic image.Image) { canvas = world.FromPicture(pic) }); aerr != nil {
+	var canvas tokens.Tokens
+	if aerr := openPicture(r.Context(), pl, files[0], "image", func(pic image.Image) { canvas = tokens.FromPicture(pic) }); aerr != nil {
 		aerr.write(w)
 		return
 	}
@@ -287,10 +287,10 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 
 // redraw paints req.Rows of req.Canvas anew (thinking first when there is
 // no thought and thinking is on) and returns the new canvas and thought.
-func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest) (world.Tokens, string, error) {
-	out := slices.Clone(world.Tokens(req.Canvas)) // rows outside the band stay as sent
+func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest) (tokens.Tokens, string, error) {
+	out := slices.Clone(tokens.Tokens(req.Canvas)) // rows outside the band stay as sent
 	seen := slices.Clone(req.Canvas)
-	for i := req.Rows.Start * world.Grid; i < len(seen); i++ {
+	for i := req.Rows.Start * tokens.Grid; i < len(seen); i++ {
 		seen[i] = -1
 	}
 	req.Canvas = seen
@@ -303,7 +303,7 @@ func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest) (worl
 	}
 	_, err := a.g.Call(ctx, protocol.Call{Role: protocol.RolePaint, Request: req}, func(p protocol.Payload) error {
 		if row, ok := p.(*protocol.CallRow); ok {
-			copy(out[row.Row*world.Grid:], row.Tokens)
+			copy(out[row.Row*tokens.Grid:], row.Tokens)
 		}
 		return nil
 	})
@@ -318,7 +318,7 @@ func markedRows(marked []bool) (protocol.Rows, bool) {
 	r0, r1 := -1, -1
 	for i, m := range marked {
 		if m {
-			row := i / world.Grid
+			row := i / tokens.Grid
 			if r0 < 0 {
 				r0 = row
 			}

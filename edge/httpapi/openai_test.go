@@ -21,8 +21,8 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // recorder backend: thoughts are "rows A B : new red circle", rows are all
@@ -55,7 +55,7 @@ func (r *recording) backend() engine.Backend {
 				r.paint = &req
 				r.mu.Unlock()
 				for row := req.Rows.Start; row < req.Rows.End; row++ {
-					onRow(row, slices.Repeat([]int{7}, world.Grid))
+					onRow(row, slices.Repeat([]int{7}, tokens.Grid))
 				}
 				return nil
 			}),
@@ -93,22 +93,22 @@ func post(t *testing.T, url, body string) (int, map[string]any) {
 }
 
 // pngURL renders a canvas as a PNG data URL.
-func pngURL(t *testing.T, tk world.Tokens) string {
+func pngURL(t *testing.T, tk tokens.Tokens) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, world.Picture(tk)); err != nil {
+	if err := png.Encode(&buf, tokens.Picture(tk)); err != nil {
 		t.Fatal(err)
 	}
 	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
 }
 
 // drawn is a canvas with rows [0, rows) drawn.
-func drawn(rows int) world.Tokens {
-	tk := world.NewTokens()
-	for i := 0; i < rows*world.Grid; i++ {
+func drawn(rows int) tokens.Tokens {
+	tk := tokens.NewTokens()
+	for i := 0; i < rows*tokens.Grid; i++ {
 		tk[i] = 0
 	}
-	tk[world.Grid+3] = world.EncodeCell(world.Cell{Color: 2, Mask: 15})
+	tk[tokens.Grid+3] = tokens.EncodeCell(tokens.Cell{Color: 2, Mask: 15})
 	return tk
 }
 
@@ -157,11 +157,11 @@ func TestChatConvention(t *testing.T) {
 				t.Errorf("band %d rows %+v thoughts %q, want %d %+v %q", st.Band, st.Rows, st.Thoughts, tc.band, tc.rows, tc.thoughts)
 			}
 			for i, tok := range st.Canvas {
-				if (i < tc.drawnRows*world.Grid) != (tok >= 0) {
+				if (i < tc.drawnRows*tokens.Grid) != (tok >= 0) {
 					t.Fatalf("canvas cell %d = %d, want rows [0,%d) drawn and the rest not", i, tok, tc.drawnRows)
 				}
 			}
-			if tc.drawnRows > 1 && st.Canvas[world.Grid+3] != world.EncodeCell(world.Cell{Color: 2, Mask: 15}) {
+			if tc.drawnRows > 1 && st.Canvas[tokens.Grid+3] != tokens.EncodeCell(tokens.Cell{Color: 2, Mask: 15}) {
 				t.Error("the picture was not read back into tokens")
 			}
 			content := out["choices"].([]any)[0].(map[string]any)["message"].(map[string]any)["content"].(string)
@@ -285,7 +285,7 @@ func TestImagesEdit(t *testing.T) {
 	hs := newAPI(t, rec.backend())
 	canvas := drawn(6)
 	var pic bytes.Buffer
-	png.Encode(&pic, world.Picture(canvas))
+	png.Encode(&pic, tokens.Picture(canvas))
 	mask := image.NewNRGBA(image.Rect(0, 0, 256, 256))
 	for y := 0; y < 256; y++ {
 		for x := 0; x < 256; x++ {
@@ -345,10 +345,10 @@ func TestImagesEdit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := world.FromPicture(img)
+		got := tokens.FromPicture(img)
 		for i, tok := range got {
 			want := canvas[i]
-			if r := i / world.Grid; r >= 6 && r < 11 {
+			if r := i / tokens.Grid; r >= 6 && r < 11 {
 				want = 7
 			}
 			if tok != want {

@@ -15,8 +15,8 @@ import (
 
 	_ "golang.org/x/image/webp"
 
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // maxPictureSide bounds a client picture's width and height (a small PNG can
@@ -164,11 +164,11 @@ func decodeDataURL(ctx context.Context, pl pictureLimits, url, param string, use
 }
 
 // encodePNG renders a canvas as a side×side PNG.
-func encodePNG(t world.Tokens, side int) ([]byte, error) {
-	img := world.Picture(t)
+func encodePNG(t tokens.Tokens, side int) ([]byte, error) {
+	img := tokens.Picture(t)
 	var out image.Image = img
-	if side != world.PxSize {
-		out = world.Scaled(img, side)
+	if side != tokens.PxSize {
+		out = tokens.Scaled(img, side)
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, out); err != nil {
@@ -194,11 +194,11 @@ func pictureSide(size string) (int, *apiError) {
 // (an OpenAI edit mask: transparent = redraw).
 func transparentCells(img image.Image) []bool {
 	b := img.Bounds()
-	out := make([]bool, world.Grid*world.Grid)
-	for cy := 0; cy < world.Grid; cy++ {
-		for cx := 0; cx < world.Grid; cx++ {
-			x0, x1 := b.Min.X+cx*b.Dx()/world.Grid, b.Min.X+(cx+1)*b.Dx()/world.Grid
-			y0, y1 := b.Min.Y+cy*b.Dy()/world.Grid, b.Min.Y+(cy+1)*b.Dy()/world.Grid
+	out := make([]bool, tokens.Grid*tokens.Grid)
+	for cy := 0; cy < tokens.Grid; cy++ {
+		for cx := 0; cx < tokens.Grid; cx++ {
+			x0, x1 := b.Min.X+cx*b.Dx()/tokens.Grid, b.Min.X+(cx+1)*b.Dx()/tokens.Grid
+			y0, y1 := b.Min.Y+cy*b.Dy()/tokens.Grid, b.Min.Y+(cy+1)*b.Dy()/tokens.Grid
 			x1, y1 = max(x1, x0+1), max(y1, y0+1)
 			clear, n := 0, 0
 			for j := 0; j < 4; j++ {
@@ -211,7 +211,7 @@ func transparentCells(img image.Image) []bool {
 					n++
 				}
 			}
-			out[cy*world.Grid+cx] = clear*2 > n
+			out[cy*tokens.Grid+cx] = clear*2 > n
 		}
 	}
 	return out

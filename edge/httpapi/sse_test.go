@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // An SSE client that stops reading does not hold the model: its run stops
@@ -32,7 +32,7 @@ func TestSSESlowClientStopsTheRun(t *testing.T) {
 			}),
 			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 				for r := req.Rows.Start; r < req.Rows.End; r++ {
-					onRow(r, make([]int, world.Grid))
+					onRow(r, make([]int, tokens.Grid))
 				}
 				return nil
 			}),

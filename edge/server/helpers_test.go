@@ -17,10 +17,10 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/edge/client"
 	"github.com/twig-project/twig/edge/server"
 	"github.com/twig-project/twig/edge/wsconn"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // tinyWeights is a small, poorly trained model that runs every role.
@@ -239,7 +239,7 @@ func (f *fake) backend() engine.Backend {
 			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 				end := req.Rows.End
 				if end < 0 {
-					end = world.Grid
+					end = tokens.Grid
 				}
 				for r := req.Rows.Start; r < end; r++ {
 					if f.rowDelay > 0 {
@@ -252,8 +252,8 @@ func (f *fake) backend() engine.Backend {
 					if ctx.Err() != nil {
 						return f.stop(ctx.Err())
 					}
-					row := make([]int, world.Grid)
-					row[r%world.Grid] = 1 + r
+					row := make([]int, tokens.Grid)
+					row[r%tokens.Grid] = 1 + r
 					onRow(r, row)
 					if f.hold != nil {
 						select {

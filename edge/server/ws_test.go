@@ -15,11 +15,11 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/edge/server"
 	"github.com/twig-project/twig/edge/wsconn"
 	"github.com/twig-project/twig/internal/render"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // A run over the websocket: hello, then the run's interleaved events in
@@ -65,13 +65,13 @@ func TestRunOverWebSocket(t *testing.T) {
 	if firstRow1 < 0 || thought1 < firstRow1 {
 		t.Errorf("band 1's thought (event %d) should follow band 0's rows (event %d)", thought1, firstRow1)
 	}
-	tokens := world.Tokens(film.Done.Tokens)
-	for i, tok := range tokens {
-		if tok < 0 || tok >= world.NumImageTokens {
+	toks := tokens.Tokens(film.Done.Tokens)
+	for i, tok := range toks {
+		if tok < 0 || tok >= tokens.NumImageTokens {
 			t.Fatalf("final canvas cell %d = %d", i, tok)
 		}
 	}
-	if img := world.Picture(tokens); img.Bounds().Dx() != world.PxSize {
+	if img := tokens.Picture(toks); img.Bounds().Dx() != tokens.PxSize {
 		t.Fatal("no picture")
 	}
 }
@@ -440,7 +440,7 @@ func TestModelCallsFromClient(t *testing.T) {
 	// a call whose context has ended is not made
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: world.NewTokens()}}, nil); !errors.Is(err, context.Canceled) {
+	if _, err := cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: tokens.NewTokens()}}, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled call: %v", err)
 	}
 }
@@ -455,7 +455,7 @@ func TestCancelCallFromClient(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := engine.DefaultSettings()
-	_, err := cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: world.NewTokens()}},
+	_, err := cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: tokens.NewTokens()}},
 		func(string) { cancel() })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("a call cancelled while streaming: %v", err)

@@ -11,8 +11,10 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/judge"
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Modes are the ways a prompt can be drawn.
@@ -26,7 +28,7 @@ var Modes = []string{"no-think", "think", "think+reflect", "best-of-n", "adaptiv
 // ImageScorer is a critic that scores a whole finished picture against a
 // prompt (0–100); best-of-n uses it to pick among candidates.
 type ImageScorer interface {
-	ScoreImage(ctx context.Context, prompt string, canvas world.Tokens) (score int, tokens int, err error)
+	ScoreImage(ctx context.Context, prompt string, canvas tokens.Tokens) (score int, tokens int, err error)
 }
 
 // Options control an evaluation.
@@ -91,7 +93,7 @@ func Run(ctx context.Context, backend engine.Backend, items []Item, o Options) (
 			if n <= 0 {
 				n = 2
 				if tokensTR > 0 {
-					n = max(2, int(math.Round(tokensTR/(world.Grid*world.Grid+24))))
+					n = max(2, int(math.Round(tokensTR/(tokens.Grid*tokens.Grid+24))))
 				}
 			}
 			if _, ok := backend.(ImageScorer); !ok && !o.Oracle {
@@ -161,21 +163,21 @@ func SettingsFor(mode string, bands int) engine.Settings {
 }
 
 func runOne(ctx context.Context, backend engine.Backend, it Item, mode string, o Options, n int) outcome {
-	spec, err := world.Parse(it.Prompt)
+	spec, err := english.Parse(it.Prompt)
 	if err != nil {
 		return outcome{err: fmt.Errorf("%q: %w", it.Prompt, err)}
 	}
 	t0 := time.Now()
-	var tokens world.Tokens
+	var toks tokens.Tokens
 	var out outcome
 	switch {
 	case o.Oracle:
 		rng := newRand(it.Seed)
-		scene, err := world.Place(rng, spec, true)
+		sc, err := scene.Place(rng, spec, true)
 		if err != nil {
 			return outcome{err: err}
 		}
-		tokens = world.Render(scene)
+		toks = scene.Render(sc)
 	case mode == "best-of-n":
 		scorer := backend.(ImageScorer)
 		best := -1
@@ -190,7 +192,7 @@ func runOne(ctx context.Context, backend engine.Backend, it Item, mode string, o
 			}
 			out.tokens += res.Stats.ImageTokens + st
 			if score > best {
-				best, tokens = score, res.Tokens
+				best, toks = score, res.Tokens
 			}
 		}
 	default:
@@ -198,12 +200,12 @@ func runOne(ctx context.Context, backend engine.Backend, it Item, mode string, o
 		if err != nil {
 			return outcome{err: err}
 		}
-		tokens = res.Tokens
+		toks = res.Tokens
 		out.tokens = res.Stats.ThoughtTokens + res.Stats.ImageTokens + extra
 		out.revs = res.Stats.Revisions
 	}
 	out.seconds = time.Since(t0).Seconds()
-	out.pass = judge.Check(spec, world.Picture(tokens)).Pass
+	out.pass = judge.Check(spec, tokens.Picture(toks)).Pass
 	return out
 }
 
@@ -297,7 +299,7 @@ func wilson(k, n int) float64 {
 // Markdown renders the report as a table: one row per mode, one column per category.
 func (r Report) Markdown() string {
 	var b strings.Builder
-	cols := append(append([]string{}, world.Categories...), HeldOutCategory)
+	cols := append(append([]string{}, scene.Categories...), HeldOutCategory)
 	b.WriteString("| mode | overall |")
 	for _, c := range cols {
 		b.WriteString(" " + c + " |")

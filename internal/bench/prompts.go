@@ -6,14 +6,15 @@ package bench
 import (
 	"math/rand/v2"
 
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
 )
 
 // Item is one benchmark prompt.
 type Item struct {
 	Category string     `json:"category"` // a world category, or "heldout"
 	Prompt   string     `json:"prompt"`
-	Spec     world.Spec `json:"-"`
+	Spec     scene.Spec `json:"-"`
 	Seed     int64      `json:"seed"`
 }
 
@@ -31,26 +32,26 @@ func Suite() []Item {
 	var items []Item
 	// placeable keeps only specs a picture can satisfy (three large objects
 	// in a vertical chain do not fit on the grid, for instance).
-	placeable := func(s world.Spec, held bool) bool {
-		_, err := world.Place(rand.New(rand.NewPCG(1, 2)), s, held)
+	placeable := func(s scene.Spec, held bool) bool {
+		_, err := scene.Place(rand.New(rand.NewPCG(1, 2)), s, held)
 		return err == nil
 	}
-	for _, cat := range world.Categories {
+	for _, cat := range scene.Categories {
 		for i := 0; i < PerCategory; i++ {
-			spec := world.SampleSpec(rng, cat, false)
+			spec := scene.SampleSpec(rng, cat, false)
 			for !placeable(spec, false) {
-				spec = world.SampleSpec(rng, cat, false)
+				spec = scene.SampleSpec(rng, cat, false)
 			}
-			items = append(items, Item{Category: cat, Prompt: world.Phrase(spec, rng), Spec: spec, Seed: int64(len(items) + 1)})
+			items = append(items, Item{Category: cat, Prompt: english.Phrase(spec, rng), Spec: spec, Seed: int64(len(items) + 1)})
 		}
 	}
 	multi := []string{"color", "shape", "texture", "spatial", "numeracy", "complex"}
 	for i := 0; i < PerCategory; i++ {
-		spec := world.SampleSpec(rng, multi[i%len(multi)], true)
+		spec := scene.SampleSpec(rng, multi[i%len(multi)], true)
 		for !placeable(spec, true) {
-			spec = world.SampleSpec(rng, multi[i%len(multi)], true)
+			spec = scene.SampleSpec(rng, multi[i%len(multi)], true)
 		}
-		items = append(items, Item{Category: HeldOutCategory, Prompt: world.Phrase(spec, rng), Spec: spec, Seed: int64(len(items) + 1)})
+		items = append(items, Item{Category: HeldOutCategory, Prompt: english.Phrase(spec, rng), Spec: spec, Seed: int64(len(items) + 1)})
 	}
 	return items
 }

@@ -8,7 +8,7 @@
 // takes its majority class. Sub-pixels of one colour form objects by
 // 8-connectivity. Each object gets its colour, its texture (striped when
 // more than a quarter of its coloured pixels are tint), and the shape and
-// size whose world.ShapeMask template fits it best (intersection over union);
+// size whose scene.ShapeMask template fits it best (intersection over union);
 // below MinIoU it is malformed and counts as no shape at all. Its location is
 // the fitted template's bounding box in cells.
 package judge
@@ -19,7 +19,9 @@ import (
 	"image/color"
 	"math"
 
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // MinIoU is the least template fit for a blob to count as a shape.
@@ -30,7 +32,7 @@ const StripedFraction = 0.25
 
 // Found is one connected blob of one colour.
 type Found struct {
-	Object    world.Object    // Shape and Size are world.Any when Malformed
+	Object    scene.Object    // Shape and Size are scene.Any when Malformed
 	Malformed bool            // no shape template fits with IoU ≥ MinIoU
 	IoU       float64         // the best template fit
 	Box       image.Rectangle // bounding box in sub-pixels
@@ -47,9 +49,9 @@ type template struct {
 
 var templates = func() []template {
 	var ts []template
-	for sh := range world.Shapes {
-		for sz, side := range world.SizeCells {
-			m := world.ShapeMask(sh, side)
+	for sh := range scene.Shapes {
+		for sz, side := range scene.SizeCells {
+			m := scene.ShapeMask(sh, side)
 			t := template{shape: sh, size: sz, n: len(m), mask: m}
 			x0, y0, x1, y1 := len(m), len(m), 0, 0
 			for y := range m {
@@ -69,10 +71,10 @@ var templates = func() []template {
 
 // Pixel classes: 0 background, 1+c palette colour c, 1+nc+c tint of colour c.
 var refColors = func() []color.RGBA {
-	refs := []color.RGBA{world.Background, world.Undrawn, world.UndrawnAlt}
-	refs = append(refs, world.Palette...)
-	for c := range world.Palette {
-		refs = append(refs, world.Tint(c))
+	refs := []color.RGBA{tokens.Background, tokens.Undrawn, tokens.UndrawnAlt}
+	refs = append(refs, tokens.Palette...)
+	for c := range tokens.Palette {
+		refs = append(refs, tokens.Tint(c))
 	}
 	return refs
 }()
@@ -92,7 +94,7 @@ func classify(r, g, b uint8) (int, bool) {
 		return -1, false
 	}
 	k := best - nBackgroundRefs
-	nc := len(world.Palette)
+	nc := len(tokens.Palette)
 	return k % nc, k >= nc
 }
 
@@ -106,7 +108,7 @@ type subPixel struct {
 
 // subPixels reads the picture into the SubGrid×SubGrid sub-pixel grid.
 func subPixels(img image.Image) [][]subPixel {
-	const G = world.SubGrid
+	const G = tokens.SubGrid
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	rgba, _ := img.(*image.RGBA)
@@ -129,7 +131,7 @@ func subPixels(img image.Image) [][]subPixel {
 		return lastC, lastT
 	}
 	grid := make([][]subPixel, G)
-	nc := len(world.Palette)
+	nc := len(tokens.Palette)
 	colPx := make([]int, nc)
 	tintPx := make([]int, nc)
 	for sy := 0; sy < G; sy++ {
@@ -180,7 +182,7 @@ func subPixels(img image.Image) [][]subPixel {
 // Analyze finds every blob in the picture, malformed ones included, in
 // reading order of their top-left sub-pixel.
 func Analyze(img image.Image) []Found {
-	const G = world.SubGrid
+	const G = tokens.SubGrid
 	grid := subPixels(img)
 	var found []Found
 	var stack [][2]int
@@ -233,7 +235,7 @@ func Analyze(img image.Image) []Found {
 
 // fit matches a blob against every shape × size template.
 func fit(f *Found, grid [][]subPixel, id int) {
-	const G = world.SubGrid
+	const G = tokens.SubGrid
 	in := func(x, y int) bool {
 		return x >= 0 && y >= 0 && x < G && y < G && grid[y][x].compID == id
 	}
@@ -267,14 +269,14 @@ func fit(f *Found, grid [][]subPixel, id int) {
 	f.IoU = best
 	if best < MinIoU {
 		f.Malformed = true
-		f.Object.Shape, f.Object.Size = world.Any, world.Any
-		f.Object.X, f.Object.Y = f.Box.Min.X/world.Sub, f.Box.Min.Y/world.Sub
+		f.Object.Shape, f.Object.Size = scene.Any, scene.Any
+		f.Object.X, f.Object.Y = f.Box.Min.X/tokens.Sub, f.Box.Min.Y/tokens.Sub
 		return
 	}
-	side := world.SizeCells[bt.size]
+	side := scene.SizeCells[bt.size]
 	cell := func(o int) int {
-		c := int(math.Floor(float64(o)/world.Sub + 0.5))
-		return min(max(c, 0), world.Grid-side)
+		c := int(math.Floor(float64(o)/tokens.Sub + 0.5))
+		return min(max(c, 0), tokens.Grid-side)
 	}
 	f.Object.Shape, f.Object.Size = bt.shape, bt.size
 	f.Object.X, f.Object.Y = cell(bx), cell(by)
@@ -282,8 +284,8 @@ func fit(f *Found, grid [][]subPixel, id int) {
 
 // Detect returns the well-formed objects in the picture (malformed blobs are
 // left out; Analyze lists them).
-func Detect(img image.Image) []world.Object {
-	var objs []world.Object
+func Detect(img image.Image) []scene.Object {
+	var objs []scene.Object
 	for _, f := range Analyze(img) {
 		if !f.Malformed {
 			objs = append(objs, f.Object)
@@ -303,7 +305,7 @@ type Claim struct {
 type Result struct {
 	Claims  []Claim        // one per group, then one per relation
 	Pass    bool           // every claim holds
-	Objects []world.Object // the well-formed objects found
+	Objects []scene.Object // the well-formed objects found
 }
 
 // Score is the share of claims that hold (1 when there are none).
@@ -322,15 +324,15 @@ func (r Result) Score() float64 {
 
 // Holds reports whether a stands in relation kind to b: their boxes do not
 // overlap along the relation's axis and a is on the named side.
-func Holds(a, b world.Object, kind int) bool {
+func Holds(a, b scene.Object, kind int) bool {
 	switch kind {
-	case world.Above:
+	case scene.Above:
 		return a.Y+a.Side() <= b.Y
-	case world.Below:
+	case scene.Below:
 		return b.Y+b.Side() <= a.Y
-	case world.LeftOf:
+	case scene.LeftOf:
 		return a.X+a.Side() <= b.X
-	case world.RightOf:
+	case scene.RightOf:
 		return b.X+b.Side() <= a.X
 	}
 	return false
@@ -346,7 +348,7 @@ const maxLeaves = 50000
 // assignments (an object serves at most one group; with open attributes an
 // object may serve any group it matches) and keeping the one under which the
 // most claims hold.
-func Check(spec world.Spec, img image.Image) Result {
+func Check(spec scene.Spec, img image.Image) Result {
 	objs := Detect(img)
 	ng := len(spec.Groups)
 	res := Result{Objects: objs}
@@ -469,20 +471,20 @@ func Check(spec world.Spec, img image.Image) Result {
 	return res
 }
 
-func groupText(g world.Group) string {
+func groupText(g scene.Group) string {
 	if g.Count < 1 || g.Count > 4 {
 		return g.String()
 	}
-	return world.Canonical(world.Spec{Groups: []world.Group{g}})
+	return english.Canonical(scene.Spec{Groups: []scene.Group{g}})
 }
 
-func relationText(s world.Spec, r world.Relation) string {
-	if r.A < 0 || r.B < 0 || r.A >= len(s.Groups) || r.B >= len(s.Groups) || r.A == r.B || r.Kind < 0 || r.Kind >= len(world.RelationWords) {
+func relationText(s scene.Spec, r scene.Relation) string {
+	if r.A < 0 || r.B < 0 || r.A >= len(s.Groups) || r.B >= len(s.Groups) || r.A == r.B || r.Kind < 0 || r.Kind >= len(scene.RelationWords) {
 		return fmt.Sprintf("invalid relation %v", r)
 	}
 	a, b := s.Groups[r.A], s.Groups[r.B]
 	if a.Count < 1 || a.Count > 4 || b.Count < 1 || b.Count > 4 {
-		return a.String() + " " + world.RelationWords[r.Kind] + " " + b.String()
+		return a.String() + " " + scene.RelationWords[r.Kind] + " " + b.String()
 	}
-	return world.Canonical(world.Spec{Groups: []world.Group{a, b}, Relations: []world.Relation{{A: 0, B: 1, Kind: r.Kind}}})
+	return english.Canonical(scene.Spec{Groups: []scene.Group{a, b}, Relations: []scene.Relation{{A: 0, B: 1, Kind: r.Kind}}})
 }

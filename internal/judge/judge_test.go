@@ -9,79 +9,81 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // The test draws its own specs and scenes (independent of world's sampler):
 // objects on the 16×16 grid with at least one empty cell between bounding
 // boxes, relations held with at least one empty row or column of margin.
 
-func tSpec(rng *rand.Rand, cat string) world.Spec {
-	nc, ns := len(world.Colors), len(world.Shapes)
+func tSpec(rng *rand.Rand, cat string) scene.Spec {
+	nc, ns := len(scene.Colors), len(scene.Shapes)
 	opt := func(p float64, n int) int {
 		if rng.Float64() < p {
 			return rng.IntN(n)
 		}
-		return world.Any
+		return scene.Any
 	}
-	grp := func(count int, pc, psz, pt float64) world.Group {
-		return world.Group{Count: count, Shape: rng.IntN(ns), Color: opt(pc, nc), Size: opt(psz, 2), Texture: opt(pt, 2)}
+	grp := func(count int, pc, psz, pt float64) scene.Group {
+		return scene.Group{Count: count, Shape: rng.IntN(ns), Color: opt(pc, nc), Size: opt(psz, 2), Texture: opt(pt, 2)}
 	}
-	s := world.Spec{Category: cat}
+	s := scene.Spec{Category: cat}
 	switch cat {
 	case "single":
-		s.Groups = []world.Group{grp(1, 0.8, 0.5, 0.5)}
+		s.Groups = []scene.Group{grp(1, 0.8, 0.5, 0.5)}
 	case "color":
 		a, b := grp(1, 1, 0.3, 0.3), grp(1, 1, 0.3, 0.3)
 		for b.Color == a.Color {
 			b.Color = rng.IntN(nc)
 		}
-		s.Groups = []world.Group{a, b}
+		s.Groups = []scene.Group{a, b}
 	case "shape":
 		a, b := grp(1, 0.5, 0.6, 0.3), grp(1, 0.5, 0.6, 0.3)
 		for b.Shape == a.Shape {
 			b.Shape = rng.IntN(ns)
 		}
-		s.Groups = []world.Group{a, b}
+		s.Groups = []scene.Group{a, b}
 	case "texture":
 		a, b := grp(1, 0.6, 0.3, 1), grp(1, 0.6, 0.3, 1)
-		s.Groups = []world.Group{a, b}
+		s.Groups = []scene.Group{a, b}
 	case "spatial":
-		s.Groups = []world.Group{grp(1, 0.9, 0.4, 0.4), grp(1, 0.9, 0.4, 0.4)}
-		s.Relations = []world.Relation{{A: 0, B: 1, Kind: rng.IntN(4)}}
+		s.Groups = []scene.Group{grp(1, 0.9, 0.4, 0.4), grp(1, 0.9, 0.4, 0.4)}
+		s.Relations = []scene.Relation{{A: 0, B: 1, Kind: rng.IntN(4)}}
 	case "numeracy":
 		if rng.IntN(2) == 0 {
 			g := grp(2+rng.IntN(3), 0.7, 0.4, 0.4)
 			if g.Count > 2 {
 				g.Size = 0
 			}
-			s.Groups = []world.Group{g}
+			s.Groups = []scene.Group{g}
 		} else {
 			a, b := grp(1+rng.IntN(3), 0.8, 0, 0.3), grp(1+rng.IntN(2), 0.8, 0, 0.3)
 			a.Size, b.Size = 0, 0
-			s.Groups = []world.Group{a, b}
+			s.Groups = []scene.Group{a, b}
 		}
 	case "complex":
 		switch rng.IntN(3) {
 		case 0:
 			a := grp(2+rng.IntN(2), 0.9, 0, 0.4)
 			a.Size = 0
-			s.Groups = []world.Group{a, grp(1, 1, 0.3, 0.3)}
-			s.Relations = []world.Relation{{A: 1, B: 0, Kind: rng.IntN(4)}}
+			s.Groups = []scene.Group{a, grp(1, 1, 0.3, 0.3)}
+			s.Relations = []scene.Relation{{A: 1, B: 0, Kind: rng.IntN(4)}}
 		case 1:
-			s.Groups = []world.Group{grp(1, 1, 0.4, 0.4), grp(1, 1, 0.4, 0.4), grp(1, 1, 0.4, 0.4)}
-			s.Relations = []world.Relation{{A: 0, B: 1, Kind: rng.IntN(4)}}
+			s.Groups = []scene.Group{grp(1, 1, 0.4, 0.4), grp(1, 1, 0.4, 0.4), grp(1, 1, 0.4, 0.4)}
+			s.Relations = []scene.Relation{{A: 0, B: 1, Kind: rng.IntN(4)}}
 		default:
-			s.Groups = []world.Group{grp(1, 1, 0.3, 0.3), grp(1, 1, 0.3, 0.3), grp(1, 1, 0.3, 0.3)}
-			s.Relations = []world.Relation{{A: 0, B: 1, Kind: rng.IntN(4)}, {A: 1, B: 2, Kind: rng.IntN(4)}}
+			s.Groups = []scene.Group{grp(1, 1, 0.3, 0.3), grp(1, 1, 0.3, 0.3), grp(1, 1, 0.3, 0.3)}
+			s.Relations = []scene.Relation{{A: 0, B: 1, Kind: rng.IntN(4)}, {A: 1, B: 2, Kind: rng.IntN(4)}}
 		}
 	}
 	return s
 }
 
 // tDistinct: no object can fit two groups' descriptions.
-func tDistinct(s world.Spec) bool {
-	differ := func(x, y int) bool { return x != world.Any && y != world.Any && x != y }
+func tDistinct(s scene.Spec) bool {
+	differ := func(x, y int) bool { return x != scene.Any && y != scene.Any && x != y }
 	for i := range s.Groups {
 		for j := i + 1; j < len(s.Groups); j++ {
 			a, b := s.Groups[i], s.Groups[j]
@@ -93,18 +95,18 @@ func tDistinct(s world.Spec) bool {
 	return true
 }
 
-func tSeparated(a, b world.Object) bool {
+func tSeparated(a, b scene.Object) bool {
 	return a.X+a.Side() < b.X || b.X+b.Side() < a.X || a.Y+a.Side() < b.Y || b.Y+b.Side() < a.Y
 }
 
 // tHoldsMargin: the relation holds with at least one empty cell between.
-func tHoldsMargin(a, b world.Object, kind int) bool {
+func tHoldsMargin(a, b scene.Object, kind int) bool {
 	switch kind {
-	case world.Above:
+	case scene.Above:
 		return a.Y+a.Side() < b.Y
-	case world.Below:
+	case scene.Below:
 		return b.Y+b.Side() < a.Y
-	case world.LeftOf:
+	case scene.LeftOf:
 		return a.X+a.Side() < b.X
 	default:
 		return b.X+b.Side() < a.X
@@ -113,17 +115,17 @@ func tHoldsMargin(a, b world.Object, kind int) bool {
 
 // tFill gives an object of group g with open attributes drawn at random, not
 // matching any other group.
-func tFill(rng *rand.Rand, s world.Spec, gi int) (world.Object, bool) {
+func tFill(rng *rand.Rand, s scene.Spec, gi int) (scene.Object, bool) {
 	g := s.Groups[gi]
 	for try := 0; try < 50; try++ {
-		o := world.Object{Color: g.Color, Shape: g.Shape, Size: g.Size, Texture: g.Texture}
-		if o.Color == world.Any {
-			o.Color = rng.IntN(len(world.Colors))
+		o := scene.Object{Color: g.Color, Shape: g.Shape, Size: g.Size, Texture: g.Texture}
+		if o.Color == scene.Any {
+			o.Color = rng.IntN(len(scene.Colors))
 		}
-		if o.Size == world.Any {
+		if o.Size == scene.Any {
 			o.Size = rng.IntN(2)
 		}
-		if o.Texture == world.Any {
+		if o.Texture == scene.Any {
 			o.Texture = rng.IntN(2)
 		}
 		ok := true
@@ -136,14 +138,14 @@ func tFill(rng *rand.Rand, s world.Spec, gi int) (world.Object, bool) {
 			return o, true
 		}
 	}
-	return world.Object{}, false
+	return scene.Object{}, false
 }
 
 // tPlace finds a free spot for objs[i] given the others (and relations).
-func tPlace(rng *rand.Rand, objs []world.Object, groupOf []int, i int, rels []world.Relation, ok func(world.Object) bool) bool {
+func tPlace(rng *rand.Rand, objs []scene.Object, groupOf []int, i int, rels []scene.Relation, ok func(scene.Object) bool) bool {
 	side := objs[i].Side()
 	for t := 0; t < 300; t++ {
-		objs[i].X, objs[i].Y = rng.IntN(world.Grid-side+1), rng.IntN(world.Grid-side+1)
+		objs[i].X, objs[i].Y = rng.IntN(tokens.Grid-side+1), rng.IntN(tokens.Grid-side+1)
 		good := ok == nil || ok(objs[i])
 		for j := range objs {
 			if j == i || !good {
@@ -167,8 +169,8 @@ func tPlace(rng *rand.Rand, objs []world.Object, groupOf []int, i int, rels []wo
 }
 
 type tScene struct {
-	spec    world.Spec
-	objs    []world.Object
+	spec    scene.Spec
+	objs    []scene.Object
 	groupOf []int
 }
 
@@ -180,14 +182,14 @@ func tSample(rng *rand.Rand, cat string) tScene {
 			continue
 		}
 		for try := 0; try < 20; try++ {
-			var objs []world.Object
+			var objs []scene.Object
 			var groupOf []int
 			ok := true
 			for gi, g := range s.Groups {
 				for k := 0; k < g.Count && ok; k++ {
 					o, good := tFill(rng, s, gi)
 					ok = good
-					if world.Grid-o.Side() < 0 {
+					if tokens.Grid-o.Side() < 0 {
 						ok = false
 					}
 					objs = append(objs, o)
@@ -211,19 +213,19 @@ func tSample(rng *rand.Rand, cat string) tScene {
 	}
 }
 
-func picture(objs []world.Object) *image.RGBA {
-	return world.Picture(world.Render(world.Scene{Objects: objs}))
+func picture(objs []scene.Object) *image.RGBA {
+	return tokens.Picture(scene.Render(scene.Scene{Objects: objs}))
 }
 
 func TestDetectExact(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 7))
 	for i := 0; i < 500; i++ {
-		sc := tSample(rng, world.Categories[i%len(world.Categories)])
+		sc := tSample(rng, scene.Categories[i%len(scene.Categories)])
 		got := Detect(picture(sc.objs))
 		if len(got) != len(sc.objs) {
 			t.Fatalf("found %d objects, want %d: %+v vs %+v", len(got), len(sc.objs), got, sc.objs)
 		}
-		want := map[world.Object]int{}
+		want := map[scene.Object]int{}
 		for _, o := range sc.objs {
 			want[o]++
 		}
@@ -236,7 +238,7 @@ func TestDetectExact(t *testing.T) {
 	}
 	// Scaling keeps the verdict: the judge works on any picture size.
 	sc := tSample(rng, "complex")
-	big := world.Scaled(picture(sc.objs), 512)
+	big := tokens.Scaled(picture(sc.objs), 512)
 	if r := Check(sc.spec, big); !r.Pass {
 		t.Errorf("scaled picture fails: %+v", r.Claims)
 	}
@@ -244,11 +246,11 @@ func TestDetectExact(t *testing.T) {
 
 // plant applies one kind of error to a correct scene; ok is false when the
 // error does not apply to this scene (or no free space was found).
-func plant(rng *rand.Rand, sc tScene, kind string) ([]world.Object, bool) {
-	objs := append([]world.Object(nil), sc.objs...)
+func plant(rng *rand.Rand, sc tScene, kind string) ([]scene.Object, bool) {
+	objs := append([]scene.Object(nil), sc.objs...)
 	groupOf := append([]int(nil), sc.groupOf...)
 	s := sc.spec
-	pickObj := func(cond func(g world.Group) bool) int {
+	pickObj := func(cond func(g scene.Group) bool) int {
 		var is []int
 		for i := range objs {
 			if cond(s.Groups[groupOf[i]]) {
@@ -262,23 +264,23 @@ func plant(rng *rand.Rand, sc tScene, kind string) ([]world.Object, bool) {
 	}
 	switch kind {
 	case "colour swap":
-		i := pickObj(func(g world.Group) bool { return g.Color != world.Any })
+		i := pickObj(func(g scene.Group) bool { return g.Color != scene.Any })
 		if i < 0 {
 			return nil, false
 		}
 		// Swap with an object of another named colour when there is one, else recolour.
 		for j := range objs {
-			if objs[j].Color != objs[i].Color && s.Groups[groupOf[j]].Color != world.Any {
+			if objs[j].Color != objs[i].Color && s.Groups[groupOf[j]].Color != scene.Any {
 				objs[i].Color, objs[j].Color = objs[j].Color, objs[i].Color
 				return objs, true
 			}
 		}
-		objs[i].Color = (objs[i].Color + 1 + rng.IntN(len(world.Colors)-1)) % len(world.Colors)
+		objs[i].Color = (objs[i].Color + 1 + rng.IntN(len(scene.Colors)-1)) % len(scene.Colors)
 	case "shape swap":
 		i := rng.IntN(len(objs))
-		objs[i].Shape = (objs[i].Shape + 1 + rng.IntN(len(world.Shapes)-1)) % len(world.Shapes)
+		objs[i].Shape = (objs[i].Shape + 1 + rng.IntN(len(scene.Shapes)-1)) % len(scene.Shapes)
 	case "wrong texture":
-		i := pickObj(func(g world.Group) bool { return g.Texture != world.Any })
+		i := pickObj(func(g scene.Group) bool { return g.Texture != scene.Any })
 		if i < 0 {
 			return nil, false
 		}
@@ -296,7 +298,7 @@ func plant(rng *rand.Rand, sc tScene, kind string) ([]world.Object, bool) {
 		}
 		for _, i := range rng.Perm(len(movers)) {
 			m := movers[i]
-			violates := func(o world.Object) bool {
+			violates := func(o scene.Object) bool {
 				for j := range objs {
 					if j == m {
 						continue
@@ -352,7 +354,7 @@ func plant(rng *rand.Rand, sc tScene, kind string) ([]world.Object, bool) {
 
 // tSatisfies is the ground truth: whether objs satisfy spec under some
 // assignment of objects to groups (computed on the objects, not a picture).
-func tSatisfies(s world.Spec, objs []world.Object) bool {
+func tSatisfies(s scene.Spec, objs []scene.Object) bool {
 	owner := make([]int, len(objs))
 	var try func(i int) bool
 	try = func(i int) bool {
@@ -433,21 +435,21 @@ func TestJudgeAccuracy(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(uint64(w), 99))
 			for i := w; i < n; i += workers {
-				cat := world.Categories[i%len(world.Categories)]
+				cat := scene.Categories[i%len(scene.Categories)]
 				sc := tSample(rng, cat)
 				if !tSatisfies(sc.spec, sc.objs) {
 					panic("test sampler drew a scene that misses its spec")
 				}
 				r := Check(sc.spec, picture(sc.objs))
-				truth.add(cat, r.Pass, fmt.Sprintf("truth %s %q %+v: %+v", cat, world.Canonical(sc.spec), sc.objs, r.Claims))
-				kind := plantKinds[(i/len(world.Categories))%len(plantKinds)]
+				truth.add(cat, r.Pass, fmt.Sprintf("truth %s %q %+v: %+v", cat, english.Canonical(sc.spec), sc.objs, r.Claims))
+				kind := plantKinds[(i/len(scene.Categories))%len(plantKinds)]
 				for try := 0; try < 5; try++ {
 					bad, ok := plant(rng, sc, kind)
 					if !ok || tSatisfies(sc.spec, bad) { // not applicable, or not an error after all
 						continue
 					}
 					r := Check(sc.spec, picture(bad))
-					caught.add(kind, !r.Pass, fmt.Sprintf("missed %s in %q: %+v → %+v", kind, world.Canonical(sc.spec), sc.objs, bad))
+					caught.add(kind, !r.Pass, fmt.Sprintf("missed %s in %q: %+v → %+v", kind, english.Canonical(sc.spec), sc.objs, bad))
 					break
 				}
 			}
@@ -481,40 +483,40 @@ func TestJudgeAccuracy(t *testing.T) {
 }
 
 func TestCheckClaims(t *testing.T) {
-	spec, err := world.Parse("a red circle above a blue square")
+	spec, err := english.Parse("a red circle above a blue square")
 	if err != nil {
 		t.Fatal(err)
 	}
-	red := world.Object{Color: 0, Shape: 0, Size: 1, X: 5, Y: 1}
-	blue := world.Object{Color: 2, Shape: 1, Size: 0, X: 6, Y: 9}
-	r := Check(spec, picture([]world.Object{red, blue}))
+	red := scene.Object{Color: 0, Shape: 0, Size: 1, X: 5, Y: 1}
+	blue := scene.Object{Color: 2, Shape: 1, Size: 0, X: 6, Y: 9}
+	r := Check(spec, picture([]scene.Object{red, blue}))
 	if !r.Pass || len(r.Claims) != 3 {
 		t.Fatalf("%+v", r)
 	}
 	red.Y, blue.Y = 10, 1
-	r = Check(spec, picture([]world.Object{red, blue}))
+	r = Check(spec, picture([]scene.Object{red, blue}))
 	if r.Pass || !r.Claims[0].OK || !r.Claims[1].OK || r.Claims[2].OK {
 		t.Fatalf("%+v", r)
 	}
 	t.Logf("claims: %+v", r.Claims)
 	// Open attributes are assigned fairly: "a circle and a red circle".
-	spec, _ = world.Parse("a circle and a red circle")
-	r = Check(spec, picture([]world.Object{{Color: 0, Shape: 0, Size: 0, X: 1, Y: 1}, {Color: 2, Shape: 0, Size: 0, X: 8, Y: 8}}))
+	spec, _ = english.Parse("a circle and a red circle")
+	r = Check(spec, picture([]scene.Object{{Color: 0, Shape: 0, Size: 0, X: 1, Y: 1}, {Color: 2, Shape: 0, Size: 0, X: 8, Y: 8}}))
 	if !r.Pass {
 		t.Fatalf("%+v", r)
 	}
 	// Undrawn cells read as background; a malformed blob matches nothing.
-	tok := world.NewTokens()
-	for i, tk := range world.ObjectTokens(world.Object{Color: 1, Shape: 2, Size: 1, X: 3, Y: 3}) {
+	tok := tokens.NewTokens()
+	for i, tk := range scene.ObjectTokens(scene.Object{Color: 1, Shape: 2, Size: 1, X: 3, Y: 3}) {
 		tok[i] = tk
 	}
-	tok[0] = world.EncodeCell(world.Cell{Color: 1, Mask: 15})
-	fs := Analyze(world.Picture(tok))
-	want := world.Object{Color: 1, Shape: 2, Size: 1, X: 3, Y: 3}
+	tok[0] = tokens.EncodeCell(tokens.Cell{Color: 1, Mask: 15})
+	fs := Analyze(tokens.Picture(tok))
+	want := scene.Object{Color: 1, Shape: 2, Size: 1, X: 3, Y: 3}
 	if len(fs) != 2 || !fs[0].Malformed || fs[1].Malformed || fs[1].Object != want {
 		t.Fatalf("found %+v", fs)
 	}
-	if objs := Detect(world.Picture(tok)); len(objs) != 1 || objs[0] != want {
+	if objs := Detect(tokens.Picture(tok)); len(objs) != 1 || objs[0] != want {
 		t.Fatalf("detect %+v", objs)
 	}
 }

@@ -16,14 +16,17 @@ import (
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/thought"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Frame is one picture of the film: the canvas at a moment, the band being
 // worked on, and a caption.
 type Frame struct {
 	// Canvas is a snapshot of the canvas (-1 undrawn).
-	Canvas world.Tokens
+	Canvas tokens.Tokens
 	// Rows are the rows of the band being worked on (End -1: open); Rows.Len() == 0 for none.
 	Rows protocol.Rows
 	// Title is the caption's first line, e.g. "band 2/3 | drawing".
@@ -45,7 +48,7 @@ type Film struct {
 	// Prompt is the run's prompt.
 	Prompt string
 	// Canvas is the canvas at the last event.
-	Canvas world.Tokens
+	Canvas tokens.Tokens
 	// Picture is the real picture at the last event when the run painted
 	// one (a remote image model; fold.State.Pixels), else nil. The frames
 	// show its token view.
@@ -98,7 +101,7 @@ type Player struct {
 	film  Film
 	fold  *fold.State
 	bands int
-	spec  *world.Spec // the prompt, when it parses: captions say what it left open
+	spec  *scene.Spec // the prompt, when it parses: captions say what it left open
 	// pic is the frames' real picture, redrawn from the fold when picDirty
 	// (rows painted or cleared since).
 	pic      *image.RGBA
@@ -112,7 +115,7 @@ func NewPlayer() *Player {
 }
 
 // Canvas returns the current canvas (not a copy).
-func (p *Player) Canvas() world.Tokens { return p.film.Canvas }
+func (p *Player) Canvas() tokens.Tokens { return p.film.Canvas }
 
 // State is the run folded so far (not a copy).
 func (p *Player) State() *fold.State { return p.fold }
@@ -156,7 +159,7 @@ func (p *Player) Apply(ev protocol.Event) error {
 	switch e := ev.Payload.(type) {
 	case *protocol.RunStarted:
 		f.Prompt = e.Prompt
-		if spec, err := world.Parse(e.Prompt); err == nil {
+		if spec, err := english.Parse(e.Prompt); err == nil {
 			p.spec = &spec
 		}
 		p.bands = len(e.Plan)
@@ -212,9 +215,9 @@ func (p *Player) thought(band int) string {
 }
 
 // english is a thought as the captions show it: plain English, rows from 1
-// (world.HumanizeFor); prose from a remote model stays as it is.
-func (p *Player) english(thought string) string {
-	return world.HumanizeFor(p.spec, thought)
+// (thought.HumanizeFor); prose from a remote model stays as it is.
+func (p *Player) english(text string) string {
+	return thought.HumanizeFor(p.spec, text)
 }
 
 func (p *Player) bandTitle(band int, what string) string {
@@ -246,12 +249,12 @@ func (p *Player) picture() *image.RGBA {
 // checkerboard.
 func framePicture(c *canvas.Canvas) *image.RGBA {
 	dst := image.NewRGBA(image.Rect(0, 0, Side, Side))
-	const cell = Side / world.Grid
+	const cell = Side / tokens.Grid
 	for y := 0; y < Side; y++ {
 		for x := 0; x < Side; x++ {
-			col := world.Undrawn
+			col := tokens.Undrawn
 			if (x/cell+y/cell)%2 == 1 {
-				col = world.UndrawnAlt
+				col = tokens.UndrawnAlt
 			}
 			dst.SetRGBA(x, y, col)
 		}

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Picture sizes, in pixels.
@@ -35,7 +35,7 @@ var (
 )
 
 // WritePNG writes the canvas as a Side×Side PNG, smooth (see Smooth).
-func WritePNG(w io.Writer, t world.Tokens) error {
+func WritePNG(w io.Writer, t tokens.Tokens) error {
 	return png.Encode(w, Smooth(t, Side))
 }
 
@@ -47,15 +47,15 @@ const edgeLevels = 8
 // and ramps from each fill to the background for the smooth edges (a rarer
 // mix, e.g. two colours touching, takes the nearest palette colour).
 func palette() color.Palette {
-	p := color.Palette{world.Background, world.Undrawn, world.UndrawnAlt, captionBG, titleInk, textInk, bandMark}
+	p := color.Palette{tokens.Background, tokens.Undrawn, tokens.UndrawnAlt, captionBG, titleInk, textInk, bandMark}
 	fills := []color.RGBA{}
-	for i, c := range world.Palette {
-		fills = append(fills, c, world.Tint(i))
+	for i, c := range tokens.Palette {
+		fills = append(fills, c, tokens.Tint(i))
 	}
 	p = append(p, toColors(fills)...)
 	for _, c := range fills {
 		for k := 1; k < edgeLevels; k++ {
-			p = append(p, blend(c, world.Background, float64(k)/edgeLevels))
+			p = append(p, blend(c, tokens.Background, float64(k)/edgeLevels))
 		}
 	}
 	return p
@@ -86,7 +86,7 @@ func WriteGIF(w io.Writer, f *Film) error {
 	cfg := image.Config{ColorModel: pal, Width: Side, Height: Side + CaptionH}
 	var buf bytes.Buffer
 	var smooth *image.RGBA // Smooth of canvas: frames often repeat the canvas
-	var canvas world.Tokens
+	var canvas tokens.Tokens
 	for i, fr := range f.Frames {
 		pic := fr.Picture
 		if pic == nil {
@@ -167,9 +167,9 @@ func drawFrame(dst *image.RGBA, fr Frame, pic *image.RGBA) {
 // markBand draws a bar in the left margin beside rows [start, end) (end -1: to the bottom).
 func markBand(dst *image.RGBA, start, end int) {
 	if end < 0 {
-		end = world.Grid
+		end = tokens.Grid
 	}
-	cell := Side / world.Grid
+	cell := Side / tokens.Grid
 	for y := start * cell; y < end*cell; y++ {
 		for x := 0; x < 6; x++ {
 			dst.SetRGBA(x, y, bandMark)
@@ -230,7 +230,7 @@ func photoPalette() color.Palette {
 			}
 		}
 	}
-	for _, c := range []color.RGBA{world.Undrawn, world.UndrawnAlt, captionBG, titleInk, textInk} {
+	for _, c := range []color.RGBA{tokens.Undrawn, tokens.UndrawnAlt, captionBG, titleInk, textInk} {
 		if !slices.Contains(p, color.Color(c)) {
 			p = append(p, c)
 		}

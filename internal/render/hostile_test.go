@@ -5,8 +5,8 @@ import (
 	"testing"
 
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/render"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Events a forged trace may hold: band indexes no run has are refused (each
@@ -14,7 +14,7 @@ import (
 // worth, and a film of more than MaxFrames frames is refused as it grows.
 func TestHostileEvents(t *testing.T) {
 	start := protocol.Event{V: protocol.Version, Type: protocol.TypeRunStarted, RunID: "r", Seq: 0,
-		Payload: &protocol.RunStarted{Prompt: "p", Grid: world.Grid}}
+		Payload: &protocol.RunStarted{Prompt: "p", Grid: tokens.Grid}}
 	at := func(seq int64, p protocol.Payload) protocol.Event {
 		return protocol.Event{V: protocol.Version, Type: p.EventType(), RunID: "r", Seq: seq, Payload: p}
 	}
@@ -25,7 +25,7 @@ func TestHostileEvents(t *testing.T) {
 		}
 	}
 	huge := strings.Repeat("red circle ", 1<<18)
-	band := at(1, &protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: world.Grid}})
+	band := at(1, &protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: tokens.Grid}})
 	film, err := render.Rebuild([]protocol.Event{start, band, at(2, &protocol.ThoughtDone{Band: 0, Text: huge})})
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +42,7 @@ func TestHostileEvents(t *testing.T) {
 	if err := p.Apply(band); err != nil {
 		t.Fatal(err)
 	}
-	row := make([]int, world.Grid)
+	row := make([]int, tokens.Grid)
 	var err2 error
 	n := int64(2)
 	for ; err2 == nil && n < 3*render.MaxFrames; n++ {

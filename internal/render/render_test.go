@@ -11,8 +11,8 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/render"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // events of a small run: 2 bands, band 1 redrawn once.
@@ -27,7 +27,7 @@ func events(t *testing.T) ([]protocol.Event, engine.Result) {
 			}),
 			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 				for r := req.Rows.Start; r < req.Rows.End; r++ {
-					onRow(r, slices.Repeat([]int{1 + req.Round*20 + r}, world.Grid))
+					onRow(r, slices.Repeat([]int{1 + req.Round*20 + r}, tokens.Grid))
 				}
 				return nil
 			}),
@@ -58,14 +58,14 @@ func TestRebuild(t *testing.T) {
 		t.Fatal("rebuilt canvas differs")
 	}
 	// Frames: start, per band thought + rows + critiques, the redraw, end.
-	want := 1 + 2 + world.Grid + 3 + 1 + 8 + 1
+	want := 1 + 2 + tokens.Grid + 3 + 1 + 8 + 1
 	if len(film.Frames) != want {
 		t.Errorf("%d frames, want %d", len(film.Frames), want)
 	}
 	// The frame at band_redrawn shows band 1 undrawn, band 0 intact.
 	for _, fr := range film.Frames {
 		if strings.Contains(fr.Title, "redraw 1") {
-			if fr.Canvas[8*world.Grid] != -1 || fr.Canvas[7*world.Grid] == -1 || fr.Text != "better" {
+			if fr.Canvas[8*tokens.Grid] != -1 || fr.Canvas[7*tokens.Grid] == -1 || fr.Text != "better" {
 				t.Errorf("redraw frame %+v", fr.Title)
 			}
 		}
@@ -181,7 +181,7 @@ func TestCaptionsInEnglish(t *testing.T) {
 				}),
 				Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 					for r := req.Rows.Start; r < req.Rows.End; r++ {
-						onRow(r, slices.Repeat([]int{0}, world.Grid))
+						onRow(r, slices.Repeat([]int{0}, tokens.Grid))
 					}
 					return nil
 				}),

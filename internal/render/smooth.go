@@ -7,12 +7,13 @@ import (
 	"math/bits"
 	"slices"
 
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Smooth decodes a token canvas into a side×side picture with smooth,
 // anti-aliased edges: what people look at (PNGs, GIFs, the page). It is
-// world.Picture with its stair-steps sanded off, not a redrawing: nothing
+// tokens.Picture with its stair-steps sanded off, not a redrawing: nothing
 // recognises shapes, so a malformed blob stays malformed.
 //
 // Method. The canvas is a SubGrid×SubGrid grid of sub-pixels, each of one
@@ -29,21 +30,21 @@ import (
 // outline, so small parts do not shrink away. The loops are filled even-odd
 // with 4 sub-scanlines a pixel row and exact horizontal coverage, which is
 // the anti-aliasing. Undrawn cells stay the crisp grey checkerboard; stripes
-// are those of world.Picture (world.StripePx rows of a world.PxSize picture).
+// are those of tokens.Picture (tokens.StripePx rows of a tokens.PxSize picture).
 //
-// The judge and the benchmark keep reading world.Picture, the exact token
+// The judge and the benchmark keep reading tokens.Picture, the exact token
 // picture; the tests check that the judge passes every benchmark prompt's
 // ground truth read from Smooth too, and that each token's mask keeps its
 // coverage.
 //
 // web/twig.js draws the page's canvas with the same arithmetic, step for
 // step (e2e/browser checks that the two agree).
-func Smooth(t world.Tokens, side int) *image.RGBA {
+func Smooth(t tokens.Tokens, side int) *image.RGBA {
 	img := image.NewRGBA(image.Rect(0, 0, max(side, 0), max(side, 0)))
 	if side <= 0 {
 		return img
 	}
-	var cls [world.SubGrid * world.SubGrid]int8
+	var cls [tokens.SubGrid * tokens.SubGrid]int8
 	subClasses(t, &cls)
 	for y := 0; y < side; y++ {
 		for x := 0; x < side; x++ {
@@ -55,9 +56,9 @@ func Smooth(t world.Tokens, side int) *image.RGBA {
 			img.Pix[o], img.Pix[o+1], img.Pix[o+2], img.Pix[o+3] = c.R, c.G, c.B, 255
 		}
 	}
-	scale := float64(side) / float64(world.SubGrid)
+	scale := float64(side) / float64(tokens.SubGrid)
 	cover := make([]float64, side)
-	for c := int8(0); c < int8(len(world.Palette)*len(world.Textures)); c++ {
+	for c := int8(0); c < int8(len(tokens.Palette)*len(scene.Textures)); c++ {
 		loops := outline(&cls, c)
 		if len(loops) == 0 {
 			continue
@@ -102,22 +103,22 @@ const (
 )
 
 // subClasses reads every sub-pixel's class out of the tokens.
-func subClasses(t world.Tokens, cls *[world.SubGrid * world.SubGrid]int8) {
-	for i := 0; i < world.Grid*world.Grid; i++ {
+func subClasses(t tokens.Tokens, cls *[tokens.SubGrid * tokens.SubGrid]int8) {
+	for i := 0; i < tokens.Grid*tokens.Grid; i++ {
 		tok := -1
 		if i < len(t) {
 			tok = t[i]
 		}
-		cx, cy := i%world.Grid, i/world.Grid
-		cell := world.DecodeCell(tok)
-		for sy := 0; sy < world.Sub; sy++ {
-			for sx := 0; sx < world.Sub; sx++ {
-				k := (cy*world.Sub+sy)*world.SubGrid + cx*world.Sub + sx
+		cx, cy := i%tokens.Grid, i/tokens.Grid
+		cell := tokens.DecodeCell(tok)
+		for sy := 0; sy < tokens.Sub; sy++ {
+			for sx := 0; sx < tokens.Sub; sx++ {
+				k := (cy*tokens.Sub+sy)*tokens.SubGrid + cx*tokens.Sub + sx
 				switch {
 				case tok < 0:
 					cls[k] = classUndrawn
-				case cell.Mask&(1<<(sy*world.Sub+sx)) != 0:
-					cls[k] = int8(cell.Color*len(world.Textures) + cell.Texture)
+				case cell.Mask&(1<<(sy*tokens.Sub+sx)) != 0:
+					cls[k] = int8(cell.Color*len(scene.Textures) + cell.Texture)
 				default:
 					cls[k] = classBackground
 				}
@@ -127,8 +128,8 @@ func subClasses(t world.Tokens, cls *[world.SubGrid * world.SubGrid]int8) {
 }
 
 // undrawnAt says whether pixel (x, y) lies in an undrawn cell.
-func undrawnAt(t world.Tokens, x, y, side int) bool {
-	i := (y*world.Grid/side)*world.Grid + x*world.Grid/side
+func undrawnAt(t tokens.Tokens, x, y, side int) bool {
+	i := (y*tokens.Grid/side)*tokens.Grid + x*tokens.Grid/side
 	return i >= len(t) || t[i] < 0
 }
 
@@ -139,8 +140,8 @@ type edge struct{ ax, ay, bx, by float64 }
 // outline traces the boundary loops of the sub-pixels of class c, as lattice
 // corners in sub-pixel units, walking each loop with the class on its left
 // (x right, y down). Diagonal neighbours join into one loop.
-func outline(cls *[world.SubGrid * world.SubGrid]int8, c int8) [][]point {
-	const G = world.SubGrid
+func outline(cls *[tokens.SubGrid * tokens.SubGrid]int8, c int8) [][]point {
+	const G = tokens.SubGrid
 	in := func(x, y int) bool { return x >= 0 && y >= 0 && x < G && y < G && cls[y*G+x] == c }
 	// out[v] holds the directions of the unit edges leaving lattice vertex v
 	// (bit 0 +x, 1 +y, 2 -x, 3 -y); used[v] the ones already walked.
@@ -343,18 +344,18 @@ func coverRow(edges []edge, y int, cover []float64) bool {
 func fill(c int8, x, y, side int) color.RGBA {
 	switch c {
 	case classBackground:
-		return world.Background
+		return tokens.Background
 	case classUndrawn:
-		if (x*world.Grid/side+y*world.Grid/side)%2 == 1 {
-			return world.UndrawnAlt
+		if (x*tokens.Grid/side+y*tokens.Grid/side)%2 == 1 {
+			return tokens.UndrawnAlt
 		}
-		return world.Undrawn
+		return tokens.Undrawn
 	}
-	col, tex := int(c)/len(world.Textures), int(c)%len(world.Textures)
-	if tex == 1 && (y*world.PxSize/side/world.StripePx)%2 == 1 {
-		return world.Tint(col)
+	col, tex := int(c)/len(scene.Textures), int(c)%len(scene.Textures)
+	if tex == 1 && (y*tokens.PxSize/side/tokens.StripePx)%2 == 1 {
+		return tokens.Tint(col)
 	}
-	return world.Palette[col]
+	return tokens.Palette[col]
 }
 
 // blend mixes a over b with weight alpha, rounding to the nearest level.

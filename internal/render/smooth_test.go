@@ -9,43 +9,44 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/bench"
 	"github.com/twig-project/twig/internal/judge"
 	"github.com/twig-project/twig/internal/render"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // noisy returns a canvas of random tokens: malformed blobs everywhere, some
 // cells undrawn. It is the worst case for smoothing: nothing in it is a shape.
-func noisy(r *rand.Rand) world.Tokens {
-	t := world.NewTokens()
+func noisy(r *rand.Rand) tokens.Tokens {
+	t := tokens.NewTokens()
 	for i := range t {
 		switch k := r.IntN(10); {
 		case k < 4:
-			t[i] = world.EmptyToken
+			t[i] = tokens.EmptyToken
 		case k < 5:
 			t[i] = -1
 		default:
-			t[i] = 1 + r.IntN(world.NumImageTokens-1)
+			t[i] = 1 + r.IntN(tokens.NumImageTokens-1)
 		}
 	}
 	return t
 }
 
 // groundTruth renders a scene for every benchmark prompt.
-func groundTruth(t *testing.T) ([]bench.Item, []world.Tokens) {
+func groundTruth(t *testing.T) ([]bench.Item, []tokens.Tokens) {
 	t.Helper()
 	items := bench.Suite()
 	if testing.Short() {
 		items = bench.Sample(items, 40)
 	}
-	var canvases []world.Tokens
+	var canvases []tokens.Tokens
 	for i, it := range items {
-		sc, err := world.Place(rand.New(rand.NewPCG(uint64(i), 5)), it.Spec, it.Category == bench.HeldOutCategory)
+		sc, err := scene.Place(rand.New(rand.NewPCG(uint64(i), 5)), it.Spec, it.Category == bench.HeldOutCategory)
 		if err != nil {
 			t.Fatalf("%q: %v", it.Prompt, err)
 		}
-		canvases = append(canvases, world.Render(sc))
+		canvases = append(canvases, scene.Render(sc))
 	}
 	return items, canvases
 }
@@ -54,7 +55,7 @@ func TestSmoothDeterministic(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for trial := 0; trial < 4; trial++ {
 		c := noisy(r)
-		for _, side := range []int{render.Side, world.PxSize, 100} {
+		for _, side := range []int{render.Side, tokens.PxSize, 100} {
 			a, b := render.Smooth(c, side), render.Smooth(slices.Clone(c), side)
 			if a.Bounds().Dx() != side || a.Bounds().Dy() != side {
 				t.Fatalf("side %d: got %v", side, a.Bounds())
@@ -71,7 +72,7 @@ func TestSmoothDeterministic(t *testing.T) {
 
 // TestSmoothGroundTruth: the judge passes every benchmark prompt's
 // ground-truth scene read from the smooth picture (the benchmark itself
-// reads world.Picture, the exact token picture), and the tokens read back
+// reads tokens.Picture, the exact token picture), and the tokens read back
 // from the smooth picture are the tokens drawn.
 func TestSmoothGroundTruth(t *testing.T) {
 	items, canvases := groundTruth(t)
@@ -84,7 +85,7 @@ func TestSmoothGroundTruth(t *testing.T) {
 				t.Errorf("%q: the judge fails the smooth ground truth: %+v", it.Prompt, r.Claims)
 			}
 		}
-		if !judge.Check(it.Spec, world.Picture(canvases[i])).Pass {
+		if !judge.Check(it.Spec, tokens.Picture(canvases[i])).Pass {
 			t.Errorf("%q: the judge fails the exact ground truth", it.Prompt)
 		}
 	}
@@ -99,9 +100,9 @@ func classes(img *image.RGBA) []int {
 		c   color.RGBA
 		cls int
 	}
-	refs := []ref{{world.Background, -1}, {world.Undrawn, -2}, {world.UndrawnAlt, -2}}
-	for i, p := range world.Palette {
-		refs = append(refs, ref{p, i * 2}, ref{world.Tint(i), i*2 + 1})
+	refs := []ref{{tokens.Background, -1}, {tokens.Undrawn, -2}, {tokens.UndrawnAlt, -2}}
+	for i, p := range tokens.Palette {
+		refs = append(refs, ref{p, i * 2}, ref{tokens.Tint(i), i*2 + 1})
 	}
 	out := make([]int, 0, len(img.Pix)/4)
 	for i := 0; i < len(img.Pix); i += 4 {
@@ -119,20 +120,20 @@ func classes(img *image.RGBA) []int {
 
 // coverage counts, per cell, the share of its area each token's class covers
 // in the picture, next to what its mask says.
-func coverage(tok world.Tokens, img *image.RGBA) (got, want []float64) {
+func coverage(tok tokens.Tokens, img *image.RGBA) (got, want []float64) {
 	side := img.Bounds().Dx()
 	cls := classes(img)
-	px := side / world.Grid
+	px := side / tokens.Grid
 	for i, tk := range tok {
 		if tk <= 0 {
 			got, want = append(got, -1), append(want, -1)
 			continue
 		}
-		cell := world.DecodeCell(tk)
+		cell := tokens.DecodeCell(tk)
 		c := cell.Color * 2
 		n := 0
-		for y := (i / world.Grid) * px; y < (i/world.Grid+1)*px; y++ {
-			for x := (i % world.Grid) * px; x < (i%world.Grid+1)*px; x++ {
+		for y := (i / tokens.Grid) * px; y < (i/tokens.Grid+1)*px; y++ {
+			for x := (i % tokens.Grid) * px; x < (i%tokens.Grid+1)*px; x++ {
 				k := cls[y*side+x]
 				if k == c || k == c+1 { // a striped fill shows both colours
 					n++
@@ -140,7 +141,7 @@ func coverage(tok world.Tokens, img *image.RGBA) (got, want []float64) {
 			}
 		}
 		got = append(got, float64(n)/float64(px*px))
-		want = append(want, float64(popcount(cell.Mask))/float64(world.Sub*world.Sub))
+		want = append(want, float64(popcount(cell.Mask))/float64(tokens.Sub*tokens.Sub))
 	}
 	return got, want
 }
@@ -172,9 +173,9 @@ func TestSmoothFaithful(t *testing.T) {
 			d := got[i] - want[i]
 			worst = max(worst, d, -d)
 			if d > 1.0/3 || d < -1.0/3 {
-				t.Errorf("canvas %d cell (%d,%d) token %d: covers %.2f of its cell, its mask %.2f", ci, i/world.Grid, i%world.Grid, tok[i], got[i], want[i])
+				t.Errorf("canvas %d cell (%d,%d) token %d: covers %.2f of its cell, its mask %.2f", ci, i/tokens.Grid, i%tokens.Grid, tok[i], got[i], want[i])
 			}
-			c := world.DecodeCell(tok[i]).Color
+			c := tokens.DecodeCell(tok[i]).Color
 			a := area[c]
 			area[c] = [2]float64{a[0] + got[i], a[1] + want[i]}
 		}
@@ -184,7 +185,7 @@ func TestSmoothFaithful(t *testing.T) {
 		}
 		for c, a := range area {
 			if a[1] > 4 && (a[0] < a[1]*(1-tol) || a[0] > a[1]*(1+tol)) {
-				t.Errorf("canvas %d: %s covers %.2f cells, its tokens %.2f", ci, world.Colors[c], a[0], a[1])
+				t.Errorf("canvas %d: %s covers %.2f cells, its tokens %.2f", ci, scene.Colors[c], a[0], a[1])
 			}
 		}
 	}
@@ -196,45 +197,45 @@ func TestSmoothFaithful(t *testing.T) {
 // does not become the triangle it resembles), and damaged scenes keep their
 // damage: the smooth picture covers what the exact one covers.
 func TestSmoothStaysMalformed(t *testing.T) {
-	blank := func() world.Tokens {
-		c := world.NewTokens()
+	blank := func() tokens.Tokens {
+		c := tokens.NewTokens()
 		for i := range c {
-			c[i] = world.EmptyToken
+			c[i] = tokens.EmptyToken
 		}
 		return c
 	}
 	cut, tri := blank(), blank()
-	for i, tok := range world.ObjectTokens(world.Object{Color: 4, Shape: 3, Size: 0, X: 6, Y: 6}) {
-		if i/world.Grid < 8 {
+	for i, tok := range scene.ObjectTokens(scene.Object{Color: 4, Shape: 3, Size: 0, X: 6, Y: 6}) {
+		if i/tokens.Grid < 8 {
 			cut[i] = tok
 		}
 	}
-	for i, tok := range world.ObjectTokens(world.Object{Color: 4, Shape: 2, Size: 0, X: 6, Y: 5}) {
+	for i, tok := range scene.ObjectTokens(scene.Object{Color: 4, Shape: 2, Size: 0, X: 6, Y: 5}) {
 		tri[i] = tok
 	}
 	smooth := classes(render.Smooth(cut, render.Side))
-	toCut := iou(smooth, classes(world.Scaled(world.Picture(cut), render.Side)))
-	toTri := iou(smooth, classes(world.Scaled(world.Picture(tri), render.Side)))
+	toCut := iou(smooth, classes(tokens.Scaled(tokens.Picture(cut), render.Side)))
+	toTri := iou(smooth, classes(tokens.Scaled(tokens.Picture(tri), render.Side)))
 	if toCut < 0.8 || toTri > toCut-0.1 {
 		t.Errorf("the smooth cut diamond overlaps the exact one by %.2f and a triangle by %.2f", toCut, toTri)
 	}
 	r := rand.New(rand.NewPCG(9, 10))
 	for k := 0; k < 30; k++ {
 		// A scene with a few of its tokens knocked out or recoloured.
-		sc, err := world.Place(r, world.SampleSpec(r, world.Categories[k%len(world.Categories)], false), false)
+		sc, err := scene.Place(r, scene.SampleSpec(r, scene.Categories[k%len(scene.Categories)], false), false)
 		if err != nil {
 			continue
 		}
-		tok := world.Render(sc)
+		tok := scene.Render(sc)
 		for j := 0; j < 3; j++ {
 			i := r.IntN(len(tok))
 			if tok[i] > 0 {
-				tok[i] = 1 + r.IntN(world.NumImageTokens-1)
+				tok[i] = 1 + r.IntN(tokens.NumImageTokens-1)
 			} else {
 				tok[i] = -1
 			}
 		}
-		if o := iou(classes(render.Smooth(tok, render.Side)), classes(world.Scaled(world.Picture(tok), render.Side))); o < 0.8 {
+		if o := iou(classes(render.Smooth(tok, render.Side)), classes(tokens.Scaled(tokens.Picture(tok), render.Side))); o < 0.8 {
 			t.Errorf("damaged scene %d: the smooth picture overlaps the exact one by %.2f", k, o)
 		}
 	}
@@ -261,7 +262,7 @@ func iou(a, b []int) float64 {
 
 func BenchmarkSmooth(b *testing.B) {
 	tok := noisy(rand.New(rand.NewPCG(1, 1)))
-	for _, side := range []int{world.PxSize, render.Side} {
+	for _, side := range []int{tokens.PxSize, render.Side} {
 		b.Run(fmt.Sprint(side), func(b *testing.B) {
 			for b.Loop() {
 				render.Smooth(tok, side)

@@ -15,9 +15,11 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/model"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/judge"
 	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // RLOptions configure TwiG-RL: GRPO from SFT weights. Every step draws
@@ -50,7 +52,7 @@ type RLOptions struct {
 	Fixed []string `json:"fixed,omitempty"`
 	// reward, when set, replaces the judge (tests of the update's plumbing
 	// on untrained models, whose pictures the judge scores 0).
-	reward func(spec world.Spec, canvas world.Tokens) float64
+	reward func(spec scene.Spec, canvas tokens.Tokens) float64
 }
 
 // DefaultRL is the RL recipe of the shipped weights.
@@ -99,7 +101,7 @@ type rlCheckpoint struct {
 
 // rlPrompt is one prompt of a step.
 type rlPrompt struct {
-	spec   world.Spec
+	spec   scene.Spec
 	prompt string
 }
 
@@ -109,7 +111,7 @@ func rlPrompts(seed uint64, step, n int) []rlPrompt {
 	var cats []string
 	var cum []float64
 	total := 0.0
-	for _, c := range world.Categories {
+	for _, c := range scene.Categories {
 		total += model.TrainCategoryWeights[c]
 		cats, cum = append(cats, c), append(cum, total)
 	}
@@ -117,12 +119,12 @@ func rlPrompts(seed uint64, step, n int) []rlPrompt {
 	for len(out) < n {
 		u := rng.Float64() * total
 		cat := cats[sort.SearchFloat64s(cum, u)]
-		spec := world.SampleSpec(rng, cat, false)
-		if _, err := world.Place(rng, spec, false); err != nil {
+		spec := scene.SampleSpec(rng, cat, false)
+		if _, err := scene.Place(rng, spec, false); err != nil {
 			continue // not drawable
 		}
-		p := world.Phrase(spec, rng)
-		if _, err := world.Parse(p); err != nil {
+		p := english.Phrase(spec, rng)
+		if _, err := english.Parse(p); err != nil {
 			continue
 		}
 		out = append(out, rlPrompt{spec: spec, prompt: p})
@@ -138,7 +140,7 @@ func stepPrompts(opts RLOptions, step int) ([]rlPrompt, error) {
 	var out []rlPrompt
 	for k := 0; k < opts.Prompts; k++ {
 		p := opts.Fixed[(step*opts.Prompts+k)%len(opts.Fixed)]
-		spec, err := world.Parse(p)
+		spec, err := english.Parse(p)
 		if err != nil {
 			return nil, err
 		}
@@ -280,7 +282,7 @@ func rlStep(ctx context.Context, m *model.Model, ref *nn.Params, refModels []*nn
 							rewards[i] = opts.reward(pr.spec, r.Result.Tokens)
 							return
 						}
-						res := judge.Check(pr.spec, world.Picture(r.Result.Tokens))
+						res := judge.Check(pr.spec, tokens.Picture(r.Result.Tokens))
 						pass := 0.0
 						if res.Pass {
 							pass = 1

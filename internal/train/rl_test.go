@@ -7,7 +7,8 @@ import (
 	"testing"
 
 	"github.com/twig-project/twig/core/model"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // TestRLStepRuns: one GRPO step on an untrained model runs the real engine,
@@ -21,7 +22,7 @@ func TestRLStepRuns(t *testing.T) {
 	o.Steps, o.Prompts, o.Group, o.Rows, o.Workers = 1, 2, 4, 4, 2
 	// The judge scores an untrained model's noise 0; reward a hash of the
 	// picture instead, so that groups vary and the update runs.
-	o.reward = func(_ world.Spec, c world.Tokens) float64 {
+	o.reward = func(_ scene.Spec, c tokens.Tokens) float64 {
 		n := 0
 		for i, t := range c {
 			n += (i + 1) * t
@@ -92,7 +93,7 @@ func TestRLDeterministicAndResumes(t *testing.T) {
 	}
 	o := DefaultRL()
 	o.Steps, o.Prompts, o.Group, o.Rows, o.Workers, o.CkptEvery = 2, 2, 3, 4, 2, 1
-	o.reward = func(_ world.Spec, c world.Tokens) float64 { return float64(c[0]%7) / 7 }
+	o.reward = func(_ scene.Spec, c tokens.Tokens) float64 { return float64(c[0]%7) / 7 }
 	straight, err := RunRL(context.Background(), w, o, "", nil)
 	if err != nil {
 		t.Fatal(err)

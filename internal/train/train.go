@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/model"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/world/thought"
 )
 
 // Options configure a training run. The zero value is not useful; start from
@@ -43,7 +43,7 @@ type Options struct {
 	Mixes []Mix `json:"mixes,omitempty"`
 	// Grow, when set, records that the vocabulary grew during the run:
 	// steps before Grow.At train on the first Grow.Words words of
-	// world.ModelWords, and at Grow.At the model takes the rest.
+	// thought.ModelWords, and at Grow.At the model takes the rest.
 	Grow *Growth `json:"grow,omitempty"`
 }
 
@@ -143,7 +143,7 @@ func Default() Options {
 			{From: ReflectFrom + reflectSteps, Docs: mixWeights(selfReviewDocs, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
 		},
 		Steps: ReflectFrom + reflectSteps + selfSteps,
-		Grow:  &Growth{At: ReflectFrom, Words: len(world.ModelWords()) - len(world.ReviewWords)}}
+		Grow:  &Growth{At: ReflectFrom, Words: len(thought.ModelWords()) - len(thought.ReviewWords)}}
 }
 
 // selfDecoder is a decoder over the weights being trained.
@@ -259,7 +259,7 @@ type resumePoint struct {
 
 // wordsAt is the vocabulary the recipe trains on at step.
 func (o Options) wordsAt(step int) []string {
-	words := world.ModelWords()
+	words := thought.ModelWords()
 	if o.Grow != nil && step < o.Grow.At {
 		return words[:o.Grow.Words]
 	}
@@ -269,7 +269,7 @@ func (o Options) wordsAt(step int) []string {
 // grow returns weights on the full vocabulary holding w's parameters, the
 // new embedding rows drawn from seed.
 func grow(w *model.Weights, o Options, seed uint64) (*model.Weights, error) {
-	cfg := model.NewConfigWords(o.D, o.Layers, o.Heads, o.Ctx, world.ModelWords())
+	cfg := model.NewConfigWords(o.D, o.Layers, o.Heads, o.Ctx, thought.ModelWords())
 	g, err := model.NewWeights(cfg, seed) // fresh rows where w has none
 	if err != nil {
 		return nil, err

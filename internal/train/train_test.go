@@ -8,12 +8,13 @@ import (
 	"testing"
 
 	"github.com/twig-project/twig/core/model"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/world/thought"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 func TestPackerFillsRowsWithWholeDocuments(t *testing.T) {
-	v := model.NewVocab(world.ModelWords())
+	v := model.NewVocab(thought.ModelWords())
 	s := model.NewDocStream(3, v, model.DefaultDocOptions)
 	p := newPacker(2, 700)
 	b, weighted := p.fill(s.Next)
@@ -88,7 +89,7 @@ func TestTinyTrainingLearns(t *testing.T) {
 	// easy empty cells) is at least twice a uniform guess among the image
 	// tokens (measured: about 3×; the full model reaches ~60 % accuracy).
 	nll := objectCellNLL(w, 40)
-	chance := math.Log(world.NumImageTokens)
+	chance := math.Log(tokens.NumImageTokens)
 	t.Logf("object-cell loss %.3f nats (uniform guess %.3f)", nll, chance)
 	if nll > chance-math.Ln2 {
 		t.Fatalf("tiny model does not beat chance: object-cell loss %.3f vs %.3f", nll, chance)
@@ -108,7 +109,7 @@ func objectCellNLL(w *model.Weights, n int) float64 {
 		for i := 0; i+1 < d.Len(); i++ {
 			logits := dec.Step(d.Tokens[i], int32(i), d.Row[i], d.Col[i])
 			next := d.Tokens[i+1]
-			if next <= 0 || int(next) >= world.NumImageTokens || d.Weight[i+1] == 0 {
+			if next <= 0 || int(next) >= tokens.NumImageTokens || d.Weight[i+1] == 0 {
 				continue
 			}
 			mx := logits[0]
@@ -134,12 +135,12 @@ func TestGrowthContinuesExactly(t *testing.T) {
 	o.D, o.Layers, o.Heads, o.Rows, o.RowTokens, o.Steps = 16, 1, 2, 2, 256, 6
 	o.Docs = model.DefaultDocOptions
 	o.Mixes = []Mix{{From: 3, Docs: model.ReflectDocOptions}}
-	o.Grow = &Growth{At: 3, Words: len(world.ModelWords()) - len(world.ReviewWords)}
+	o.Grow = &Growth{At: 3, Words: len(thought.ModelWords()) - len(thought.ReviewWords)}
 	full, err := Run(context.Background(), o, "", false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if full.Config.Net.Vocab != model.NewVocab(world.ModelWords()).Size() {
+	if full.Config.Net.Vocab != model.NewVocab(thought.ModelWords()).Size() {
 		t.Fatalf("grown vocabulary %d", full.Config.Net.Vocab)
 	}
 	first := o

@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/model"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/kernels"
 	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Tolerance is the largest difference between the accelerated and the CPU
@@ -94,7 +94,7 @@ func compare(cpu, gpu *nn.Params, name string, steps int) (Agreement, error) {
 			continue
 		}
 		c := i - 8
-		seq[i] = tok{int32(r.IntN(world.NumImageTokens)), int32(c / world.Grid % world.Grid), int32(c % world.Grid)}
+		seq[i] = tok{int32(r.IntN(tokens.NumImageTokens)), int32(c / tokens.Grid % tokens.Grid), int32(c % tokens.Grid)}
 	}
 	dc, dg := nn.NewDecoder(cpu, steps), nn.NewDecoder(gpu, steps)
 	var cpuTime, gpuTime time.Duration

@@ -17,9 +17,11 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
 	"github.com/twig-project/twig/internal/nn"
 	"github.com/twig-project/twig/internal/render"
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/thought"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Backend names a draw request may ask for.
@@ -254,7 +256,7 @@ type ParseResult struct {
 	Error *ParseError `json:"error,omitempty"`
 }
 
-// ParseError is world.ParseError on the wire.
+// ParseError is english.ParseError on the wire.
 type ParseError struct {
 	// Message is the whole error in one line.
 	Message string `json:"message"`
@@ -274,12 +276,12 @@ type ParseError struct {
 
 // Parse checks a prompt with the world's parser.
 func Parse(prompt string) ParseResult {
-	spec, err := world.Parse(prompt)
+	spec, err := english.Parse(prompt)
 	if err == nil {
-		return ParseResult{OK: true, Canonical: world.Canonical(spec)}
+		return ParseResult{OK: true, Canonical: english.Canonical(spec)}
 	}
 	pe := &ParseError{Message: err.Error(), Reason: err.Error(), Pos: -1}
-	if e, ok := errors.AsType[*world.ParseError](err); ok {
+	if e, ok := errors.AsType[*english.ParseError](err); ok {
 		pe.Reason, pe.Word, pe.Pos, pe.Suggestions, pe.Hint = e.Msg, e.Word, e.Pos, e.Suggestions, e.Hint
 		for _, m := range e.More {
 			pe.More = append(pe.More, ParseError{Message: m.Msg, Reason: m.Msg, Word: m.Word, Pos: m.Pos, Suggestions: m.Suggestions, Hint: m.Hint})
@@ -288,16 +290,16 @@ func Parse(prompt string) ParseResult {
 	return ParseResult{Error: pe}
 }
 
-// Humanize turns a thought into plain English (world.HumanizeFor), noting
+// Humanize turns a thought into plain English (thought.HumanizeFor), noting
 // what the prompt left open when the prompt parses.
-func Humanize(thought, prompt string) string {
-	if spec, err := world.Parse(prompt); err == nil {
-		return world.HumanizeFor(&spec, thought)
+func Humanize(th, prompt string) string {
+	if spec, err := english.Parse(prompt); err == nil {
+		return thought.HumanizeFor(&spec, th)
 	}
-	return world.HumanizeFor(nil, thought)
+	return thought.HumanizeFor(nil, th)
 }
 
-// VocabEntry is world.VocabEntry on the wire.
+// VocabEntry is english.VocabEntry on the wire.
 type VocabEntry struct {
 	Word    string `json:"word"`
 	Kind    string `json:"kind"`
@@ -307,19 +309,19 @@ type VocabEntry struct {
 // Vocabulary lists the words and phrases prompts may use.
 func Vocabulary() []VocabEntry {
 	var out []VocabEntry
-	for _, e := range world.Vocabulary() {
+	for _, e := range english.Vocabulary() {
 		out = append(out, VocabEntry{e.Word, e.Kind, e.Meaning})
 	}
 	return out
 }
 
 // PNG encodes a canvas as the picture people see.
-func PNG(tokens []int) ([]byte, error) {
-	if len(tokens) != world.Grid*world.Grid {
-		return nil, fmt.Errorf("twig: a canvas has %d tokens, got %d", world.Grid*world.Grid, len(tokens))
+func PNG(toks []int) ([]byte, error) {
+	if len(toks) != tokens.Grid*tokens.Grid {
+		return nil, fmt.Errorf("twig: a canvas has %d tokens, got %d", tokens.Grid*tokens.Grid, len(toks))
 	}
 	var b bytes.Buffer
-	err := render.WritePNG(&b, world.Tokens(tokens))
+	err := render.WritePNG(&b, tokens.Tokens(toks))
 	return b.Bytes(), err
 }
 

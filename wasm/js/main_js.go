@@ -13,7 +13,7 @@
 //	compare(steps) → Promise<JSON Agreement>
 //	parse(prompt) → JSON ParseResult
 //	vocabulary() → JSON [VocabEntry]
-//	humanize(thought) → string                             (world.Humanize: the thought in plain English)
+//	humanize(thought) → string                             (thought.Humanize: the thought in plain English)
 //	png(tokensJSON) → Uint8Array                           (error: a bad canvas)
 //	gif(traceJSONL) → Uint8Array                           (error: a bad trace)
 //	atlas() → {rgba: Uint8ClampedArray, side, cell_px, undrawn}

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // fakeBackend is a deterministic backend whose roles take every path the
@@ -39,7 +39,7 @@ func (f fakeBackend) think(ctx context.Context, req engine.ThinkRequest, emit fu
 		return "", errors.New("fake thinker failed")
 	}
 	if req.SetEnd != nil {
-		req.SetEnd(min(req.Rows.Start+3+req.Band%2, world.Grid))
+		req.SetEnd(min(req.Rows.Start+3+req.Band%2, tokens.Grid))
 	}
 	text := ""
 	for i := range 4 + req.Band {
@@ -56,7 +56,7 @@ func (f fakeBackend) think(ctx context.Context, req engine.ThinkRequest, emit fu
 func (f fakeBackend) paint(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 	end := req.Rows.End
 	if end < 0 {
-		end = world.Grid
+		end = tokens.Grid
 	}
 	for r := req.Rows.Start; r < end; r++ {
 		if err := ctx.Err(); err != nil {
@@ -68,9 +68,9 @@ func (f fakeBackend) paint(ctx context.Context, req engine.PaintRequest, onRow f
 		if f.cancel != nil && req.Band == 1 && r == req.Rows.Start+1 {
 			f.cancel()
 		}
-		row := make([]int, world.Grid)
+		row := make([]int, tokens.Grid)
 		for c := range row {
-			row[c] = 1 + (req.Band*31+req.Round*17+r*5+c+len(req.Thought))%(world.NumImageTokens-1)
+			row[c] = 1 + (req.Band*31+req.Round*17+r*5+c+len(req.Thought))%(tokens.NumImageTokens-1)
 		}
 		onRow(r, row)
 	}

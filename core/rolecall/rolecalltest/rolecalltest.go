@@ -15,7 +15,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Backend is the scripted backend. Its thinker reviews its plans, and it
@@ -54,7 +54,7 @@ type roles struct{ adaptive bool }
 // rejected plans it saw; an open-ended band ends four rows on.
 func (roles) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 	if req.SetEnd != nil {
-		req.SetEnd(min(req.Rows.Start+4, world.Grid))
+		req.SetEnd(min(req.Rows.Start+4, tokens.Grid))
 	}
 	var b strings.Builder
 	for i := range 3 {
@@ -82,15 +82,15 @@ func (roles) ReviewPlan(_ context.Context, req engine.ReviewRequest) (engine.Pla
 func (roles) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 	end := req.Rows.End
 	if end < 0 {
-		end = world.Grid
+		end = tokens.Grid
 	}
 	for r := req.Rows.Start; r < end; r++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		row := make([]int, world.Grid)
+		row := make([]int, tokens.Grid)
 		for c := range row {
-			row[c] = (req.Band*31 + req.Round*17 + r*5 + c + len(req.Thought)) % world.NumImageTokens
+			row[c] = (req.Band*31 + req.Round*17 + r*5 + c + len(req.Thought)) % tokens.NumImageTokens
 		}
 		onRow(r, row)
 	}

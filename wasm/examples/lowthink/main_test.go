@@ -7,7 +7,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/core/world"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // scored is a backend whose critic gives band b the score scores[b].
@@ -20,7 +20,7 @@ func scored(scores ...int) engine.Backend {
 			}),
 			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
 				for r := req.Rows.Start; r < req.Rows.End; r++ {
-					onRow(r, make([]int, world.Grid))
+					onRow(r, make([]int, tokens.Grid))
 				}
 				return nil
 			}),

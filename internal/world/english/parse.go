@@ -1,4 +1,8 @@
-package world
+// Package english is the English the synthetic world is described in:
+// Parse reads a prompt from people into a scene.Spec (with hints and
+// suggestions for unknown words: Vocabulary, Suggest), and Phrase writes a
+// spec back as English.
+package english
 
 import (
 	"fmt"
@@ -6,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/twig-project/twig/internal/world/scene"
 )
 
 // Parsing English prompts from people into a Spec.
@@ -104,20 +110,20 @@ var (
 		words string
 		kind  int
 	}{
-		{"above", Above}, {"over", Above}, {"on top of", Above}, {"atop", Above},
-		{"below", Below}, {"under", Below}, {"beneath", Below}, {"underneath", Below},
-		{"left of", LeftOf}, {"to the left of", LeftOf}, {"on the left of", LeftOf},
-		{"to the left side of", LeftOf}, {"on the left side of", LeftOf},
-		{"right of", RightOf}, {"to the right of", RightOf}, {"on the right of", RightOf},
-		{"to the right side of", RightOf}, {"on the right side of", RightOf},
+		{"above", scene.Above}, {"over", scene.Above}, {"on top of", scene.Above}, {"atop", scene.Above},
+		{"below", scene.Below}, {"under", scene.Below}, {"beneath", scene.Below}, {"underneath", scene.Below},
+		{"left of", scene.LeftOf}, {"to the left of", scene.LeftOf}, {"on the left of", scene.LeftOf},
+		{"to the left side of", scene.LeftOf}, {"on the left side of", scene.LeftOf},
+		{"right of", scene.RightOf}, {"to the right of", scene.RightOf}, {"on the right of", scene.RightOf},
+		{"to the right side of", scene.RightOf}, {"on the right side of", scene.RightOf},
 	}
 	// psSelfRels are relation phrases that carry their own pronoun.
 	psSelfRels = []struct {
 		words string
 		kind  int
 	}{
-		{"to its left", LeftOf}, {"to their left", LeftOf}, {"on its left", LeftOf}, {"on their left", LeftOf},
-		{"to its right", RightOf}, {"to their right", RightOf}, {"on its right", RightOf}, {"on their right", RightOf},
+		{"to its left", scene.LeftOf}, {"to their left", scene.LeftOf}, {"on its left", scene.LeftOf}, {"on their left", scene.LeftOf},
+		{"to its right", scene.RightOf}, {"to their right", scene.RightOf}, {"on its right", scene.RightOf}, {"on their right", scene.RightOf},
 	}
 	psVerbs    = []string{"draw", "paint", "show", "make", "render", "generate", "create", "sketch"}
 	psPictures = []string{"picture", "image", "drawing"}
@@ -190,17 +196,17 @@ func Vocabulary() []VocabEntry {
 		}
 	}
 	add("count", psCounts, strconv.Itoa)
-	add("size", psSizes, func(i int) string { return Sizes[i] })
-	add("texture", psTextures, func(i int) string { return Textures[i] })
+	add("size", psSizes, func(i int) string { return scene.Sizes[i] })
+	add("texture", psTextures, func(i int) string { return scene.Textures[i] })
 	v = append(v, VocabEntry{"with stripes", "texture", "striped"})
-	add("color", psColors, func(i int) string { return Colors[i] })
-	add("shape", psShapes, func(i int) string { return Shapes[i] })
-	add("shape", psPlurals, func(i int) string { return Shapes[i] + " (plural)" })
+	add("color", psColors, func(i int) string { return scene.Colors[i] })
+	add("shape", psShapes, func(i int) string { return scene.Shapes[i] })
+	add("shape", psPlurals, func(i int) string { return scene.Shapes[i] + " (plural)" })
 	for _, r := range psRels {
-		v = append(v, VocabEntry{r.words, "relation", RelationWords[r.kind]})
+		v = append(v, VocabEntry{r.words, "relation", scene.RelationWords[r.kind]})
 	}
 	for _, r := range psSelfRels {
-		v = append(v, VocabEntry{r.words, "relation", RelationWords[r.kind] + " it"})
+		v = append(v, VocabEntry{r.words, "relation", scene.RelationWords[r.kind] + " it"})
 	}
 	v = append(v,
 		VocabEntry{"it", "pronoun", "the group mentioned just before"},
@@ -277,17 +283,17 @@ type psParser struct {
 	text  string
 	toks  []psToken
 	i     int
-	spec  Spec
+	spec  scene.Spec
 	last  int // the group mentioned last, -1 before any
 	total int
 }
 
 // Parse reads an English prompt into a Spec (see the grammar above). Errors
 // are *ParseError.
-func Parse(text string) (Spec, error) {
+func Parse(text string) (scene.Spec, error) {
 	toks, err := psTokenize(text)
 	if err != nil {
-		return Spec{}, err
+		return scene.Spec{}, err
 	}
 	var bad []*ParseError
 	for k, t := range toks {
@@ -306,14 +312,14 @@ func Parse(text string) (Spec, error) {
 	}
 	if len(bad) > 0 {
 		bad[0].More = bad[1:]
-		return Spec{}, bad[0]
+		return scene.Spec{}, bad[0]
 	}
 	p := &psParser{text: text, toks: toks, last: -1}
 	if err := p.parse(); err != nil {
-		return Spec{}, err
+		return scene.Spec{}, err
 	}
 	if err := psCheckRelations(p.spec); err != nil {
-		return Spec{}, err
+		return scene.Spec{}, err
 	}
 	p.spec.Category = InferCategory(p.spec)
 	return p.spec, nil
@@ -321,13 +327,13 @@ func Parse(text string) (Spec, error) {
 
 // The lists people need when a word is unknown.
 var (
-	colourList   = "the colours are " + psList(Colors, "and")
-	shapeList    = "the shapes are " + psList(Shapes, "and")
+	colourList   = "the colours are " + List(scene.Colors, "and")
+	shapeList    = "the shapes are " + List(scene.Shapes, "and")
 	relationList = "the relations are above, below, left of and right of"
 )
 
-// psList joins words as English: "a, b and c".
-func psList(ws []string, and string) string {
+// List joins words as English: "a, b and c".
+func List(ws []string, and string) string {
 	if len(ws) < 2 {
 		return strings.Join(ws, "")
 	}
@@ -477,7 +483,7 @@ func (p *psParser) clause(viaWith bool) error {
 				return &ParseError{Word: relTok.text, Pos: relTok.pos, Msg: "\"it\"/\"them\" has nothing to refer to; name the object instead"}
 			}
 			for _, k := range kinds {
-				p.spec.Relations = append(p.spec.Relations, Relation{A: subj, B: ante, Kind: k})
+				p.spec.Relations = append(p.spec.Relations, scene.Relation{A: subj, B: ante, Kind: k})
 			}
 			related = true
 			break
@@ -487,7 +493,7 @@ func (p *psParser) clause(viaWith bool) error {
 			return err
 		}
 		for _, k := range kinds {
-			p.spec.Relations = append(p.spec.Relations, Relation{A: subj, B: obj, Kind: k})
+			p.spec.Relations = append(p.spec.Relations, scene.Relation{A: subj, B: obj, Kind: k})
 		}
 		ante, subj = subj, obj
 		if viaWith {
@@ -567,7 +573,7 @@ func (p *psParser) rels() (kinds []int, pron bool, err error) {
 
 // np parses [count] adjective* shape ["with" "stripes"] and adds its group.
 func (p *psParser) np() (int, error) {
-	g := Group{Color: Any, Size: Any, Texture: Any, Shape: Any}
+	g := scene.Group{Color: scene.Any, Size: scene.Any, Texture: scene.Any, Shape: scene.Any}
 	count := 0
 	switch w := p.peek(0); {
 	case w == "the":
@@ -577,7 +583,7 @@ func (p *psParser) np() (int, error) {
 		p.i++
 	}
 	set := func(field *int, v int, what string) error {
-		if *field != Any && *field != v {
+		if *field != scene.Any && *field != v {
 			return p.errHere("the " + what + " is named twice")
 		}
 		*field = v
@@ -637,7 +643,7 @@ func (p *psParser) np() (int, error) {
 
 // psCheckRelations rejects contradictory relations (A above B and B above A,
 // or any cycle along one axis).
-func psCheckRelations(s Spec) error {
+func psCheckRelations(s scene.Spec) error {
 	n := len(s.Groups)
 	for axis := 0; axis < 2; axis++ {
 		out := make([][]int, n)

@@ -1,8 +1,11 @@
-package world
+package thought
 
 import (
 	"fmt"
 	"strings"
+
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
 )
 
 // HumanizeFor turns a thought into plain English for people, with rows and
@@ -15,7 +18,7 @@ import (
 // A thought that is not in the thought grammar (a remote model's prose, or
 // a malformed entry) is returned as it is: there is nothing to translate,
 // and nothing may be dropped.
-func HumanizeFor(spec *Spec, text string) string {
+func HumanizeFor(spec *scene.Spec, text string) string {
 	es, r0, r1, ok := ParseThought(text)
 	if !ok || (r0 < 0 && len(es) == 0) {
 		return strings.TrimSpace(text)
@@ -23,10 +26,10 @@ func HumanizeFor(spec *Spec, text string) string {
 	var parts []string
 	for _, e := range es {
 		if !e.New {
-			parts = append(parts, fmt.Sprintf("the %s %s continues", Colors[e.Color], Shapes[e.Shape]))
+			parts = append(parts, fmt.Sprintf("the %s %s continues", scene.Colors[e.Color], scene.Shapes[e.Shape]))
 			continue
 		}
-		p := fmt.Sprintf("a %s %s %s %s starting at row %d, column %d", Sizes[e.Size], Textures[e.Texture], Colors[e.Color], Shapes[e.Shape], e.Y+1, e.X+1)
+		p := fmt.Sprintf("a %s %s %s %s starting at row %d, column %d", scene.Sizes[e.Size], scene.Textures[e.Texture], scene.Colors[e.Color], scene.Shapes[e.Shape], e.Y+1, e.X+1)
 		if spec != nil {
 			p += chosenNote(spec, e)
 		}
@@ -50,26 +53,26 @@ func HumanizeFor(spec *Spec, text string) string {
 
 // chosenNote says what the prompt left open about entry e's object: the
 // attributes of the first group it fits that the prompt did not fix.
-func chosenNote(spec *Spec, e Entry) string {
-	o := Object{Color: e.Color, Shape: e.Shape, Size: e.Size, Texture: e.Texture}
+func chosenNote(spec *scene.Spec, e Entry) string {
+	o := scene.Object{Color: e.Color, Shape: e.Shape, Size: e.Size, Texture: e.Texture}
 	for _, g := range spec.Groups {
 		if !g.Matches(o) {
 			continue
 		}
 		var open []string
-		if g.Size == Any {
+		if g.Size == scene.Any {
 			open = append(open, "size")
 		}
-		if g.Texture == Any {
+		if g.Texture == scene.Any {
 			open = append(open, "stripes")
 		}
-		if g.Color == Any {
+		if g.Color == scene.Any {
 			open = append(open, "colour")
 		}
 		if len(open) == 0 {
 			return ""
 		}
-		return " (" + psList(open, "and") + " chosen by the model)"
+		return " (" + english.List(open, "and") + " chosen by the model)"
 	}
 	return " (not in the prompt)"
 }

@@ -1,4 +1,4 @@
-package world
+package english
 
 import (
 	"errors"
@@ -6,36 +6,38 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/twig-project/twig/internal/world/scene"
 )
 
 // enSampleSpec draws a random spec of any shape the prompts use: one to three
 // groups (each with a shape, optional colour, size and texture, count 1–4)
 // and, sometimes, relations between groups 0 and 1 (and 1 and 2).
-func enSampleSpec(rng *rand.Rand) Spec {
+func enSampleSpec(rng *rand.Rand) scene.Spec {
 	opt := func(n int) int {
 		if rng.IntN(2) == 0 {
-			return Any
+			return scene.Any
 		}
 		return rng.IntN(n)
 	}
 	ng := 1 + rng.IntN(3)
-	s := Spec{}
+	s := scene.Spec{}
 	for i := 0; i < ng; i++ {
 		c := 1
 		if rng.IntN(3) == 0 {
 			c = 1 + rng.IntN(4)
 		}
-		s.Groups = append(s.Groups, Group{Count: c, Shape: rng.IntN(len(Shapes)),
-			Color: opt(len(Colors)), Size: opt(len(Sizes)), Texture: opt(len(Textures))})
+		s.Groups = append(s.Groups, scene.Group{Count: c, Shape: rng.IntN(len(scene.Shapes)),
+			Color: opt(len(scene.Colors)), Size: opt(len(scene.Sizes)), Texture: opt(len(scene.Textures))})
 	}
 	if ng >= 2 && rng.IntN(2) == 0 {
 		k := rng.IntN(4)
-		s.Relations = append(s.Relations, Relation{A: 0, B: 1, Kind: k})
+		s.Relations = append(s.Relations, scene.Relation{A: 0, B: 1, Kind: k})
 		if rng.IntN(4) == 0 { // a diagonal: two kinds on one pair
-			s.Relations = append(s.Relations, Relation{A: 0, B: 1, Kind: (k + 2) % 4})
+			s.Relations = append(s.Relations, scene.Relation{A: 0, B: 1, Kind: (k + 2) % 4})
 		}
 		if ng == 3 && rng.IntN(2) == 0 {
-			s.Relations = append(s.Relations, Relation{A: 1, B: 2, Kind: rng.IntN(4)})
+			s.Relations = append(s.Relations, scene.Relation{A: 1, B: 2, Kind: rng.IntN(4)})
 		}
 	}
 	s.Category = InferCategory(s)
@@ -62,7 +64,7 @@ func TestPhraseRoundTrip(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range Categories {
+	for _, c := range scene.Categories {
 		if cats[c] == 0 {
 			t.Errorf("no %s specs sampled", c)
 		}
@@ -74,9 +76,9 @@ func TestSampleSpecRoundTrip(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	agree, n := 0, 0
 	miss := map[string]int{}
-	for _, c := range Categories {
+	for _, c := range scene.Categories {
 		for i := 0; i < 300; i++ {
-			s := SampleSpec(rng, c, c != "single" && i%5 == 0)
+			s := scene.SampleSpec(rng, c, c != "single" && i%5 == 0)
 			got, err := Parse(Phrase(s, rng))
 			if err != nil {
 				t.Fatalf("%v: %v", s, err)
@@ -97,17 +99,17 @@ func TestSampleSpecRoundTrip(t *testing.T) {
 }
 
 func TestPhraseExamples(t *testing.T) {
-	g := func(count, color, shape, size, tex int) Group {
-		return Group{Count: count, Color: color, Shape: shape, Size: size, Texture: tex}
+	g := func(count, color, shape, size, tex int) scene.Group {
+		return scene.Group{Count: count, Color: color, Shape: shape, Size: size, Texture: tex}
 	}
 	cases := []struct {
-		s    Spec
+		s    scene.Spec
 		want string
 	}{
-		{Spec{Groups: []Group{g(1, 0, 0, Any, Any), g(1, 2, 1, Any, Any)}, Relations: []Relation{{0, 1, Above}}}, "a red circle above a blue square"},
-		{Spec{Groups: []Group{g(2, 1, 2, Any, 1)}}, "two striped green triangles"},
-		{Spec{Groups: []Group{g(1, 5, 1, 1, 1)}}, "a large striped orange square"},
-		{Spec{Groups: []Group{g(1, Any, 0, 0, Any), g(1, Any, 1, 1, Any)}}, "a small circle and a large square"},
+		{scene.Spec{Groups: []scene.Group{g(1, 0, 0, scene.Any, scene.Any), g(1, 2, 1, scene.Any, scene.Any)}, Relations: []scene.Relation{{A: 0, B: 1, Kind: scene.Above}}}, "a red circle above a blue square"},
+		{scene.Spec{Groups: []scene.Group{g(2, 1, 2, scene.Any, 1)}}, "two striped green triangles"},
+		{scene.Spec{Groups: []scene.Group{g(1, 5, 1, 1, 1)}}, "a large striped orange square"},
+		{scene.Spec{Groups: []scene.Group{g(1, scene.Any, 0, 0, scene.Any), g(1, scene.Any, 1, 1, scene.Any)}}, "a small circle and a large square"},
 	}
 	for _, c := range cases {
 		c.s.Category = InferCategory(c.s)
@@ -120,8 +122,8 @@ func TestPhraseExamples(t *testing.T) {
 func TestParseForms(t *testing.T) {
 	red, blue := 0, 2
 	circle, square := 0, 1
-	above := Spec{Groups: []Group{{1, red, circle, Any, Any}, {1, blue, square, Any, Any}},
-		Relations: []Relation{{0, 1, Above}}}
+	above := scene.Spec{Groups: []scene.Group{{Count: 1, Color: red, Shape: circle, Size: scene.Any, Texture: scene.Any}, {Count: 1, Color: blue, Shape: square, Size: scene.Any, Texture: scene.Any}},
+		Relations: []scene.Relation{{A: 0, B: 1, Kind: scene.Above}}}
 	above.Category = InferCategory(above)
 	for _, text := range []string{
 		"a red circle above a blue square",
@@ -148,8 +150,8 @@ func TestParseForms(t *testing.T) {
 			t.Errorf("%q: got %+v", text, got)
 		}
 	}
-	left := Spec{Groups: []Group{{3, 3, 3, 0, Any}, {1, 4, circle, Any, Any}},
-		Relations: []Relation{{1, 0, LeftOf}}}
+	left := scene.Spec{Groups: []scene.Group{{Count: 3, Color: 3, Shape: 3, Size: 0, Texture: scene.Any}, {Count: 1, Color: 4, Shape: circle, Size: scene.Any, Texture: scene.Any}},
+		Relations: []scene.Relation{{A: 1, B: 0, Kind: scene.LeftOf}}}
 	left.Category = InferCategory(left)
 	for _, text := range []string{
 		"three small yellow diamonds and a purple circle to the left of them",
@@ -169,12 +171,12 @@ func TestParseForms(t *testing.T) {
 			t.Errorf("%q: got %+v", text, got)
 		}
 	}
-	for text, want := range map[string]Group{
-		"a big stripy red square":           {1, red, square, 1, 1},
-		"one large red square with stripes": {1, red, square, 1, 1},
-		"a plain little circle":             {1, Any, circle, 0, 0},
-		"two red circles":                   {2, red, circle, Any, Any},
-		"FOUR Circles":                      {4, Any, circle, Any, Any},
+	for text, want := range map[string]scene.Group{
+		"a big stripy red square":           {Count: 1, Color: red, Shape: square, Size: 1, Texture: 1},
+		"one large red square with stripes": {Count: 1, Color: red, Shape: square, Size: 1, Texture: 1},
+		"a plain little circle":             {Count: 1, Color: scene.Any, Shape: circle, Size: 0, Texture: 0},
+		"two red circles":                   {Count: 2, Color: red, Shape: circle, Size: scene.Any, Texture: scene.Any},
+		"FOUR Circles":                      {Count: 4, Color: scene.Any, Shape: circle, Size: scene.Any, Texture: scene.Any},
 	} {
 		got, err := Parse(text)
 		if err != nil || len(got.Groups) != 1 || got.Groups[0] != want {
@@ -289,7 +291,7 @@ func TestVocabulary(t *testing.T) {
 			t.Errorf("incomplete entry %+v", e)
 		}
 	}
-	for _, w := range append(append(append([]string{}, Colors...), Shapes...), "on top of", "to the left of", "striped", "big") {
+	for _, w := range append(append(append([]string{}, scene.Colors...), scene.Shapes...), "on top of", "to the left of", "striped", "big") {
 		if !seen[w] {
 			t.Errorf("vocabulary lacks %q", w)
 		}

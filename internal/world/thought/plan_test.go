@@ -1,16 +1,20 @@
-package world
+package thought
 
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 func TestPlanCheckAcceptsTruthRejectsErrors(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	for _, cat := range Categories {
+	for _, cat := range scene.Categories {
 		for i := 0; i < 200; i++ {
-			spec := SampleSpec(rng, cat, false)
-			sc, err := Place(rng, spec, false)
+			spec := scene.SampleSpec(rng, cat, false)
+			sc, err := scene.Place(rng, spec, false)
 			if err != nil {
 				continue
 			}
@@ -23,7 +27,7 @@ func TestPlanCheckAcceptsTruthRejectsErrors(t *testing.T) {
 			if p := PlanCheck(spec, sc.Objects[:len(sc.Objects)-1], false); p != "" {
 				t.Fatalf("%s: partial true plan rejected: %s", cat, p)
 			}
-			extra := append(append([]Object(nil), sc.Objects...), sc.Objects[0])
+			extra := append(append([]scene.Object(nil), sc.Objects...), sc.Objects[0])
 			extra[len(extra)-1].X = (extra[0].X + 8) % 12
 			if p := PlanCheck(spec, extra, false); p == "" && !overlapAny(extra) {
 				t.Fatalf("%s: extra object accepted", cat)
@@ -32,7 +36,7 @@ func TestPlanCheckAcceptsTruthRejectsErrors(t *testing.T) {
 	}
 }
 
-func overlapAny(objs []Object) bool {
+func overlapAny(objs []scene.Object) bool {
 	for i := range objs {
 		for j := i + 1; j < len(objs); j++ {
 			if overlap(objs[i], objs[j]) {
@@ -47,15 +51,15 @@ func overlapAny(objs []Object) bool {
 // starting above it are a plan whose rest fits below.
 func TestPlanCompletableAcceptsEveryPrefixOfATrueScene(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
-	for _, cat := range Categories {
+	for _, cat := range scene.Categories {
 		for i := 0; i < 150; i++ {
-			spec := SampleSpec(rng, cat, false)
-			sc, err := Place(rng, spec, false)
+			spec := scene.SampleSpec(rng, cat, false)
+			sc, err := scene.Place(rng, spec, false)
 			if err != nil {
 				continue
 			}
-			for cut := 0; cut <= Grid; cut += 3 {
-				var above []Object
+			for cut := 0; cut <= tokens.Grid; cut += 3 {
+				var above []scene.Object
 				for _, o := range sc.Objects {
 					if o.Y < cut {
 						above = append(above, o)
@@ -70,29 +74,29 @@ func TestPlanCompletableAcceptsEveryPrefixOfATrueScene(t *testing.T) {
 }
 
 func TestPlanCompletableRejectsDeadEnds(t *testing.T) {
-	spec, err := Parse("a red square with a green square beneath it")
+	spec, err := english.Parse("a red square with a green square beneath it")
 	if err != nil {
 		t.Fatal(err)
 	}
-	green := Object{Color: indexOf(Colors, "green"), Shape: indexOf(Shapes, "square"), Size: 1, Texture: 0, X: 10, Y: 0}
-	if PlanCompletable(spec, []Object{green}, 6) {
+	green := scene.Object{Color: indexOf(scene.Colors, "green"), Shape: indexOf(scene.Shapes, "square"), Size: 1, Texture: 0, X: 10, Y: 0}
+	if PlanCompletable(spec, []scene.Object{green}, 6) {
 		t.Fatal("green square at the top accepted although the red square must go above it")
 	}
 	if !PlanCompletable(spec, nil, 6) {
 		t.Fatal("an empty first band rejected although both squares fit below it")
 	}
 	red := green
-	red.Color = indexOf(Colors, "red")
-	if !PlanCompletable(spec, []Object{red}, 6) {
+	red.Color = indexOf(scene.Colors, "red")
+	if !PlanCompletable(spec, []scene.Object{red}, 6) {
 		t.Fatal("red square at the top rejected")
 	}
 	// Four small objects in a column need 12 rows; from row 6 only 10 remain.
-	col := Spec{}
+	col := scene.Spec{}
 	for _, c := range []string{"red", "blue", "green", "yellow"} {
-		col.Groups = append(col.Groups, Group{Count: 1, Color: indexOf(Colors, c), Shape: indexOf(Shapes, "circle"), Size: 0, Texture: Any})
+		col.Groups = append(col.Groups, scene.Group{Count: 1, Color: indexOf(scene.Colors, c), Shape: indexOf(scene.Shapes, "circle"), Size: 0, Texture: scene.Any})
 	}
 	for g := 0; g < 3; g++ {
-		col.Relations = append(col.Relations, Relation{A: g, B: g + 1, Kind: Above})
+		col.Relations = append(col.Relations, scene.Relation{A: g, B: g + 1, Kind: scene.Above})
 	}
 	if PlanCompletable(col, nil, 6) {
 		t.Fatal("a four-high column accepted with 10 rows left")

@@ -1,8 +1,10 @@
-package world
+package scene
 
 import (
 	"fmt"
 	"math/rand/v2"
+
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // SampleSpec draws a random prompt meaning of the given category. Multi-object
@@ -205,8 +207,8 @@ func placeAll(rng *rand.Rand, objs []Object, groupOf []int, rels []Relation) boo
 		placed := false
 		for t := 0; t < 60 && !placed; t++ {
 			side := objs[i].Side()
-			objs[i].X = rng.IntN(Grid - side + 1)
-			objs[i].Y = rng.IntN(Grid - side + 1)
+			objs[i].X = rng.IntN(tokens.Grid - side + 1)
+			objs[i].Y = rng.IntN(tokens.Grid - side + 1)
 			placed = fits(objs[:i+1], groupOf, rels)
 		}
 		if !placed {

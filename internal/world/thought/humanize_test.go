@@ -1,12 +1,15 @@
-package world
+package thought
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/twig-project/twig/internal/world/english"
+	"github.com/twig-project/twig/internal/world/scene"
 )
 
 func TestHumanizeFor(t *testing.T) {
-	spec, err := Parse("two yellow triangles above a large striped red circle")
+	spec, err := english.Parse("two yellow triangles above a large striped red circle")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,8 +43,8 @@ func FuzzHumanizeFor(f *testing.F) {
 	f.Add("rows 3 3 :", "a circle")
 	f.Add("", "")
 	f.Fuzz(func(t *testing.T, thought, prompt string) {
-		var spec *Spec
-		if s, err := Parse(prompt); err == nil {
+		var spec *scene.Spec
+		if s, err := english.Parse(prompt); err == nil {
 			spec = &s
 		}
 		out := HumanizeFor(spec, thought)

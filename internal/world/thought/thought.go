@@ -1,10 +1,18 @@
-package world
+// Package thought is the embedded model's thought grammar and plan rules:
+// a band's description (BandEntries, ParseThought, ThoughtWords), the
+// model's word list (ModelWords), whether a plan can still satisfy a spec
+// (PlanCheck, PlanCompletable), a plan review (PlanReview), and the
+// thought in plain English for people (HumanizeFor).
+package thought
 
 import (
 	"fmt"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // A thought says what one band of rows holds, in a small fixed grammar that is
@@ -24,7 +32,7 @@ type Entry struct {
 }
 
 // BandEntries describes which objects of a scene intersect rows [r0, r1).
-func BandEntries(s Scene, r0, r1 int) []Entry {
+func BandEntries(s scene.Scene, r0, r1 int) []Entry {
 	var es []Entry
 	for _, o := range s.Objects {
 		top, bot := o.Y, o.Y+o.Side()
@@ -34,7 +42,7 @@ func BandEntries(s Scene, r0, r1 int) []Entry {
 		if top >= r0 {
 			es = append(es, Entry{New: true, Size: o.Size, Texture: o.Texture, Color: o.Color, Shape: o.Shape, Y: o.Y, X: o.X})
 		} else {
-			es = append(es, Entry{Size: Any, Texture: Any, Color: o.Color, Shape: o.Shape, Y: o.Y, X: o.X})
+			es = append(es, Entry{Size: scene.Any, Texture: scene.Any, Color: o.Color, Shape: o.Shape, Y: o.Y, X: o.X})
 		}
 	}
 	sort.SliceStable(es, func(i, j int) bool {
@@ -57,9 +65,9 @@ func ThoughtWords(es []Entry) []string {
 			w = append(w, ";")
 		}
 		if e.New {
-			w = append(w, "new", Sizes[e.Size], Textures[e.Texture], Colors[e.Color], Shapes[e.Shape], "at", strconv.Itoa(e.Y), strconv.Itoa(e.X))
+			w = append(w, "new", scene.Sizes[e.Size], scene.Textures[e.Texture], scene.Colors[e.Color], scene.Shapes[e.Shape], "at", strconv.Itoa(e.Y), strconv.Itoa(e.X))
 		} else {
-			w = append(w, "cont", Colors[e.Color], Shapes[e.Shape])
+			w = append(w, "cont", scene.Colors[e.Color], scene.Shapes[e.Shape])
 		}
 	}
 	return w
@@ -119,15 +127,15 @@ func parseEntry(w []string) (Entry, bool) {
 	}
 	switch {
 	case len(w) == 8 && w[0] == "new" && w[5] == "at":
-		e := Entry{New: true, Size: idx(Sizes, w[1]), Texture: idx(Textures, w[2]), Color: idx(Colors, w[3]), Shape: idx(Shapes, w[4])}
+		e := Entry{New: true, Size: idx(scene.Sizes, w[1]), Texture: idx(scene.Textures, w[2]), Color: idx(scene.Colors, w[3]), Shape: idx(scene.Shapes, w[4])}
 		var err1, err2 error
 		e.Y, err1 = strconv.Atoi(w[6])
 		e.X, err2 = strconv.Atoi(w[7])
 		good := e.Size >= 0 && e.Texture >= 0 && e.Color >= 0 && e.Shape >= 0 && err1 == nil && err2 == nil &&
-			e.Y >= 0 && e.X >= 0 && e.Y+SizeCells[e.Size] <= Grid && e.X+SizeCells[e.Size] <= Grid
+			e.Y >= 0 && e.X >= 0 && e.Y+scene.SizeCells[e.Size] <= tokens.Grid && e.X+scene.SizeCells[e.Size] <= tokens.Grid
 		return e, good
 	case len(w) == 3 && w[0] == "cont":
-		e := Entry{Size: Any, Texture: Any, Color: idx(Colors, w[1]), Shape: idx(Shapes, w[2])}
+		e := Entry{Size: scene.Any, Texture: scene.Any, Color: idx(scene.Colors, w[1]), Shape: idx(scene.Shapes, w[2])}
 		return e, e.Color >= 0 && e.Shape >= 0
 	}
 	return Entry{}, false
@@ -140,9 +148,9 @@ func Humanize(text string) string {
 	var parts []string
 	for _, e := range es {
 		if e.New {
-			parts = append(parts, fmt.Sprintf("a %s %s %s %s begins at row %d, column %d", Sizes[e.Size], Textures[e.Texture], Colors[e.Color], Shapes[e.Shape], e.Y, e.X))
+			parts = append(parts, fmt.Sprintf("a %s %s %s %s begins at row %d, column %d", scene.Sizes[e.Size], scene.Textures[e.Texture], scene.Colors[e.Color], scene.Shapes[e.Shape], e.Y, e.X))
 		} else {
-			parts = append(parts, fmt.Sprintf("the %s %s continues", Colors[e.Color], Shapes[e.Shape]))
+			parts = append(parts, fmt.Sprintf("the %s %s continues", scene.Colors[e.Color], scene.Shapes[e.Shape]))
 		}
 	}
 	body := "nothing here"
@@ -180,23 +188,23 @@ func EntriesMatch(plan, seen []Entry) int {
 // ModelPromptWords is the normalised form of a spec the embedded model reads:
 // groups joined by "and", then relations naming groups by ordinal, e.g.
 // "two small red circle and one blue square , first above second".
-func ModelPromptWords(s Spec) []string {
+func ModelPromptWords(s scene.Spec) []string {
 	var w []string
 	for i, g := range s.Groups {
 		if i > 0 {
 			w = append(w, "and")
 		}
 		w = append(w, NumberWords[g.Count])
-		if g.Size != Any {
-			w = append(w, Sizes[g.Size])
+		if g.Size != scene.Any {
+			w = append(w, scene.Sizes[g.Size])
 		}
-		if g.Texture != Any {
-			w = append(w, Textures[g.Texture])
+		if g.Texture != scene.Any {
+			w = append(w, scene.Textures[g.Texture])
 		}
-		if g.Color != Any {
-			w = append(w, Colors[g.Color])
+		if g.Color != scene.Any {
+			w = append(w, scene.Colors[g.Color])
 		}
-		w = append(w, Shapes[g.Shape])
+		w = append(w, scene.Shapes[g.Shape])
 	}
 	for _, r := range s.Relations {
 		w = append(w, ",", OrdinalWords[r.A], relationToken[r.Kind], OrdinalWords[r.B])
@@ -219,11 +227,11 @@ func ModelWords() []string {
 	w = append(w, NumberWords...)
 	w = append(w, OrdinalWords...)
 	w = append(w, relationToken...)
-	w = append(w, Colors...)
-	w = append(w, Shapes...)
-	w = append(w, Sizes...)
-	w = append(w, Textures...)
-	for i := 0; i < Grid; i++ {
+	w = append(w, scene.Colors...)
+	w = append(w, scene.Shapes...)
+	w = append(w, scene.Sizes...)
+	w = append(w, scene.Textures...)
+	for i := 0; i < tokens.Grid; i++ {
 		w = append(w, strconv.Itoa(i))
 	}
 	return append(w, ReviewWords...)

@@ -1,10 +1,12 @@
-package world
+package english
 
 import (
 	"fmt"
 	"math/rand/v2"
 	"sort"
 	"strings"
+
+	"github.com/twig-project/twig/internal/world/scene"
 )
 
 // English prompts for a Spec. Phrase draws one of several phrasings; Canonical
@@ -22,7 +24,7 @@ import (
 // Phrase returns one English phrasing of s, chosen with rng (nil gives the
 // canonical phrasing). An inexpressible spec gives a debugging string that
 // starts with "inexpressible spec".
-func Phrase(s Spec, rng *rand.Rand) string {
+func Phrase(s scene.Spec, rng *rand.Rand) string {
 	if err := Expressible(s); err != nil {
 		return fmt.Sprintf("inexpressible spec (%v): %v", err, s)
 	}
@@ -30,10 +32,10 @@ func Phrase(s Spec, rng *rand.Rand) string {
 }
 
 // Canonical returns the deterministic phrasing of s.
-func Canonical(s Spec) string { return Phrase(s, nil) }
+func Canonical(s scene.Spec) string { return Phrase(s, nil) }
 
 // Expressible reports why s cannot be phrased, or nil when it can.
-func Expressible(s Spec) error {
+func Expressible(s scene.Spec) error {
 	if len(s.Groups) == 0 {
 		return fmt.Errorf("no groups")
 	}
@@ -41,8 +43,8 @@ func Expressible(s Spec) error {
 		if g.Count < 1 || g.Count > 4 {
 			return fmt.Errorf("group %d: count %d outside 1..4", i, g.Count)
 		}
-		if g.Shape < 0 || g.Shape >= len(Shapes) || g.Color < Any || g.Color >= len(Colors) ||
-			g.Size < Any || g.Size >= len(Sizes) || g.Texture < Any || g.Texture >= len(Textures) {
+		if g.Shape < 0 || g.Shape >= len(scene.Shapes) || g.Color < scene.Any || g.Color >= len(scene.Colors) ||
+			g.Size < scene.Any || g.Size >= len(scene.Sizes) || g.Texture < scene.Any || g.Texture >= len(scene.Textures) {
 			return fmt.Errorf("group %d: attribute out of range", i)
 		}
 	}
@@ -79,10 +81,10 @@ func Expressible(s Spec) error {
 
 // enPairs groups the relations by unordered pair {lo, hi}; the kinds are said
 // from lo to hi, deduplicated and sorted.
-func enPairs(s Spec) (map[[2]int][]int, error) {
+func enPairs(s scene.Spec) (map[[2]int][]int, error) {
 	pairs := map[[2]int][]int{}
 	for _, r := range s.Relations {
-		if r.A < 0 || r.B < 0 || r.A >= len(s.Groups) || r.B >= len(s.Groups) || r.Kind < 0 || r.Kind > RightOf {
+		if r.A < 0 || r.B < 0 || r.A >= len(s.Groups) || r.B >= len(s.Groups) || r.Kind < 0 || r.Kind > scene.RightOf {
 			return nil, fmt.Errorf("relation %v out of range", r)
 		}
 		if r.A == r.B {
@@ -128,9 +130,9 @@ var enCountWords = []string{"", "one", "two", "three", "four"}
 
 // np says a group: "a large striped orange square", "two green triangles".
 // stripes allows the "with stripes" form.
-func (w enWriter) np(g Group, stripes bool) string {
+func (w enWriter) np(g scene.Group, stripes bool) string {
 	var adj []string
-	if g.Size != Any {
+	if g.Size != scene.Any {
 		if g.Size == 0 {
 			adj = append(adj, w.choose("small", "small", "little", "tiny"))
 		} else {
@@ -148,8 +150,8 @@ func (w enWriter) np(g Group, stripes bool) string {
 		}
 	}
 	col := ""
-	if g.Color != Any {
-		col = Colors[g.Color]
+	if g.Color != scene.Any {
+		col = scene.Colors[g.Color]
 	}
 	if tex != "" && col != "" && w.pick(4) == 3 {
 		adj = append(adj, col, tex)
@@ -161,7 +163,7 @@ func (w enWriter) np(g Group, stripes bool) string {
 			adj = append(adj, col)
 		}
 	}
-	noun := Shapes[g.Shape]
+	noun := scene.Shapes[g.Shape]
 	if g.Count > 1 {
 		noun += "s"
 	}
@@ -184,12 +186,12 @@ func (w enWriter) np(g Group, stripes bool) string {
 
 var (
 	enRelNP = [][]string{ // kind → phrases followed by a noun phrase
-		Above:   {"above", "over", "on top of"},
-		Below:   {"below", "under", "beneath", "underneath"},
-		LeftOf:  {"to the left of", "left of", "on the left of"},
-		RightOf: {"to the right of", "right of", "on the right of"},
+		scene.Above:   {"above", "over", "on top of"},
+		scene.Below:   {"below", "under", "beneath", "underneath"},
+		scene.LeftOf:  {"to the left of", "left of", "on the left of"},
+		scene.RightOf: {"to the right of", "right of", "on the right of"},
 	}
-	enSide = []string{LeftOf: "left", RightOf: "right"}
+	enSide = []string{scene.LeftOf: "left", scene.RightOf: "right"}
 )
 
 // rel says kinds (from the subject to the target) followed by the target
@@ -209,7 +211,7 @@ func (w enWriter) relPron(kinds []int, count int) string {
 	if count > 1 {
 		pron, poss = "them", "their"
 	}
-	if len(kinds) == 1 && kinds[0] >= LeftOf && w.pick(3) == 2 {
+	if len(kinds) == 1 && kinds[0] >= scene.LeftOf && w.pick(3) == 2 {
 		return w.choose("to", "on") + " " + poss + " " + enSide[kinds[0]]
 	}
 	return w.rel(kinds, pron)
@@ -228,7 +230,7 @@ func kindsFrom(pairs map[[2]int][]int, a, b int) []int {
 	return out
 }
 
-func (w enWriter) spec(s Spec) string {
+func (w enWriter) spec(s scene.Spec) string {
 	pairs, _ := enPairs(s)
 	adj := make([][]int, len(s.Groups))
 	for k := range pairs {
@@ -275,7 +277,7 @@ func (w enWriter) spec(s Spec) string {
 	}
 	var items []string
 	for _, p := range paths {
-		g := func(i int) Group { return s.Groups[p[i]] }
+		g := func(i int) scene.Group { return s.Groups[p[i]] }
 		if len(p) == 1 {
 			items = append(items, w.np(g(0), true))
 			continue
@@ -315,7 +317,7 @@ func (w enWriter) spec(s Spec) string {
 //   - any count above one: "numeracy";
 //   - two single objects: "texture" when both name a texture, else "color"
 //     when both name colours that differ, else "shape".
-func InferCategory(s Spec) string {
+func InferCategory(s scene.Spec) string {
 	total := 0
 	for _, g := range s.Groups {
 		total += g.Count
@@ -334,9 +336,9 @@ func InferCategory(s Spec) string {
 	}
 	a, b := s.Groups[0], s.Groups[1]
 	switch {
-	case a.Texture != Any && b.Texture != Any:
+	case a.Texture != scene.Any && b.Texture != scene.Any:
 		return "texture"
-	case a.Color != Any && b.Color != Any && a.Color != b.Color:
+	case a.Color != scene.Any && b.Color != scene.Any && a.Color != b.Color:
 		return "color"
 	}
 	return "shape"
@@ -345,7 +347,7 @@ func InferCategory(s Spec) string {
 // Equivalent reports whether two specs make the same claims: the same
 // category and, under some renumbering of groups, the same groups and the same
 // relations (where "A below B" is "B above A" and duplicates count once).
-func Equivalent(a, b Spec) bool {
+func Equivalent(a, b scene.Spec) bool {
 	if a.Category != b.Category || len(a.Groups) != len(b.Groups) {
 		return false
 	}
@@ -385,11 +387,11 @@ func Equivalent(a, b Spec) bool {
 }
 
 // enRelSet normalises relations to Above/LeftOf triples (a, b, kind).
-func enRelSet(rs []Relation) map[[3]int]bool {
+func enRelSet(rs []scene.Relation) map[[3]int]bool {
 	m := map[[3]int]bool{}
 	for _, r := range rs {
 		a, b, k := r.A, r.B, r.Kind
-		if k == Below || k == RightOf {
+		if k == scene.Below || k == scene.RightOf {
 			a, b, k = b, a, enInverse(k)
 		}
 		m[[3]int{a, b, k}] = true

@@ -1,8 +1,10 @@
-package world
+package scene
 
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 func TestSampleSpecAndPlaceTerminate(t *testing.T) {
@@ -23,5 +25,14 @@ func TestSampleSpecAndPlaceTerminate(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// The token grid counts colours and textures without the world's words; the
+// words must match it.
+func TestVocabularyMatchesTokens(t *testing.T) {
+	if len(Colors) != tokens.NumColors || len(tokens.Palette) != tokens.NumColors || len(Textures) != tokens.NumTextures {
+		t.Fatalf("colours %d, palette %d, tokens.NumColors %d; textures %d, tokens.NumTextures %d",
+			len(Colors), len(tokens.Palette), tokens.NumColors, len(Textures), tokens.NumTextures)
 	}
 }

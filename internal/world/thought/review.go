@@ -1,4 +1,8 @@
-package world
+package thought
+
+import (
+	"github.com/twig-project/twig/internal/world/scene"
+)
 
 // A plan review is what the model writes after a thought when it reflects:
 // a verdict and, for a plan that does not fit the prompt, the reason in a
@@ -31,7 +35,7 @@ var ReviewWords = []string{ReviewOpen, ReviewClose, VerdictOK, VerdictBad,
 // square", "blue square not below red circle", or, before the last band,
 // "no room below for green square" when what the prompt still needs no
 // longer fits in rows fromRow and below. final says the plan is complete.
-func PlanReview(spec Spec, objs []Object, final bool, fromRow int) []string {
+func PlanReview(spec scene.Spec, objs []scene.Object, final bool, fromRow int) []string {
 	for i := range objs {
 		for j := i + 1; j < len(objs); j++ {
 			if overlap(objs[i], objs[j]) {
@@ -49,10 +53,10 @@ func PlanReview(spec Spec, objs []Object, final bool, fromRow int) []string {
 		}
 	}
 	// Counts first, relations ignored: which object is one too many?
-	bare := Spec{Groups: spec.Groups}
+	bare := scene.Spec{Groups: spec.Groups}
 	if !assignPlan(bare, objs, make([]int, len(objs)), groupCounts(spec), 0, false) {
 		for i := len(objs) - 1; i >= 0; i-- {
-			rest := append(append([]Object(nil), objs[:i]...), objs[i+1:]...)
+			rest := append(append([]scene.Object(nil), objs[:i]...), objs[i+1:]...)
 			if assignPlan(bare, rest, make([]int, len(rest)), groupCounts(spec), 0, false) {
 				return append([]string{"extra"}, objectWords(objs[i])...)
 			}
@@ -104,7 +108,7 @@ func PlanReview(spec Spec, objs []Object, final bool, fromRow int) []string {
 	return nil
 }
 
-func groupCounts(spec Spec) []int {
+func groupCounts(spec scene.Spec) []int {
 	left := make([]int, len(spec.Groups))
 	for i, g := range spec.Groups {
 		left[i] = g.Count
@@ -113,20 +117,22 @@ func groupCounts(spec Spec) []int {
 }
 
 // objectWords names an object in a review: colour and shape.
-func objectWords(o Object) []string { return []string{Colors[o.Color], Shapes[o.Shape]} }
+func objectWords(o scene.Object) []string {
+	return []string{scene.Colors[o.Color], scene.Shapes[o.Shape]}
+}
 
 // GroupWords names a prompt's group in a review: the attributes it names,
 // then its shape.
-func GroupWords(g Group) []string {
+func GroupWords(g scene.Group) []string {
 	var w []string
-	if g.Size != Any {
-		w = append(w, Sizes[g.Size])
+	if g.Size != scene.Any {
+		w = append(w, scene.Sizes[g.Size])
 	}
-	if g.Texture != Any {
-		w = append(w, Textures[g.Texture])
+	if g.Texture != scene.Any {
+		w = append(w, scene.Textures[g.Texture])
 	}
-	if g.Color != Any {
-		w = append(w, Colors[g.Color])
+	if g.Color != scene.Any {
+		w = append(w, scene.Colors[g.Color])
 	}
-	return append(w, Shapes[g.Shape])
+	return append(w, scene.Shapes[g.Shape])
 }

@@ -1,4 +1,9 @@
-package world
+package thought
+
+import (
+	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/tokens"
+)
 
 // PlanCheck checks a drawing plan — the objects the thoughts so far have
 // placed — against a prompt's claims, as far as a partial plan allows: every
@@ -6,7 +11,7 @@ package world
 // (exactly its count when final), objects do not overlap, and every relation
 // between objects already placed holds. It returns "" when the plan is
 // consistent, or the first problem found.
-func PlanCheck(spec Spec, objs []Object, final bool) string {
+func PlanCheck(spec scene.Spec, objs []scene.Object, final bool) string {
 	for i := range objs {
 		for j := i + 1; j < len(objs); j++ {
 			if overlap(objs[i], objs[j]) {
@@ -22,7 +27,7 @@ func PlanCheck(spec Spec, objs []Object, final bool) string {
 			}
 		}
 		if !any {
-			return "an object the prompt does not ask for: " + Colors[o.Color] + " " + Shapes[o.Shape]
+			return "an object the prompt does not ask for: " + scene.Colors[o.Color] + " " + scene.Shapes[o.Shape]
 		}
 	}
 	left := make([]int, len(spec.Groups))
@@ -39,11 +44,11 @@ func PlanCheck(spec Spec, objs []Object, final bool) string {
 	return ""
 }
 
-func overlap(a, b Object) bool {
+func overlap(a, b scene.Object) bool {
 	return a.X < b.X+b.Side() && b.X < a.X+a.Side() && a.Y < b.Y+b.Side() && b.Y < a.Y+a.Side()
 }
 
-func assignPlan(spec Spec, objs []Object, assign, left []int, i int, final bool) bool {
+func assignPlan(spec scene.Spec, objs []scene.Object, assign, left []int, i int, final bool) bool {
 	if i == len(objs) {
 		if final {
 			for _, l := range left {
@@ -78,28 +83,28 @@ func assignPlan(spec Spec, objs []Object, assign, left []int, i int, final bool)
 }
 
 // looseHolds is a relation without the margin: no overlap along the axis.
-func looseHolds(a, b Object, kind int) bool {
+func looseHolds(a, b scene.Object, kind int) bool {
 	switch kind {
-	case Above:
+	case scene.Above:
 		return a.Y+a.Side() <= b.Y
-	case Below:
+	case scene.Below:
 		return b.Y+b.Side() <= a.Y
-	case LeftOf:
+	case scene.LeftOf:
 		return a.X+a.Side() <= b.X
-	case RightOf:
+	case scene.RightOf:
 		return b.X+b.Side() <= a.X
 	}
 	return false
 }
 
 // PlannedObjects collects the objects that thoughts' "new" entries place.
-func PlannedObjects(thoughts ...string) []Object {
-	var objs []Object
+func PlannedObjects(thoughts ...string) []scene.Object {
+	var objs []scene.Object
 	for _, t := range thoughts {
 		es, _, _, _ := ParseThought(t)
 		for _, e := range es {
 			if e.New {
-				objs = append(objs, Object{Color: e.Color, Shape: e.Shape, Size: e.Size, Texture: e.Texture, X: e.X, Y: e.Y})
+				objs = append(objs, scene.Object{Color: e.Color, Shape: e.Shape, Size: e.Size, Texture: e.Texture, X: e.X, Y: e.Y})
 			}
 		}
 	}
@@ -112,7 +117,7 @@ func PlannedObjects(thoughts ...string) []Object {
 // can make a later one impossible ("a red square with a green square beneath
 // it" whose first band puts the green square at the top); this check finds
 // that while the band can still be rethought.
-func PlanCompletable(spec Spec, objs []Object, fromRow int) bool {
+func PlanCompletable(spec scene.Spec, objs []scene.Object, fromRow int) bool {
 	left := make([]int, len(spec.Groups))
 	for i, g := range spec.Groups {
 		left[i] = g.Count
@@ -127,18 +132,18 @@ func PlanCompletable(spec Spec, objs []Object, fromRow int) bool {
 // ever rejects plans it has proved dead.
 const completionBudget = 20000
 
-func assignThenComplete(spec Spec, objs []Object, assign, left []int, i, fromRow int, budget *int) bool {
+func assignThenComplete(spec scene.Spec, objs []scene.Object, assign, left []int, i, fromRow int, budget *int) bool {
 	if i == len(objs) {
 		// Objects still to place, with the least demanding attributes.
-		all := append([]Object(nil), objs...)
+		all := append([]scene.Object(nil), objs...)
 		groupOf := append([]int(nil), assign...)
 		for g, grp := range spec.Groups {
 			for k := 0; k < left[g]; k++ {
 				size := grp.Size
-				if size == Any {
+				if size == scene.Any {
 					size = 0
 				}
-				all = append(all, Object{Color: grp.Color, Shape: grp.Shape, Size: size, Texture: grp.Texture, X: -1, Y: -1})
+				all = append(all, scene.Object{Color: grp.Color, Shape: grp.Shape, Size: size, Texture: grp.Texture, X: -1, Y: -1})
 				groupOf = append(groupOf, g)
 			}
 		}
@@ -161,7 +166,7 @@ func assignThenComplete(spec Spec, objs []Object, assign, left []int, i, fromRow
 // completePlacement places all[next:] at rows ≥ fromRow by backtracking over
 // candidate corners: the grid's edges and the edges of objects already
 // placed, where a tight layout's objects sit.
-func completePlacement(spec Spec, all []Object, groupOf []int, next, fromRow int, budget *int) bool {
+func completePlacement(spec scene.Spec, all []scene.Object, groupOf []int, next, fromRow int, budget *int) bool {
 	if next == len(all) {
 		return true
 	}
@@ -169,18 +174,18 @@ func completePlacement(spec Spec, all []Object, groupOf []int, next, fromRow int
 		return true
 	}
 	side := all[next].Side()
-	xs := []int{0, Grid - side}
-	ys := []int{fromRow, Grid - side}
+	xs := []int{0, tokens.Grid - side}
+	ys := []int{fromRow, tokens.Grid - side}
 	for _, o := range all[:next] {
 		xs = append(xs, o.X+o.Side(), o.X-side, o.X)
 		ys = append(ys, o.Y+o.Side(), o.Y-side, o.Y)
 	}
 	for _, y := range ys {
-		if y < fromRow || y > Grid-side {
+		if y < fromRow || y > tokens.Grid-side {
 			continue
 		}
 		for _, x := range xs {
-			if x < 0 || x > Grid-side {
+			if x < 0 || x > tokens.Grid-side {
 				continue
 			}
 			*budget--
@@ -199,7 +204,7 @@ func completePlacement(spec Spec, all []Object, groupOf []int, next, fromRow int
 
 // placedFits checks the last object of objs against the ones before it: no
 // overlap, and every relation between their groups holds.
-func placedFits(spec Spec, objs []Object, groupOf []int) bool {
+func placedFits(spec scene.Spec, objs []scene.Object, groupOf []int) bool {
 	n := len(objs) - 1
 	o := objs[n]
 	for i := 0; i < n; i++ {

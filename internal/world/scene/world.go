@@ -1,25 +1,14 @@
-// Package world is twig's synthetic compositional world: scenes of simple
-// objects with exactly checkable attributes, the image-token grid the
-// embedded model draws on, the decoder that turns tokens into a picture, and
-// the English the world is described in.
+// Package scene is twig's synthetic compositional world: scenes of simple
+// objects with exactly checkable attributes, the specs prompts mean, their
+// random sampling and placement, and Render, which draws a scene as the
+// embedded model's image tokens (package tokens). These are the teacher's
+// pictures: the model is trained on them and the judge checks against them.
 //
-// Geometry glossary (used in every file of this package):
-//
-//	cell     one image token; the grid is Grid×Grid cells (16×16)
-//	sub      a cell is Sub×Sub sub-pixels (2×2); a token says which of them are filled
-//	px       picture pixels; a sub-pixel is PxPerSub×PxPerSub pixels in the picture
-package world
+// The world is the embedded model's, not the engine's: the engine and the
+// protocol import nothing under internal/world (docs/CANVAS.md).
+package scene
 
 import "fmt"
-
-// Grid geometry.
-const (
-	Grid     = 16                 // cells per side of the token grid
-	Sub      = 2                  // sub-pixels per cell side
-	SubGrid  = Grid * Sub         // sub-pixels per side (32)
-	PxPerSub = 8                  // picture pixels per sub-pixel side
-	PxSize   = SubGrid * PxPerSub // picture side in pixels (256)
-)
 
 // Attribute vocabularies. The index of a word is its value in Object and Group.
 var (
