@@ -206,3 +206,121 @@ func TestImportsNoWorld(t *testing.T) {
 		}
 	}
 }
+
+// TestTokenView: a token model's strips keep their tokens in the canvas's
+// token view; a pixel strip, a composite or a cleared band forgets the
+// token rows they touch; a clone is deep.
+func TestTokenView(t *testing.T) {
+	c, err := canvas.NewGrid(64, 64, 16) // 4 pixel rows a token row
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Unit() != 4 || c.AllTokens() || c.AnyTokens() || c.AnyPainted() {
+		t.Fatalf("a new canvas: unit %d, all %v any %v painted %v", c.Unit(), c.AllTokens(), c.AnyTokens(), c.AnyPainted())
+	}
+	src := noisy(t, 64, 64, 3)
+	tok := func(r, v int) []int { return slices.Repeat([]int{v}, 16*r) }
+	s, _ := src.Strip(protocol.Rows{Start: 0, End: 8})
+	s.Tokens = tok(2, 7)
+	if err := c.Put(s); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := c.TokensOf(protocol.Rows{Start: 0, End: 8}); !ok || !slices.Equal(got, tok(2, 7)) {
+		t.Errorf("TokensOf the token strip: %v %v", got, ok)
+	}
+	if !c.AllTokens() || !c.Painted[7] || c.Painted[8] {
+		t.Errorf("after one token strip: all %v, painted %v", c.AllTokens(), c.Painted[:9])
+	}
+	// A pixel strip that overlaps token row 1 by half: row 1's tokens are gone.
+	p, _ := src.Strip(protocol.Rows{Start: 6, End: 12})
+	if err := c.Put(p); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.TokensOf(protocol.Rows{Start: 4, End: 8}); ok || c.AllTokens() || !c.AnyTokens() {
+		t.Errorf("a pixel strip over token row 1 left its tokens (all %v)", c.AllTokens())
+	}
+	if _, ok := c.TokensOf(protocol.Rows{Start: 0, End: 4}); !ok {
+		t.Error("a pixel strip below token row 0 forgot its tokens")
+	}
+	cl := c.Clone()
+	if err := c.ClearRows(protocol.Rows{Start: 0, End: 12}); err != nil {
+		t.Fatal(err)
+	}
+	if c.AnyPainted() || c.AnyTokens() || !cl.AnyPainted() || !cl.AnyTokens() {
+		t.Error("ClearRows left paint or tokens, or changed the clone")
+	}
+	// Strips with tokens must be whole token rows of the right count.
+	for _, bad := range []canvas.Strip{
+		{Rows: protocol.Rows{Start: 2, End: 6}, W: 64, Pix: make([]uint8, 4*64*4), Tokens: tok(1, 1)},
+		{Rows: protocol.Rows{Start: 0, End: 4}, W: 64, Pix: make([]uint8, 4*64*4), Tokens: tok(2, 1)},
+		{Rows: protocol.Rows{Start: 0, End: 4}, W: 64, Pix: make([]uint8, 4*64*4), Tokens: tok(1, -1)},
+	} {
+		if err := c.Put(bad); err == nil {
+			t.Errorf("Put accepted tokens %d for rows %v", len(bad.Tokens), bad.Rows)
+		}
+	}
+	plain, _ := canvas.New(64, 64)
+	if err := plain.Put(s); err == nil {
+		t.Error("a canvas with no grid took a strip with tokens")
+	}
+	if _, err := canvas.NewGrid(60, 64, 16); err == nil {
+		t.Error("NewGrid took a width that is not a multiple of the grid")
+	}
+}
+
+// TestCanvasPNG: a canvas survives its data URL and a strip its base64
+// PNG; undrawn rows come back unpainted.
+func TestCanvasPNG(t *testing.T) {
+	src := noisy(t, 40, 30, 5)
+	c, _ := canvas.New(40, 30)
+	s, _ := src.Strip(protocol.Rows{Start: 10, End: 20})
+	if err := c.Put(s); err != nil {
+		t.Fatal(err)
+	}
+	url, err := c.DataURL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := canvas.DecodeDataURL(url, 40, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(back.Pix, c.Pix) || !slices.Equal(back.Painted, c.Painted) {
+		t.Error("the canvas changed through its data URL")
+	}
+	if _, err := canvas.DecodeDataURL(url, 40, 31); err == nil {
+		t.Error("a 40×30 PNG decoded as 40×31")
+	}
+	if _, err := canvas.DecodeDataURL("data:image/jpeg;base64,AAAA", 40, 30); err == nil {
+		t.Error("a JPEG data URL decoded")
+	}
+	b64, err := s.Base64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := canvas.DecodeBase64(b64, s.Rows, 40, []int{1})
+	if err != nil || !bytes.Equal(got.Pix, s.Pix) || !slices.Equal(got.Tokens, []int{1}) {
+		t.Errorf("the strip changed through base64: %v", err)
+	}
+	if _, err := canvas.DecodeBase64("not base64!", s.Rows, 40, nil); err == nil {
+		t.Error("bad base64 decoded")
+	}
+}
+
+// FuzzDecodeDataURL: a canvas's data URL never panics the decoder, and what
+// decodes has the size asked for.
+func FuzzDecodeDataURL(f *testing.F) {
+	c, _ := canvas.New(8, 8)
+	url, _ := c.DataURL()
+	f.Add(url, 8, 8)
+	f.Add("data:image/png;base64,iVBORw0KGgo=", 1, 1)
+	f.Fuzz(func(t *testing.T, url string, w, h int) {
+		if w > 64 || h > 64 {
+			return
+		}
+		c, err := canvas.DecodeDataURL(url, w, h)
+		if err == nil && (c.W != w || c.H != h || len(c.Pix) != 4*w*h) {
+			t.Fatalf("decoded %d×%d for %d×%d", c.W, c.H, w, h)
+		}
+	})
+}

@@ -22,7 +22,8 @@ type header struct {
 var ErrVersion = errors.New("unsupported protocol version")
 
 // MarshalJSON encodes the event as one flat object: envelope, then payload.
-// V and Type are set from Version and the payload.
+// V is e.V when this build reads that version (an event of an old trace
+// keeps it), else Version; Type is the payload's.
 func (e Event) MarshalJSON() ([]byte, error) {
 	if e.Payload == nil {
 		return nil, errors.New("protocol: event has no payload")
@@ -30,7 +31,11 @@ func (e Event) MarshalJSON() ([]byte, error) {
 	if u, ok := e.Payload.(*Unknown); ok {
 		return nil, fmt.Errorf("protocol: cannot encode an event of unknown type %q", u.Type)
 	}
-	h, err := json.Marshal(header{V: Version, Type: e.Payload.EventType(), RunID: e.RunID, Seq: e.Seq, TMs: e.TMs})
+	v := Version
+	if Readable(e.V) {
+		v = e.V // an event read from an old trace stays in its version
+	}
+	h, err := json.Marshal(header{V: v, Type: e.Payload.EventType(), RunID: e.RunID, Seq: e.Seq, TMs: e.TMs})
 	if err != nil {
 		return nil, err
 	}
@@ -58,18 +63,19 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 }
 
 // Decode parses one event. Unknown fields are ignored; an event of an unknown
-// type decodes with an *Unknown payload; another protocol version is an error
-// wrapping ErrVersion.
+// type decodes with an *Unknown payload; a protocol version this build does
+// not read (Readable) is an error wrapping ErrVersion. Event.V keeps the
+// version read: rows are pixel rows in twig/2, token rows in twig/1.
 func Decode(b []byte) (Event, error) {
 	var h header
 	if err := json.Unmarshal(b, &h); err != nil {
 		return Event{}, fmt.Errorf("protocol: not a twig event: %w", err)
 	}
-	if h.V != Version {
+	if !Readable(h.V) {
 		if h.V == "" {
 			return Event{}, fmt.Errorf("protocol: event has no \"v\" field: %w (want %q)", ErrVersion, Version)
 		}
-		return Event{}, fmt.Errorf("protocol: event speaks %q, this build speaks %q: %w; use a twig build of the same protocol version", h.V, Version, ErrVersion)
+		return Event{}, fmt.Errorf("protocol: event speaks %q, this build reads %q and %q: %w; use a twig build of that protocol version", h.V, Version1, Version2, ErrVersion)
 	}
 	if h.Type == "" {
 		return Event{}, errors.New("protocol: event has no \"type\" field")
@@ -83,10 +89,29 @@ func Decode(b []byte) (Event, error) {
 	if err := json.Unmarshal(b, p); err != nil {
 		return Event{}, fmt.Errorf("protocol: bad %s event: %w", h.Type, err)
 	}
-	if rs, ok := p.(*RunStarted); ok && len(rs.Plan) == 0 {
-		// "plan":[] and no plan mean the same (adaptive); one form keeps an
-		// event equal to itself after a round trip (Plan is omitempty).
-		rs.Plan = nil
+	// An empty list and none mean the same for the fields that are left
+	// out when empty: one form keeps an event equal to itself after a
+	// round trip.
+	switch e := p.(type) {
+	case *RunStarted:
+		if len(e.Plan) == 0 {
+			e.Plan = nil // no plan: adaptive
+		}
+	case *BandProgress:
+		if len(e.Tokens) == 0 {
+			e.Tokens = nil
+		}
+		if e.Rows.End != 0 { // the twig/2 form: twig/1's fields do not travel with it
+			e.Row, e.Pixels = 0, nil
+		}
+	case *RunDone:
+		if len(e.Tokens) == 0 {
+			e.Tokens = nil
+		}
+	case *CallStrip:
+		if len(e.Tokens) == 0 {
+			e.Tokens = nil
+		}
 	}
 	ev.Payload = p
 	return ev, nil

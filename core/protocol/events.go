@@ -1,7 +1,10 @@
 package protocol
 
-// Rows is a half-open range [Start, End) of canvas rows. End is -1 while a
-// band is open-ended (adaptive mode, before its end is known).
+import "encoding/json"
+
+// Rows is a half-open range [Start, End) of canvas rows: pixel rows in
+// twig/2, token rows in twig/1. End is -1 while a band is open-ended
+// (adaptive mode, before its end is known).
 type Rows struct {
 	// Start is the first row of the range.
 	Start int `json:"start"`
@@ -25,14 +28,17 @@ type RunStarted struct {
 	Settings Settings `json:"settings"`
 	// Backend names the model backend, when it has a name.
 	Backend string `json:"backend,omitempty"`
-	// Grid is the canvas side in cells (the canvas is Grid×Grid tokens).
-	Grid int `json:"grid"`
-	// Plan lists the bands of a fixed schedule; empty in adaptive mode.
+	// Grid is, in twig/2, the token grid's side when the painter is a token
+	// model (the embedded model: 16; token row r covers pixel rows
+	// [r·Height/Grid, (r+1)·Height/Grid)), 0 otherwise. In twig/1 it was
+	// always the canvas side in cells (the canvas was Grid×Grid tokens).
+	Grid int `json:"grid,omitempty"`
+	// Plan lists the bands of a fixed schedule (pixel rows in twig/2);
+	// empty in adaptive mode.
 	Plan []Rows `json:"plan,omitempty"`
-	// Width and Height are the picture's size in pixels when the painter
-	// paints real pictures (band_progress then carries each row's pixels as
-	// a PNG); both 0 when the picture is the token grid's (the embedded
-	// model's). Token row r covers pixel rows [r·Height/Grid, (r+1)·Height/Grid).
+	// Width and Height are the canvas's size in pixels; twig/2 always sets
+	// them. In twig/1 they were set only when the painter painted real
+	// pictures (band_progress then carried each row's pixels as a PNG).
 	Width  int `json:"width,omitempty"`
 	Height int `json:"height,omitempty"`
 }
@@ -40,7 +46,8 @@ type RunStarted struct {
 // ThinkDecision records, in adaptive mode, whether the run stops to think at
 // a row boundary. Think at a row after the first ends the current band there.
 type ThinkDecision struct {
-	// Row is the row boundary the decision is about (the next row to paint).
+	// Row is the row boundary the decision is about (the next row to
+	// paint): a pixel row in twig/2, the edge of a strip.
 	Row int `json:"row"`
 	// Think is true when a thought (and a new band) starts at Row.
 	Think bool `json:"think"`
@@ -82,7 +89,8 @@ type ThoughtDone struct {
 	Text string `json:"text"`
 	// Tokens is the number of thought tokens (deltas) it took.
 	Tokens int `json:"tokens"`
-	// EndRow is where the thinker chose to end an open-ended band; 0 when it did not.
+	// EndRow is where the thinker chose to end an open-ended band (a pixel
+	// row in twig/2); 0 when it did not.
 	EndRow int `json:"end_row,omitempty"`
 	// Truncated is true when the thought-token budget cut the thought short.
 	Truncated bool `json:"truncated,omitempty"`
@@ -112,22 +120,58 @@ type PlanReview struct {
 	Final bool `json:"final"`
 }
 
-// BandProgress carries one painted row: enough to redraw the partial canvas.
+// BandProgress carries one painted strip: enough to redraw the partial canvas.
+//
+// twig/2: Rows are the pixel rows painted, PNG their pixels, and Tokens the
+// token rows they came from when a token model painted them. twig/1 (read
+// only): Row was the token row painted, Tokens its Grid tokens, and Pixels
+// with PNG that row's pixel rows when the run painted a real picture.
 type BandProgress struct {
 	// Band is the band being painted.
 	Band int `json:"band"`
 	// Round is 0 for the first drawing, r for the r-th redraw.
 	Round int `json:"round"`
-	// Row is the canvas row painted.
-	Row int `json:"row"`
-	// Tokens are the row's Grid image tokens, left to right (for a real
-	// picture, the embedded model's token view of PNG).
-	Tokens []int `json:"tokens"`
-	// Pixels and PNG are set when the run paints a real picture
-	// (run_started's width and height): PNG is the base64 PNG of the
-	// picture's pixel rows Pixels, exactly those rows, as wide as the picture.
+	// Rows are the canvas's pixel rows painted, inside the band (twig/2).
+	Rows Rows `json:"rows"`
+	// PNG is the base64 PNG (RGBA) of exactly those rows, as wide as the
+	// canvas (twig/2; in twig/1, of the rows Pixels).
+	PNG string `json:"png,omitempty"`
+	// Tokens are, when a token model painted the strip, the token rows it
+	// came from in raster order: Grid tokens a token row, the strip being
+	// whole token rows (twig/2). In twig/1, token row Row's Grid tokens.
+	Tokens []int `json:"tokens,omitempty"`
+	// Row is twig/1's token row; twig/2 does not write it.
+	Row int `json:"row,omitempty"`
+	// Pixels is twig/1's pixel rows of PNG; twig/2 does not write it.
+	Pixels *Rows `json:"pixels,omitempty"`
+}
+
+// bandProgressV2 and bandProgressV1 are band_progress's two forms on the wire.
+type bandProgressV2 struct {
+	Band   int    `json:"band"`
+	Round  int    `json:"round"`
+	Rows   Rows   `json:"rows"`
+	PNG    string `json:"png"`
+	Tokens []int  `json:"tokens,omitempty"`
+}
+
+type bandProgressV1 struct {
+	Band   int    `json:"band"`
+	Round  int    `json:"round"`
+	Row    int    `json:"row"`
+	Tokens []int  `json:"tokens"`
 	Pixels *Rows  `json:"pixels,omitempty"`
 	PNG    string `json:"png,omitempty"`
+}
+
+// MarshalJSON writes the twig/2 form (rows, png, tokens when set) when Rows
+// is set (End > 0: a strip is never empty), else the twig/1 form (row,
+// tokens, and pixels and png when set), each field as its version wrote it.
+func (p BandProgress) MarshalJSON() ([]byte, error) {
+	if p.Rows.End != 0 {
+		return json.Marshal(bandProgressV2{Band: p.Band, Round: p.Round, Rows: p.Rows, PNG: p.PNG, Tokens: p.Tokens})
+	}
+	return json.Marshal(bandProgressV1{Band: p.Band, Round: p.Round, Row: p.Row, Tokens: p.Tokens, Pixels: p.Pixels, PNG: p.PNG})
 }
 
 // BandDone closes the painting of a band (first drawing or a redraw).
@@ -172,7 +216,8 @@ type BandRedrawn struct {
 	Band int `json:"band"`
 	// Round is the redraw's round, from 1.
 	Round int `json:"round"`
-	// Rows are the band's rows, cleared to undrawn (-1).
+	// Rows are the band's rows, cleared to undrawn: pixel rows made
+	// transparent in twig/2 (token rows set to -1 in twig/1).
 	Rows Rows `json:"rows"`
 	// Thought is the band's new thought (the critique's revision).
 	Thought string `json:"thought"`
@@ -192,8 +237,13 @@ type BudgetExhausted struct {
 
 // RunDone closes a successful stream.
 type RunDone struct {
-	// Tokens is the final canvas, Grid×Grid image tokens in raster order.
-	Tokens []int `json:"tokens"`
+	// PNG is the final canvas, a base64 PNG (RGBA) of run_started's width
+	// and height (twig/2).
+	PNG string `json:"png,omitempty"`
+	// Tokens is the final canvas as Grid×Grid image tokens in raster order:
+	// in twig/2 only when every row came from a token model; in twig/1
+	// always.
+	Tokens []int `json:"tokens,omitempty"`
 	// Thoughts are the accepted thoughts, one per band ("" for none).
 	Thoughts []string `json:"thoughts"`
 	// Bands are the bands' rows.
@@ -208,8 +258,11 @@ type Stats struct {
 	Bands int `json:"bands"`
 	// ThoughtTokens is the number of thought tokens written.
 	ThoughtTokens int `json:"thought_tokens"`
-	// ImageTokens is the number of image tokens painted, redraws included.
+	// ImageTokens is the number of image tokens painted by token models,
+	// redraws included.
 	ImageTokens int `json:"image_tokens"`
+	// PixelRows is the number of pixel rows painted, redraws included (twig/2).
+	PixelRows int `json:"pixel_rows,omitempty"`
 	// Critiques is the number of critiques.
 	Critiques int `json:"critiques"`
 	// Unparsed is the number of critiques whose score was not parsed.
@@ -311,6 +364,8 @@ func newPayload(typ string) Payload {
 		return &CallDelta{}
 	case TypeCallRow:
 		return &CallRow{}
+	case TypeCallStrip:
+		return &CallStrip{}
 	case TypeCallDone:
 		return &CallDone{}
 	}

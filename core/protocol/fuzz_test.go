@@ -15,6 +15,9 @@ func FuzzDecode(f *testing.F) {
 		b, _ := json.Marshal(ev)
 		f.Add(b)
 	}
+	for _, l := range v1Lines {
+		f.Add([]byte(l))
+	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		ev, err := protocol.Decode(line)
 		if err != nil {

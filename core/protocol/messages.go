@@ -23,7 +23,8 @@ const (
 const (
 	TypeHello     = "hello"      // first message on a connection (run_id "")
 	TypeCallDelta = "call_delta" // a thought token of a think call
-	TypeCallRow   = "call_row"   // a painted row of a paint call
+	TypeCallRow   = "call_row"   // twig/1: a painted token row of a paint call
+	TypeCallStrip = "call_strip" // twig/2: a painted strip of a paint call
 	TypeCallDone  = "call_done"  // closes a call's stream with its result
 )
 
@@ -107,8 +108,8 @@ type Cancel struct{}
 
 // Call asks the server's model to play one role once, statelessly: the
 // request carries the whole state, the server runs the role on a fresh model
-// session, streams call_delta (think) or call_row (paint) events and closes
-// with call_done or error.
+// session, streams call_delta (think) or call_strip (paint) events and
+// closes with call_done or error.
 type Call struct {
 	// Role is RoleThink, RolePaint, RoleCritique or RoleDecide.
 	Role string `json:"role"`
@@ -130,13 +131,29 @@ type CallRequest struct {
 	Rows Rows `json:"rows"`
 	// Thoughts are the accepted thoughts of the earlier bands ("" where none).
 	Thoughts []string `json:"thoughts"`
-	// Canvas is the canvas so far, grid×grid tokens, -1 where undrawn; empty = all undrawn.
-	Canvas []int `json:"canvas"`
+	// Width and Height are the canvas's size in pixels (twig/2); rows are
+	// pixel rows of it. Both 0 in twig/1, where rows were token rows.
+	Width  int `json:"width,omitempty"`
+	Height int `json:"height,omitempty"`
+	// Grid is the token grid's side when Canvas carries tokens (twig/2: a
+	// token model's view; token row r is pixel rows [r·Height/Grid,
+	// (r+1)·Height/Grid)).
+	Grid int `json:"grid,omitempty"`
+	// Canvas is the canvas so far as grid×grid tokens, -1 where undrawn or
+	// not painted by a token model; empty = none. In twig/2 it is sent when
+	// some row came from a token model; in twig/1 it was the whole canvas.
+	Canvas []int `json:"canvas,omitempty"`
+	// CanvasPNG is the canvas so far as a data URL of a PNG (RGBA, Width ×
+	// Height, transparent where undrawn): sent in twig/2 when some painted
+	// row did not come from a token model (a remote painter's picture). A
+	// request with neither Canvas nor CanvasPNG has nothing drawn yet (or,
+	// from a sandboxed guest, leaves the canvas to the host's events).
+	CanvasPNG string `json:"canvas_png,omitempty"`
 	// Round is, for paint and critique, 0 for the first drawing, r for the r-th redraw.
 	Round int `json:"round,omitempty"`
 	// Thought is, for paint and critique, the band's thought; for decide, the open band's.
 	Thought string `json:"thought,omitempty"`
-	// Row is, for decide, the row boundary asked about.
+	// Row is, for decide, the row boundary asked about (a pixel row in twig/2).
 	Row int `json:"row,omitempty"`
 	// Attempt is, for think and review, 0 for the band's first plan, a for
 	// its a-th rewrite; for review, Thought is the plan to review.
@@ -195,7 +212,19 @@ type CallDelta struct {
 	Coalesced int `json:"coalesced,omitempty"`
 }
 
-// CallRow is one painted row of a paint call.
+// CallStrip is one painted strip of a paint call (twig/2): the pixel rows
+// Rows as a base64 PNG, as band_progress carries them, and the token rows
+// they came from when the painter is a token model.
+type CallStrip struct {
+	// Rows are the canvas's pixel rows painted.
+	Rows Rows `json:"rows"`
+	// PNG is the base64 PNG (RGBA) of exactly those rows, as wide as the canvas.
+	PNG string `json:"png"`
+	// Tokens are the strip's token rows in raster order, when a token model painted it.
+	Tokens []int `json:"tokens,omitempty"`
+}
+
+// CallRow is one painted token row of a paint call (twig/1).
 type CallRow struct {
 	// Row is the canvas row.
 	Row int `json:"row"`
@@ -210,7 +239,7 @@ type CallDone struct {
 	Role string `json:"role"`
 	// Thought is the result of think.
 	Thought *ThoughtResult `json:"thought,omitempty"`
-	// Rows is the result of paint: the rows painted.
+	// Rows is the result of paint: the rows painted (pixel rows in twig/2).
 	Rows *Rows `json:"rows,omitempty"`
 	// Critique is the result of critique.
 	Critique *CritiqueResult `json:"critique,omitempty"`
@@ -265,6 +294,7 @@ type DecisionResult struct {
 func (*Hello) EventType() string     { return TypeHello }
 func (*CallDelta) EventType() string { return TypeCallDelta }
 func (*CallRow) EventType() string   { return TypeCallRow }
+func (*CallStrip) EventType() string { return TypeCallStrip }
 func (*CallDone) EventType() string  { return TypeCallDone }
 
 // MessageError says why a client message was refused: a gateway error code,
@@ -328,17 +358,21 @@ type callWire struct {
 }
 
 type callRequestRaw struct {
-	Prompt   string         `json:"prompt"`
-	Settings plainSettings  `json:"settings"`
-	Band     int            `json:"band"`
-	Rows     *Rows          `json:"rows"`
-	Thoughts []string       `json:"thoughts"`
-	Canvas   []int          `json:"canvas"`
-	Round    int            `json:"round"`
-	Thought  string         `json:"thought"`
-	Row      int            `json:"row"`
-	Attempt  int            `json:"attempt"`
-	Rejected []RejectedPlan `json:"rejected"`
+	Prompt    string         `json:"prompt"`
+	Settings  plainSettings  `json:"settings"`
+	Band      int            `json:"band"`
+	Rows      *Rows          `json:"rows"`
+	Thoughts  []string       `json:"thoughts"`
+	Width     int            `json:"width"`
+	Height    int            `json:"height"`
+	Grid      int            `json:"grid"`
+	Canvas    []int          `json:"canvas"`
+	CanvasPNG string         `json:"canvas_png"`
+	Round     int            `json:"round"`
+	Thought   string         `json:"thought"`
+	Row       int            `json:"row"`
+	Attempt   int            `json:"attempt"`
+	Rejected  []RejectedPlan `json:"rejected"`
 }
 
 // DecodeMessage parses one client message strictly: unknown fields, a
@@ -427,8 +461,11 @@ func (w callWire) call() (*Call, error) {
 	if err := s.Validate(); err != nil {
 		return nil, err
 	}
+	if len(r.Canvas) == 0 {
+		r.Canvas = nil // "canvas":[] and none mean the same (omitempty)
+	}
 	return &Call{Role: w.Role, Request: CallRequest{Prompt: r.Prompt, Settings: s, Band: r.Band, Rows: *r.Rows,
-		Thoughts: r.Thoughts, Canvas: r.Canvas, Round: r.Round, Thought: r.Thought, Row: r.Row,
+		Thoughts: r.Thoughts, Width: r.Width, Height: r.Height, Grid: r.Grid, Canvas: r.Canvas, CanvasPNG: r.CanvasPNG, Round: r.Round, Thought: r.Thought, Row: r.Row,
 		Attempt: r.Attempt, Rejected: r.Rejected}}, nil
 }
 
@@ -444,7 +481,7 @@ func isRole(r string) bool {
 // GatewayTypes lists the server → client types a gateway adds to the run
 // events: a connection's hello and a model call's stream.
 func GatewayTypes() []string {
-	return []string{TypeHello, TypeCallDelta, TypeCallRow, TypeCallDone}
+	return []string{TypeHello, TypeCallDelta, TypeCallStrip, TypeCallRow, TypeCallDone}
 }
 
 // Span is how many events e stands for: Coalesced for a merged

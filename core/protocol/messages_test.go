@@ -24,6 +24,9 @@ func messageExamples() []protocol.Message {
 		{ID: "r1", Body: &protocol.Cancel{}},
 		{ID: "c7", Body: &protocol.Call{Role: protocol.RoleThink, Request: protocol.CallRequest{Prompt: "a red circle above a blue square",
 			Settings: s, Band: 1, Rows: protocol.Rows{Start: 6, End: 11}, Thoughts: []string{"rows 0 5 : new small solid red circle at 1 6"}, Canvas: canvas}}},
+		{ID: "c8", Body: &protocol.Call{Role: protocol.RoleCritique, Request: protocol.CallRequest{Prompt: "a lighthouse at dusk",
+			Settings: s, Band: 0, Rows: protocol.Rows{Start: 0, End: 96}, Thoughts: []string{}, Width: 256, Height: 256, Grid: 16,
+			Canvas: canvas, CanvasPNG: "data:image/png;base64,iVBORw0KGgo=", Thought: "the sky"}}},
 	}
 }
 

@@ -11,8 +11,24 @@
 // docs/PROTOCOL.md documents every event with an example line.
 package protocol
 
-// Version names the protocol spoken by this build; every event carries it.
-const Version = "twig/1"
+// Version names the protocol spoken by this build; every event it writes
+// carries it. Readers also read Version1 (old traces): Event.V says which an
+// event speaks, and the units of its rows depend on it.
+//
+// The engine still writes twig/1 until it paints strips: the twig/2 types
+// below are in place for the surfaces that adapt to them first.
+const Version = Version1
+
+// The protocol versions. twig/2 cuts the canvas into bands of pixel rows and
+// carries each painted strip as a PNG (docs/PROTOCOL.md); twig/1 carried the
+// embedded model's 16×16 token grid, band_progress a token row.
+const (
+	Version1 = "twig/1"
+	Version2 = "twig/2"
+)
+
+// Readable reports whether this build reads events of version v.
+func Readable(v string) bool { return v == Version1 || v == Version2 }
 
 // Event types, the value of the envelope's "type" field.
 const (

@@ -16,7 +16,11 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 )
 
-// examples holds one event of every type, as documented in docs/PROTOCOL.md.
+// stripPNG stands for a strip's base64 PNG in the examples (the protocol
+// carries it as a string; package canvas decodes it).
+const stripPNG = "iVBORw0KGgoAAAANSUhEUgAAAQAAAAAQCAYAAAB…"
+
+// examples holds one event of every type, as documented in docs/PROTOCOL.md (twig/2).
 func examples() []protocol.Event {
 	s := protocol.DefaultSettings()
 	s.Bands, s.Seed = 3, 1
@@ -24,29 +28,64 @@ func examples() []protocol.Event {
 	final := make([]int, 256)
 	copy(final[48:], row)
 	ev := func(seq int64, ms int64, p protocol.Payload) protocol.Event {
-		return protocol.Event{V: protocol.Version, Type: p.EventType(), RunID: "5f3a9c0e12b4d678", Seq: seq, TMs: ms, Payload: p}
+		return protocol.Event{V: protocol.Version2, Type: p.EventType(), RunID: "5f3a9c0e12b4d678", Seq: seq, TMs: ms, Payload: p}
 	}
+	band0 := protocol.Rows{Start: 0, End: 96}
+	plan := []protocol.Rows{band0, {Start: 96, End: 176}, {Start: 176, End: 256}}
 	return []protocol.Event{
 		ev(0, 0, &protocol.RunStarted{Prompt: "a red circle above a blue square", Settings: s, Backend: "twig-tiny", Grid: 16,
-			Plan: []protocol.Rows{{Start: 0, End: 6}, {Start: 6, End: 11}, {Start: 11, End: 16}}}),
-		ev(1, 0, &protocol.ThinkDecision{Row: 5, Think: true, Probability: 0.83, Source: "decider"}),
-		ev(2, 0, &protocol.BandStarted{Band: 0, Rows: protocol.Rows{Start: 0, End: 6}}),
+			Plan: plan, Width: 256, Height: 256}),
+		ev(1, 0, &protocol.ThinkDecision{Row: 80, Think: true, Probability: 0.83, Source: "decider"}),
+		ev(2, 0, &protocol.BandStarted{Band: 0, Rows: band0}),
 		ev(3, 4, &protocol.ThoughtDelta{Band: 0, Text: "top: "}),
 		ev(4, 31, &protocol.ThoughtDone{Band: 0, Text: "top: new red circle center", Tokens: 5}),
 		ev(5, 33, &protocol.PlanReview{Band: 0, Attempt: 0, Accepted: false, Reason: "blue square not below red circle",
 			Thought: "rows 0 5 : new small solid blue square at 1 4 ; new small solid red circle at 2 9", Tokens: 9}),
-		ev(6, 35, &protocol.BandProgress{Band: 0, Round: 0, Row: 3, Tokens: row}),
-		ev(7, 60, &protocol.BandDone{Band: 0, Round: 0, Rows: protocol.Rows{Start: 0, End: 6}}),
-		ev(8, 66, &protocol.Critique{Band: 0, Round: 0, Rows: protocol.Rows{Start: 0, End: 6}, Score: 40, Parsed: true,
+		ev(6, 35, &protocol.BandProgress{Band: 0, Round: 0, Rows: protocol.Rows{Start: 48, End: 64}, PNG: stripPNG, Tokens: row}),
+		ev(7, 60, &protocol.BandDone{Band: 0, Round: 0, Rows: band0}),
+		ev(8, 66, &protocol.Critique{Band: 0, Round: 0, Rows: band0, Score: 40, Parsed: true,
 			Revision: "top: new red circle left", Verdict: protocol.VerdictRedraw, Reason: protocol.ReasonBelowThreshold, Raw: "40 | top: new red circle left"}),
-		ev(9, 66, &protocol.BandRedrawn{Band: 0, Round: 1, Rows: protocol.Rows{Start: 0, End: 6}, Thought: "top: new red circle left"}),
+		ev(9, 66, &protocol.BandRedrawn{Band: 0, Round: 1, Rows: band0, Thought: "top: new red circle left"}),
 		ev(10, 70, &protocol.BudgetExhausted{Budget: protocol.BudgetThoughtTokens, Limit: 64, Band: 2,
 			Action: "the thought was cut short; later bands are drawn without thoughts"}),
-		ev(11, 240, &protocol.RunDone{Tokens: final, Thoughts: []string{"top: new red circle left", "middle: cont red circle left", "bottom: new blue square right"},
-			Bands: []protocol.Rows{{Start: 0, End: 6}, {Start: 6, End: 11}, {Start: 11, End: 16}},
-			Stats: protocol.Stats{Bands: 3, ThoughtTokens: 17, ImageTokens: 352, Critiques: 4, Revisions: 1, PlanReviews: 4, PlanRejections: 1, ReviewTokens: 18,
+		ev(11, 240, &protocol.RunDone{PNG: stripPNG, Tokens: final, Thoughts: []string{"top: new red circle left", "middle: cont red circle left", "bottom: new blue square right"},
+			Bands: plan,
+			Stats: protocol.Stats{Bands: 3, ThoughtTokens: 17, ImageTokens: 352, PixelRows: 352, Critiques: 4, Revisions: 1, PlanReviews: 4, PlanRejections: 1, ReviewTokens: 18,
 				Timings: protocol.Timings{ThinkMs: 60, PaintMs: 150, CritiqueMs: 20, TotalMs: 240}}}),
 		ev(12, 12, &protocol.Error{Code: protocol.CodeCanceled, Message: "engine: band 1: run cancelled while painting: context canceled"}),
+	}
+}
+
+// v1Lines are twig/1 events as twig/1 builds wrote them (docs/PROTOCOL.md
+// before twig/2): old traces still decode, keep their version and their
+// twig/1 fields, and re-encode byte for byte.
+var v1Lines = []string{
+	`{"v":"twig/1","type":"run_started","run_id":"5f3a9c0e12b4d678","seq":0,"t_ms":0,"prompt":"a red circle above a blue square","settings":{"bands":3,"adaptive":false,"think":true,"reflect":true,"threshold":90,"max_revisions":1,"max_thought_tokens":0,"max_revisions_total":0,"seed":1,"plan_attempts":3},"backend":"twig-tiny","grid":16,"plan":[{"start":0,"end":6},{"start":6,"end":11},{"start":11,"end":16}]}`,
+	`{"v":"twig/1","type":"band_progress","run_id":"5f3a9c0e12b4d678","seq":6,"t_ms":35,"band":0,"round":0,"row":3,"tokens":[0,0,0,0,0,0,37,41,41,38,0,0,0,0,0,0]}`,
+	`{"v":"twig/1","type":"band_progress","run_id":"5f3a9c0e12b4d678","seq":6,"t_ms":35,"band":0,"round":0,"row":2,"tokens":[0,0,0,0,0,0,0,0,0,0,0,0,0,0,0,1],"pixels":{"start":128,"end":192},"png":"iVBORw0KGgo="}`,
+	`{"v":"twig/1","type":"run_done","run_id":"5f3a9c0e12b4d678","seq":11,"t_ms":240,"tokens":[0,1],"thoughts":["a"],"bands":[{"start":0,"end":16}],"stats":{"bands":1,"thought_tokens":1,"image_tokens":256,"critiques":0,"unparsed":0,"revisions":0,"timings":{"think_ms":0,"paint_ms":0,"critique_ms":0,"decide_ms":0,"total_ms":0}}}`,
+}
+
+// TestReadsTwig1: twig/1 lines decode with their version and fields.
+func TestReadsTwig1(t *testing.T) {
+	for _, l := range v1Lines {
+		ev, err := protocol.Decode([]byte(l))
+		if err != nil {
+			t.Fatalf("%s: %v", l, err)
+		}
+		if ev.V != protocol.Version1 {
+			t.Errorf("%s decoded as %q", l, ev.V)
+		}
+		if p, ok := ev.Payload.(*protocol.BandProgress); ok && (len(p.Tokens) != 16 || p.Row == 0 && p.Tokens[6] != 37) {
+			t.Errorf("%s decoded as %+v", l, p)
+		}
+		b, err := json.Marshal(ev)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != l {
+			t.Errorf("%s: re-encoded as %s", l, b)
+		}
 	}
 }
 
@@ -73,7 +112,7 @@ func TestRoundTrip(t *testing.T) {
 		if !reflect.DeepEqual(back, ev) {
 			t.Errorf("round trip of %s\n got %+v\nwant %+v", b, back.Payload, ev.Payload)
 		}
-		if !bytes.HasPrefix(b, []byte(`{"v":"twig/1","type":"`+ev.Type+`",`)) {
+		if !bytes.HasPrefix(b, []byte(`{"v":"twig/2","type":"`+ev.Type+`",`)) {
 			t.Errorf("%s does not begin with v and type", b)
 		}
 	}
@@ -126,7 +165,7 @@ func TestDecodeRejects(t *testing.T) {
 		line, msg string
 		version   bool
 	}{
-		{`{"v":"twig/2","type":"thought_delta"}`, `speaks "twig/2", this build speaks "twig/1"`, true},
+		{`{"v":"twig/9","type":"thought_delta"}`, `speaks "twig/9", this build reads "twig/1" and "twig/2"`, true},
 		{`{"type":"thought_delta"}`, `no "v" field`, true},
 		{`{"v":"twig/1"}`, `no "type" field`, false},
 		{`{"v":"twig/1","type":"thought_delta","band":"two"}`, "bad thought_delta event", false},
@@ -207,7 +246,7 @@ func TestDocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lines := regexp.MustCompile(`(?m)^\{"v":"twig/1".*\}$`).FindAll(doc, -1)
+	lines := regexp.MustCompile(`(?m)^\{"v":"twig/2".*\}$`).FindAll(doc, -1)
 	byType := map[string][]byte{}
 	for _, l := range lines {
 		ev, err := protocol.Decode(l)

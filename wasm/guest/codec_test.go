@@ -29,10 +29,10 @@ func TestFieldCounts(t *testing.T) {
 		v any
 		n int
 	}{
-		{protocol.ThoughtDelta{}, 4}, {protocol.BandProgress{}, 6}, {protocol.ThinkDecision{}, 4},
+		{protocol.ThoughtDelta{}, 4}, {protocol.BandProgress{}, 7}, {protocol.ThinkDecision{}, 4},
 		{protocol.BandStarted{}, 2}, {protocol.BandDone{}, 3}, {protocol.ThoughtDone{}, 6},
-		{protocol.Critique{}, 10}, {protocol.RunDone{}, 4}, {protocol.Stats{}, 10}, {protocol.Rows{}, 2},
-		{protocol.CallRequest{}, 11}, {protocol.RejectedPlan{}, 2}, {protocol.CritiqueResult{}, 5},
+		{protocol.Critique{}, 10}, {protocol.RunDone{}, 5}, {protocol.Stats{}, 11}, {protocol.Rows{}, 2},
+		{protocol.CallRequest{}, 15}, {protocol.RejectedPlan{}, 2}, {protocol.CritiqueResult{}, 5},
 		{protocol.ReviewResult{}, 3}, {abi.Message{}, 11}, {protocol.RunStarted{}, 7}, {protocol.BandRedrawn{}, 4}, {protocol.BudgetExhausted{}, 4},
 		{protocol.Error{}, 2}, {engine.Settings{}, 10}, {engine.RunSpec{}, 4}, {abi.RunInput{}, 3}, {abi.BackendInfo{}, 2},
 		{abi.Roles{}, 5},
@@ -61,6 +61,9 @@ func TestEventsEncodeLikeEncodingJSON(t *testing.T) {
 		&protocol.ThoughtDone{},
 		&protocol.BandProgress{Band: 1, Round: 1, Row: 5, Tokens: []int{0, 1, 9, 10, 99, 100, 180, 999, 1000, -1, -12}},
 		&protocol.BandProgress{},
+		&protocol.BandProgress{Band: 1, Round: 1, Rows: protocol.Rows{Start: 16, End: 32}, PNG: "iVBORw0KGgo=", Tokens: []int{0, 1, 180}},
+		&protocol.BandProgress{Rows: protocol.Rows{Start: 0, End: 1024}, PNG: "iVBORw0KGgo="},
+		&protocol.RunDone{PNG: "iVBORw0KGgo=", Stats: protocol.Stats{PixelRows: 5}},
 		&protocol.BandProgress{Band: 0, Row: 2, Tokens: []int{1}, Pixels: &protocol.Rows{Start: 128, End: 192}, PNG: "iVBORw0KGgo="},
 		&protocol.RunStarted{Prompt: "p", Grid: 16, Width: 1024, Height: 768},
 		&protocol.BandDone{Band: 1, Round: 2, Rows: rows},

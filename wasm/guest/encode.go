@@ -109,6 +109,14 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		head(protocol.TypeBandProgress)
 		b = intField(b, "band", p.Band)
 		b = intField(b, "round", p.Round)
+		if p.Rows.End != 0 { // twig/2 (protocol.BandProgress.MarshalJSON)
+			b = appendRows(field(b, "rows"), p.Rows)
+			b = appendString(field(b, "png"), p.PNG)
+			if len(p.Tokens) > 0 {
+				b = appendInts(field(b, "tokens"), p.Tokens)
+			}
+			break
+		}
 		b = intField(b, "row", p.Row)
 		b = appendInts(field(b, "tokens"), p.Tokens)
 		if p.Pixels != nil { // a real picture's rows (never a sandboxed run's: the host refuses them)
@@ -158,7 +166,12 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		}
 	case *protocol.RunDone:
 		head(protocol.TypeRunDone)
-		b = appendInts(field(b, "tokens"), p.Tokens)
+		if p.PNG != "" {
+			b = appendString(field(b, "png"), p.PNG)
+		}
+		if len(p.Tokens) > 0 {
+			b = appendInts(field(b, "tokens"), p.Tokens)
+		}
 		b = appendStrings(field(b, "thoughts"), p.Thoughts)
 		b = appendRowsList(field(b, "bands"), p.Bands)
 		st := &p.Stats
@@ -166,6 +179,9 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		b = intField(b, "bands", st.Bands)
 		b = intField(b, "thought_tokens", st.ThoughtTokens)
 		b = intField(b, "image_tokens", st.ImageTokens)
+		if st.PixelRows != 0 {
+			b = intField(b, "pixel_rows", st.PixelRows)
+		}
 		b = intField(b, "critiques", st.Critiques)
 		b = intField(b, "unparsed", st.Unparsed)
 		b = intField(b, "revisions", st.Revisions)
@@ -187,7 +203,9 @@ func appendEvent(b []byte, ev protocol.Event) ([]byte, error) {
 		if p.Backend != "" {
 			b = appendString(field(b, "backend"), p.Backend)
 		}
-		b = intField(b, "grid", p.Grid)
+		if p.Grid != 0 {
+			b = intField(b, "grid", p.Grid)
+		}
 		if len(p.Plan) > 0 {
 			b = appendRowsList(field(b, "plan"), p.Plan)
 		}
@@ -278,6 +296,15 @@ func (e *requestEncoder) appendRequest(b []byte, req any) ([]byte, error) {
 		b = appendSettings(field(b, "settings"), q.Settings)
 		b = intField(b, "band", q.Band)
 		b = appendRows(field(b, "rows"), q.Rows)
+		if q.Width != 0 {
+			b = intField(b, "width", q.Width)
+		}
+		if q.Height != 0 {
+			b = intField(b, "height", q.Height)
+		}
+		if q.Grid != 0 {
+			b = intField(b, "grid", q.Grid)
+		}
 		// The canvas is left out: the host keeps it from the run's events
 		// (band_progress, band_redrawn), which the engine emits before every
 		// request that depends on them (see abi's roles).
