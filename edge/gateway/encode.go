@@ -43,8 +43,12 @@ func (e *eventEncoder) appendEvent(dst []byte, ev protocol.Event) ([]byte, error
 	if len(p) < 2 || p[0] != '{' {
 		return dst, fmt.Errorf("protocol: encode %s: the payload is not a JSON object", ev.Payload.EventType())
 	}
+	v := protocol.Version
+	if protocol.Readable(ev.V) {
+		v = ev.V // as MarshalJSON: an event of an old trace keeps its version
+	}
 	dst = append(dst, `{"v":`...)
-	dst = appendJSONString(dst, protocol.Version)
+	dst = appendJSONString(dst, v)
 	dst = append(dst, `,"type":`...)
 	dst = appendJSONString(dst, ev.Payload.EventType())
 	dst = append(dst, `,"run_id":`...)
