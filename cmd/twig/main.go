@@ -11,7 +11,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strings"
+
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // Exit codes.
@@ -67,10 +68,10 @@ func run(ctx context.Context, e *env, args []string) int {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return exitOK
 	case errors.As(err, new(usageError)):
-		fmt.Fprintf(e.stderr, "twig %s: %s (see 'twig %s -h')\n", name, oneLine(err), name)
+		fmt.Fprintf(e.stderr, "twig %s: %s (see 'twig %s -h')\n", name, textutil.OneLine(err.Error()), name)
 		return exitUsage
 	default:
-		fmt.Fprintf(e.stderr, "twig %s: %s\n", name, oneLine(err))
+		fmt.Fprintf(e.stderr, "twig %s: %s\n", name, textutil.OneLine(err.Error()))
 		return exitFail
 	}
 }
@@ -81,10 +82,6 @@ type usageError struct{ msg string }
 func (u usageError) Error() string { return u.msg }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Sprintf(format, a...)} }
-
-func oneLine(err error) string {
-	return strings.Join(strings.Fields(err.Error()), " ")
-}
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `twig draws a picture while thinking: before each band of rows it writes a

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // Error is a failed remote call: which role, which upstream, and what the
@@ -103,17 +104,7 @@ func rawString(r json.RawMessage) string {
 }
 
 // clipText makes upstream text one short line.
-func clipText(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
-}
+func clipText(s string, n int) string { return textutil.Clip(textutil.OneLine(s), n) }
 
 // errTruncated marks a stream that ended before its end marker.
 var errTruncated = errors.New("the stream ended before it was complete (no [DONE], no finish_reason)")

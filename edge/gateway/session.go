@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // session is one client connection.
@@ -76,7 +76,7 @@ func (s *session) serve() error {
 		// the connection was lost (reset, timeout), not closed: log 1006
 		// (abnormal closure, never sent on the wire) so a reset does not
 		// read as a clean goodbye
-		code, reason = closeAbnormal, "connection lost: "+oneLine(err)
+		code, reason = closeAbnormal, "connection lost: "+textutil.OneLine(err.Error())
 	}
 	s.log.Info("connection closed", "code", code, "reason", reason, "ms", time.Since(s.start).Milliseconds(), "err", errString(err))
 	return err
@@ -266,7 +266,7 @@ func (s *session) call(ctx context.Context, id string, c *protocol.Call) {
 		s.emit(em.Event(done))
 	case emitErr != nil:
 	default:
-		s.emit(em.Event(&protocol.Error{Code: ErrorCode(err), Message: oneLine(err)}))
+		s.emit(em.Event(&protocol.Error{Code: ErrorCode(err), Message: textutil.OneLine(err.Error())}))
 	}
 	s.log.Info("call ended", "run_id", id, "role", c.Role, "band", c.Request.Band, "ms", em.Ms(), "code", codeOrOK(err))
 }
@@ -471,4 +471,3 @@ func codeOrOK(err error) string {
 }
 
 // oneLine flattens an error for a one-line message.
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

@@ -4,15 +4,12 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/netip"
-	"net/url"
 	"strings"
 	"time"
 
@@ -73,9 +70,9 @@ func Handler(c Config) http.Handler {
 		static = http.HandlerFunc(index)
 	}
 	mux.Handle("/", static)
-	origins := newOriginList(c.Origins)
 	var h http.Handler = mux
-	h = guard(h, origins, c.Token)
+	h = Guard{Origins: c.Origins, Token: c.Token, Checked: func(path string) bool { return strings.HasPrefix(path, "/v1/") },
+		OriginHint: func(origin string) string { return "start the server with --origins " + origin }}.Handler(h)
 	h = logRequests(h, c.Logger)
 	return requestIDs(h)
 }
@@ -87,102 +84,6 @@ func index(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Write([]byte("twig serve\n\nwebsocket: /v1/ws\nOpenAI-compatible: GET /v1/models, POST /v1/chat/completions, POST /v1/images/generations, POST /v1/images/edits\nSSE: POST /v1/runs, POST /v1/calls\nhealth: /healthz\n(no web page: run with --web DIR)\n"))
-}
-
-// guard checks the origin of browser requests (and answers CORS
-// preflights) everywhere, and the token on /v1/.
-func guard(next http.Handler, origins originList, token string) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := strings.HasPrefix(r.URL.Path, "/v1/")
-		if origin := r.Header.Get("Origin"); origin != "" && api {
-			if !origins.allowed(r) {
-				writeAPIError(w, http.StatusForbidden, "origin_not_allowed", "", "origin "+clip(origin)+" is not allowed: start the server with --origins "+clip(origin))
-				return
-			}
-			h := w.Header()
-			h.Set("Access-Control-Allow-Origin", origin)
-			h.Add("Vary", "Origin")
-			if r.Method == http.MethodOptions {
-				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
-				h.Set("Access-Control-Max-Age", "600")
-				w.WriteHeader(http.StatusNoContent)
-				return
-			}
-			h.Set("Access-Control-Expose-Headers", "X-Request-Id")
-		}
-		if api && token != "" && !tokenOK(r, token) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="twig"`)
-			writeAPIError(w, http.StatusUnauthorized, "invalid_api_key", "", "missing or wrong token: send Authorization: Bearer TOKEN (or ?access_token=TOKEN on the websocket)")
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-func tokenOK(r *http.Request, token string) bool {
-	got := ""
-	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		got = strings.TrimSpace(a[7:])
-	} else if q := r.URL.Query().Get("access_token"); q != "" && r.URL.Path == "/v1/ws" {
-		// only on the websocket, where browsers cannot set headers: a token
-		// in a URL ends up in logs and histories, so HTTP must use the header
-		got = q
-	}
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
-}
-
-// originList is the allowlist of browser origins.
-type originList struct {
-	any  bool
-	list map[string]bool
-}
-
-func newOriginList(origins []string) originList {
-	o := originList{list: map[string]bool{}}
-	for _, s := range origins {
-		s = strings.TrimRight(strings.TrimSpace(s), "/")
-		switch s {
-		case "":
-		case "*":
-			o.any = true
-		default:
-			o.list[strings.ToLower(s)] = true
-		}
-	}
-	return o
-}
-
-// allowed reports whether the request's Origin may use the server: no
-// Origin, a listed one, any with "*", or the server's own origin when the
-// request names the server by an IP address or localhost (Host equal to the
-// Origin's host). A named host equal to Host is not enough: after DNS
-// rebinding, evil.example resolves to the server and the browser sends
-// Host: evil.example with Origin: http://evil.example, so a named origin
-// must be listed; an IP literal or localhost cannot be rebound.
-func (o originList) allowed(r *http.Request) bool {
-	origin := r.Header.Get("Origin")
-	if origin == "" || o.any || o.list[strings.ToLower(strings.TrimRight(origin, "/"))] {
-		return true
-	}
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host) && unbindable(u.Hostname())
-}
-
-// unbindable reports whether host is an IP literal or localhost: names a
-// DNS rebinding attack cannot point at the server.
-func unbindable(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	_, err := netip.ParseAddr(strings.TrimSuffix(strings.TrimPrefix(host, "["), "]"))
-	return err == nil
-}
-
-// CheckOrigin returns the websocket origin check for origins (the same rule
-// as the HTTP endpoints): for wsconn.Upgrade.
-func CheckOrigin(origins []string) func(*http.Request) bool {
-	return newOriginList(origins).allowed
 }
 
 // Request ids.
@@ -324,13 +225,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	w.Write(append(b, '\n'))
-}
-
-func clip(s string) string {
-	if len(s) <= 60 {
-		return s
-	}
-	return s[:60] + "…"
 }
 
 // WriteError answers an HTTP error in the OpenAI shape

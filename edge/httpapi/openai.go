@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // The OpenAI-compatible endpoints. Model ids: every id plays the role its
@@ -81,7 +83,7 @@ func checkFields(b []byte, where string, allowed ...string) (map[string]json.Raw
 	if err := json.Unmarshal(b, &m); err != nil || m == nil {
 		msg := "not a JSON object"
 		if err != nil {
-			msg = oneLine(err)
+			msg = textutil.OneLine(err.Error())
 		}
 		return nil, badRequest("invalid_json", "", "%s: %s", where, msg)
 	}
@@ -110,7 +112,7 @@ func field(m map[string]json.RawMessage, name string, v any) *apiError {
 		return nil
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return badRequest("invalid_type", name, "%q: %s", name, oneLine(err))
+		return badRequest("invalid_type", name, "%q: %s", name, textutil.OneLine(err.Error()))
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/textutil"
 	"github.com/twig-project/twig/internal/world/thought"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
@@ -115,7 +116,7 @@ func parseChat(ctx context.Context, body []byte, b engine.Backend, pl pictureLim
 	}
 	if raw, ok := m["twig"]; ok {
 		if err := strict(raw, &ext); err != nil {
-			return nil, badRequest("invalid_twig", "twig", "the twig extension: %s (fields: role, prompt, settings, band, rows, round, thought, thoughts, canvas)", oneLine(err))
+			return nil, badRequest("invalid_twig", "twig", "the twig extension: %s (fields: role, prompt, settings, band, rows, round, thought, thoughts, canvas)", textutil.OneLine(err.Error()))
 		}
 	}
 	if streamOpts != nil {
@@ -152,14 +153,14 @@ func parseChat(ctx context.Context, body []byte, b engine.Backend, pl pictureLim
 		return nil, badRequest("model_not_supported", "model", "%s draws pictures: use POST /v1/images/edits or /v1/images/generations", ModelPainter)
 	default:
 		return nil, &apiError{status: http.StatusNotFound, code: "model_not_found", param: "model",
-			msg: fmt.Sprintf("model %q does not exist: use %s", clip(q.model), strings.Join(ModelIDs(), ", "))}
+			msg: fmt.Sprintf("model %q does not exist: use %s", textutil.Clip(q.model, 60), strings.Join(ModelIDs(), ", "))}
 	}
 	switch ext.Role {
 	case "":
 	case protocol.RoleThink, protocol.RoleCritique:
 		role = ext.Role
 	default:
-		return nil, badRequest("invalid_value", "twig.role", "twig.role %q: use think or critique (paint is /v1/images/edits)", clip(ext.Role))
+		return nil, badRequest("invalid_value", "twig.role", "twig.role %q: use think or critique (paint is /v1/images/edits)", textutil.Clip(ext.Role, 60))
 	}
 	msgs, aerr := parseMessages(rawMsgs)
 	if aerr != nil {
@@ -202,7 +203,7 @@ func parseMessages(raw []json.RawMessage) ([]chatMessage, *apiError) {
 		switch msg.role {
 		case "system", "developer", "user", "assistant":
 		default:
-			return nil, badRequest("invalid_value", param+".role", "%s.role %q is not supported: use system, developer, user or assistant", param, clip(msg.role))
+			return nil, badRequest("invalid_value", param+".role", "%s.role %q is not supported: use system, developer, user or assistant", param, textutil.Clip(msg.role, 60))
 		}
 		content := m["content"]
 		var s string
@@ -237,11 +238,11 @@ func parseMessages(raw []json.RawMessage) ([]chatMessage, *apiError) {
 						Detail string `json:"detail"`
 					}
 					if err := strict(pm["image_url"], &iu); err != nil {
-						return nil, badRequest("invalid_type", pp+".image_url", "%s.image_url: %s (fields: url, detail)", pp, oneLine(err))
+						return nil, badRequest("invalid_type", pp+".image_url", "%s.image_url: %s (fields: url, detail)", pp, textutil.OneLine(err.Error()))
 					}
 					msg.images = append(msg.images, iu.URL)
 				default:
-					return nil, badRequest("unsupported_value", pp+".type", "%s.type %q is not supported: use text or image_url", pp, clip(typ))
+					return nil, badRequest("unsupported_value", pp+".type", "%s.type %q is not supported: use text or image_url", pp, textutil.Clip(typ, 60))
 				}
 			}
 		}
@@ -444,7 +445,7 @@ func (c *chatCompletion) whole(ctx context.Context, w http.ResponseWriter, call 
 	})
 	if err != nil {
 		code := gateway.ErrorCode(err)
-		writeAPIError(w, statusOf(code), code, "", oneLine(err))
+		writeAPIError(w, statusOf(code), code, "", textutil.OneLine(err.Error()))
 		return err
 	}
 	content := sb.String()
@@ -497,7 +498,7 @@ func (c *chatCompletion) stream(ctx context.Context, w http.ResponseWriter, call
 	}
 	if err != nil {
 		code := gateway.ErrorCode(err)
-		out.send(map[string]any{"error": map[string]any{"message": oneLine(err), "type": "server_error", "param": nil, "code": code}})
+		out.send(map[string]any{"error": map[string]any{"message": textutil.OneLine(err.Error()), "type": "server_error", "param": nil, "code": code}})
 		return err
 	}
 	if done != nil && done.Critique != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/textutil"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
 
@@ -59,7 +60,7 @@ func (q *imageQuery) check(model, size, format, outFormat, twig string) *apiErro
 		return badRequest("model_not_supported", "model", "%s writes text: use %s or %s for pictures", model, ModelTwig, ModelPainter)
 	default:
 		return &apiError{status: http.StatusNotFound, code: "model_not_found", param: "model",
-			msg: fmt.Sprintf("model %q does not exist: use %s or %s", clip(model), ModelTwig, ModelPainter)}
+			msg: fmt.Sprintf("model %q does not exist: use %s or %s", textutil.Clip(model, 60), ModelTwig, ModelPainter)}
 	}
 	if strings.TrimSpace(q.prompt) == "" {
 		return badRequest("missing_parameter", "prompt", "prompt is required: say what to draw")
@@ -79,14 +80,14 @@ func (q *imageQuery) check(model, size, format, outFormat, twig string) *apiErro
 	case "url":
 		q.asURL = true // a data: URL: twig hosts no files
 	default:
-		return badRequest("invalid_value", "response_format", "response_format %q: use b64_json or url (a data: URL)", clip(format))
+		return badRequest("invalid_value", "response_format", "response_format %q: use b64_json or url (a data: URL)", textutil.Clip(format, 60))
 	}
 	if outFormat != "" && outFormat != "png" {
-		return badRequest("invalid_value", "output_format", "output_format %q: twig writes png", clip(outFormat))
+		return badRequest("invalid_value", "output_format", "output_format %q: twig writes png", textutil.Clip(outFormat, 60))
 	}
 	if twig != "" {
 		if err := strict([]byte(twig), &q.ext); err != nil {
-			return badRequest("invalid_twig", "twig", "the twig extension: %s (fields: settings, seed, thought, thoughts, band, round)", oneLine(err))
+			return badRequest("invalid_twig", "twig", "the twig extension: %s (fields: settings, seed, thought, thoughts, band, round)", textutil.OneLine(err.Error()))
 		}
 	}
 	s, err := protocol.DecodeSettings(q.ext.Settings)
@@ -158,7 +159,7 @@ func (a *apiHandler) generate(w http.ResponseWriter, r *http.Request) {
 		res, err := a.g.Draw(ctx, engine.RunSpec{Prompt: q.prompt, Settings: s}, nil)
 		if err != nil {
 			code := gateway.ErrorCode(err)
-			writeAPIError(w, statusOf(code), code, "prompt", oneLine(err))
+			writeAPIError(w, statusOf(code), code, "prompt", textutil.OneLine(err.Error()))
 			return
 		}
 		it, err := q.item(res.Tokens, strings.Join(slices.DeleteFunc(slices.Clone(res.Thoughts), func(s string) bool { return s == "" }), " | "))
@@ -181,7 +182,7 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, http.StatusRequestEntityTooLarge, protocol.CodeTooLarge, "", fmt.Sprintf("the body is over the limit of %d bytes", a.maxBody))
 			return
 		}
-		writeAPIError(w, http.StatusBadRequest, "invalid_body", "", "images/edits takes multipart/form-data: "+oneLine(err))
+		writeAPIError(w, http.StatusBadRequest, "invalid_body", "", "images/edits takes multipart/form-data: "+textutil.OneLine(err.Error()))
 		return
 	}
 	defer r.MultipartForm.RemoveAll()
@@ -204,7 +205,7 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 	if s := val("n"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
-			badRequest("invalid_type", "n", "n %q is not a number", clip(s)).write(w)
+			badRequest("invalid_type", "n", "n %q is not a number", textutil.Clip(s, 60)).write(w)
 			return
 		}
 		q.n = n
@@ -270,7 +271,7 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 			Thoughts: thoughts, Canvas: canvas, Round: q.ext.Round, Thought: thought})
 		if err != nil {
 			code := gateway.ErrorCode(err)
-			writeAPIError(w, statusOf(code), code, "", oneLine(err))
+			writeAPIError(w, statusOf(code), code, "", textutil.OneLine(err.Error()))
 			return
 		}
 		it, err := q.item(out, th)
@@ -359,12 +360,12 @@ func parseEditPrompt(text string) (prompt, thought string, thoughts []string) {
 func openPicture(ctx context.Context, pl pictureLimits, fh *multipart.FileHeader, param string, use func(image.Image)) *apiError {
 	f, err := fh.Open()
 	if err != nil {
-		return badRequest("invalid_image", param, "%s: %s", param, oneLine(err))
+		return badRequest("invalid_image", param, "%s: %s", param, textutil.OneLine(err.Error()))
 	}
 	defer f.Close()
 	data, err := io.ReadAll(f)
 	if err != nil {
-		return badRequest("invalid_image", param, "%s: cannot read the picture: %s", param, oneLine(err))
+		return badRequest("invalid_image", param, "%s: cannot read the picture: %s", param, textutil.OneLine(err.Error()))
 	}
 	return decodePicture(ctx, pl, data, param, use)
 }

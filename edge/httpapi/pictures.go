@@ -16,6 +16,7 @@ import (
 	_ "golang.org/x/image/webp"
 
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/textutil"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
 
@@ -43,7 +44,7 @@ func (a *apiHandler) pictureLimits() pictureLimits {
 func decodePicture(ctx context.Context, pl pictureLimits, data []byte, param string, use func(image.Image)) *apiError {
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
-		return badRequest("invalid_image", param, "%s: not a PNG, JPEG, GIF or WebP picture: %s", param, oneLine(err))
+		return badRequest("invalid_image", param, "%s: not a PNG, JPEG, GIF or WebP picture: %s", param, textutil.OneLine(err.Error()))
 	}
 	if cfg.Width > maxPictureSide || cfg.Height > maxPictureSide || cfg.Width < 1 || cfg.Height < 1 {
 		return badRequest("invalid_image", param, "%s: the picture is %d×%d; use 1 to %d pixels a side (256×256 is native)", param, cfg.Width, cfg.Height, maxPictureSide)
@@ -57,13 +58,13 @@ func decodePicture(ctx context.Context, pl pictureLimits, data []byte, param str
 	if pl.budget != nil {
 		if err := pl.budget.Acquire(ctx, cost); err != nil {
 			code := gateway.ErrorCode(err)
-			return &apiError{status: statusOf(code), code: code, param: param, msg: param + ": gave up waiting for memory to decode the picture: " + oneLine(err)}
+			return &apiError{status: statusOf(code), code: code, param: param, msg: param + ": gave up waiting for memory to decode the picture: " + textutil.OneLine(err.Error())}
 		}
 		defer pl.budget.Release(cost)
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
-		return badRequest("invalid_image", param, "%s: cannot decode the picture: %s", param, oneLine(err))
+		return badRequest("invalid_image", param, "%s: cannot decode the picture: %s", param, textutil.OneLine(err.Error()))
 	}
 	use(img)
 	return nil
@@ -158,7 +159,7 @@ func decodeDataURL(ctx context.Context, pl pictureLimits, url, param string, use
 	}
 	data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(payload))
 	if err != nil {
-		return badRequest("invalid_image_url", param, "%s: bad base64 in the data URL: %s", param, oneLine(err))
+		return badRequest("invalid_image_url", param, "%s: bad base64 in the data URL: %s", param, textutil.OneLine(err.Error()))
 	}
 	return decodePicture(ctx, pl, data, param, use)
 }
@@ -187,7 +188,7 @@ func pictureSide(size string) (int, *apiError) {
 	case "1024x1024":
 		return 1024, nil
 	}
-	return 0, badRequest("invalid_size", "size", "size %q is not supported: use 256x256 (native), 512x512 or 1024x1024", clip(size))
+	return 0, badRequest("invalid_size", "size", "size %q is not supported: use 256x256 (native), 512x512 or 1024x1024", textutil.Clip(size, 60))
 }
 
 // transparentCells marks the cells whose area is mostly transparent in img

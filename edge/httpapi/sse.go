@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // sseWriter writes server-sent events: one "data:" line of JSON each.
@@ -145,7 +145,7 @@ func (a *apiHandler) calls(w http.ResponseWriter, r *http.Request) {
 	case err == nil:
 		rel.Push(st.Event(done))
 	case sendErr == nil:
-		rel.Push(st.Event(&protocol.Error{Code: gateway.ErrorCode(err), Message: oneLine(err)}))
+		rel.Push(st.Event(&protocol.Error{Code: gateway.ErrorCode(err), Message: textutil.OneLine(err.Error())}))
 	}
 	rel.Finish()
 	a.g.Logger().Info("call ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "role", c.Role, "code", codeOrOK(err),
@@ -180,4 +180,3 @@ func codeOrOK(err error) string {
 }
 
 // oneLine flattens an error for a one-line message.
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }

@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
 	"net/netip"
@@ -76,68 +75,14 @@ func (w *worker) logged(next http.Handler) http.Handler {
 }
 
 // guard checks browser origins against the allowlist (answering CORS
-// preflights) and the client token.
+// preflights) and the client token on every path but /healthz: `twig
+// serve`'s guard (httpapi.Guard) with the worker's settings.
 func (w *worker) guard(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		if origin := r.Header.Get("Origin"); origin != "" {
-			if !originAllowed(w.c.Origins, origin, r.Host) {
-				WriteError(rw, http.StatusForbidden, "origin_not_allowed", "origin "+textutil.Clip(origin, 60)+" is not allowed: add it to ORIGINS in wrangler.toml")
-				return
-			}
-			h := rw.Header()
-			h.Set("Access-Control-Allow-Origin", origin)
-			h.Add("Vary", "Origin")
-			if r.Method == http.MethodOptions {
-				h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-				h.Set("Access-Control-Allow-Headers", allowHeaders(r.Header.Get("Access-Control-Request-Headers")))
-				h.Set("Access-Control-Max-Age", "600")
-				rw.WriteHeader(http.StatusNoContent)
-				return
-			}
-			h.Set("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, X-RateLimit-Remaining")
-		}
-		if w.c.Token != "" && r.URL.Path != "/healthz" && !tokenOK(r, w.c.Token) {
-			rw.Header().Set("WWW-Authenticate", `Bearer realm="twig-edge"`)
-			WriteError(rw, http.StatusUnauthorized, "invalid_api_key", "missing or wrong client token: send Authorization: Bearer TOKEN (or ?access_token=TOKEN on the websocket)")
-			return
-		}
-		next.ServeHTTP(rw, r)
-	})
-}
-
-// originAllowed: the worker's own origin, a listed one, or any with "*".
-func originAllowed(list []string, origin, host string) bool {
-	o := strings.ToLower(strings.TrimRight(origin, "/"))
-	for _, a := range list {
-		if a == "*" || strings.ToLower(strings.TrimRight(a, "/")) == o {
-			return true
-		}
-	}
-	_, h, ok := strings.Cut(o, "://")
-	return ok && h == strings.ToLower(host)
-}
-
-// allowHeaders answers a preflight's header list: the ones browsers' model
-// clients send (the openai SDK adds x-stainless-*), and nothing else.
-func allowHeaders(asked string) string {
-	ok := []string{"authorization", "content-type", "x-request-id", "accept", "openai-beta"}
-	for _, h := range strings.Split(asked, ",") {
-		h = strings.ToLower(strings.TrimSpace(h))
-		if strings.HasPrefix(h, "x-stainless-") && len(h) < 64 {
-			ok = append(ok, h)
-		}
-	}
-	return strings.Join(ok, ", ")
-}
-
-func tokenOK(r *http.Request, token string) bool {
-	got := ""
-	if a := r.Header.Get("Authorization"); len(a) > 7 && strings.EqualFold(a[:7], "bearer ") {
-		got = strings.TrimSpace(a[7:])
-	} else if q := r.URL.Query().Get("access_token"); q != "" && strings.HasSuffix(r.URL.Path, "/ws") {
-		got = q
-	}
-	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+	return httpapi.Guard{Origins: w.c.Origins, Token: w.c.Token, Realm: "twig-edge",
+		Open:          func(path string) bool { return path == "/healthz" },
+		OriginHint:    func(string) string { return "add it to ORIGINS in wrangler.toml" },
+		ExposeHeaders: []string{"Retry-After", "X-RateLimit-Remaining"},
+		WriteError:    WriteError}.Handler(next)
 }
 
 // limit charges each API request one call of the client's bucket; a

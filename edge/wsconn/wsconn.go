@@ -13,12 +13,11 @@ import (
 	"net/http"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
-
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // Options configure a connection; zero fields take the defaults of
@@ -256,7 +255,7 @@ func (c *Conn) Close(code int, reason string) error {
 		if code == 0 {
 			code = websocket.CloseNormalClosure
 		}
-		err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, clip(reason, 123)),
+		err := c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, textutil.Cut(reason, 123)),
 			time.Now().Add(c.o.CloseLinger))
 		if err != nil {
 			c.closeErr = c.ws.Close()
@@ -281,15 +280,4 @@ func (c *Conn) NetConn() net.Conn {
 		return c.cork.Conn
 	}
 	return c.ws.NetConn()
-}
-
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	s = s[:n]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s
 }

@@ -11,15 +11,15 @@ import (
 	"slices"
 	"strings"
 
-	xdraw "golang.org/x/image/draw"
-
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/internal/textutil"
 	"github.com/twig-project/twig/internal/world/english"
 	"github.com/twig-project/twig/internal/world/scene"
 	"github.com/twig-project/twig/internal/world/thought"
 	"github.com/twig-project/twig/internal/world/tokens"
+	xdraw "golang.org/x/image/draw"
 )
 
 // Frame is one picture of the film: the canvas at a moment, the band being
@@ -200,12 +200,7 @@ func (p *Player) Apply(ev protocol.Event) error {
 // rows are band's rows as folded so far.
 func (p *Player) rows(band int) protocol.Rows { return p.fold.Bands[band].Rows }
 
-func clipCaption(s string) string {
-	if len(s) <= maxCaption {
-		return s
-	}
-	return strings.ToValidUTF8(s[:maxCaption], "")
-}
+func clipCaption(s string) string { return textutil.Cut(s, maxCaption) }
 
 func (p *Player) thought(band int) string {
 	if t := p.fold.Bands[band].Thought; t != "" {
