@@ -163,6 +163,10 @@ func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
 type fake struct {
 	deltas   int
 	rowDelay time.Duration
+	// pace, when set, spaces the thought deltas and rows of a run on an
+	// open-loop schedule: the k-th is due k·pace after the run's start
+	// (one that comes late goes at once; the lateness is not carried on).
+	pace time.Duration
 	// hold, when set, keeps each run in flight after each row it paints
 	// until hold is closed or the run is cancelled.
 	hold chan struct{}
@@ -208,12 +212,44 @@ func (f *fake) stop(err error) error {
 	return err
 }
 
+// paced spaces each run's deltas and rows pace apart (see fake.pace).
+func (f *fake) paced(pace time.Duration) *fake {
+	f.pace = pace
+	return f
+}
+
+// pacer returns a run's wait for its next paced event (nil without pace).
+func (f *fake) pacer() func(ctx context.Context) error {
+	if f.pace <= 0 {
+		return func(context.Context) error { return nil }
+	}
+	next := time.Now()
+	t := time.NewTimer(0)
+	<-t.C
+	return func(ctx context.Context) error {
+		next = next.Add(f.pace)
+		d := time.Until(next)
+		if d <= 0 {
+			return nil
+		}
+		t.Reset(d)
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
+	}
+}
+
 func (f *fake) backend() engine.Backend {
 	return engine.FuncBackend{Bands: 2, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
 		select {
 		case f.started <- struct{}{}:
 		default:
 		}
+		wait := f.pacer()
 		return engine.Roles{
 			Thinker: engine.ThinkerFunc(func(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 				var sb strings.Builder
@@ -228,6 +264,9 @@ func (f *fake) backend() engine.Backend {
 						case <-ctx.Done():
 							return "", f.stop(ctx.Err())
 						}
+					}
+					if err := wait(ctx); err != nil {
+						return "", f.stop(err)
 					}
 					emit("word ")
 					if f.deltas >= 0 {
@@ -251,6 +290,9 @@ func (f *fake) backend() engine.Backend {
 					}
 					if ctx.Err() != nil {
 						return f.stop(ctx.Err())
+					}
+					if err := wait(ctx); err != nil {
+						return f.stop(err)
 					}
 					row := make([]int, tokens.Grid)
 					row[r%tokens.Grid] = 1 + r
