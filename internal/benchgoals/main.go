@@ -144,19 +144,31 @@ func main() {
 	addCPU("one TwiG image ≤ 15 ms native",
 		fmt.Sprintf("%.1f ms wall (best run %.1f), %.1f ms CPU (vek rows %.1f ms CPU: %.2f×)", img, imgBest, imgCPU, imgRows, imgRows/imgCPU),
 		img <= 15, imgCPU <= 15, ni > 0)
-	one, n1 := r.get(`^internal/nn BenchmarkDecode$`, "cpu-tokens/s")
-	best, bestName := 0.0, ""
-	for name, units := range r {
-		// one thread, as BenchmarkDecode (the /tN variants use more)
-		if strings.HasPrefix(name, "internal/nn BenchmarkDecodeBatch/") && !strings.Contains(name, "/t") {
-			if v := median(units["cpu-tokens/s"]); v > best {
-				best, bestName = v, strings.TrimPrefix(name, "internal/nn BenchmarkDecodeBatch/")
+	// Batched vs one sequence, per window (BenchmarkDecode/windowW and
+	// BenchmarkDecodeBatch/windowW/slotsN on one thread); the goal is read
+	// on the benchmark's 512 window, the run-realistic 320 shown beside it.
+	var decFig []string
+	decOK, decHave := false, false
+	for _, win := range []string{"window512", "window320"} {
+		one, n1 := r.get(`^internal/nn BenchmarkDecode/`+win+`$`, "cpu-tokens/s")
+		best, bestName := 0.0, ""
+		for name, units := range r {
+			// one thread, as BenchmarkDecode (the /tN variants use more)
+			if rest, ok := strings.CutPrefix(name, "internal/nn BenchmarkDecodeBatch/"+win+"/"); ok && !strings.Contains(rest, "/t") {
+				if v := median(units["cpu-tokens/s"]); v > best {
+					best, bestName = v, rest
+				}
 			}
 		}
+		if n1 == 0 || best == 0 {
+			continue
+		}
+		decFig = append(decFig, fmt.Sprintf("%s: %.1f K tokens per CPU-second at %s vs %.1f K, %.2f×", win, best/1e3, bestName, one/1e3, best/one))
+		if win == "window512" {
+			decOK, decHave = best >= 4*one, true
+		}
 	}
-	add("batched decode tokens/s ≥ 4× one sequence's",
-		fmt.Sprintf("%.1f K tokens per CPU-second at %s vs %.1f K: %.2f×", best/1e3, bestName, one/1e3, best/one),
-		best >= 4*one, n1 > 0 && best > 0)
+	add("batched decode tokens/s ≥ 4× one sequence's", strings.Join(decFig, "; "), decOK, decHave)
 	sb, nsb := r.get(`^wasm/sandbox BenchmarkSandboxOverhead$`, "%overhead-cpu")
 	sbw, _ := r.get(`^wasm/sandbox BenchmarkSandboxOverhead$`, "%overhead")
 	add("sandbox overhead over native ≤ 5 %", fmt.Sprintf("%.1f %% CPU, %.1f %% wall", sb, sbw), sb <= 5, nsb > 0)

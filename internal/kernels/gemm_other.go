@@ -42,3 +42,9 @@ func lnBackApplyAVX512(dinp, dw, db, dy, x, w *float32, n int, m, s, c1, c2 floa
 }
 
 func addAVX512(dst, src *float32, n int) { panic("unreachable") }
+
+func vecMatH32AVX512(x *float32, b *uint16, y *float32, k, ldb int, mask uint32) {
+	panic("unreachable")
+}
+func keyScoresH32AVX512(q *float32, kT *uint16, s *float32, hs, n int) { panic("unreachable") }
+func f32ToF16AVX512(dst *uint16, src *float32, n int)                  { panic("unreachable") }

@@ -52,7 +52,8 @@ type BatchDecoder struct {
 	// batch activations, one row per submitted token
 	x, ln, qkv, atty, proj, fch, logits []float32
 	mean, rstd                          []float32 // [slots] layernorm stats (unused)
-	scores                              []float32 // [cap]
+	scores                              []float32 // [threads·cap]
+	kv                                  []uint16  // [slots·2C] the rows' keys and values as halves
 	in                                  []BatchToken
 
 	mu      sync.Mutex
@@ -75,7 +76,7 @@ type BatchSlot struct {
 	b      *BatchDecoder
 	i      int
 	n      int       // tokens in the cache
-	k, v   []float32 // keys [L,NH,cap/keyBlock,HS,keyBlock], values [L,NH,cap,HS]
+	k, v   []uint16  // keys [L,NH,cap/keyBlock,HS,keyBlock], values [L,NH,cap,HS], halves
 	logits []float32 // [V]
 	tok    BatchToken
 	state  slotState
@@ -99,7 +100,7 @@ func NewBatchDecoder(p *Params, slots, capacity int) *BatchDecoder {
 	if slots <= 0 {
 		panic(fmt.Sprintf("nn.NewBatchDecoder: %d slots", slots))
 	}
-	C, L, V := cfg.D, cfg.Layers, cfg.Vocab
+	C, V := cfg.D, cfg.Vocab
 	b := &BatchDecoder{p: p, cap: capacity, slots: slots, open: slots}
 	b.cond.L = &b.mu
 	S := slots
@@ -110,8 +111,10 @@ func NewBatchDecoder(p *Params, slots, capacity int) *BatchDecoder {
 	for i := range b.slot {
 		s := &b.slot[i]
 		s.b, s.i = b, i
-		carve([]int{L * keyBlocks(capacity) * C, L * capacity * C, V}, []*[]float32{&s.k, &s.v, &s.logits})
+		s.logits = make([]float32, V)
+		s.k, s.v, _ = newKVCache(cfg, capacity)
 	}
+	b.kv = make([]uint16, S*2*C)
 	b.in = make([]BatchToken, 0, slots)
 	b.SetThreads(1)
 	return b
@@ -283,16 +286,19 @@ func (b *BatchDecoder) forward(in []BatchToken) {
 		w, pw := &p.Layers[l], &pk.layers[l]
 		layernormForward(ln, b.mean, b.rstd, x, w.LN1W, w.LN1B, R, C)
 		b.matmul(qkv, ln, pw.qkv, w.QKVB, R)
+		for r := range R {
+			kernels.F32ToF16(b.kv[r*2*C:r*2*C+2*C], qkv[r*3*C+C:r*3*C+3*C])
+		}
 		// Attention per sequence, the rows split over the threads (each
 		// with its own scores): the slots' goroutines all wait on this.
 		attend := func(scores []float32, lo, hi int) {
 			for r := lo; r < hi; r++ {
 				s := &b.slot[in[r].Slot]
 				t := s.n
-				q := qkv[r*3*C : r*3*C+3*C]
+				q, kv := qkv[r*3*C:r*3*C+C], b.kv[r*2*C:r*2*C+2*C]
 				for h := 0; h < NH; h++ {
-					kb, vb := (l*NH+h)*keyBlocks(b.cap)*HS, (l*NH+h)*b.cap*HS
-					attendOne(atty[r*C+h*HS:r*C+h*HS+HS], scores[:t+1], q, s.k[kb:kb+keyBlocks(b.cap)*HS], s.v[vb:vb+b.cap*HS], t, h, C, HS, scale)
+					kc, vc := cacheHead(s.k, s.v, l*NH+h, b.cap, HS)
+					attendOne(atty[r*C+h*HS:r*C+h*HS+HS], scores[:t+1], q[h*HS:h*HS+HS], kv[h*HS:h*HS+HS], kv[C+h*HS:C+h*HS+HS], kc, vc, t, HS, scale)
 				}
 			}
 		}

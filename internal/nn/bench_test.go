@@ -71,44 +71,65 @@ func useKernel(b *testing.B, path string) func() {
 	return func() { kernels.SetKernel(prev) }
 }
 
-// BenchmarkDecode: tokens per second of Decoder.Step over a 512-token window.
+// decodeWindows are the context lengths the decode benchmarks cycle
+// through: each sequence is decoded from position 0 to the window's end and
+// reset, so attention reads on average half a window of cache a token. 512
+// is the benchmark's window (half the model's 1024 positions); a TwiG run's
+// stream is about 320 tokens (think+reflect: 322 an image on average).
+var decodeWindows = []int{512, 320}
+
+// BenchmarkDecode: tokens per second of Decoder.Step, one sequence cycling
+// through each window (window512, window320).
 func BenchmarkDecode(b *testing.B) {
 	p := NewParams(benchConfig)
 	p.Init(1)
-	d := NewDecoder(p, 512)
-	i := 0
-	cpu0 := cpuSeconds()
-	for b.Loop() {
-		if d.Len() == 512 {
-			d.Reset()
-		}
-		d.Step(int32(i%300), int32(d.Len()), 16, 16)
-		i++
+	for _, win := range decodeWindows {
+		b.Run(fmt.Sprintf("window%d", win), func(b *testing.B) {
+			d := NewDecoder(p, win)
+			i := 0
+			cpu0 := cpuSeconds()
+			for b.Loop() {
+				if d.Len() == win {
+					d.Reset()
+				}
+				d.Step(int32(i%300), int32(d.Len()), 16, 16)
+				i++
+			}
+			reportRate(b, float64(b.N), cpuSeconds()-cpu0, 1, "tokens/s")
+		})
 	}
-	reportRate(b, float64(b.N), cpuSeconds()-cpu0, 1, "tokens/s")
 }
 
 // BenchmarkDecodeBatch: tokens per second of BatchDecoder.StepBatch with
-// every slot stepping, over the same 512-token window as BenchmarkDecode:
-// on one thread as there (slotsN), and on 2 (slotsN/t2, the default where
-// the slots' goroutines wait on the forward).
+// every slot stepping, over the same windows as BenchmarkDecode
+// (windowW/slotsN, on one thread as there), and over the 512 window on 2
+// threads (window512/slotsN/t2, the default where the slots' goroutines
+// wait on the forward).
 func BenchmarkDecodeBatch(b *testing.B) {
 	p := NewParams(benchConfig)
 	p.Init(1)
-	for _, c := range []struct{ slots, threads int }{{1, 1}, {4, 1}, {8, 1}, {16, 1}, {32, 1}, {8, 2}, {16, 2}} {
-		name := fmt.Sprintf("slots%d", c.slots)
+	type run struct{ win, slots, threads int }
+	var runs []run
+	for _, win := range decodeWindows {
+		for _, s := range []int{1, 4, 8, 16, 32} {
+			runs = append(runs, run{win, s, 1})
+		}
+	}
+	runs = append(runs, run{512, 8, 2}, run{512, 16, 2})
+	for _, c := range runs {
+		name := fmt.Sprintf("window%d/slots%d", c.win, c.slots)
 		if c.threads > 1 {
 			name += fmt.Sprintf("/t%d", c.threads)
 		}
 		b.Run(name, func(b *testing.B) {
-			slots := c.slots
-			bd := NewBatchDecoder(p, slots, 512)
+			slots, win := c.slots, c.win
+			bd := NewBatchDecoder(p, slots, win)
 			bd.SetThreads(c.threads)
 			in := make([]BatchToken, slots)
 			i := 0
 			cpu0 := cpuSeconds()
 			for b.Loop() {
-				if bd.Slot(0).Len() == 512 {
+				if bd.Slot(0).Len() == win {
 					for s := 0; s < slots; s++ {
 						bd.Slot(s).Reset()
 					}

@@ -29,7 +29,8 @@ type Decoder struct {
 	mv   MatVec // Params.MatVec at NewDecoder; nil = CPU kernels
 	buf  []float32
 
-	k, v   []float32 // cached keys [L,NH,cap/keyBlock,HS,keyBlock] and values [L,NH,cap,HS]
+	k, v   []uint16  // cached keys [L,NH,cap/keyBlock,HS,keyBlock] and values [L,NH,cap,HS], halves
+	kv     []uint16  // [2C] this token's keys and values as halves
 	x      []float32 // [C] residual stream
 	ln     []float32 // [C]
 	qkv    []float32 // [3C]
@@ -48,10 +49,10 @@ func NewDecoder(p *Params, capacity int) *Decoder {
 	if capacity <= 0 || capacity > cfg.Ctx {
 		panic(fmt.Sprintf("nn.NewDecoder: capacity %d outside [1,%d]", capacity, cfg.Ctx))
 	}
-	C, L, V := cfg.D, cfg.Layers, cfg.Vocab
+	C, V := cfg.D, cfg.Vocab
 	d := &Decoder{p: p, cap: capacity, mv: p.MatVec}
-	sizes := []int{L * keyBlocks(capacity) * C, L * capacity * C, C, C, 3 * C, C, C, 4 * C, capacity, V, 2}
-	dsts := []*[]float32{&d.k, &d.v, &d.x, &d.ln, &d.qkv, &d.atty, &d.proj, &d.fch, &d.scores, &d.logits, &d.stat}
+	sizes := []int{C, C, 3 * C, C, C, 4 * C, capacity, V, 2}
+	dsts := []*[]float32{&d.x, &d.ln, &d.qkv, &d.atty, &d.proj, &d.fch, &d.scores, &d.logits, &d.stat}
 	total := 0
 	for _, s := range sizes {
 		total += s
@@ -62,6 +63,7 @@ func NewDecoder(p *Params, capacity int) *Decoder {
 		*dsts[i] = d.buf[off : off+s : off+s]
 		off += s
 	}
+	d.k, d.v, d.kv = newKVCache(cfg, capacity)
 	return d
 }
 
@@ -105,9 +107,10 @@ func (d *Decoder) Step(tok, pos, row, col int32) []float32 {
 		}
 		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN1W, w.LN1B, 1, C)
 		d.matvec(d.qkv, d.ln, w.QKVW, w.QKVB, C, 3*C, pw.get(0))
+		kernels.F32ToF16(d.kv, d.qkv[C:3*C])
 		for h := 0; h < NH; h++ {
-			kb, vb := (l*NH+h)*keyBlocks(d.cap)*HS, (l*NH+h)*d.cap*HS
-			attendOne(d.atty[h*HS:h*HS+HS], d.scores[:t+1], d.qkv, d.k[kb:kb+keyBlocks(d.cap)*HS], d.v[vb:vb+d.cap*HS], t, h, C, HS, scale)
+			kc, vc := cacheHead(d.k, d.v, l*NH+h, d.cap, HS)
+			attendOne(d.atty[h*HS:h*HS+HS], d.scores[:t+1], d.qkv[h*HS:h*HS+HS], d.kv[h*HS:h*HS+HS], d.kv[C+h*HS:C+h*HS+HS], kc, vc, t, HS, scale)
 		}
 		d.matvec(d.proj, d.atty, w.AttProjW, w.AttProjB, C, C, pw.get(1))
 		addTo(d.x, d.proj)
@@ -152,27 +155,50 @@ func (pl *packedLayer) get(i int) *kernels.PackedT {
 // keyBlock is how many positions the key cache keeps together: per head the
 // keys are stored in blocks of keyBlock positions, each block transposed
 // ([HS][keyBlock]), so the scores of a block are one vector-matrix product
-// over 4 KiB of contiguous memory (a plain transposed [HS][cap] cache reads
-// HS rows cap apart, which costs more in cache misses and TLB entries).
-const keyBlock = 32
+// over contiguous memory (a plain transposed [HS][cap] cache reads HS rows
+// cap apart, which costs more in cache misses and TLB entries).
+const keyBlock = kernels.KeyBlock
 
 // keyBlocks is capacity rounded up to whole key blocks.
 func keyBlocks(capacity int) int { return (capacity + keyBlock - 1) / keyBlock * keyBlock }
 
-// attendOne appends position t's key and value of head h (from qkv [3C]) to
-// the head's caches (kT in key blocks, v [cap,HS]) and sets out [HS] to the
-// attention over positions [0,t].
-func attendOne(out, scores, qkv, kT, v []float32, t, h, C, HS int, scale float32) {
+// The key/value caches hold halves (kernels.F32ToF16: rounded to nearest,
+// 11 significant bits), and attention sums in float32: per token it streams
+// the whole cache, which from a few hundred positions on costs more than
+// the weights a batch shares, so half the bytes is nearly half the time.
+
+// cachePad is the slack after a cache's last head: kernels.VecMatF16 reads
+// rows of values 32 halves at a time.
+const cachePad = 32
+
+// newKVCache allocates a sequence's key and value caches for capacity
+// positions (each head's part starts on a 64-byte line: its size is a
+// multiple of 32 halves) and the [2C] scratch for a token's keys and
+// values.
+func newKVCache(cfg Config, capacity int) (k, v, kv []uint16) {
+	C, L := cfg.D, cfg.Layers
+	nk, nv := L*keyBlocks(capacity)*C, L*capacity*C
+	buf := make([]uint16, nk+cachePad+nv+cachePad+2*C)
+	return buf[:nk:nk], buf[nk+cachePad : nk+cachePad+nv : nk+cachePad+nv+cachePad], buf[nk+nv+2*cachePad:]
+}
+
+// cacheHead returns the key and value caches of head lh (= layer·NH+head),
+// the values' slice extending into the padding after it.
+func cacheHead(k, v []uint16, lh, capacity, HS int) (kc, vc []uint16) {
+	nk, nv := keyBlocks(capacity)*HS, capacity*HS
+	return k[lh*nk : lh*nk+nk], v[lh*nv : lh*nv+nv+cachePad]
+}
+
+// attendOne appends position t's key and value (kh, vh [HS], halves) to
+// one head's caches (kT in key blocks, v [cap,HS]) and sets out [HS] to the
+// head's attention for query q [HS] over positions [0,t].
+func attendOne(out, scores, q []float32, kh, vh, kT, v []uint16, t, HS int, scale float32) {
 	blk := kT[t/keyBlock*HS*keyBlock:][:HS*keyBlock]
-	for c, x := range qkv[C+h*HS : C+h*HS+HS] {
+	for c, x := range kh[:HS] {
 		blk[c*keyBlock+t%keyBlock] = x
 	}
-	copy(v[t*HS:t*HS+HS], qkv[2*C+h*HS:2*C+h*HS+HS])
-	q := qkv[h*HS : h*HS+HS]
-	for j := 0; j <= t; j += keyBlock {
-		n := min(keyBlock, t+1-j)
-		kernels.VecMat(scores[j:j+n], q, kT[j*HS:], HS, n, keyBlock)
-	}
-	kernels.Softmax(scores, scale)
-	kernels.VecMat(out, scores, v, t+1, HS, HS)
+	copy(v[t*HS:t*HS+HS], vh[:HS])
+	kernels.KeyScoresF16(scores[:t+1], q, kT, HS, t+1)
+	kernels.Softmax(scores[:t+1], scale)
+	kernels.VecMatF16(out, scores[:t+1], v, t+1, HS, HS)
 }

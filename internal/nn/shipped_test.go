@@ -1,0 +1,77 @@
+package nn_test
+
+import (
+	"math"
+	"testing"
+
+	"github.com/twig-project/twig/core/model"
+	"github.com/twig-project/twig/internal/nn"
+)
+
+// TestHalfCacheOnShippedWeights bounds what the decoders' half-precision
+// key/value caches change on the shipped model and real documents: the
+// log-probability each decoder gives every next token against the
+// float32 training forward (whose attention keeps float32 keys and
+// values), over whole documents of the training distribution (up to the
+// run-realistic few hundred tokens).
+func TestHalfCacheOnShippedWeights(t *testing.T) {
+	m, err := model.Default()
+	if err != nil {
+		t.Skip(err)
+	}
+	p := m.W.Params
+	cfg := p.Config
+	docs := model.NewDocStream(11, m.W.Vocab, model.DocOptions{Look: 0.5, Review: 0.5})
+	const S = 4
+	bd := nn.NewBatchDecoder(p, S, cfg.Ctx)
+	var worst, sum float64
+	var n int
+	for k := 0; k < S; k++ {
+		doc := docs.Next()
+		T := min(len(doc.Tokens), cfg.Ctx)
+		b := nn.Batch{B: 1, T: T - 1}
+		for i := 0; i < T-1; i++ {
+			b.Tokens = append(b.Tokens, doc.Tokens[i])
+			b.Pos = append(b.Pos, int32(i))
+			b.Row = append(b.Row, doc.Row[i])
+			b.Col = append(b.Col, doc.Col[i])
+			b.DocStart = append(b.DocStart, 0)
+			b.Targets = append(b.Targets, doc.Tokens[i+1])
+			b.Weights = append(b.Weights, 1)
+		}
+		fm := nn.NewModel(p, 1, T-1)
+		fm.Forward(b)
+		want := make([]float32, T-1)
+		fm.TargetLogProbs(want)
+		d := nn.NewDecoder(p, cfg.Ctx)
+		slot := bd.Slot(k)
+		for i := 0; i < T-1; i++ {
+			single := logProb(d.Step(b.Tokens[i], b.Pos[i], b.Row[i], b.Col[i]), b.Targets[i])
+			bd.StepBatch([]nn.BatchToken{{Slot: k, Tok: b.Tokens[i], Pos: b.Pos[i], Row: b.Row[i], Col: b.Col[i]}})
+			batched := logProb(slot.Logits(), b.Targets[i])
+			for _, got := range []float64{single, batched} {
+				diff := math.Abs(got - float64(want[i]))
+				worst = max(worst, diff)
+				sum += diff
+				n++
+			}
+		}
+	}
+	t.Logf("half caches vs float32 forward over %d next-token log-probabilities: max |Δ| %.2e nats, mean %.2e", n, worst, sum/float64(n))
+	if worst > 0.02 || sum/float64(n) > 1e-3 {
+		t.Errorf("half caches move log-probabilities by up to %.2e nats (mean %.2e): over 0.02 (1e-3)", worst, sum/float64(n))
+	}
+}
+
+// logProb is log softmax(logits)[tok] in float64.
+func logProb(logits []float32, tok int32) float64 {
+	mx := math.Inf(-1)
+	for _, v := range logits {
+		mx = max(mx, float64(v))
+	}
+	var s float64
+	for _, v := range logits {
+		s += math.Exp(float64(v) - mx)
+	}
+	return float64(logits[tok]) - mx - math.Log(s)
+}
