@@ -27,6 +27,19 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// PromptError is a backend's refusal of the prompt itself: words its model
+// cannot read (the embedded model's English grammar). Draw reports it as
+// invalid_request — the user's to fix — rather than backend_failed. The
+// engine reads no prompt: a prompt is text, and only a backend whose model
+// has a vocabulary refuses one. Err is the backend's own error (the embedded
+// model's *english.ParseError, with the word, its position and suggestions),
+// kept for errors.As; the message is Err's.
+type PromptError struct{ Err error }
+
+func (e *PromptError) Error() string { return e.Err.Error() }
+
+func (e *PromptError) Unwrap() error { return e.Err }
+
 // Code returns the protocol error code of err: its *Error's code, or
 // protocol.CodeInternal.
 func Code(err error) string {

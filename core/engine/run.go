@@ -13,7 +13,6 @@ import (
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/english"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
 
@@ -90,7 +89,7 @@ func (r *runner) run(b Backend) error {
 	}
 	run, err := b.NewRun(r.ctx, r.spec)
 	if err != nil {
-		if _, ok := errors.AsType[*english.ParseError](err); ok {
+		if _, ok := errors.AsType[*PromptError](err); ok {
 			return &Error{Code: protocol.CodeInvalidRequest, Band: -1, Err: fmt.Errorf("the prompt: %w", err)}
 		}
 		return r.fail(protocol.CodeBackend, -1, "starting the backend's run", err)

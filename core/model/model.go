@@ -6,6 +6,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/twig-project/twig/core/engine"
@@ -78,10 +79,15 @@ func (m *Model) SpecIDs(spec scene.Spec) []int {
 	return m.W.Vocab.MustIDs(thought.ModelPromptWords(spec))
 }
 
-// NewRun starts a session for one run.
+// NewRun starts a session for one run. The model reads only the world's
+// English: a prompt it cannot parse is refused as an *engine.PromptError
+// (the run fails with invalid_request) wrapping the *english.ParseError.
 func (m *Model) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
 	ids, _, err := m.PromptIDs(spec.Prompt)
 	if err != nil {
+		if _, ok := errors.AsType[*english.ParseError](err); ok {
+			return nil, &engine.PromptError{Err: err}
+		}
 		return nil, err
 	}
 	adaptive := spec.Settings.Adaptive && spec.Settings.Think

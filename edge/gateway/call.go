@@ -8,7 +8,6 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
-	"github.com/twig-project/twig/internal/world/english"
 )
 
 // CallError is a failed call: a protocol error code and the cause.
@@ -22,9 +21,9 @@ type CallError = rolecall.Error
 var ErrClientGone = errors.New("edge: the client went away")
 
 // ErrorCode returns the protocol error code of err: a *CallError's or an
-// *engine.Error's code, invalid_request for a prompt with unknown words,
-// canceled for ErrClientGone or a cancelled context, deadline_exceeded for
-// an expired one, else internal.
+// *engine.Error's code, invalid_request for a prompt the backend refused (an
+// *engine.PromptError: unknown words), canceled for ErrClientGone or a
+// cancelled context, deadline_exceeded for an expired one, else internal.
 func ErrorCode(err error) string {
 	if errors.Is(err, ErrClientGone) {
 		return protocol.CodeCanceled
@@ -32,7 +31,7 @@ func ErrorCode(err error) string {
 	if e, ok := errors.AsType[*CallError](err); ok {
 		return e.Code
 	}
-	if _, ok := errors.AsType[*english.ParseError](err); ok {
+	if _, ok := errors.AsType[*engine.PromptError](err); ok {
 		return protocol.CodeInvalidRequest
 	}
 	if e, ok := errors.AsType[*engine.Error](err); ok {
@@ -73,7 +72,7 @@ func Call(ctx context.Context, b engine.Backend, c protocol.Call, emit func(prot
 	}
 	run, err := b.NewRun(ctx, spec)
 	if err != nil {
-		if _, ok := errors.AsType[*english.ParseError](err); ok {
+		if _, ok := errors.AsType[*engine.PromptError](err); ok {
 			return nil, &CallError{Code: protocol.CodeInvalidRequest, Err: fmt.Errorf("the prompt: %w", err)}
 		}
 		if e, ok := errors.AsType[*CallError](err); ok {
