@@ -43,10 +43,11 @@ import (
 // (the machine busy with other work) a p99 of several milliseconds is the
 // kernel's, whatever the gateway does.
 //
-// scripted-apart is scripted with the server in a process of its own (this
-// test binary again, as TestLoadServerProcess), so that its CPU and write
-// calls are the server's alone (the others count the clients too), and so
-// that the server and the load generator can be given a core each:
+// scripted-apart and remote-paced-apart are scripted and remote-paced with
+// the server in a process of its own (this test binary again, as
+// TestLoadServerProcess), so that its CPU and write calls are the server's
+// alone (the others count the clients too), its scheduler is not the load
+// generator's, and the two can be given a core each:
 //
 //	TWIG_LOAD_SERVER_CMD="taskset -c 0" taskset -c 1 ./server.test -test.bench ServeLoad/scripted-apart
 //
@@ -73,7 +74,7 @@ func BenchmarkServeLoad(b *testing.B) {
 	// unpaced: a closed loop, a throughput test (the server emits faster
 	// than 200 clients read, so the latency is the backlog it builds)
 	b.Run("scripted", func(b *testing.B) { benchLoad(b, inProcess(b, newFake(24, 0).backend(), active)) })
-	b.Run("scripted-apart", func(b *testing.B) { benchLoad(b, apart(b)) })
+	b.Run("scripted-apart", func(b *testing.B) { benchLoad(b, apart(b, 0, active)) })
 	// an open loop: all 200 runs stream at once (no MaxActive: the scripted
 	// backend costs no CPU), each row 20 ms after the last (a band's 24
 	// thought tokens come at once), up to 45 K events/s in all in bursts
@@ -88,6 +89,9 @@ func BenchmarkServeLoad(b *testing.B) {
 	// every remotePace, open loop), with no model slots (a proxy's backend
 	// does no work of its own): 200 sessions streaming together
 	b.Run("remote-paced", func(b *testing.B) { benchLoad(b, inProcess(b, newFake(24, 0).paced(remotePace).backend(), 0)) })
+	// the same with the server in a process of its own: what the load
+	// generator sharing the server's scheduler adds
+	b.Run("remote-paced-apart", func(b *testing.B) { benchLoad(b, apart(b, remotePace, 0)) })
 }
 
 // emitLog records when each event of each run was emitted.
@@ -356,12 +360,14 @@ func (r *loadRead) check() error {
 // it over its standard input and output: the first line it prints is its
 // URL; "sync" makes it print every emit time since the last ("run seq
 // unix-nanoseconds" lines, then "end"); "written" every emit-to-written
-// time in nanoseconds (then "end"); "cost" its CPU time and write calls.
-func apart(b *testing.B) *loadTarget {
+// time in nanoseconds (then "end"); "cost" its CPU time, write calls and
+// run-queue wait. Its backend is the scripted one, paced at pace (0: not
+// paced), with active model slots (TWIG_LOAD_SERVER_BACKEND).
+func apart(b *testing.B, pace time.Duration, active int) *loadTarget {
 	args := strings.Fields(os.Getenv("TWIG_LOAD_SERVER_CMD"))
 	args = append(args, os.Args[0], "-test.run=^TestLoadServerProcess$", "-test.count=1")
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), "TWIG_LOAD_SERVER=1")
+	cmd.Env = append(os.Environ(), "TWIG_LOAD_SERVER=1", fmt.Sprintf("TWIG_LOAD_SERVER_BACKEND=%d %d", pace, active))
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -431,11 +437,11 @@ func apart(b *testing.B) *loadTarget {
 		}}
 }
 
-// TestLoadServerProcess is the server of BenchmarkServeLoad/scripted-apart;
-// it runs only when that benchmark starts it (TWIG_LOAD_SERVER=1).
+// TestLoadServerProcess is the server of BenchmarkServeLoad's -apart
+// scenarios; it runs only when one starts it (TWIG_LOAD_SERVER=1).
 func TestLoadServerProcess(t *testing.T) {
 	if os.Getenv("TWIG_LOAD_SERVER") != "1" {
-		t.Skip("the server process of BenchmarkServeLoad/scripted-apart")
+		t.Skip("the server process of BenchmarkServeLoad's -apart scenarios")
 	}
 	var mu sync.Mutex
 	var pending []string // emits not yet synced, "run seq ns"
@@ -460,7 +466,12 @@ func TestLoadServerProcess(t *testing.T) {
 			mu.Unlock()
 		}
 	}
-	ts := newServer(t, loadOptions(newFake(24, 0).backend(), server.DefaultLimits().MaxActive, onEmit, onWrite))
+	var pace time.Duration
+	var active int
+	if _, err := fmt.Sscan(os.Getenv("TWIG_LOAD_SERVER_BACKEND"), &pace, &active); err != nil {
+		t.Fatalf("TWIG_LOAD_SERVER_BACKEND: %v", err)
+	}
+	ts := newServer(t, loadOptions(newFake(24, 0).paced(pace).backend(), active, onEmit, onWrite))
 	w := bufio.NewWriter(os.Stdout)
 	fmt.Fprintln(w, ts.ws)
 	w.Flush()

@@ -191,6 +191,11 @@ func main() {
 	rw, _ := r.get(load+`remote-paced$`, "p99-written-ms")
 	rq, _ := r.get(load+`remote-paced$`, "runq-ms/s")
 	fig := fmt.Sprintf("%.2f ms emit → client read; emit → written %.2f ms; run-queue wait %.0f ms/s", rp, rw, rq)
+	// the same traffic with the server in a process of its own: the load
+	// generator no longer shares its scheduler
+	if ap, nap := r.get(load+`remote-paced-apart$`, "p99-ms"); nap > 0 {
+		fig += fmt.Sprintf("; server in its own process (`remote-paced-apart`): %.2f ms emit → client read", ap)
+	}
 	// the server alone (scripted-apart): its own share of the latency and
 	// its CPU an event, without the clients'
 	if pw, npw := r.get(load+`scripted-apart$`, "p99-written-ms"); npw > 0 {
