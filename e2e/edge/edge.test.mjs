@@ -89,7 +89,7 @@ test("a TwiG run whose thinker, critic and painter are all called through the wo
 }, { timeout: 180_000 });
 
 // The worker's own loop (a websocket run) plays each role as a model call to
-// twig serve through edge.Client, the one role-call client; the CLI's run
+// twig serve through client.Client (edge/client), the one role-call client; the CLI's run
 // plays them through the worker's POST /v1/calls with the same seeds. Both
 // must give the same events field for field — critique tokens included,
 // which the worker's path once dropped.
