@@ -292,11 +292,13 @@ const view = (demo.view = new twig.CanvasView($("canvas")));
 const mark = $("bandmark");
 const cards = new Map(); // band → the card's elements
 
+// showBand marks view rows (RunState.view) on the canvas.
 function showBand(rows, redraw, label) {
   if (!rows || rows.end < 0) return void (mark.style.display = "none");
+  const f = shown.fraction(rows);
   mark.style.display = "block";
-  mark.style.top = (rows.start / 16) * 100 + "%";
-  mark.style.height = ((rows.end - rows.start) / 16) * 100 + "%";
+  mark.style.top = f.top * 100 + "%";
+  mark.style.height = f.height * 100 + "%";
   mark.classList.toggle("redraw", !!redraw);
   mark.dataset.label = label || "";
 }
@@ -460,11 +462,13 @@ function liveCaption(st) {
   cap.textContent = text;
 }
 
-// render shows the whole state (the replay uses it; a live run updates in place).
-let shown = null; // the state the cards show
-function render(st) {
+// render shows the whole state (the replay uses it; a live run updates in
+// place, and at its end keeps the picture it has drawn: rebuild false).
+let shown = new twig.RunState(); // the state the cards show
+function render(st, rebuild = true) {
   shown = st;
-  view.setTokens(st.tokens);
+  if (rebuild) view.show(st);
+  else view.setTokens(st.tokens);
   const live = new Set(st.bands.map((b) => b && b.index));
   for (const [i, c] of cards) if (!live.has(i)) (c.li.remove(), cards.delete(i));
   st.bands.forEach((b) => b && renderBand(st, b));
@@ -509,7 +513,7 @@ async function start() {
     // nobody takes them for an answer to this prompt.
     demo.run = null;
     resetView();
-    view.setTokens(new Array(256).fill(-1));
+    view.show(new twig.RunState());
     setReplay(null);
     for (const id of ["play", "timeline", "dl-png", "dl-gif", "dl-trace"]) $(id).disabled = true;
     input.focus();
@@ -531,7 +535,7 @@ async function play(run, backend) {
   demo.log = [];
   const st = (demo.state = shown = new twig.RunState());
   resetView();
-  view.setTokens(st.tokens);
+  view.show(st);
   setRunning(true);
   setReplay(null);
   say(backend === "trace" ? "Playing the trace…" : client.status.phase === "ready" || backend === "remote" ? "Starting…" : "Loading twig…");
@@ -551,9 +555,9 @@ async function play(run, backend) {
         $("canvas").setAttribute("aria-label", `The canvas: twig is drawing “${ev.prompt}”`);
         break;
       case "band_started":
-        showBand(ev.rows, false, `band ${ev.band + 1}`);
+        showBand(b.rows, false, `band ${ev.band + 1}`);
         renderBand(st, b);
-        say(`Band ${ev.band + 1} (${twig.rowsText(ev.rows)}): thinking…`);
+        say(`Band ${ev.band + 1} (${twig.rowsText(b.rows)}): thinking…`);
         break;
       case "thought_delta":
         firstThought ??= ev.t_ms;
@@ -571,9 +575,9 @@ async function play(run, backend) {
         break;
       case "band_progress":
         view.update(st.tokens);
-        note("row", { band: ev.band, row: ev.row, round: ev.round });
+        note("row", { band: ev.band, row: st.lastStrip.start, rows: st.lastStrip, round: ev.round });
         if (b.rowsDrawn === 1) renderBand(st, b);
-        say(`Band ${ev.band + 1}: drawing row ${ev.row + 1}${b.rows && b.rows.end - b.rows.start > 1 ? ` of ${twig.rowsText(b.rows)}` : ""}${ev.round ? ` (redraw ${ev.round})` : ""}`);
+        say(`Band ${ev.band + 1}: drawing ${twig.rowsText(st.lastStrip)}${b.rows && b.rows.end - b.rows.start > 1 ? ` of ${twig.rowsText(b.rows)}` : ""}${ev.round ? ` (redraw ${ev.round})` : ""}`);
         break;
       case "band_done":
       case "critique":
@@ -585,12 +589,12 @@ async function play(run, backend) {
         break;
       case "band_redrawn":
         view.update(st.tokens);
-        showBand(ev.rows, true, `band ${ev.band + 1} · redraw`);
+        showBand(st.view(ev.rows), true, `band ${ev.band + 1} · redraw`);
         renderBand(st, b);
         say(`Band ${ev.band + 1}: the model asked for a redraw`);
         break;
       case "run_done": {
-        render(st);
+        render(st, false);
         note("done");
         const [text, kind] = doneText(st);
         say(text, kind);
@@ -626,7 +630,7 @@ function showStats(done, firstThought, run) {
     ["first thought", firstThought == null ? "—" : `${firstThought} ms`],
     ["finished", `${done.t_ms} ms`],
     ["thought tokens", s.thought_tokens],
-    ["image tokens", s.image_tokens],
+    s.pixel_rows && !s.image_tokens ? ["pixel rows painted", s.pixel_rows] : ["image tokens", s.image_tokens],
     ["plans reviewed", s.plan_reviews ? `${s.plan_reviews} (${s.plan_rejections || 0} rejected and rethought)` : "—"],
     ["critiques", `${s.critiques} (${s.unparsed} unreadable)`],
     ["redraws", s.revisions],
@@ -664,17 +668,18 @@ function setReplay(run) {
   showReplay(run, run.events.length, false);
 }
 
-// describe says what an event did, in the page's words (rows from 1).
-function describe(ev) {
+// describe says what an event did, in the page's words (rows from 1: st's
+// view rows, st being the state after ev).
+function describe(ev, st) {
   if (!ev) return "the start";
   const band = ev.band !== undefined ? `band ${ev.band + 1}: ` : "";
   switch (ev.type) {
     case "run_started": return "the run starts";
-    case "band_started": return `${band}starts (${twig.rowsText(ev.rows)})`;
+    case "band_started": return `${band}starts (${twig.rowsText(st.view(ev.rows))})`;
     case "thought_delta": return `${band}thinking “${ev.text.trim()}”`;
     case "thought_done": return `${band}thought written`;
     case "plan_review": return `${band}the model ${ev.accepted ? "keeps" : "rejects"} its plan${ev.reason ? ` (${ev.reason})` : ""}`;
-    case "band_progress": return `${band}draws row ${ev.row + 1}${ev.round ? ` (redraw ${ev.round})` : ""}`;
+    case "band_progress": return `${band}draws ${twig.rowsText(st.lastStrip)}${ev.round ? ` (redraw ${ev.round})` : ""}`;
     case "band_done": return `${band}drawn`;
     case "critique": return `${band}scored ${ev.parsed ? ev.score : "?"}${ev.verdict === "redraw" ? ", redraw" : ""}`;
     case "band_redrawn": return `${band}redraw ${ev.round} begins`;
@@ -688,9 +693,9 @@ function showReplay(run, n, rerender = true) {
   const st = twig.RunState.from(run.events, n);
   if (rerender) render(st);
   const ev = run.events[n - 1];
-  $("tlabel").value = `Event ${n} of ${run.events.length}: ${describe(ev)}${ev ? ` (at ${ev.t_ms} ms)` : ""}`;
+  $("tlabel").value = `Event ${n} of ${run.events.length}: ${describe(ev, st)}${ev ? ` (at ${ev.t_ms} ms)` : ""}`;
   if (!rerender || !finalStatus) return;
-  if (n < run.events.length) say(`Replay, event ${n} of ${run.events.length}: ${describe(ev)}.`);
+  if (n < run.events.length) say(`Replay, event ${n} of ${run.events.length}: ${describe(ev, st)}.`);
   else say(...finalStatus);
 }
 
@@ -734,7 +739,8 @@ function save(blob, name) {
 const base = () => `twig-${(demo.run && demo.run.id) || "run"}`;
 $("dl-png").addEventListener("click", async () => {
   const st = twig.RunState.from(demo.run.events, +$("timeline").value || demo.run.events.length);
-  save(await client.png(st.tokens), `${base()}.png`);
+  // a picture at its own size; a token model's canvas smooth, as the page shows it
+  save(st.picture ? await twig.pictureBlob(st) : await client.png(st.tokens), `${base()}.png`);
 });
 $("dl-gif").addEventListener("click", async () => {
   try {

@@ -5,7 +5,7 @@
  *                                               weights sit next to it; every URL is relative to it)
  *
  *   const run = twig.draw("a red circle above a blue square", {settings: {seed: 1, threshold: 90}});
- *   for await (const ev of run) console.log(ev.type, ev);   // twig/1 protocol events (docs/PROTOCOL.md)
+ *   for await (const ev of run) console.log(ev.type, ev);   // twig/2 (or an older server's twig/1) protocol events (docs/PROTOCOL.md)
  *   run.cancel();                                          // ends the stream with an error event, code "canceled"
  *   const done = await run.result;                         // the run_done event, or throws a twig.TwigError
  *
@@ -22,7 +22,13 @@
   const script = document.currentScript;
   const BASE = new URL(".", (script && script.src) || location.href).href;
   const GRID = 16;
-  const VERSION = "twig/1";
+  // The protocol versions the page reads (docs/PROTOCOL.md): twig/2 carries
+  // the canvas as pixel rows (a PNG a strip), twig/1 (old traces and
+  // servers) as the embedded model's token rows. The page writes a server's
+  // own version (from its hello), VERSION when it has none.
+  const V1 = "twig/1", V2 = "twig/2";
+  const VERSION = V1;
+  const readable = (v) => v === V1 || v === V2;
 
   /** TwigError is a failed run or request: a protocol error code and a message. */
   class TwigError extends Error {
@@ -60,9 +66,9 @@
     _push(json, parsed) {
       if (this.ended) return;
       const ev = parsed || JSON.parse(json);
-      if (ev.v !== VERSION) {
+      if (!readable(ev.v)) {
         return this._push(null, { v: VERSION, type: "error", run_id: this.id, seq: ev.seq || 0, t_ms: 0,
-          code: "internal", message: `twig: event speaks ${JSON.stringify(ev.v)}, this page speaks ${VERSION}` });
+          code: "internal", message: `twig: event speaks ${JSON.stringify(ev.v)}, this page reads ${V1} and ${V2}` });
       }
       this.raw.push(json || JSON.stringify(ev));
       this.events.push(ev);
@@ -290,9 +296,10 @@
     const u = new URL(url, location.href);
     if (token) u.searchParams.set("access_token", token); // browsers' websockets cannot send Authorization
     const ws = new WebSocket(u.href);
-    g = { ws, runs: new Map(), hello: null };
+    g = { ws, runs: new Map(), hello: null, v: VERSION };
+    // ready: the gateway said hello, so the page speaks its version.
     g.ready = new Promise((resolve, reject) => {
-      ws.onopen = () => resolve();
+      g.greeted = resolve;
       ws.onerror = () => reject(new TwigError("backend_failed", `cannot reach the twig gateway at ${url}`));
     });
     ws.onmessage = (e) => {
@@ -302,7 +309,11 @@
       } catch (err) {
         return;
       }
-      if (ev.type === "hello") return void (g.hello = ev);
+      if (ev.type === "hello") {
+        g.hello = ev;
+        if (readable(ev.v)) g.v = ev.v;
+        return void g.greeted();
+      }
       const run = g.runs.get(ev.run_id);
       if (!run && ev.type === "error" && !ev.run_id) {
         g.runs.forEach((r) => r._push(null, { ...ev, run_id: r.id })); // about the connection: every run fails
@@ -328,35 +339,53 @@
     const g = gateway(url || defaultGateway(), token);
     g.runs.set(run.id, run);
     g.ready.then(
-      () => g.ws.send(JSON.stringify({ v: VERSION, type: "start", id: run.id, prompt, settings })),
+      () => g.ws.send(JSON.stringify({ v: g.v, type: "start", id: run.id, prompt, settings })),
       (e) => {
         g.runs.delete(run.id);
         run._push(null, { v: VERSION, type: "error", run_id: run.id, seq: 0, t_ms: 0, code: "backend_failed", message: e.message });
       }
     );
     return {
-      cancel: () => g.ready.then(() => g.ws.readyState === 1 && g.ws.send(JSON.stringify({ v: VERSION, type: "cancel", id: run.id }))),
+      cancel: () => g.ready.then(() => g.ws.readyState === 1 && g.ws.send(JSON.stringify({ v: g.v, type: "cancel", id: run.id }))),
     };
   }
 
   // ------------------------------------------------------------------ state
 
   /**
-   * RunState rebuilds what a run shows from its events, one at a time: the
-   * canvas, and per band its rows, its plans (each attempt at the band's
-   * thought, with the model's review of it: a rejected plan is followed by a
-   * new attempt), critiques and redraws (with the tokens each redraw
-   * replaced). The page, the element and the replay use it.
+   * RunState rebuilds what a run shows from its events, one at a time, by
+   * the fold rules of docs/PROTOCOL.md ("Folding events"): the canvas, and
+   * per band its rows, its plans (each attempt at the band's thought, with
+   * the model's review of it: a rejected plan is followed by a new attempt),
+   * critiques and redraws (with what each redraw replaced). The page, the
+   * element and the replay use it.
+   *
+   * The canvas is kept two ways: `tokens`, the token view (GRID×GRID, -1
+   * undrawn) when a token model paints it, and `strips`, the PNG strips on
+   * the canvas now ({rows, png}: pixel rows, base64 PNG; a redraw removes
+   * its band's), which CanvasView decodes. `picture` is true when the
+   * canvas is a real picture (no token view). Rows the page shows (a band's
+   * `rows`, `lastStrip`) are "view rows": token rows when a token model
+   * paints (its thoughts name them), pixel rows of a picture otherwise;
+   * `side` is their count and fraction() places them on the canvas. Reads
+   * twig/2 (pixel rows) and twig/1 (token rows, old traces).
    */
   class RunState {
     constructor() {
       this.tokens = new Array(GRID * GRID).fill(-1);
+      this.strips = [];
       this.bands = [];
       this.plan = [];
       this.started = null;
       this.done = null;
       this.error = null;
       this.current = -1; // the band being worked on
+      this.v = V1;
+      this.width = 0; // the canvas in pixels (0: a twig/1 run without a picture)
+      this.height = 0;
+      this.grid = GRID; // the token grid's side, 0 when no token model paints
+      this.picture = false;
+      this.lastStrip = null; // the view rows of the last band_progress
     }
     band(i) {
       return (this.bands[i] ||= { index: i, rows: null, thought: "", thoughtDone: false, round: 0, status: "waiting",
@@ -367,8 +396,41 @@
       for (let i = 0; i < (n === undefined ? events.length : n); i++) s.apply(events[i]);
       return s;
     }
+    /** side is the number of view rows on the canvas. */
+    get side() {
+      return this.v === V2 && this.picture && this.height ? this.height : GRID;
+    }
+    /** fraction places view rows on the canvas: {top, height} in [0, 1] (an open end runs to the bottom). */
+    fraction(rows) {
+      const end = rows.end < 0 ? this.side : rows.end;
+      return { top: rows.start / this.side, height: (end - rows.start) / this.side };
+    }
+    // view turns an event's rows into view rows: twig/2's pixel rows become
+    // token rows on a token model's canvas; twig/1's are token rows already.
+    view(rows) {
+      if (!rows || this.v !== V2 || this.picture || !this.grid || !this.height) return rows;
+      const k = this.height / this.grid;
+      return { start: Math.floor(rows.start / k), end: rows.end < 0 ? -1 : Math.ceil(rows.end / k) };
+    }
+    // pixels turns an event's rows into pixel rows (twig/1: token rows scaled).
+    pixels(rows) {
+      if (this.v === V2) return rows;
+      return { start: Math.floor((rows.start * this.height) / GRID), end: Math.floor((rows.end * this.height) / GRID) };
+    }
+    // tokenRows are the token rows that pixel rows touch.
+    tokenRows(px) {
+      const k = this.height / this.grid;
+      return { start: Math.floor(px.start / k), end: Math.min(this.grid, Math.ceil(px.end / k)) };
+    }
     rowsOf(rows) {
       return this.tokens.slice(rows.start * GRID, rows.end * GRID);
+    }
+    // snapshot is what a band's view rows show now: its tokens, or on a
+    // picture {pixels, strips, width} for CanvasView.bandImage.
+    snapshot(rows) {
+      if (!this.picture) return this.rowsOf(rows);
+      const px = this.v === V2 ? rows : this.pixels(rows);
+      return { pixels: px, width: this.width, strips: this.strips.filter((x) => x.rows.start >= px.start && x.rows.end <= px.end) };
     }
     // plan returns band b's plan for attempt a (0: the first), starting a new
     // one when the model begins another attempt.
@@ -393,15 +455,43 @@
       }
       return out;
     }
+    // strip folds a band_progress: its PNG onto the strips, its tokens (or
+    // none: undrawn in the token view) onto the token rows.
+    _strip(ev) {
+      if (this.v === V1) {
+        for (let c = 0; c < GRID; c++) this.tokens[ev.row * GRID + c] = ev.tokens[c];
+        if (ev.png && ev.pixels) this.strips.push({ rows: ev.pixels, png: ev.png });
+        this.lastStrip = { start: ev.row, end: ev.row + 1 };
+        return;
+      }
+      const px = ev.rows;
+      this.strips = this.strips.filter((x) => x.rows.end <= px.start || x.rows.start >= px.end);
+      if (ev.png) this.strips.push({ rows: px, png: ev.png });
+      if (this.grid && this.height) {
+        const tr = this.tokenRows(px);
+        if (ev.tokens && ev.tokens.length === (tr.end - tr.start) * GRID) {
+          for (let i = 0; i < ev.tokens.length; i++) this.tokens[tr.start * GRID + i] = ev.tokens[i];
+        } else {
+          this.tokens.fill(-1, tr.start * GRID, tr.end * GRID);
+          this.picture = true; // a strip no token model painted: the canvas is a picture now
+        }
+      }
+      this.lastStrip = this.view(px);
+    }
     apply(ev) {
       switch (ev.type) {
         case "run_started":
           this.started = ev;
-          this.plan = ev.plan || [];
+          this.v = ev.v === V2 ? V2 : V1;
+          this.width = ev.width || 0;
+          this.height = ev.height || 0;
+          this.grid = this.v === V2 ? ev.grid || 0 : GRID;
+          this.picture = this.v === V2 ? !this.grid : this.width > 0;
+          this.plan = (ev.plan || []).map((r) => this.view(r));
           break;
         case "band_started": {
           const b = this.band(ev.band);
-          b.rows = ev.rows;
+          b.rows = this.view(ev.rows);
           b.status = "thinking";
           this.current = ev.band;
           break;
@@ -421,7 +511,7 @@
           p.done = true;
           b.thought = ev.text;
           b.thoughtDone = true;
-          if (ev.end_row) b.rows = { start: b.rows ? b.rows.start : 0, end: ev.end_row };
+          if (ev.end_row) b.rows = { start: b.rows ? b.rows.start : 0, end: this.view({ start: 0, end: ev.end_row }).end };
           break;
         }
         case "plan_review": {
@@ -436,17 +526,18 @@
         case "band_progress": {
           const b = this.band(ev.band);
           b.status = "drawing";
+          if (b.round !== ev.round) b.rowsDrawn = 0;
           b.round = ev.round;
           b.rowsDrawn++;
-          for (let c = 0; c < GRID; c++) this.tokens[ev.row * GRID + c] = ev.tokens[c];
+          this._strip(ev);
           break;
         }
         case "band_done": {
           const b = this.band(ev.band);
-          b.rows = ev.rows;
+          b.rows = this.view(ev.rows);
           b.status = "drawn";
           const r = b.redraws.find((x) => x.round === ev.round);
-          if (r) r.after = this.rowsOf(ev.rows);
+          if (r) r.after = this.snapshot(b.rows);
           break;
         }
         case "critique":
@@ -455,18 +546,25 @@
           break;
         case "band_redrawn": {
           const b = this.band(ev.band);
-          b.redraws.push({ round: ev.round, rows: ev.rows, before: this.rowsOf(ev.rows), after: null,
+          const rows = this.view(ev.rows);
+          b.redraws.push({ round: ev.round, rows, before: this.snapshot(rows), after: null,
             oldThought: b.thought, thought: ev.thought, changed: (ev.thought || "").trim() !== (b.thought || "").trim() });
           b.thought = ev.thought;
           b.round = ev.round;
           b.rowsDrawn = 0;
           b.status = "redrawing";
-          this.tokens.fill(-1, ev.rows.start * GRID, ev.rows.end * GRID);
+          const px = this.height ? this.pixels(ev.rows) : null;
+          if (px) this.strips = this.strips.filter((x) => x.rows.end <= px.start || x.rows.start >= px.end);
+          if (this.v === V1) this.tokens.fill(-1, ev.rows.start * GRID, ev.rows.end * GRID);
+          else if (this.grid && px) {
+            const tr = this.tokenRows(px);
+            this.tokens.fill(-1, tr.start * GRID, tr.end * GRID);
+          }
           break;
         }
         case "run_done":
           this.done = ev;
-          this.tokens = ev.tokens.slice();
+          if (ev.tokens) this.tokens = ev.tokens.slice();
           this.current = -1;
           break;
         case "error":
@@ -714,13 +812,38 @@
 
   // ------------------------------------------------------------------ canvas
 
+  /** decodePNG turns a base64 PNG into an ImageBitmap. */
+  function decodePNG(b64) {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    return createImageBitmap(new Blob([bytes], { type: "image/png" }));
+  }
+
   /**
-   * CanvasView paints a token canvas onto a <canvas> (SIDE pixels a side)
-   * with smoothPicture. Live updates are drawn once an animation frame.
-   * A run of a real picture (run_started.width, a remote image model) is
-   * drawn from its band_progress PNG strips instead, over the undrawn
-   * checkerboard (docs/PROTOCOL.md: "Real pictures"): pass every event to
-   * event().
+   * pictureBlob is a RunState's picture as a PNG Blob at its own size
+   * (width×height), composed from its strips (transparent where undrawn).
+   */
+  async function pictureBlob(st) {
+    const c = document.createElement("canvas");
+    c.width = st.width;
+    c.height = st.height;
+    const cx = c.getContext("2d");
+    for (const x of st.strips) {
+      const bmp = await decodePNG(x.png);
+      cx.clearRect(0, x.rows.start, c.width, x.rows.end - x.rows.start);
+      cx.drawImage(bmp, 0, x.rows.start);
+      bmp.close();
+    }
+    return new Promise((resolve) => c.toBlob(resolve, "image/png"));
+  }
+
+  /**
+   * CanvasView paints a run's canvas onto a <canvas> (SIDE pixels a side).
+   * A token model's canvas (the embedded model) is drawn from its tokens with
+   * smoothPicture; a real picture (twig/2 without a token grid, or a strip no
+   * token model painted; twig/1 with run_started.width) from its
+   * band_progress PNG strips, over the undrawn checkerboard. Pass every
+   * event to event(); show(state) redraws a RunState (the replay). Live
+   * updates are drawn once an animation frame.
    */
   class CanvasView {
     constructor(canvas) {
@@ -729,44 +852,63 @@
       this.tokens = new Array(GRID * GRID).fill(-1);
       canvas.width = canvas.height = SIDE;
       this._frame = 0;
-      this.picture = null; // a <canvas> of the run's real picture, or null
+      this.picture = null; // a <canvas> of the run's pixels (width×height), or null
+      this.showPicture = false; // draw the picture, not the tokens
+      this._run = { v: V1, height: 0 };
       this._strips = Promise.resolve(); // strips decode in order
       this.ready = Promise.resolve();
       this.draw();
     }
-    /** event takes a run's event: run_started, band_progress and band_redrawn change a real picture. */
-    event(ev) {
-      if (ev.type === "run_started") {
-        this.picture = null;
-        this._strips = Promise.resolve();
-        if (ev.width > 0 && ev.height > 0) {
-          this.picture = document.createElement("canvas");
-          this.picture.width = ev.width;
-          this.picture.height = ev.height;
-        }
-        return;
+    _start(v, width, height, grid) {
+      this._run = { v, height };
+      this.picture = null;
+      this._strips = Promise.resolve();
+      this.showPicture = v === V2 ? !grid : width > 0;
+      if (width > 0 && height > 0) {
+        this.picture = document.createElement("canvas");
+        this.picture.width = width;
+        this.picture.height = height;
       }
+    }
+    // _put queues a strip (pixel rows px, base64 PNG) onto the picture.
+    _put(px, png) {
+      const pic = this.picture, pc = pic.getContext("2d");
+      const bitmap = decodePNG(png);
+      this._strips = this._strips.then(() => bitmap).then((bmp) => {
+        if (this.picture !== pic) return bmp.close();
+        pc.clearRect(0, px.start, pic.width, px.end - px.start);
+        pc.drawImage(bmp, 0, px.start);
+        bmp.close();
+        this._schedule();
+      }, () => {}); // a strip that does not decode leaves its rows undrawn
+    }
+    _clear(px) {
       const pic = this.picture;
-      if (!pic) return;
-      const pc = pic.getContext("2d");
-      if (ev.type === "band_progress" && ev.png && ev.pixels) {
-        const bytes = Uint8Array.from(atob(ev.png), (c) => c.charCodeAt(0));
-        const bitmap = createImageBitmap(new Blob([bytes], { type: "image/png" }));
-        const r = ev.pixels;
-        this._strips = this._strips.then(() => bitmap).then((bmp) => {
-          if (this.picture !== pic) return bmp.close();
-          pc.clearRect(0, r.start, pic.width, r.end - r.start);
-          pc.drawImage(bmp, 0, r.start);
-          bmp.close();
-          this._schedule();
-        }, () => {}); // a strip that does not decode leaves its rows undrawn
+      this._strips = this._strips.then(() => {
+        if (this.picture === pic) pic.getContext("2d").clearRect(0, px.start, pic.width, px.end - px.start);
+        this._schedule();
+      });
+    }
+    /** event takes a run's event: run_started, band_progress and band_redrawn change the picture. */
+    event(ev) {
+      if (ev.type === "run_started") return this._start(ev.v === V2 ? V2 : V1, ev.width || 0, ev.height || 0, ev.grid || 0);
+      if (!this.picture) return;
+      const v2 = this._run.v === V2, h = this._run.height;
+      if (ev.type === "band_progress") {
+        if (v2 && !(ev.tokens && ev.tokens.length)) this.showPicture = true;
+        const px = v2 ? ev.rows : ev.pixels;
+        if (ev.png && px) this._put(px, ev.png);
       } else if (ev.type === "band_redrawn") {
-        const y0 = Math.floor((ev.rows.start * pic.height) / GRID), y1 = Math.floor((ev.rows.end * pic.height) / GRID);
-        this._strips = this._strips.then(() => {
-          if (this.picture === pic) pc.clearRect(0, y0, pic.width, y1 - y0);
-          this._schedule();
-        });
+        this._clear(v2 ? ev.rows : { start: Math.floor((ev.rows.start * h) / GRID), end: Math.floor((ev.rows.end * h) / GRID) });
       }
+    }
+    /** show draws a RunState's canvas (for a replay: the state after some events). */
+    show(st) {
+      this._start(st.v, st.width, st.height, st.grid);
+      this.showPicture = st.picture;
+      this.tokens = st.tokens.slice();
+      if (this.picture) for (const x of st.strips) this._put(x.rows, x.png);
+      this.draw();
     }
     /** drawn resolves once every strip received so far is on the canvas. */
     drawn() {
@@ -782,30 +924,46 @@
     draw() {
       if (this._frame) cancelAnimationFrame(this._frame);
       this._frame = 0;
-      const under = this.picture ? new Array(GRID * GRID).fill(-1) : this.tokens; // a real picture: the checkerboard under it
+      const pic = this.showPicture && this.picture;
+      const under = pic ? new Array(GRID * GRID).fill(-1) : this.tokens; // a real picture: the checkerboard under it
       this.ctx.putImageData(new ImageData(smoothPicture(under, SIDE), SIDE, SIDE), 0, 0);
-      if (this.picture) this.ctx.drawImage(this.picture, 0, 0, SIDE, SIDE);
+      if (pic) this.ctx.drawImage(this.picture, 0, 0, SIDE, SIDE);
     }
     /** update shows tokens at the next animation frame (many rows a frame cost one drawing). */
     update(tokens) {
-      if (this.picture) return; // drawn from its strips
+      if (this.showPicture) return; // drawn from its strips
       let same = true;
       for (let i = 0; i < GRID * GRID && same; i++) same = this.tokens[i] === tokens[i];
       if (same) return;
       this.tokens = tokens.slice();
-      if (!this._frame) this._frame = requestAnimationFrame(() => this.draw());
+      this._schedule();
     }
     /**
-     * bandImage returns a new <canvas> showing one band: bandTokens holds its
-     * rows (rows.start..rows.end) as a flat array, as RunState keeps them.
+     * bandImage returns a new <canvas> showing one band as RunState keeps a
+     * redraw's before and after: the band's tokens (rows.start..rows.end, a
+     * flat array), or on a picture {pixels, strips, width}, whose strips are
+     * drawn as they decode.
      */
-    bandImage(bandTokens, rows) {
+    bandImage(band, rows) {
       const c = document.createElement("canvas");
-      const h = rows.end - rows.start, cell = SIDE / GRID;
       c.width = SIDE;
+      if (!Array.isArray(band)) {
+        const px = band.pixels, k = SIDE / band.width;
+        c.height = Math.max(1, Math.round((px.end - px.start) * k));
+        const cx = c.getContext("2d");
+        cx.putImageData(new ImageData(smoothPicture([], SIDE).subarray(0, c.height * SIDE * 4), SIDE, Math.min(c.height, SIDE)), 0, 0);
+        for (const x of band.strips) {
+          decodePNG(x.png).then((bmp) => {
+            cx.drawImage(bmp, 0, (x.rows.start - px.start) * k, SIDE, (x.rows.end - x.rows.start) * k);
+            bmp.close();
+          }, () => {});
+        }
+        return c;
+      }
+      const h = rows.end - rows.start, cell = SIDE / GRID;
       c.height = h * cell;
       const full = new Array(GRID * GRID).fill(-1);
-      for (let i = 0; i < bandTokens.length; i++) full[rows.start * GRID + i] = bandTokens[i];
+      for (let i = 0; i < band.length; i++) full[rows.start * GRID + i] = band[i];
       const px = smoothPicture(full, SIDE);
       c.getContext("2d").putImageData(new ImageData(px.subarray(rows.start * cell * SIDE * 4, rows.end * cell * SIDE * 4), SIDE, h * cell), 0, 0);
       return c;
@@ -869,8 +1027,8 @@
    * Properties: run, state, events.
    * DOM events (bubbling, composed; details in .detail): twig-status {phase, message},
    * twig-start {run_id, prompt}, twig-thought {band, text, done, attempt}, twig-review {band, attempt,
-   * accepted, reason, final}, twig-row {band, round, row}, twig-critique {band, round, score, verdict, reason},
-   * twig-redraw {band, round, thought}, twig-done {run_id, tokens, thoughts, stats, short},
+   * accepted, reason, final}, twig-row {band, round, row, rows} (rows: the strip's view rows, row: its first), twig-critique {band, round, score, verdict, reason},
+   * twig-redraw {band, round, thought}, twig-done {run_id, tokens, png, thoughts, stats, short} (png: twig/2's final picture, base64),
    * twig-error {code, message, parse_error?}, and twig-event {event} for every protocol event.
    */
   class TwigCanvas extends HTMLElement {
@@ -986,7 +1144,7 @@
       this.state = new RunState();
       this._list.textContent = "";
       this._stage.classList.remove("stale");
-      this._view.setTokens(this.state.tokens);
+      this._view.show(this.state);
       this._canvas.setAttribute("aria-label", `twig drawing: ${prompt}`);
     }
     _item(i) {
@@ -1015,8 +1173,9 @@
     _showBand(rows, redraw) {
       if (!rows || rows.end < 0) return void (this._band.style.display = "none");
       this._band.style.display = "block";
-      this._band.style.top = (rows.start / GRID) * 100 + "%";
-      this._band.style.height = ((rows.end - rows.start) / GRID) * 100 + "%";
+      const f = this.state.fraction(rows);
+      this._band.style.top = f.top * 100 + "%";
+      this._band.style.height = f.height * 100 + "%";
       this._band.classList.toggle("redraw", !!redraw);
     }
     _onEvent(ev) {
@@ -1026,8 +1185,8 @@
       const b = ev.band !== undefined ? st.band(ev.band) : null;
       switch (ev.type) {
         case "band_started":
-          this._showBand(ev.rows);
-          this._say(`band ${ev.band + 1} (${rowsText(ev.rows)}): thinking…`);
+          this._showBand(b.rows);
+          this._say(`band ${ev.band + 1} (${rowsText(b.rows)}): thinking…`);
           break;
         case "thought_delta":
         case "thought_done":
@@ -1053,8 +1212,8 @@
         }
         case "band_progress":
           this._view.update(st.tokens);
-          this._say(`band ${ev.band + 1}: drawing row ${ev.row + 1}${b.rows && b.rows.end - b.rows.start > 1 ? ` of ${rowsText(b.rows)}` : ""}${ev.round ? " (redraw)" : ""}`);
-          this._emit("twig-row", { band: ev.band, round: ev.round, row: ev.row });
+          this._say(`band ${ev.band + 1}: drawing ${rowsText(st.lastStrip)}${b.rows && b.rows.end - b.rows.start > 1 ? ` of ${rowsText(b.rows)}` : ""}${ev.round ? " (redraw)" : ""}`);
+          this._emit("twig-row", { band: ev.band, round: ev.round, row: st.lastStrip.start, rows: st.lastStrip });
           break;
         case "critique": {
           const sc = this._item(ev.band).querySelector(".score");
@@ -1070,7 +1229,7 @@
         }
         case "band_redrawn": {
           this._view.update(st.tokens);
-          this._showBand(ev.rows, true);
+          this._showBand(st.view(ev.rows), true);
           const r = b.redraws.at(-1);
           const li = this._item(ev.band);
           this._thought(b, li);
@@ -1087,7 +1246,7 @@
           if (short.length) this._say(`${base} · fell short: ${short.map((s) => `band ${s.band + 1} scored ${s.score} < ${s.threshold}`).join(", ")}`, "warn");
           else this._say(base);
           this._canvas.setAttribute("aria-label", `twig drawing of ${this.run.prompt}: ${ev.thoughts.filter(Boolean).join("; ")}`);
-          this._emit("twig-done", { run_id: ev.run_id, tokens: ev.tokens, thoughts: ev.thoughts, stats: ev.stats, short });
+          this._emit("twig-done", { run_id: ev.run_id, tokens: ev.tokens, png: ev.png, thoughts: ev.thoughts, stats: ev.stats, short });
           break;
         }
         case "error":
@@ -1109,6 +1268,7 @@
     Run,
     RunState,
     CanvasView,
+    pictureBlob,
     rowsText,
     smoothPicture,
     SIDE,
