@@ -79,3 +79,27 @@ func TestLR(t *testing.T) {
 		}
 	}
 }
+
+// TestTrainerSameForAnyWorkers: the batch's split into parts does not
+// depend on the number of goroutines, so neither does the result.
+func TestTrainerSameForAnyWorkers(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	p := NewParams(tinyConfig)
+	randomize(r, p.Data, 0.3)
+	b := packedBatch(r, tinyConfig, 7, tinyConfig.Ctx, 3) // 7 rows of two and a half documents
+	ref := NewTrainer(p, 1, b.B, b.T)
+	want := ref.Step(b)
+	for w := 2; w <= b.B; w++ {
+		tr := NewTrainer(p, w, b.B, b.T)
+		for range 2 { // a second step: nothing left over from the first
+			if got := tr.Step(b); got != want {
+				t.Fatalf("%d workers: loss %v, 1 worker %v", w, got, want)
+			}
+			for i, g := range tr.Grads.Data {
+				if g != ref.Grads.Data[i] {
+					t.Fatalf("%d workers: grad[%d] %v, 1 worker %v", w, i, g, ref.Grads.Data[i])
+				}
+			}
+		}
+	}
+}
