@@ -1,10 +1,10 @@
-// Package abi is twig's sandbox ABI: the names, numbers and JSON messages a
+// Package abi is twig's sandbox ABI: the names, numbers and messages a
 // guest module and the wazero host (package sandbox) agree on. It is plain
 // Go with no dependency on wazero, so the Go guest SDK (package guest) and the
 // host share one definition. docs/SANDBOX.md describes the same ABI for
 // guests written in other languages.
 //
-// In short: the host calls twig_alloc to place a RunInput (JSON) in guest
+// In short: the host calls twig_alloc to place a RunInput in guest
 // memory and calls twig_run once. The guest plays the run: it asks the host's
 // model for each role through role_call / role_next / role_read, and sends
 // every event of the run through emit_event. The host never calls into the
@@ -20,9 +20,17 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 )
 
-// Version is the ABI version this build speaks; a guest's twig_abi_version
-// export must return it.
-const Version = 1
+// Version is the ABI version this build's guest SDK speaks; a guest's
+// twig_abi_version export returns it (or Version1).
+//
+// ABI 2 is ABI 1 with every message in a compact binary framing (frame.go)
+// instead of JSON: the RunInput, role requests and role messages, and
+// events (which may still be JSON, for a type without an event code). The
+// imports, exports, statuses and the messages' meaning are the same.
+const Version = 2
+
+// Version1 is the first ABI, all JSON; the host still plays its guests.
+const Version1 = 1
 
 // ImportModule is the wasm module name of the host functions.
 const ImportModule = "twig"
@@ -30,14 +38,16 @@ const ImportModule = "twig"
 // Host functions (imports of module ImportModule). Pointers and lengths are
 // i32 offsets and byte counts into the guest's exported memory.
 const (
-	// emit_event(ptr, len i32) i32 sends one event (a protocol JSON line
-	// without the newline). It returns StatusOK, or StatusRefused when the
-	// event consumer stopped the run: the guest then emits nothing more and
-	// returns from twig_run.
+	// emit_event(ptr, len i32) i32 sends one event: a binary event frame
+	// (ABI 2, AppendEvent), or a protocol JSON line without the newline.
+	// It returns StatusOK, or StatusRefused when the event consumer
+	// stopped the run: the guest then emits nothing more and returns from
+	// twig_run.
 	FuncEmitEvent = "emit_event"
-	// role_call(role, ptr, len i32) i32 starts a call of a role with a JSON
-	// request and returns the call's handle (≥ 1). Nothing runs until the
-	// first role_next.
+	// role_call(role, ptr, len i32) i32 starts a call of a role with a
+	// request (ABI 2: AppendRequest or AppendSpec; ABI 1: JSON) and
+	// returns the call's handle (≥ 1). Nothing runs until the first
+	// role_next.
 	FuncRoleCall = "role_call"
 	// role_next(call, cancel i32) i32 lets the call run to its next message
 	// and returns the message's length in bytes. cancel = 1 first cancels
@@ -60,7 +70,7 @@ const (
 	// the guest again once it is passed to twig_run.
 	ExportAlloc = "twig_alloc"
 	// ExportRun: twig_run(ptr, len i32) i32 plays the run whose RunInput
-	// JSON is at ptr and returns a RunStatus.
+	// (ABI 2: AppendInput; ABI 1: JSON) is at ptr and returns a RunStatus.
 	ExportRun = "twig_run"
 	// ExportMemory is the guest's linear memory.
 	ExportMemory = "memory"
@@ -83,8 +93,8 @@ const (
 )
 
 // Roles, the first argument of role_call. A role's request is a twig/1
-// call's request (protocol.CallRequest, the JSON of the engine's request
-// types), checked by the one role-call validator (rolecall.Decode) and
+// call's request (protocol.CallRequest, what the engine's request types
+// encode to), checked by the one role-call validator (rolecall.Decode) and
 // played by rolecall.Play, as the gateway's calls are. Its "canvas" may be
 // left out (or null): the host then uses the canvas as the run's events so
 // far describe it (band_progress rows, band_redrawn clears), which is what
@@ -157,7 +167,8 @@ const (
 	MsgError  = "error"   // the role failed; the call is over
 )
 
-// Message is one message of a role call, host to guest.
+// Message is one message of a role call, host to guest (a frame of
+// AppendMessage in ABI 2, JSON in ABI 1).
 type Message struct {
 	// Type is one of the Msg constants.
 	Type string `json:"type"`

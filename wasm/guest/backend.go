@@ -19,7 +19,6 @@ type backend struct {
 	info abi.BackendInfo
 	buf  []byte // reused for messages
 	req  []byte // reused for requests
-	enc  requestEncoder
 }
 
 func (b *backend) Name() string      { return b.info.Name }
@@ -28,7 +27,8 @@ func (b *backend) DefaultBands() int { return b.info.DefaultBands }
 // NewRun opens the host's run (role start) and returns the roles it has.
 func (b *backend) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
 	var m abi.Message
-	err := b.exchange(ctx, abi.RoleStart, spec, func(x abi.Message) error {
+	b.req = abi.AppendSpec(b.req[:0], &spec)
+	err := b.exchange(ctx, abi.RoleStart, b.req, func(x abi.Message) error {
 		if x.Type == abi.MsgError {
 			return errors.New(x.Message)
 		}
@@ -71,7 +71,13 @@ func (b *backend) Call(ctx context.Context, c protocol.Call, on func(protocol.Pa
 		return nil, fmt.Errorf("guest: no ABI role for %q", c.Role)
 	}
 	call := abi.Call{Role: c.Role}
-	err := b.exchange(ctx, role, c.Request, func(m abi.Message) error {
+	// The canvas is left out: the host keeps it from the run's events
+	// (band_progress, band_redrawn), which the engine emits before every
+	// request that depends on them (see abi's roles).
+	q := c.Request
+	q.Canvas = nil
+	b.req = abi.AppendRequest(b.req[:0], &q)
+	err := b.exchange(ctx, role, b.req, func(m abi.Message) error {
 		p, err := call.Add(m)
 		if err == nil && p != nil {
 			// A stream callback's error (the engine ended an open band)
@@ -87,16 +93,11 @@ func (b *backend) Call(ctx context.Context, c protocol.Call, on func(protocol.Pa
 	return call.Done(), nil
 }
 
-// exchange sends req and hands each of the host's messages to on until the
+// exchange sends req (a request's frame) and hands each of the host's messages to on until the
 // call's done or error message. Once ctx is done (the engine cancels a
 // role's context to stop it) the next role_next asks the host to cancel.
-func (b *backend) exchange(ctx context.Context, role int, req any, on func(abi.Message) error) error {
-	data, err := b.enc.appendRequest(b.req[:0], req)
-	if err != nil {
-		return fmt.Errorf("guest: encode the %s request: %w", abi.RoleName(role), err)
-	}
-	b.req = data
-	id := b.h.RoleCall(uint32(role), data)
+func (b *backend) exchange(ctx context.Context, role int, req []byte, on func(abi.Message) error) error {
+	id := b.h.RoleCall(uint32(role), req)
 	var bad error // a message the role cannot send: cancel, read to the end
 	for {
 		n := b.h.RoleNext(id, ctx.Err() != nil || bad != nil)
@@ -106,7 +107,7 @@ func (b *backend) exchange(ctx context.Context, role int, req any, on func(abi.M
 		buf := b.buf[:n]
 		b.h.RoleRead(id, buf)
 		var m abi.Message
-		if err := decodeMessage(buf, &m); err != nil {
+		if err := abi.DecodeMessage(buf, &m); err != nil {
 			return fmt.Errorf("guest: the host's %s message: %w", abi.RoleName(role), err)
 		}
 		final := m.Type == abi.MsgDone || m.Type == abi.MsgError

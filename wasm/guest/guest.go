@@ -49,17 +49,21 @@ var errRefused = errors.New("guest: the host refused an event")
 // play is twig_run: decode the input, play the policy, report how it ended.
 func play(h Host, input []byte) uint32 {
 	var in abi.RunInput
-	if err := decodeRunInput(input, &in); err != nil || in.ABI != abi.Version {
+	if err := abi.DecodeInput(input, &in); err != nil || in.ABI != abi.Version {
 		return 2
 	}
 	b := &backend{h: h, info: in.Backend}
 	var buf []byte
 	sink := func(ev protocol.Event) error {
-		data, err := appendEvent(buf[:0], ev)
-		if err != nil {
-			return err
+		// The host owns the envelope: a binary frame is the payload only.
+		data, ok := abi.AppendEvent(buf[:0], ev.Payload)
+		if !ok { // a type without an event code: JSON
+			var err error
+			if data, err = ev.MarshalJSON(); err != nil {
+				return err
+			}
 		}
-		buf = data
+		buf = data[:0]
 		if h.EmitEvent(data) != abi.StatusOK {
 			return errRefused
 		}

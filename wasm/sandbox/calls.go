@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"iter"
 	"time"
@@ -24,6 +23,7 @@ type roleCall struct {
 	next    func() (abi.Message, bool)
 	stop    func()
 	pending []byte        // the message announced by role_next, not yet read
+	buf     []byte        // reused for the call's messages (ABI 2)
 	final   bool          // pending is the call's last message
 	active  time.Duration // time the role spent computing
 }
@@ -81,7 +81,7 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 			return nil, errorf(KindABI, "role_call(start) was called twice: a run has one start")
 		}
 		var spec engine.RunSpec
-		if err := json.Unmarshal(req, &spec); err != nil {
+		if err := decodeIn(r, req, &spec, abi.DecodeSpec); err != nil {
 			return nil, bad(err)
 		}
 		if err := r.checkSpec(spec); err != nil {

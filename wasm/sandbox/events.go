@@ -28,17 +28,27 @@ func (r *run) emit(data []byte) (refused bool, _ *Error) {
 	if r.final != "" {
 		return false, errorf(KindABI, "emit_event: an event after the stream's final %s event", r.final)
 	}
-	ev, err := protocol.Decode(data)
-	if err != nil {
-		return false, errorf(KindABI, "emit_event: not a twig event: %v", err)
-	}
-	if u, ok := ev.Payload.(*protocol.Unknown); ok {
-		return false, errorf(KindABI, "emit_event: unknown event type %q (this host speaks %s)", u.Type, protocol.Version)
+	var payload protocol.Payload
+	if len(data) > 0 && data[0] != '{' && r.abi != abi.Version1 {
+		p, err := abi.DecodeEvent(data)
+		if err != nil {
+			return false, errorf(KindABI, "emit_event: not a twig event frame: %v", err)
+		}
+		payload = p
+	} else {
+		ev, err := protocol.Decode(data)
+		if err != nil {
+			return false, errorf(KindABI, "emit_event: not a twig event: %v", err)
+		}
+		if u, ok := ev.Payload.(*protocol.Unknown); ok {
+			return false, errorf(KindABI, "emit_event: unknown event type %q (this host speaks %s)", u.Type, protocol.Version)
+		}
+		payload = ev.Payload
 	}
 	// The ABI's painter calls carry token rows only (docs/SANDBOX.md), so a
 	// guest's run has no real picture: an event that claims one is forged,
 	// and would cost the host the picture's memory.
-	switch p := ev.Payload.(type) {
+	switch p := payload.(type) {
 	case *protocol.RunStarted:
 		if p.Width != 0 || p.Height != 0 {
 			return false, errorf(KindABI, "emit_event: run_started claims a %d×%d picture; a sandboxed run paints the token grid", p.Width, p.Height)
@@ -48,8 +58,8 @@ func (r *run) emit(data []byte) (refused bool, _ *Error) {
 			return false, errorf(KindABI, "emit_event: band_progress carries pixels; a sandboxed run paints the token grid")
 		}
 	}
-	r.track(ev.Payload)
-	return r.send(ev.Payload) != nil, nil
+	r.track(payload)
+	return r.send(payload) != nil, nil
 }
 
 // send stamps a payload with the run's envelope and hands it to the sink.

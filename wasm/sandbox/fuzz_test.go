@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/wasm/abi"
 )
 
@@ -42,17 +43,22 @@ func FuzzCoalesceData(f *testing.F) {
 
 // FuzzRoleRequest: no request a guest sends makes the host panic: it is
 // refused with a *Error, or played on the roles (here a fake that checks
-// what reaches it).
+// what reaches it). v1 picks the ABI: JSON requests, or binary frames.
 func FuzzRoleRequest(f *testing.F) {
 	st := engine.State{Prompt: "p", Settings: engine.DefaultSettings(), Rows: engine.Rows{Start: 0, End: 6}}
 	for _, q := range []any{engine.ThinkRequest{State: st}, engine.PaintRequest{State: st, Round: 1},
 		engine.CritiqueRequest{State: st}, engine.DecideRequest{State: st, Row: 3}} {
 		data, _ := json.Marshal(q)
+		var call protocol.CallRequest
+		if err := json.Unmarshal(data, &call); err != nil {
+			f.Fatal(err)
+		}
 		for role := range 5 {
-			f.Add(role, data)
+			f.Add(role, true, data)
+			f.Add(role, false, abi.AppendRequest(nil, &call))
 		}
 	}
-	f.Fuzz(func(t *testing.T, role int, req []byte) {
+	f.Fuzz(func(t *testing.T, role int, v1 bool, req []byte) {
 		roles := engine.Roles{
 			Thinker: engine.ThinkerFunc(func(_ context.Context, q engine.ThinkRequest, _ func(string)) (string, error) {
 				checkState(t, q.State)
@@ -74,13 +80,20 @@ func FuzzRoleRequest(f *testing.F) {
 		b := engine.FuncBackend{Bands: 3, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) { return roles, nil }}
 		r := newRun(DefaultConfig(), b, engine.RunSpec{Prompt: "p", Seed: 1, Settings: engine.DefaultSettings()}, nil)
 		r.ctx = context.Background()
+		if v1 {
+			r.abi = abi.Version1
+		}
 		defer r.finish()
 		if role != abi.RoleStart {
-			start, _ := json.Marshal(engine.RunSpec{Prompt: "p", Seed: 1, Settings: func() engine.Settings {
+			spec := engine.RunSpec{Prompt: "p", Seed: 1, Settings: func() engine.Settings {
 				s := engine.DefaultSettings()
 				s.Seed, s.Bands = 1, 3
 				return s
-			}()})
+			}()}
+			start := abi.AppendSpec(nil, &spec)
+			if v1 {
+				start, _ = json.Marshal(spec)
+			}
 			play, err := r.player(abi.RoleStart, start)
 			if err != nil {
 				t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/wasmbuild"
+	"github.com/twig-project/twig/wasm/abi"
 	"github.com/twig-project/twig/wasm/sandbox"
 )
 
@@ -55,6 +56,11 @@ func TestHostileGuestsAreContained(t *testing.T) {
 	// a run_started that would cost the host a 64 MiB picture
 	forgedPicture := []byte(`{"v":"twig/1","type":"run_started","run_id":"x","seq":0,"t_ms":0,"prompt":"p","settings":{},"grid":16,"width":4096,"height":4096}`)
 	small := []byte(`{"v":"twig/1","type":"thought_delta","run_id":"x","seq":0,"t_ms":0,"band":0,"text":"a"}`)
+	// The same in ABI 2's binary frames (abi.AppendEvent): a 60,000-byte
+	// thought, a band_progress with a PNG, and one claiming 2⁶² tokens.
+	frame, _ := abi.AppendEvent(nil, &protocol.ThoughtDelta{Text: strings.Repeat("a", 60000)})
+	forgedFrame, _ := abi.AppendEvent(nil, &protocol.BandProgress{Tokens: make([]int, 16), PNG: "iVBORw0KGgo="})
+	badFrame := []byte{abi.EventBandProgress, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f}
 	emitForever := func(n int) []byte {
 		return cat([]byte{opLoop, blockVoid}, i32c(4096), i32c(int64(n)), call(fnEmitEvent), []byte{opDrop, opBr, 0, opEnd}, i32c(0))
 	}
@@ -97,8 +103,19 @@ func TestHostileGuestsAreContained(t *testing.T) {
 		}, kind: sandbox.KindABI, says: "role_next: no open call 7"},
 		{name: "files and sockets", wasm: hostile, prompt: "files", kind: sandbox.KindGuest, says: "contained:"},
 		{name: "go panic", wasm: hostile, prompt: "panic", kind: sandbox.KindGuest, says: "panic: hostile guest panics"},
-		{name: "wrong ABI version", wasm: func() []byte { return guestModule(2, i32c(0), nil) },
-			kind: sandbox.KindModule, says: "speaks twig sandbox ABI 2, this host speaks ABI 1"},
+		{name: "wrong ABI version", wasm: func() []byte { return guestModule(3, i32c(0), nil) },
+			kind: sandbox.KindModule, says: "speaks twig sandbox ABI 3, this host speaks ABI 1 and 2"},
+		{name: "binary event spam", wasm: func() []byte { return guestModule(2, emitForever(len(frame)), frame) },
+			kind: sandbox.KindEventBytes, says: "more than 16777216 bytes of events"},
+		{name: "forged picture frame", wasm: func() []byte {
+			return guestModule(2, cat(i32c(4096), i32c(int64(len(forgedFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), forgedFrame)
+		}, kind: sandbox.KindABI, says: "band_progress carries pixels"},
+		{name: "bad event frame", wasm: func() []byte {
+			return guestModule(2, cat(i32c(4096), i32c(int64(len(badFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), badFrame)
+		}, kind: sandbox.KindABI, says: "emit_event: not a twig event frame: band_progress event: abi: bad frame: a list longer than the frame"},
+		{name: "binary frame from an ABI 1 guest", wasm: func() []byte {
+			return guestModule(1, cat(i32c(4096), i32c(int64(len(frame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), frame)
+		}, kind: sandbox.KindABI, says: "emit_event: not a twig event"},
 		{name: "truncated module", wasm: func() []byte { return engineWasm[:len(engineWasm)/3] },
 			kind: sandbox.KindModule, says: "does not compile"},
 		{name: "corrupt module", wasm: func() []byte { return corrupt }, kind: sandbox.KindModule, says: "does not compile"},

@@ -43,6 +43,7 @@ type run struct {
 	result     engine.Result
 	fold       *fold.State // the events so far, folded
 
+	abi      int // the guest's ABI version: abi.Version (binary frames) or abi.Version1 (JSON)
 	started  bool
 	brun     engine.Run
 	roles    engine.Roles
@@ -67,20 +68,23 @@ func newRun(cfg Config, b engine.Backend, spec engine.RunSpec, sink engine.Sink)
 		seed = spec.Seed
 	}
 	r := &run{cfg: cfg, spec: spec, seed: seed, backend: b, sink: sink, start: time.Now(),
-		calls: map[uint32]*roleCall{}}
+		calls: map[uint32]*roleCall{}, abi: abi.Version}
 	r.fold = fold.New()
 	r.result = engine.Result{RunID: spec.RunID, Tokens: r.fold.Canvas}
 	return r
 }
 
-// input is the RunInput passed to twig_run.
+// input is the RunInput passed to twig_run, in the guest's ABI.
 func (r *run) input() []byte {
-	in := abi.RunInput{ABI: abi.Version, Spec: r.spec}
+	in := abi.RunInput{ABI: r.abi, Spec: r.spec}
 	if r.backend != nil {
 		in.Backend.DefaultBands = r.backend.DefaultBands()
 		if n, ok := r.backend.(engine.Named); ok {
 			in.Backend.Name = n.Name()
 		}
+	}
+	if r.abi != abi.Version1 {
+		return abi.AppendInput(nil, &in)
 	}
 	data, err := json.Marshal(in)
 	if err != nil {
@@ -180,9 +184,15 @@ func (r *run) roleNext(call, cancel uint32) uint32 {
 	if r.ctx.Err() != nil {
 		panic(context.Cause(r.ctx))
 	}
-	data, err := json.Marshal(m)
-	if err != nil {
-		panic("BUG: sandbox: cannot encode a role message: " + err.Error())
+	var data []byte
+	if r.abi == abi.Version1 {
+		var err error
+		if data, err = json.Marshal(m); err != nil {
+			panic("BUG: sandbox: cannot encode a role message: " + err.Error())
+		}
+	} else {
+		data = abi.AppendMessage(c.buf[:0], &m)
+		c.buf = data
 	}
 	c.pending, c.final = data, m.Type == abi.MsgDone || m.Type == abi.MsgError
 	if c.final {

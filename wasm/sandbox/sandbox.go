@@ -321,10 +321,11 @@ func (m *Module) play(r *run) error {
 	if err != nil {
 		return r.outcome(0, err, memBytes())
 	}
-	if v != abi.Version {
-		r.violation = errorf(KindModule, "the guest speaks twig sandbox ABI %d, this host speaks ABI %d: rebuild it against this twig's wasm/abi", int32(v), abi.Version)
+	if v != abi.Version && v != abi.Version1 {
+		r.violation = errorf(KindModule, "the guest speaks twig sandbox ABI %d, this host speaks ABI %d and %d: rebuild it against this twig's wasm/abi", int32(v), abi.Version1, abi.Version)
 		return r.outcome(0, nil, 0)
 	}
+	r.abi = int(v)
 	input := r.input()
 	ptr, err := call(abi.ExportAlloc, uint64(len(input)))
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
+	"github.com/twig-project/twig/wasm/abi"
 )
 
 // checkSpec accepts the spec of role_call(start): the run's own prompt and
@@ -31,11 +32,20 @@ func (r *run) checkSpec(s engine.RunSpec) error {
 // run's own prompt.
 func (r *run) decodeCall(role string, data []byte) (rolecall.Request, error) {
 	c := protocol.Call{Role: role}
-	if err := json.Unmarshal(data, &c.Request); err != nil {
+	if err := decodeIn(r, data, &c.Request, abi.DecodeRequest); err != nil {
 		return rolecall.Request{}, err
 	}
 	if c.Request.Prompt != r.spec.Prompt {
 		return rolecall.Request{}, errors.New("the prompt is not the run's prompt")
 	}
 	return rolecall.Decode(c, r.result.Tokens)
+}
+
+// decodeIn decodes a request in the guest's ABI: a binary frame (with
+// binary), or JSON in ABI 1.
+func decodeIn[T any](r *run, data []byte, v *T, binary func([]byte, *T) error) error {
+	if r.abi == abi.Version1 {
+		return json.Unmarshal(data, v)
+	}
+	return binary(data, v)
 }
