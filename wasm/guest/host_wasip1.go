@@ -52,6 +52,25 @@ func (wasmHost) RoleRead(call uint32, buf []byte) uint32 {
 	return n
 }
 
+// A run's calls nest deeper than start-up's, and growing a goroutine's stack
+// copies it frame by frame, which in wasm cost a run about as much as
+// decoding all its messages. twig_run runs on the goroutine that ran the
+// initializers, so its stack is grown here, once, at instantiation (which
+// the host does ahead of the run for the engine guest): nothing shrinks it
+// before the run, as no garbage collection happens in between.
+func init() { growStack(0) }
+
+// growStack needs a frame of stackFrame bytes, so the stack is at least twice that.
+//
+//go:noinline
+func growStack(n byte) byte {
+	var frame [stackFrame]byte
+	frame[n] = n
+	return frame[n] + frame[stackFrame-1]
+}
+
+const stackFrame = 64 << 10
+
 // allocs keeps the buffers handed to the host alive until twig_run takes them.
 var allocs = map[uint32][]byte{}
 
