@@ -57,10 +57,11 @@ func TestHostileGuestsAreContained(t *testing.T) {
 	forgedPicture := []byte(`{"v":"twig/1","type":"run_started","run_id":"x","seq":0,"t_ms":0,"prompt":"p","settings":{},"grid":16,"width":4096,"height":4096}`)
 	small := []byte(`{"v":"twig/1","type":"thought_delta","run_id":"x","seq":0,"t_ms":0,"band":0,"text":"a"}`)
 	// The same in ABI 2's binary frames (abi.AppendEvent): a 60,000-byte
-	// thought, a band_progress with a PNG, and one claiming 2⁶² tokens.
+	// thought, a band_progress with a PNG, and one (rows 0–1, no PNG)
+	// claiming 2⁶² tokens.
 	frame, _ := abi.AppendEvent(nil, &protocol.ThoughtDelta{Text: strings.Repeat("a", 60000)})
 	forgedFrame, _ := abi.AppendEvent(nil, &protocol.BandProgress{Tokens: make([]int, 16), PNG: "iVBORw0KGgo="})
-	badFrame := []byte{abi.EventBandProgress, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f}
+	badFrame := []byte{abi.EventBandProgress, 0, 0, 0, 2, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f}
 	emitForever := func(n int) []byte {
 		return cat([]byte{opLoop, blockVoid}, i32c(4096), i32c(int64(n)), call(fnEmitEvent), []byte{opDrop, opBr, 0, opEnd}, i32c(0))
 	}
