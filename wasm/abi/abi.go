@@ -191,6 +191,12 @@ type Message struct {
 	Roles *Roles `json:"roles,omitempty"`
 	// Message says why the role failed (error).
 	Message string `json:"message,omitempty"`
+	// Code is an error's protocol code when the run reports the failure as
+	// such: invalid_request when the backend refused the run's prompt (an
+	// *engine.PromptError at start, e.g. the embedded model's unknown
+	// words), so that a sandboxed run fails as a native one does; empty
+	// otherwise.
+	Code string `json:"code,omitempty"`
 }
 
 // Roles lists which roles a run has.

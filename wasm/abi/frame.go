@@ -557,6 +557,7 @@ func (c *codec) message(code byte, m *Message) {
 		}
 	case msgCodeError:
 		c.str(&m.Message)
+		c.str(&m.Code)
 	}
 }
 

@@ -140,6 +140,7 @@ func TestMessageFramesRoundTrip(t *testing.T) {
 			Probability: full.Probability, Roles: full.Roles},
 		{Type: MsgDone},
 		{Type: MsgError, Message: "the role failed"},
+		{Type: MsgError, Message: "unknown word", Code: protocol.CodeInvalidRequest},
 	} {
 		frame := AppendMessage(nil, &m)
 		var got Message
@@ -152,8 +153,8 @@ func TestMessageFramesRoundTrip(t *testing.T) {
 	}
 	// The fields of each type are all the Message has: a new field must be
 	// given a place in a frame.
-	if n := reflect.TypeFor[Message]().NumField(); n != 11 {
-		t.Errorf("Message has %d fields, the frames carry 11: teach frame.go the new one", n)
+	if n := reflect.TypeFor[Message]().NumField(); n != 12 {
+		t.Errorf("Message has %d fields, the frames carry 12: teach frame.go the new one", n)
 	}
 	for _, bad := range [][]byte{nil, {0}, {6}, {'{'}, {msgCodeDelta}, {msgCodeDelta, 5, 'a'}, {msgCodeSetEnd, 2, 0}} {
 		var m Message

@@ -30,6 +30,9 @@ func (b *backend) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, 
 	b.req = abi.AppendSpec(b.req[:0], &spec)
 	err := b.exchange(ctx, abi.RoleStart, b.req, func(x abi.Message) error {
 		if x.Type == abi.MsgError {
+			if x.Code == protocol.CodeInvalidRequest {
+				return &engine.PromptError{Err: errors.New(x.Message)}
+			}
 			return errors.New(x.Message)
 		}
 		m = x

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"iter"
 	"time"
@@ -67,8 +68,15 @@ func (c *roleCall) step() abi.Message {
 	return m
 }
 
-// fail is the final message of a failed role.
-func fail(err error) abi.Message { return abi.Message{Type: abi.MsgError, Message: err.Error()} }
+// fail is the final message of a failed role; a backend's refusal of the
+// prompt carries its code (the guest's engine then fails as a native one).
+func fail(err error) abi.Message {
+	m := abi.Message{Type: abi.MsgError, Message: err.Error()}
+	if _, ok := errors.AsType[*engine.PromptError](err); ok {
+		m.Code = protocol.CodeInvalidRequest
+	}
+	return m
+}
 
 // player returns the function that plays a role call of req on the run's
 // roles, or a *Error when the request is not one the host accepts.

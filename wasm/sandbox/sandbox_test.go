@@ -2,6 +2,7 @@ package sandbox_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -93,20 +94,23 @@ func TestSandboxedRunEqualsNative(t *testing.T) {
 	m := tinyModel(t)
 	s := sb(t)
 	for _, tc := range []struct {
-		name string
-		mod  func(*engine.Settings)
+		name   string
+		mod    func(*engine.Settings)
+		prompt string // when not the usual one
 	}{
-		{"think+reflect", func(s *engine.Settings) {}},
-		{"no-think", func(s *engine.Settings) { s.Think, s.Reflect = false, false }},
-		{"k4 strict", func(s *engine.Settings) { s.Bands, s.Threshold = 4, 100 }},
-		{"adaptive", func(s *engine.Settings) { s.Adaptive = true }},
-		{"budgets", func(s *engine.Settings) { s.MaxThoughtTokens, s.MaxRevisionsTotal, s.Threshold = 7, 1, 100 }},
-		{"invalid", func(s *engine.Settings) { s.Threshold = 101 }},
+		{"think+reflect", func(s *engine.Settings) {}, ""},
+		{"no-think", func(s *engine.Settings) { s.Think, s.Reflect = false, false }, ""},
+		{"k4 strict", func(s *engine.Settings) { s.Bands, s.Threshold = 4, 100 }, ""},
+		{"adaptive", func(s *engine.Settings) { s.Adaptive = true }, ""},
+		{"budgets", func(s *engine.Settings) { s.MaxThoughtTokens, s.MaxRevisionsTotal, s.Threshold = 7, 1, 100 }, ""},
+		{"invalid", func(s *engine.Settings) { s.Threshold = 101 }, ""},
+		// the model refuses the prompt: invalid_request, the same message
+		{"unknown words", func(s *engine.Settings) {}, "a red blorp"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := engine.DefaultSettings()
 			tc.mod(&st)
-			spec := engine.RunSpec{Prompt: prompt, Seed: 5, Settings: st, RunID: "r1"}
+			spec := engine.RunSpec{Prompt: cmp.Or(tc.prompt, prompt), Seed: 5, Settings: st, RunID: "r1"}
 			var native, boxed record
 			nres, nerr := engine.Draw(context.Background(), m, spec, native.sink)
 			bres, berr := s.Draw(context.Background(), m, spec, boxed.sink)
