@@ -141,6 +141,53 @@ func (p *Pool) MatMulAccTN(dw, dout, a []float32, m, n, k int) {
 	p.split(n, func(i, lo, hi int) { matMulAccTN(&p.scratch[i], dw, dout, a, m, n, k, lo, hi) })
 }
 
+// MatMul computes out[m×n] = a[m×k]·b for b holding k rows of n columns,
+// ldb apart (ldb ≥ n): a row-major B read in place, so a product against
+// a transposed operand kept as [k][ldb] (attention's keys and values, per
+// head and document) needs no packing per call. out is overwritten. Keep
+// ldb·4 bytes off multiples of 4 KiB: rows that far apart share cache sets.
+func (p *Pool) MatMul(out, a, b []float32, m, k, n, ldb int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	_ = out[m*n-1]
+	if k == 0 {
+		clear(out[:m*n])
+		return
+	}
+	_ = a[m*k-1]
+	_ = b[(k-1)*ldb+n-1]
+	switch {
+	case kern != nil && m >= gemmMinRows:
+		p.gemm(kern, m, n, k, a, k, 1, b, ldb, 1, out, n, false)
+	case kern == nil: // the row-by-row path as it was: w = bᵀ, one matvec a row
+		w := grow(p.buf(0), n*k)
+		for l := 0; l < k; l++ {
+			for j, v := range b[l*ldb : l*ldb+n] {
+				w[j*k+l] = v
+			}
+		}
+		matMulT(out, a, w, 0, m, k, n)
+	default:
+		for i := 0; i < m; i++ {
+			VecMat(out[i*n:i*n+n], a[i*k:i*k+k], b, k, n, ldb)
+		}
+	}
+}
+
+// MatMulRef is the plain reference for MatMul.
+func MatMulRef(out, a, b []float32, m, k, n, ldb int) {
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float32
+			for l := 0; l < k; l++ {
+				s += a[i*k+l] * b[l*ldb+j]
+			}
+			out[i*n+j] = s
+		}
+	}
+}
+
 // MatMulTRef is the plain reference for MatMulT.
 func MatMulTRef(out, a, w []float32, m, k, n int) {
 	for i := 0; i < m; i++ {

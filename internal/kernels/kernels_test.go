@@ -338,3 +338,39 @@ func BenchmarkMatMul(b *testing.B) {
 		}
 	}
 }
+
+// TestMatMulAgrees: the strided A·B on every path (and 1-3 threads) against
+// the reference, over awkward shapes: few rows (matrix-vector), edge
+// panels, a row stride past n.
+func TestMatMulAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	for _, path := range Kernels() {
+		prev, err := SetKernel(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range [][3]int{{1, 32, 5}, {3, 32, 33}, {4, 32, 32}, {32, 32, 70}, {12, 32, 1}, {29, 7, 300}, {32, 128, 257}, {64, 16, 64}} {
+			m, k, n := d[0], d[1], d[2]
+			for _, pad := range []int{0, 9, 48} {
+				ldb := n + pad
+				a, b := randSlice(r, m*k), randSlice(r, (k-1)*ldb+n)
+				want := make([]float32, m*n)
+				MatMulRef(want, a, b, m, k, n, ldb)
+				for _, th := range []int{1, 2, 3} {
+					got := randSlice(r, m*n+3)
+					tail := append([]float32(nil), got[m*n:]...)
+					(&Pool{Threads: th}).MatMul(got[:m*n], a, b, m, k, n, ldb)
+					if d := maxRelDiff(got[:m*n], want); d > 1e-5 {
+						t.Errorf("%s m%d k%d n%d ldb%d t%d: max rel diff %.2e", path, m, k, n, ldb, th, d)
+					}
+					for i, v := range tail {
+						if got[m*n+i] != v {
+							t.Fatalf("%s m%d k%d n%d: wrote past out", path, m, k, n)
+						}
+					}
+				}
+			}
+		}
+		SetKernel(prev)
+	}
+}

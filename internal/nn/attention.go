@@ -18,7 +18,8 @@ const attBlock = 32
 //	att [B,NH,T,T]         softmax probabilities, packed per document and row block
 //	qkv [B,T,3C]           the qkv projection: q, k, v each C wide
 //	docStart [B,T]         row-local start of each token's document
-func attentionForward(pool *kernels.Pool, out, qh, kh, vh, oh, att, qkv []float32, docStart []int32, B, T, C, NH int) {
+//	tr [transposedLen(T,HS)] scratch: a document's keys of one head, transposed
+func attentionForward(pool *kernels.Pool, out, qh, kh, vh, oh, att, qkv, tr []float32, docStart []int32, B, T, C, NH int) {
 	HS := C / NH
 	scale := float32(1 / math.Sqrt(float64(HS)))
 	splitHeads(qh, kh, vh, qkv, B, T, C, NH)
@@ -27,16 +28,17 @@ func attentionForward(pool *kernels.Pool, out, qh, kh, vh, oh, att, qkv []float3
 			bh := (b*NH + h) * T
 			off := bh * T // into att
 			forEachDoc(docStart[b*T:(b+1)*T], func(a, n int) {
-				Q := qh[(bh+a)*HS : (bh+a+n)*HS] // [n,HS]
-				K := kh[(bh+a)*HS : (bh+a+n)*HS] // [n,HS]
-				V := vh[(bh+a)*HS : (bh+a+n)*HS] // [n,HS]
-				O := oh[(bh+a)*HS : (bh+a+n)*HS] // [n,HS]
+				Q := qh[(bh+a)*HS : (bh+a+n)*HS]      // [n,HS]
+				K := kh[(bh+a)*HS : (bh+a+n)*HS]      // [n,HS]
+				V := vh[(bh+a)*HS : (bh+a+n)*HS]      // [n,HS]
+				O := oh[(bh+a)*HS : (bh+a+n)*HS]      // [n,HS]
+				KT, ld := transposeHead(tr, K, n, HS) // [HS,ld]: no packing per row block
 				for r0 := 0; r0 < n; r0 += attBlock {
 					r1 := min(r0+attBlock, n)
 					rows := r1 - r0
 					P := att[off : off+rows*r1] // [rows,r1]
 					off += rows * r1
-					pool.MatMulT(P, Q[r0*HS:r1*HS], K[:r1*HS], rows, HS, r1)
+					pool.MatMul(P, Q[r0*HS:r1*HS], KT, rows, HS, r1, ld)
 					for i := 0; i < rows; i++ {
 						lim := r0 + i + 1
 						row := P[i*r1 : (i+1)*r1]
@@ -54,8 +56,9 @@ func attentionForward(pool *kernels.Pool, out, qh, kh, vh, oh, att, qkv []float3
 }
 
 // attentionBackward accumulates dqkv[B,T,3C] from dout[B,T,C].
-// dqh, dkh, dvh, doh [B,NH,T,HS] and dp [attBlock,T] are scratch.
-func attentionBackward(pool *kernels.Pool, dqkv, dqh, dkh, dvh, doh, dp, dout, qh, kh, vh, att []float32, docStart []int32, B, T, C, NH int) {
+// dqh, dkh, dvh, doh [B,NH,T,HS], dp [attBlock,T] and tr
+// [transposedLen(T,HS)] are scratch.
+func attentionBackward(pool *kernels.Pool, dqkv, dqh, dkh, dvh, doh, dp, tr, dout, qh, kh, vh, att []float32, docStart []int32, B, T, C, NH int) {
 	HS := C / NH
 	scale := float32(1 / math.Sqrt(float64(HS)))
 	n4 := B * NH * T * HS
@@ -71,14 +74,15 @@ func attentionBackward(pool *kernels.Pool, dqkv, dqh, dkh, dvh, doh, dp, dout, q
 				s, e := (bh+a)*HS, (bh+a+n)*HS
 				Q, K, V, dO := qh[s:e], kh[s:e], vh[s:e], doh[s:e] // [n,HS]
 				dQ, dK, dV := dqh[s:e], dkh[s:e], dvh[s:e]         // [n,HS]
+				VT, ld := transposeHead(tr, V, n, HS)              // [HS,ld]
 				for r0 := 0; r0 < n; r0 += attBlock {
 					r1 := min(r0+attBlock, n)
 					rows := r1 - r0
 					P := att[off : off+rows*r1] // [rows,r1]
 					off += rows * r1
-					dO := dO[r0*HS : r1*HS]                       // [rows,HS]
-					dS := dp[:rows*r1]                            // [rows,r1]
-					pool.MatMulT(dS, dO, V[:r1*HS], rows, HS, r1) // dP
+					dO := dO[r0*HS : r1*HS]                   // [rows,HS]
+					dS := dp[:rows*r1]                        // [rows,r1]
+					pool.MatMul(dS, dO, VT, rows, HS, r1, ld) // dP
 					pool.MatMulAccTN(dV[:r1*HS], P, dO, rows, r1, HS)
 					for i := 0; i < rows; i++ {
 						lim := r0 + i + 1
@@ -93,6 +97,29 @@ func attentionBackward(pool *kernels.Pool, dqkv, dqh, dkh, dvh, doh, dp, dout, q
 		}
 	}
 	mergeHeadsAcc(dqkv, dqh, dkh, dvh, B, T, C, NH)
+}
+
+// transposedLen is the scratch transposeHead needs for documents of up to
+// T tokens.
+func transposedLen(T, HS int) int { return HS * (T + 32) }
+
+// transposeHead writes x[n,HS] transposed into tr as [HS][ld] and returns
+// it with ld: n rounded up to 16 floats (64-byte rows), moved off multiples
+// of 128 so that the rows, read together by the products, do not share
+// cache sets.
+func transposeHead(tr, x []float32, n, HS int) ([]float32, int) {
+	ld := (n + 15) / 16 * 16
+	if ld%128 == 0 {
+		ld += 16
+	}
+	tr = tr[:HS*ld]
+	x = x[:n*HS]
+	for j := 0; j < n; j++ {
+		for c, v := range x[j*HS : j*HS+HS] {
+			tr[c*ld+j] = v
+		}
+	}
+	return tr, ld
 }
 
 // forEachDoc calls f(start, length) for each document of one row, in order.

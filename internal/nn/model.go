@@ -47,6 +47,7 @@ type Model struct {
 	oh, doh            []float32 // [B,NH,T,HS] head outputs and their gradient
 	dqh, dkh, dvh      []float32 // [B,NH,T,HS]
 	dp                 []float32 // [attBlock,T]
+	tr                 []float32 // [transposedLen(T,HS)] a head's keys or values, transposed
 
 	batch Batch   // the last Forward's input
 	scale float32 // loss scale of the last Forward: 1/Σw over the whole step
@@ -103,6 +104,7 @@ func NewModel(p *Params, maxB, maxT int) *Model {
 	add(&m.oh, N*C)
 	add(&m.doh, N*C)
 	add(&m.dp, attBlock*maxT)
+	add(&m.tr, transposedLen(maxT, C/NH))
 	total := 0
 	for _, s := range sizes {
 		total += s
@@ -163,7 +165,7 @@ func (m *Model) forward(b Batch, scale float32) float64 {
 		a, w := &m.layers[l], &p.Layers[l]
 		layernormForward(a.ln1, a.ln1Mean, a.ln1Rstd, resid, w.LN1W, w.LN1B, N, C)
 		matmulForward(&m.pool, a.qkv, a.ln1, w.QKVW, w.QKVB, N, C, 3*C)
-		attentionForward(&m.pool, a.atty, a.qh, a.kh, a.vh, m.oh, a.att, a.qkv, b.DocStart, B, T, C, NH)
+		attentionForward(&m.pool, a.atty, a.qh, a.kh, a.vh, m.oh, a.att, a.qkv, m.tr, b.DocStart, B, T, C, NH)
 		matmulForward(&m.pool, a.attproj, a.atty, w.AttProjW, w.AttProjB, N, C, C)
 		residualForward(a.res2, resid, a.attproj, N*C)
 		layernormForward(a.ln2, a.ln2Mean, a.ln2Rstd, a.res2, w.LN2W, w.LN2B, N, C)
@@ -223,7 +225,7 @@ func (m *Model) backward() {
 		matmulBackward(&m.pool, datty, dw.AttProjW, dw.AttProjB, dresid, a.atty, w.AttProjW, N, C, C)
 		dqkv := m.dqkv[:3*N*C]
 		clear(dqkv)
-		attentionBackward(&m.pool, dqkv, m.dqh, m.dkh, m.dvh, m.doh, m.dp, datty, a.qh, a.kh, a.vh, a.att, b.DocStart, B, T, C, NH)
+		attentionBackward(&m.pool, dqkv, m.dqh, m.dkh, m.dvh, m.doh, m.dp, m.tr, datty, a.qh, a.kh, a.vh, a.att, b.DocStart, B, T, C, NH)
 		clear(dln)
 		matmulBackward(&m.pool, dln, dw.QKVW, dw.QKVB, dqkv, a.ln1, w.QKVW, N, C, 3*C)
 		layernormBackward(dresid, dw.LN1W, dw.LN1B, dln, resid, w.LN1W, a.ln1Mean, a.ln1Rstd, N, C)

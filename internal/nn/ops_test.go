@@ -84,13 +84,13 @@ func TestOpGradients(t *testing.T) {
 			out, qh, kh, vh, oh := make([]float32, N*C), make([]float32, N*C), make([]float32, N*C), make([]float32, N*C), make([]float32, N*C)
 			att := make([]float32, B*NH*T*T)
 			f := func() float64 {
-				attentionForward(&pool, out, qh, kh, vh, oh, att, qkv, ds, B, T, C, NH)
+				attentionForward(&pool, out, qh, kh, vh, oh, att, qkv, make([]float32, transposedLen(T, C/NH)), ds, B, T, C, NH)
 				return dotProj(out, R)
 			}
 			f()
 			dqkv := make([]float32, 3*N*C)
 			s := func() []float32 { return make([]float32, N*C) }
-			attentionBackward(&pool, dqkv, s(), s(), s(), s(), make([]float32, attBlock*T), R, qh, kh, vh, att, ds, B, T, C, NH)
+			attentionBackward(&pool, dqkv, s(), s(), s(), s(), make([]float32, attBlock*T), make([]float32, transposedLen(T, C/NH)), R, qh, kh, vh, att, ds, B, T, C, NH)
 			return []input{{"qkv", qkv, dqkv}}, f
 		}},
 		{"softmax-crossentropy", func() ([]input, func() float64) {
