@@ -162,7 +162,8 @@ type BackendInfo struct {
 const (
 	MsgDelta  = "delta"   // a thought token (RoleThink)
 	MsgSetEnd = "set_end" // the thinker ended an open-ended band at End (RoleThink, just before done)
-	MsgRow    = "row"     // one painted row (RolePaint)
+	MsgRow    = "row"     // one painted token row (RolePaint, twig/1)
+	MsgStrip  = "strip"   // one painted strip of pixel rows (RolePaint, twig/2)
 	MsgDone   = "done"    // the call's result; the call is over
 	MsgError  = "error"   // the role failed; the call is over
 )
@@ -178,8 +179,14 @@ type Message struct {
 	End int `json:"end,omitempty"`
 	// Row is a row message's canvas row.
 	Row int `json:"row,omitempty"`
-	// Tokens are a row message's image tokens.
+	// Tokens are a row message's image tokens, or a strip's token rows
+	// when a token model painted it.
 	Tokens []int `json:"tokens,omitempty"`
+	// Rows are a strip message's pixel rows.
+	Rows *protocol.Rows `json:"rows,omitempty"`
+	// PNG is a strip message's pixels: the base64 PNG of exactly Rows, as
+	// twig/2's call_strip carries it.
+	PNG string `json:"png,omitempty"`
 	// Critique is a critique call's result (done).
 	Critique *protocol.CritiqueResult `json:"critique,omitempty"`
 	// Review is a review call's result (done).
@@ -209,13 +216,14 @@ type Roles struct {
 	Reviewer bool `json:"reviewer,omitempty"`
 }
 
-// The messages are a compact framing of a twig/1 call's stream: delta is
-// call_delta, row is call_row, set_end and done are call_done (set_end
-// carries the think result's end_row), error is error. These two functions
+// The messages are a compact framing of a twig/1 or twig/2 call's stream:
+// delta is call_delta, row is call_row (twig/1), strip is call_strip
+// (twig/2), set_end and done are call_done (set_end carries the think
+// result's end_row), error is error. These two functions
 // are the whole mapping, one for each side.
 
 // StreamMessage is the message of a call's stream element p (a
-// *protocol.CallDelta or *protocol.CallRow): the host's side of the
+// *protocol.CallDelta, *protocol.CallRow or *protocol.CallStrip): the host's side of the
 // mapping, with DoneMessages.
 func StreamMessage(p protocol.Payload) Message {
 	switch p := p.(type) {
@@ -223,6 +231,9 @@ func StreamMessage(p protocol.Payload) Message {
 		return Message{Type: MsgDelta, Text: p.Text}
 	case *protocol.CallRow:
 		return Message{Type: MsgRow, Row: p.Row, Tokens: p.Tokens}
+	case *protocol.CallStrip:
+		rows := p.Rows
+		return Message{Type: MsgStrip, Rows: &rows, PNG: p.PNG, Tokens: p.Tokens}
 	}
 	panic(fmt.Sprintf("BUG: abi: %T is not a call stream payload", p))
 }
@@ -267,6 +278,12 @@ func (c *Call) Add(m Message) (protocol.Payload, error) {
 		return &protocol.CallDelta{Text: m.Text}, nil
 	case MsgRow:
 		return &protocol.CallRow{Row: m.Row, Tokens: m.Tokens}, nil
+	case MsgStrip:
+		s := &protocol.CallStrip{PNG: m.PNG, Tokens: m.Tokens}
+		if m.Rows != nil {
+			s.Rows = *m.Rows
+		}
+		return s, nil
 	case MsgSetEnd:
 		c.end = m.End
 		return nil, nil

@@ -55,6 +55,7 @@ const (
 	msgCodeRow    = 3
 	msgCodeDone   = 4
 	msgCodeError  = 5
+	msgCodeStrip  = 6
 )
 
 // ErrFrame is wrapped by every error of a frame that does not decode.
@@ -558,13 +559,21 @@ func (c *codec) message(code byte, m *Message) {
 	case msgCodeError:
 		c.str(&m.Message)
 		c.str(&m.Code)
+	case msgCodeStrip:
+		if optional(c, &m.Rows) {
+			c.rows(m.Rows)
+		}
+		c.str(&m.PNG)
+		c.ints(&m.Tokens)
 	}
 }
 
-var msgCodes = map[string]byte{MsgDelta: msgCodeDelta, MsgSetEnd: msgCodeSetEnd, MsgRow: msgCodeRow, MsgDone: msgCodeDone, MsgError: msgCodeError}
+var msgCodes = map[string]byte{MsgDelta: msgCodeDelta, MsgSetEnd: msgCodeSetEnd, MsgRow: msgCodeRow, MsgDone: msgCodeDone,
+	MsgError: msgCodeError, MsgStrip: msgCodeStrip}
 
 // msgTypes are the message types by code (0: none).
-var msgTypes = [...]string{msgCodeDelta: MsgDelta, msgCodeSetEnd: MsgSetEnd, msgCodeRow: MsgRow, msgCodeDone: MsgDone, msgCodeError: MsgError}
+var msgTypes = [...]string{msgCodeDelta: MsgDelta, msgCodeSetEnd: MsgSetEnd, msgCodeRow: MsgRow, msgCodeDone: MsgDone,
+	msgCodeError: MsgError, msgCodeStrip: MsgStrip}
 
 // AppendMessage appends m's binary frame to b (the host's side, ABI 2). It
 // panics on a message type the ABI does not have: the host writes only

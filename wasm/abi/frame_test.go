@@ -141,6 +141,8 @@ func TestMessageFramesRoundTrip(t *testing.T) {
 		{Type: MsgDone},
 		{Type: MsgError, Message: "the role failed"},
 		{Type: MsgError, Message: "unknown word", Code: protocol.CodeInvalidRequest},
+		{Type: MsgStrip, Rows: &protocol.Rows{Start: 64, End: 128}, PNG: "iVBORw0KGgo=", Tokens: []int{3, 4}},
+		{Type: MsgStrip, Rows: &protocol.Rows{Start: 0, End: 768}, PNG: "iVBORw0KGgo="},
 	} {
 		frame := AppendMessage(nil, &m)
 		var got Message
@@ -153,10 +155,10 @@ func TestMessageFramesRoundTrip(t *testing.T) {
 	}
 	// The fields of each type are all the Message has: a new field must be
 	// given a place in a frame.
-	if n := reflect.TypeFor[Message]().NumField(); n != 12 {
-		t.Errorf("Message has %d fields, the frames carry 12: teach frame.go the new one", n)
+	if n := reflect.TypeFor[Message]().NumField(); n != 14 {
+		t.Errorf("Message has %d fields, the frames carry 14: teach frame.go the new one", n)
 	}
-	for _, bad := range [][]byte{nil, {0}, {6}, {'{'}, {msgCodeDelta}, {msgCodeDelta, 5, 'a'}, {msgCodeSetEnd, 2, 0}} {
+	for _, bad := range [][]byte{nil, {0}, {7}, {'{'}, {msgCodeDelta}, {msgCodeDelta, 5, 'a'}, {msgCodeSetEnd, 2, 0}} {
 		var m Message
 		if err := DecodeMessage(bad, &m); !errors.Is(err, ErrFrame) {
 			t.Errorf("DecodeMessage(%q) = %v, want ErrFrame", bad, err)
@@ -242,7 +244,8 @@ func FuzzDecodeEvent(f *testing.F) {
 func FuzzDecodeMessage(f *testing.F) {
 	full := filled[Message]()
 	for _, m := range []Message{{Type: MsgDelta, Text: "x"}, {Type: MsgSetEnd, End: 4}, {Type: MsgRow, Row: 2, Tokens: []int{1, 2}},
-		{Type: MsgDone, Critique: full.Critique, Review: full.Review, Roles: full.Roles}, {Type: MsgError, Message: "m"}} {
+		{Type: MsgDone, Critique: full.Critique, Review: full.Review, Roles: full.Roles}, {Type: MsgError, Message: "m"},
+		{Type: MsgStrip, Rows: &protocol.Rows{Start: 1, End: 2}, PNG: "p", Tokens: []int{1}}} {
 		f.Add(AppendMessage(nil, &m))
 	}
 	f.Fuzz(func(t *testing.T, frame []byte) {
@@ -280,4 +283,20 @@ func FuzzDecodeRequest(f *testing.F) {
 		var in RunInput
 		_ = DecodeInput(frame, &in)
 	})
+}
+
+// TestStripMessages: a paint call's twig/2 strips travel as strip
+// messages and come back out of Call as the same call_strip.
+func TestStripMessages(t *testing.T) {
+	in := &protocol.CallStrip{Rows: protocol.Rows{Start: 48, End: 96}, PNG: "iVBORw0KGgo=", Tokens: []int{1, 2, 3}}
+	m := StreamMessage(in)
+	var got Message
+	if err := DecodeMessage(AppendMessage(nil, &m), &got); err != nil {
+		t.Fatal(err)
+	}
+	c := Call{Role: protocol.RolePaint}
+	p, err := c.Add(got)
+	if err != nil || !reflect.DeepEqual(p, in) {
+		t.Fatalf("strip came back as %+v (%v), want %+v", p, err, in)
+	}
 }
