@@ -21,19 +21,80 @@ import (
 type roleCall struct {
 	role    int
 	cancel  context.CancelFunc
-	next    func() (abi.Message, bool)
-	stop    func()
+	w       *worker
 	pending []byte        // the message announced by role_next, not yet read
 	buf     []byte        // reused for the call's messages (ABI 2)
 	final   bool          // pending is the call's last message
 	active  time.Duration // time the role spent computing
 }
 
-func newRoleCall(parent context.Context, role int,
+// worker is a coroutine that plays role calls one after another. A fresh
+// goroutine per call would start on a small stack and grow it, copying,
+// through the model's calls every time; a worker keeps its grown stack for
+// the next call, of this run or a later one (workers).
+type worker struct {
+	next func() (abi.Message, bool)
+	stop func()
+	job  func(yield func(abi.Message) bool) bool // the call to play next; false: stopped
+}
+
+func newWorker() *worker {
+	w := &worker{}
+	w.next, w.stop = iter.Pull(func(yield func(abi.Message) bool) {
+		// A job ends by yielding its final message; the worker waits there
+		// until the next call's first role_next (or a stop).
+		for w.job != nil {
+			job := w.job
+			w.job = nil
+			if !job(yield) {
+				return
+			}
+		}
+	})
+	return w
+}
+
+// workers are idle role-call workers, shared by a sandbox's runs (nil: a
+// fresh worker per call).
+type workers chan *worker
+
+// get returns an idle worker or a new one.
+func (ws workers) get() *worker {
+	select {
+	case w := <-ws:
+		return w
+	default:
+		return newWorker()
+	}
+}
+
+// put keeps a worker whose call ended (its final message read) for a later
+// call, or stops it when enough are kept.
+func (ws workers) put(w *worker) {
+	select {
+	case ws <- w:
+	default:
+		w.stop()
+	}
+}
+
+// close stops the idle workers.
+func (ws workers) close() {
+	for {
+		select {
+		case w := <-ws:
+			w.stop()
+		default:
+			return
+		}
+	}
+}
+
+func newRoleCall(parent context.Context, ws workers, role int,
 	play func(context.Context, func(abi.Message)) abi.Message) *roleCall {
 	ctx, cancel := context.WithCancel(parent)
-	c := &roleCall{role: role, cancel: cancel}
-	c.next, c.stop = iter.Pull(func(yield func(abi.Message) bool) {
+	c := &roleCall{role: role, cancel: cancel, w: ws.get()}
+	c.w.job = func(yield func(abi.Message) bool) bool {
 		defer cancel()
 		stopped := false
 		emit := func(m abi.Message) {
@@ -50,17 +111,35 @@ func newRoleCall(parent context.Context, role int,
 			}()
 			return play(ctx, emit)
 		}()
-		if !stopped {
-			yield(final)
-		}
-	})
+		return !stopped && yield(final)
+	}
 	return c
+}
+
+// done ends a call whose final message was read: its worker goes back to ws.
+func (c *roleCall) done(ws workers) {
+	if ws == nil {
+		c.w.stop()
+	} else {
+		ws.put(c.w)
+	}
+	c.w = nil
+}
+
+// stop ends a call before its final message: the role is cancelled and
+// unwinds, and its worker ends with it.
+func (c *roleCall) stop() {
+	c.cancel()
+	if c.w != nil {
+		c.w.stop()
+		c.w = nil
+	}
 }
 
 // step runs the role to its next message.
 func (c *roleCall) step() abi.Message {
 	t0 := time.Now()
-	m, ok := c.next()
+	m, ok := c.w.next()
 	c.active += time.Since(t0)
 	if !ok {
 		panic("BUG: sandbox: a role call resumed after its last message")

@@ -98,15 +98,18 @@ func FuzzRoleRequest(f *testing.F) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			newRoleCall(r.ctx, abi.RoleStart, play).step()
+			c := newRoleCall(r.ctx, nil, abi.RoleStart, play)
+			c.step()
+			c.done(nil)
 		}
 		play, err := r.player(role, req)
 		if err != nil {
 			return
 		}
-		c := newRoleCall(r.ctx, role, play)
+		c := newRoleCall(r.ctx, nil, role, play)
 		for m := c.step(); m.Type != abi.MsgDone && m.Type != abi.MsgError; m = c.step() {
 		}
+		c.done(nil)
 	})
 }
 

@@ -48,6 +48,7 @@ type run struct {
 	brun     engine.Run
 	roles    engine.Roles
 	calls    map[uint32]*roleCall
+	workers  workers // idle role-call workers (the sandbox's; nil in tests)
 	lastCall uint32
 	roleTime [abi.RoleReview + 1]time.Duration
 
@@ -167,7 +168,7 @@ func (r *run) roleCall(mem memory, role, ptr, n uint32) uint32 {
 		r.abort(err)
 	}
 	r.lastCall++
-	r.calls[r.lastCall] = newRoleCall(r.ctx, int(role), play)
+	r.calls[r.lastCall] = newRoleCall(r.ctx, r.workers, int(role), play)
 	return r.lastCall
 }
 
@@ -216,6 +217,7 @@ func (r *run) roleRead(mem memory, call, ptr, n uint32) uint32 {
 	c.pending = nil
 	if c.final {
 		delete(r.calls, call)
+		c.done(r.workers)
 	}
 	return n
 }
@@ -233,7 +235,6 @@ func (r *run) call(fn string, id uint32) *roleCall {
 // finish ends the run's role calls and the backend's run.
 func (r *run) finish() {
 	for _, c := range r.calls {
-		c.cancel()
 		c.stop()
 	}
 	if r.brun != nil {
