@@ -31,7 +31,8 @@ type roleCall struct {
 // worker is a coroutine that plays role calls one after another. A fresh
 // goroutine per call would start on a small stack and grow it, copying,
 // through the model's calls every time; a worker keeps its grown stack for
-// the next call, of this run or a later one (workers).
+// the run's next call. (Not for another run's: a coroutine must be resumed
+// with the thread locking it was created under, and runs may differ.)
 type worker struct {
 	next func() (abi.Message, bool)
 	stop func()
@@ -54,8 +55,7 @@ func newWorker() *worker {
 	return w
 }
 
-// workers are idle role-call workers, shared by a sandbox's runs (nil: a
-// fresh worker per call).
+// workers are a run's idle role-call workers (nil: a fresh worker per call).
 type workers chan *worker
 
 // get returns an idle worker or a new one.

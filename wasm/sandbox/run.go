@@ -48,7 +48,7 @@ type run struct {
 	brun     engine.Run
 	roles    engine.Roles
 	calls    map[uint32]*roleCall
-	workers  workers // idle role-call workers (the sandbox's; nil in tests)
+	workers  workers // idle role-call workers of this run
 	lastCall uint32
 	roleTime [abi.RoleReview + 1]time.Duration
 
@@ -69,7 +69,7 @@ func newRun(cfg Config, b engine.Backend, spec engine.RunSpec, sink engine.Sink)
 		seed = spec.Seed
 	}
 	r := &run{cfg: cfg, spec: spec, seed: seed, backend: b, sink: sink, start: time.Now(),
-		calls: map[uint32]*roleCall{}, abi: abi.Version}
+		calls: map[uint32]*roleCall{}, abi: abi.Version, workers: make(workers, 2)}
 	r.fold = fold.New()
 	r.result = engine.Result{RunID: spec.RunID, Tokens: r.fold.Canvas}
 	return r
@@ -237,6 +237,7 @@ func (r *run) finish() {
 	for _, c := range r.calls {
 		c.stop()
 	}
+	r.workers.close()
 	if r.brun != nil {
 		_ = r.brun.Close()
 	}

@@ -45,11 +45,7 @@ type Sandbox struct {
 	rtEng  wazero.Runtime // the embedded engine guest (checks per Config.EngineTerminationChecks)
 	modCfg wazero.ModuleConfig
 	engine *Module
-	calls  workers // idle role-call workers, for every run
 }
-
-// idleWorkers is how many role-call workers wait between calls.
-const idleWorkers = 8
 
 // Module is a compiled guest, ready for any number of runs (each gets a
 // fresh instance).
@@ -110,7 +106,7 @@ func (m *Module) prepareAhead() {
 // cache and the engine guest compiled (or loaded from the cache).
 func New(ctx context.Context, cfg Config) (*Sandbox, error) {
 	cfg = cfg.withDefaults()
-	s := &Sandbox{cfg: cfg, calls: make(workers, idleWorkers)}
+	s := &Sandbox{cfg: cfg}
 	switch cfg.CacheDir {
 	case CacheOff:
 		s.cache = wazero.NewCompilationCache()
@@ -183,7 +179,6 @@ func (s *Sandbox) Close(ctx context.Context) error {
 	if s.cache != nil {
 		err = errors.Join(err, s.cache.Close(ctx))
 	}
-	s.calls.close()
 	return err
 }
 
@@ -288,7 +283,6 @@ func checkModule(cm wazero.CompiledModule) error {
 // Draw plays one run with this guest: a fresh instance, the sandbox's limits.
 func (m *Module) Draw(ctx context.Context, b engine.Backend, spec engine.RunSpec, sink engine.Sink) (engine.Result, error) {
 	r := newRun(m.sb.cfg, b, spec, sink)
-	r.workers = m.sb.calls
 	runCtx, cancel := context.WithTimeoutCause(ctx, m.sb.cfg.RunTimeout, errWallTime)
 	defer cancel()
 	r.ctx = runCtx

@@ -18,7 +18,6 @@ import (
 // guest's side be profiled with the Go tools.
 func (s *Sandbox) drawTwin(ctx context.Context, b engine.Backend, spec engine.RunSpec, sink engine.Sink) (engine.Result, error) {
 	r := newRun(s.cfg, b, spec, sink)
-	r.workers = s.calls
 	runCtx, cancel := context.WithTimeoutCause(ctx, s.cfg.RunTimeout, errWallTime)
 	defer cancel()
 	r.ctx = runCtx
