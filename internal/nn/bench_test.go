@@ -52,6 +52,37 @@ func BenchmarkTrain(b *testing.B) {
 	}
 }
 
+// runConfig is the shipped model's network (its vocabulary 251 tokens).
+var runConfig = Config{Vocab: 251, Ctx: 1024, D: 128, Layers: 4, Heads: 4, GridRows: 16, GridCols: 16}
+
+// trainRunTokens is `make train` from scratch: train.Default()'s 9000 steps
+// of 12 rows × 1024 tokens.
+const trainRunTokens = 9000 * 12 * 1024
+
+// BenchmarkTrainRun: one step as `twig train` takes it — 12 rows of 1024
+// tokens packed with documents of 325 tokens (the training mixture's mean;
+// attention stays inside each), 2 workers, the fastest kernel path — and
+// the hours a from-scratch `make train` would take at this rate on 2 whole
+// cores (h-from-scratch, from the CPU-time rate: wall time on a shared
+// machine is that divided by the share of the 2 cores the run gets).
+func BenchmarkTrainRun(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	p := NewParams(runConfig)
+	p.Init(1)
+	batch := packedBatch(r, runConfig, 12, 1024, 325)
+	tr := NewTrainer(p, 2, 12, 1024)
+	tr.Step(batch)
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		tr.Step(batch)
+	}
+	cpu := cpuSeconds() - cpu0
+	reportRate(b, float64(12*1024*b.N), cpu, 2, "tokens/s")
+	if cpu > 0 {
+		b.ReportMetric(trainRunTokens/(float64(12*1024*b.N)/cpu*2)/3600, "h-from-scratch")
+	}
+}
+
 // reportRate reports n things per wall-second as unit and, where CPU time
 // is known, per CPU-second times the threads used as "cpu-"+unit: the
 // figure a shared machine's other load disturbs least.
