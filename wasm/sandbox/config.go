@@ -35,6 +35,15 @@ type Config struct {
 	// 2.5× slower. The engine guest is twig's own code built into the binary;
 	// every other limit holds for it either way.
 	EngineTerminationChecks bool
+	// FreshEngineInstances gives every run of the embedded engine guest an
+	// instance of its own. By default an engine-guest instance whose run
+	// finished cleanly (twig_run returned, no limit or ABI rule broken, the
+	// run not cancelled) plays later runs too, up to engineInstanceRuns:
+	// its start-up, its warmed heap and grown stack are then paid once,
+	// not per run. The engine guest is twig's own code; what one run leaves
+	// in its heap is garbage the next never reads, as in a native run's
+	// process. Users' modules always get a fresh instance per run.
+	FreshEngineInstances bool
 }
 
 // CacheOff as Config.CacheDir keeps compiled code in memory only.

@@ -8,9 +8,10 @@
 //
 // A guest can do nothing the host does not grant: no files, no network, no
 // clock (it sees a fake one) and no randomness but a stream derived from the
-// run's seed. Every run gets a fresh instance and is held to the limits of
-// Config: memory pages, wall time, host calls, event bytes. A guest that
-// breaks one is stopped, and its run fails with a clear *Error while the host
+// run's seed. Every run of a user's module gets a fresh instance (the
+// engine guest's are reused after clean runs: Config.FreshEngineInstances),
+// and every run is held to the limits of Config: memory pages, wall time,
+// host calls, event bytes. A guest that breaks one is stopped, and its run fails with a clear *Error while the host
 // and other runs go on.
 //
 //	sb, err := sandbox.New(ctx, sandbox.Config{})
@@ -47,8 +48,7 @@ type Sandbox struct {
 	engine *Module
 }
 
-// Module is a compiled guest, ready for any number of runs (each gets a
-// fresh instance).
+// Module is a compiled guest, ready for any number of runs.
 type Module struct {
 	sb *Sandbox
 	rt wazero.Runtime
@@ -66,9 +66,22 @@ type Module struct {
 // instance reads and writes through bindings that play points at its run;
 // its start-up reads a fixed random stream and writes nowhere.
 type prepared struct {
-	mod api.Module
-	rnd *randBinding
-	out *outBinding
+	mod  api.Module
+	rnd  *randBinding
+	out  *outBinding
+	runs int // runs it has played (see Config.FreshEngineInstances)
+}
+
+// engineInstanceRuns is how many runs one engine-guest instance plays at
+// most: a bound on what a long-lived Go heap may gather.
+const engineInstanceRuns = 256
+
+// reusable reports whether an engine-guest instance can play another run
+// after r: its run ended by twig_run returning (not by a trap, a host
+// function stopping it or the context), and it is well inside its memory.
+func reusable(r *run, callErr error, memBytes uint64) bool {
+	return callErr == nil && r.violation == nil && r.ctx.Err() == nil &&
+		memBytes <= uint64(r.cfg.MemoryLimitPages)*65536/2
 }
 
 type randBinding struct{ r io.Reader }
@@ -280,7 +293,8 @@ func checkModule(cm wazero.CompiledModule) error {
 	return nil
 }
 
-// Draw plays one run with this guest: a fresh instance, the sandbox's limits.
+// Draw plays one run with this guest: a fresh instance (or, for the engine
+// guest, one whose earlier runs finished cleanly), the sandbox's limits.
 func (m *Module) Draw(ctx context.Context, b engine.Backend, spec engine.RunSpec, sink engine.Sink) (engine.Result, error) {
 	r := newRun(m.sb.cfg, b, spec, sink)
 	runCtx, cancel := context.WithTimeoutCause(ctx, m.sb.cfg.RunTimeout, errWallTime)
@@ -296,19 +310,43 @@ func (m *Module) Draw(ctx context.Context, b engine.Backend, spec engine.RunSpec
 func (m *Module) play(r *run) error {
 	ctx := experimental.WithMemoryAllocator(context.WithValue(r.ctx, runKey{}, r), allocator)
 	var mod api.Module
+	var p *prepared
 	select {
-	case p := <-m.ready: // nil for user modules: never ready
+	case p = <-m.ready: // nil for user modules: never ready
 		p.rnd.r, p.out.w = r.randSource(), &r.out
 		mod = p.mod
-		m.prepareAhead()
+		if m.sb.cfg.FreshEngineInstances {
+			m.prepareAhead()
+		} // else the instance goes back after the run, or is replaced then
 	default:
 		cfg := m.sb.modCfg.WithRandSource(r.randSource()).WithStdout(&r.out).WithStderr(&r.out)
+		if m.ready != nil { // the engine guest: bound so it can play later runs
+			p = &prepared{rnd: &randBinding{r: r.randSource()}, out: &outBinding{w: &r.out}}
+			cfg = m.sb.modCfg.WithRandSource(p.rnd).WithStdout(p.out).WithStderr(p.out)
+		}
 		var err error
 		if mod, err = m.rt.InstantiateModule(ctx, m.cm, cfg); err != nil {
 			return r.outcome(0, err, 0)
 		}
+		if p != nil {
+			p.mod = mod
+		}
 	}
-	defer mod.Close(context.Background())
+	keep := false
+	defer func() {
+		if keep {
+			p.runs++
+			p.rnd.r, p.out.w = nil, io.Discard
+			select {
+			case m.ready <- p:
+				return
+			default: // enough wait
+			}
+		} else if p != nil && !m.sb.cfg.FreshEngineInstances {
+			m.prepareAhead() // one that does not go back is replaced
+		}
+		mod.Close(context.Background())
+	}()
 	memBytes := func() uint64 { return uint64(mod.Memory().Size()) }
 	call := func(name string, args ...uint64) (uint32, error) {
 		res, err := mod.ExportedFunction(name).Call(ctx, args...)
@@ -336,5 +374,6 @@ func (m *Module) play(r *run) error {
 		return r.outcome(0, nil, 0)
 	}
 	status, err := call(abi.ExportRun, uint64(ptr), uint64(len(input)))
+	keep = p != nil && !m.sb.cfg.FreshEngineInstances && p.runs+1 < engineInstanceRuns && reusable(r, err, memBytes())
 	return r.outcome(status, err, memBytes())
 }
