@@ -273,9 +273,7 @@ func (b *BatchDecoder) forward(in []BatchToken) {
 	}
 	p := b.p
 	cfg := p.Config
-	C, NH, V := cfg.D, cfg.Heads, cfg.Vocab
-	HS := C / NH
-	scale := float32(1 / math.Sqrt(float64(HS)))
+	C, V := cfg.D, cfg.Vocab
 	x, ln, qkv, atty := b.x[:R*C], b.ln[:R*C], b.qkv[:R*3*C], b.atty[:R*C]
 	proj, fch := b.proj[:R*C], b.fch[:R*4*C]
 	pk := p.packed()
@@ -291,31 +289,10 @@ func (b *BatchDecoder) forward(in []BatchToken) {
 		}
 		// Attention per sequence, the rows split over the threads (each
 		// with its own scores): the slots' goroutines all wait on this.
-		attend := func(scores []float32, lo, hi int) {
-			for r := lo; r < hi; r++ {
-				s := &b.slot[in[r].Slot]
-				t := s.n
-				q, kv := qkv[r*3*C:r*3*C+C], b.kv[r*2*C:r*2*C+2*C]
-				for h := 0; h < NH; h++ {
-					kc, vc := cacheHead(s.k, s.v, l*NH+h, b.cap, HS)
-					attendOne(atty[r*C+h*HS:r*C+h*HS+HS], scores[:t+1], q[h*HS:h*HS+HS], kv[h*HS:h*HS+HS], kv[C+h*HS:C+h*HS+HS], kc, vc, t, HS, scale)
-				}
-			}
-		}
 		if th := min(b.pool.Threads, R); th > 1 {
-			var wg sync.WaitGroup
-			per := (R + th - 1) / th
-			for i := 1; i < th; i++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					attend(b.scores[i*b.cap:(i+1)*b.cap], i*per, min((i+1)*per, R))
-				}()
-			}
-			attend(b.scores[:b.cap], 0, min(per, R))
-			wg.Wait()
+			b.attendThreads(th, l, in, qkv, atty)
 		} else {
-			attend(b.scores[:b.cap], 0, R)
+			b.attend(l, in, qkv, atty, b.scores[:b.cap], 0, R)
 		}
 		b.matmul(proj, atty, pw.attProj, w.AttProjB, R)
 		addTo(x, proj)
@@ -332,6 +309,43 @@ func (b *BatchDecoder) forward(in []BatchToken) {
 		s := &b.slot[t.Slot]
 		copy(s.logits, logits[r*V:r*V+V])
 		s.n++
+	}
+}
+
+// attendThreads is attend over all rows, split over th goroutines (kept
+// out of forward: the goroutines' captures would move its variables to
+// the heap on every path).
+func (b *BatchDecoder) attendThreads(th, l int, in []BatchToken, qkv, atty []float32) {
+	R := len(in)
+	var wg sync.WaitGroup
+	per := (R + th - 1) / th
+	for i := 1; i < th; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			b.attend(l, in, qkv, atty, b.scores[i*b.cap:(i+1)*b.cap], i*per, min((i+1)*per, R))
+		}()
+	}
+	b.attend(l, in, qkv, atty, b.scores[:b.cap], 0, min(per, R))
+	wg.Wait()
+}
+
+// attend runs layer l's attention for rows [lo,hi) of the batch in: each
+// row's query against its slot's caches, after appending the row's key and
+// value (b.kv, halves) to them.
+func (b *BatchDecoder) attend(l int, in []BatchToken, qkv, atty, scores []float32, lo, hi int) {
+	cfg := b.p.Config
+	C, NH := cfg.D, cfg.Heads
+	HS := C / NH
+	scale := float32(1 / math.Sqrt(float64(HS)))
+	for r := lo; r < hi; r++ {
+		s := &b.slot[in[r].Slot]
+		t := s.n
+		q, kv := qkv[r*3*C:r*3*C+C], b.kv[r*2*C:r*2*C+2*C]
+		for h := 0; h < NH; h++ {
+			kc, vc := cacheHead(s.k, s.v, l*NH+h, b.cap, HS)
+			attendOne(atty[r*C+h*HS:r*C+h*HS+HS], scores[:t+1], q[h*HS:h*HS+HS], kv[h*HS:h*HS+HS], kv[C+h*HS:C+h*HS+HS], kc, vc, t, HS, scale)
+		}
 	}
 }
 

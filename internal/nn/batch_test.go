@@ -181,3 +181,25 @@ func TestStepBatchMatchesSingle(t *testing.T) {
 		}
 	}
 }
+
+// TestStepBatchDoesNotAllocate: a batched step on one thread allocates
+// nothing (RL rollouts step it millions of times).
+func TestStepBatchDoesNotAllocate(t *testing.T) {
+	cfg := Config{Vocab: 29, Ctx: 64, D: 32, Layers: 2, Heads: 2, GridRows: 3, GridCols: 3}
+	p := NewParams(cfg)
+	p.Init(1)
+	const S = 6
+	b := NewBatchDecoder(p, S, cfg.Ctx)
+	in := make([]BatchToken, S)
+	k := 0
+	allocs := testing.AllocsPerRun(20, func() {
+		for s := range in {
+			in[s] = BatchToken{Slot: s, Tok: int32((k + s) % cfg.Vocab), Pos: int32(b.Slot(s).Len())}
+		}
+		b.StepBatch(in)
+		k++
+	})
+	if allocs != 0 {
+		t.Errorf("BatchDecoder.StepBatch: %v allocs per call, want 0", allocs)
+	}
+}
