@@ -23,7 +23,9 @@ type display struct {
 	think bool   // inside a streaming thought
 	why   string // the last think decision, for the header of a band starting at whyAt
 	whyAt int
-	grid  int
+	h     int // the canvas's height in pixel rows
+	unit  int // pixel rows a bar cell: a token row of a token model's canvas, else a 16th of the height
+	token bool
 }
 
 func newDisplay(w io.Writer, tty bool) *display {
@@ -51,7 +53,14 @@ func (d *display) event(ev protocol.Event) {
 			d.printf(" · %s", e.Backend)
 		}
 		d.printf("\nprompt: %s\n", e.Prompt)
-		d.plan, d.grid = len(e.Plan), e.Grid
+		d.plan, d.h, d.token = len(e.Plan), e.Height, e.Grid > 0
+		d.unit = max(1, e.Height/16)
+		if e.Grid > 0 {
+			d.unit = max(1, e.Height/e.Grid)
+		}
+		if e.Height == 0 { // a twig/1 stream: token rows
+			d.h, d.unit, d.token = 16, 1, true
+		}
 	case *protocol.ThinkDecision:
 		d.whyAt = e.Row
 		switch {
@@ -144,9 +153,15 @@ func (d *display) event(ev protocol.Event) {
 func (d *display) start(label string) { d.label = label }
 
 func (d *display) bandName(band int, r protocol.Rows) string {
-	rows := fmt.Sprintf("rows %d–%d", r.Start, r.End-1)
+	// a token model's rows are named as its thoughts name them (token
+	// rows); a picture's in pixel rows
+	u := 1
+	if d.token {
+		u = d.unit
+	}
+	rows := fmt.Sprintf("rows %d–%d", r.Start/u, (r.End-1)/u)
 	if r.End < 0 {
-		rows = fmt.Sprintf("rows %d–", r.Start)
+		rows = fmt.Sprintf("rows %d–", r.Start/u)
 	}
 	if d.plan > 0 {
 		return fmt.Sprintf("band %d/%d · %s", band+1, d.plan, rows)
@@ -154,7 +169,8 @@ func (d *display) bandName(band int, r protocol.Rows) string {
 	return fmt.Sprintf("band %d · %s", band+1, rows)
 }
 
-// bar is the band's progress bar, one cell a row.
+// bar is the band's progress bar, one cell a token row (a 16th of a
+// picture's height).
 func (d *display) bar(band int) string {
 	var b fold.Band
 	if band >= 0 && band < len(d.st.Bands) {
@@ -163,10 +179,15 @@ func (d *display) bar(band int) string {
 	r, done := b.Rows, b.Painted
 	n := r.Len()
 	if r.End < 0 { // open-ended: at most to the bottom
-		n = d.grid - r.Start
+		n = d.h - r.Start
 	}
-	left := max(0, n-done)
-	return fmt.Sprintf("  %-8s [%s%s] %d/%d rows", d.label, strings.Repeat("█", min(done, n)), strings.Repeat("·", left), done, n)
+	u := max(d.unit, 1)
+	cells, full := max(0, (n+u-1)/u), min(done, n)/u
+	count := fmt.Sprintf("%d/%d rows", done/u, cells)
+	if !d.token {
+		count = fmt.Sprintf("%d/%d pixel rows", done, n)
+	}
+	return fmt.Sprintf("  %-8s [%s%s] %s", d.label, strings.Repeat("█", full), strings.Repeat("·", max(0, cells-full)), count)
 }
 
 func (d *display) wrote(files []string) {

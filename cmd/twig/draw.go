@@ -123,7 +123,7 @@ func drawCmd(ctx context.Context, e *env, args []string, policyRun bool) error {
 	if err := trace.Close(); err != nil {
 		return fmt.Errorf("cannot write the trace: %w", err)
 	}
-	files, err := writeOutputs(dir, res.Tokens, events)
+	files, err := writeOutputs(dir, res.Canvas, events)
 	if runErr != nil {
 		if err != nil {
 			return fmt.Errorf("%w (trace in %s)", runErr, dir)

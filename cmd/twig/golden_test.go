@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -72,6 +73,17 @@ func TestEmbeddedGolden(t *testing.T) {
 				}
 				g.Runs[name] = [3]string{hashHex(read(t, filepath.Join(dir, imageFile))), hashHex(read(t, filepath.Join(dir, gifFile))),
 					hashHex(timings.ReplaceAll(read(t, filepath.Join(dir, traceFile)), nil))}
+				// The trace alone gives the same files: twig replay folds
+				// its strips (twig/2) into the same PNG and GIF.
+				again := filepath.Join(t.TempDir(), "replay")
+				if o := twig(t, defaultBackend, "replay", "--out", again, filepath.Join(dir, traceFile)); o.code != 0 {
+					t.Fatalf("%s %s: replay: %+v", w.name, name, o.stderr)
+				}
+				for _, f := range []string{imageFile, gifFile} {
+					if !bytes.Equal(read(t, filepath.Join(again, f)), read(t, filepath.Join(dir, f))) {
+						t.Errorf("%s %s: the replayed trace's %s differs from the drawn one", w.name, name, f)
+					}
+				}
 			}
 		}
 		got[w.name] = g
@@ -102,6 +114,30 @@ func TestEmbeddedGolden(t *testing.T) {
 					t.Errorf("%s weights, %s: %s differs from the golden output: the embedded path changed (if the kernels' numerics changed on purpose, rerun with TWIG_UPDATE_GOLDEN=1)", name, run, what)
 				}
 			}
+		}
+	}
+}
+
+// TestReplayTwig1: traces written by a twig/1 build (cmd/twig/testdata/twig1,
+// drawn by the build before twig/2 with the shipped weights: a fixed
+// schedule, an adaptive run, a run with a redraw) replay to the image.png
+// and thinking.gif that build wrote.
+func TestReplayTwig1(t *testing.T) {
+	for _, name := range []string{"fixed", "adaptive", "redraw"} {
+		trace := filepath.Join("testdata", "twig1", name+".jsonl")
+		if !bytes.Contains(read(t, trace), []byte(`"v":"twig/1"`)) {
+			t.Fatalf("%s is not a twig/1 trace", trace)
+		}
+		dir := filepath.Join(t.TempDir(), "out")
+		if o := twig(t, defaultBackend, "replay", "--out", dir, trace); o.code != 0 {
+			t.Fatalf("replay %s: %+v", trace, o)
+		}
+		if !bytes.Equal(read(t, filepath.Join(dir, imageFile)), read(t, filepath.Join("testdata", "twig1", name+".png"))) {
+			t.Errorf("%s: image.png differs from the twig/1 build's", name)
+		}
+		want := string(bytes.TrimSpace(read(t, filepath.Join("testdata", "twig1", name+".gif.sha256"))))
+		if got := hashHex(read(t, filepath.Join(dir, gifFile))); got != want {
+			t.Errorf("%s: thinking.gif sha256 %s, the twig/1 build's %s", name, got, want)
 		}
 	}
 }

@@ -11,7 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/world/scene"
 	"github.com/twig-project/twig/internal/world/tokens"
@@ -30,17 +32,18 @@ func testBackend(context.Context, backendOptions) (Backend, error) {
 				}
 				return s, nil
 			}),
-			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-				end := req.Rows.End
-				if end < 0 {
+			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+				u := req.Canvas.H / tokens.Grid
+				end := req.Rows.End / u
+				if req.Rows.End < 0 {
 					end = tokens.Grid
 				}
-				for r := req.Rows.Start; r < end && ctx.Err() == nil; r++ {
+				for r := req.Rows.Start / u; r < end && ctx.Err() == nil; r++ {
 					row := make([]int, tokens.Grid)
 					for i := range row {
 						row[i] = rng.IntN(tokens.NumImageTokens)
 					}
-					onRow(r, row)
+					onStrip(model.TokenStrip(row, r, req.Canvas.W, req.Canvas.H))
 				}
 				return nil
 			}),
@@ -188,7 +191,7 @@ func adaptiveBackend(ctx context.Context, o backendOptions) (Backend, error) {
 	fb.NewRoles = func(ctx context.Context, spec engine.RunSpec) (engine.Roles, error) {
 		r, err := inner(ctx, spec)
 		r.Decider = engine.DeciderFunc(func(_ context.Context, req engine.DecideRequest) (bool, float64, error) {
-			return req.Row == 9, 0.7, nil
+			return req.Row == 9*16, 0.7, nil
 		})
 		return r, err
 	}

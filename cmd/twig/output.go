@@ -3,13 +3,12 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"image/png"
 	"os"
 	"path/filepath"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/render"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Output file names.
@@ -23,25 +22,22 @@ func tracePath(dir string) string { return filepath.Join(dir, traceFile) }
 
 // writeOutputs writes image.png from the canvas and thinking.gif from the
 // events; it returns the paths written.
-func writeOutputs(dir string, canvas tokens.Tokens, events []protocol.Event) ([]string, error) {
+func writeOutputs(dir string, c *canvas.Canvas, events []protocol.Event) ([]string, error) {
 	film, err := render.Rebuild(events)
 	if err != nil {
 		return nil, err
 	}
-	return writeFilm(dir, canvas, film)
+	return writeFilm(dir, c, film)
 }
 
-// writeFilm writes image.png from the canvas (nil: the film's), or from the
-// film's real picture when the run painted one, and thinking.gif from the
-// film.
-func writeFilm(dir string, canvas tokens.Tokens, film *render.Film) ([]string, error) {
-	if canvas == nil {
-		canvas = film.Canvas
+// writeFilm writes image.png from the canvas (nil: the film's) — a token
+// model's canvas smooth, any other the picture itself at its size and in
+// its colours (render.WriteCanvas) — and thinking.gif from the film.
+func writeFilm(dir string, c *canvas.Canvas, film *render.Film) ([]string, error) {
+	if c == nil {
+		c = film.Canvas
 	}
-	write := func(w *bufio.Writer) error { return render.WritePNG(w, canvas) }
-	if film.Picture != nil { // the picture itself, at its size and in its colours
-		write = func(w *bufio.Writer) error { return png.Encode(w, film.Picture.Image()) }
-	}
+	write := func(w *bufio.Writer) error { return render.WriteCanvas(w, c) }
 	img := filepath.Join(dir, imageFile)
 	if err := writeFile(img, write); err != nil {
 		return nil, err

@@ -21,7 +21,6 @@ import (
 	"github.com/twig-project/twig/core/remote/remotetest"
 	"github.com/twig-project/twig/edge/client"
 	"github.com/twig-project/twig/edge/wsconn"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // TestDrawPhotos draws with twig draw --backend openai on a provider whose
@@ -126,16 +125,16 @@ func TestServePhotos(t *testing.T) {
 		}
 		switch p := ev.Payload.(type) {
 		case *protocol.BandStarted:
-			rows = pixelRowsOf(f.Plan[p.Band], f.Pixels.H)
-			before = outsideHash(f.Pixels, rows)
+			rows = f.Plan[p.Band]
+			before = outsideHash(f.Canvas, rows)
 		case *protocol.BandRedrawn:
-			rows = pixelRowsOf(p.Rows, f.Pixels.H)
+			rows = p.Rows
 		case *protocol.BandProgress:
 			if p.PNG != "" {
 				strips++
 			}
 		case *protocol.BandDone:
-			if outsideHash(f.Pixels, rows) != before {
+			if outsideHash(f.Canvas, rows) != before {
 				t.Errorf("band %d round %d changed pixels outside its rows", p.Band, p.Round)
 			}
 		}
@@ -145,13 +144,13 @@ func TestServePhotos(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f.Pixels == nil || f.Pixels.W != 1024 || f.Pixels.H != 1024 {
-		t.Fatalf("the run's picture is %v, want 1024×1024", f.Pixels)
+	if f.Canvas == nil || f.Canvas.W != 1024 || f.Canvas.H != 1024 {
+		t.Fatalf("the run's picture is %v, want 1024×1024", f.Canvas)
 	}
-	if n := remotetest.Colours(f.Pixels.Image()); n < 10000 {
+	if n := remotetest.Colours(f.Canvas.Image()); n < 10000 {
 		t.Fatalf("the picture has %d colours, want a photograph's", n)
 	}
-	if want := tokens.Grid + 5 + 6 + 5; strips != want { // 16 rows, then each band redrawn once
+	if want := 3 + 3; strips != want { // a strip a band, then each band redrawn once
 		t.Errorf("%d band_progress strips, want %d", strips, want)
 	}
 	if strings.Contains(raw.String(), key) {
@@ -159,10 +158,6 @@ func TestServePhotos(t *testing.T) {
 	}
 	edits, chats := len(prov.Edits()), len(prov.Chats())
 	t.Logf("one picture over twig serve: %d calls (%d chat, %d image edits) in %v", edits+chats, chats, edits, took.Round(time.Millisecond))
-}
-
-func pixelRowsOf(r protocol.Rows, h int) protocol.Rows {
-	return protocol.Rows{Start: canvas.CellRows(r.Start, tokens.Grid, h).Start, End: canvas.CellRows(r.End-1, tokens.Grid, h).End}
 }
 
 func outsideHash(c *canvas.Canvas, r protocol.Rows) [32]byte {
@@ -200,8 +195,8 @@ func TestDrawPhotosMixed(t *testing.T) {
 			t.Errorf("band rows %v has no thought from the embedded thinker", b.Rows)
 		}
 	}
-	if f.Pixels == nil || critiques == 0 || remotetest.Colours(f.Pixels.Image()) < 10000 {
-		t.Fatalf("picture %v, %d critiques: want the photographs, scored by the embedded critic", f.Pixels, critiques)
+	if f.Canvas == nil || critiques == 0 || remotetest.Colours(f.Canvas.Image()) < 10000 {
+		t.Fatalf("picture %v, %d critiques: want the photographs, scored by the embedded critic", f.Canvas, critiques)
 	}
 	if len(prov.Chats()) != 0 || len(prov.Edits()) < 3 {
 		t.Fatalf("%d chat calls and %d edits: want no chat (embedded thinker and critic) and an edit a band", len(prov.Chats()), len(prov.Edits()))

@@ -11,7 +11,8 @@ import (
 )
 
 const replayAbout = `Rebuilds image.png and thinking.gif from a trace.jsonl written by
-'twig draw' (or any twig/1 event stream), without a model.`
+'twig draw' (any twig/2 event stream, or a twig/1 trace of an older
+build: it gives the same files as when it was drawn), without a model.`
 
 func replay(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "replay", "[flags] TRACE.jsonl", replayAbout)
@@ -53,7 +54,7 @@ func replay(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	files, err := writeFilm(dir, film.Canvas, film)
+	files, err := writeFilm(dir, nil, film)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
@@ -96,12 +98,12 @@ func TestHoldAfterRow(t *testing.T) {
 				emit("rows 0 3 : new small solid red circle at 1 1")
 				return "rows 0 3 : new small solid red circle at 1 1", nil
 			}),
-			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-				for r := req.Rows.Start; r < req.Rows.End; r++ {
+			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+				for r := req.Rows.Start / 16; r < req.Rows.End/16; r++ {
 					if err := ctx.Err(); err != nil {
 						return err
 					}
-					onRow(r, make([]int, tokens.Grid))
+					onStrip(model.TokenStrip(make([]int, tokens.Grid), r, req.Canvas.W, req.Canvas.H))
 				}
 				return nil
 			}),

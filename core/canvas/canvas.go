@@ -29,6 +29,14 @@ import (
 // MaxSide bounds a canvas's width and height (a 4096² canvas is 64 MiB).
 const MaxSide = 4096
 
+// TokenRenderer draws a token model's token rows as pixels: the pixel rows
+// rows of a w×h canvas whose token view is toks (grid×grid, -1 undrawn), as
+// a strip. Readers that get tokens without pixels — a twig/1 trace's token
+// rows, a call request that carries only a token view — draw them with it
+// when it is set; package model sets it to the embedded model's renderer
+// (the world's picture of its tokens), so this package imports no world.
+var TokenRenderer func(toks []int, grid int, rows protocol.Rows, w, h int) Strip
+
 // MaxGrid bounds a token grid's side.
 const MaxGrid = 256
 

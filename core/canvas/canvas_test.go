@@ -144,20 +144,22 @@ func TestRowsOutsideTheCanvas(t *testing.T) {
 	}
 }
 
-// TestScheduleIsTheEnginesInPixels: with a token model's unit (h/16) the
-// pixel schedule is the engine's token schedule, scaled.
-func TestScheduleIsTheEnginesInPixels(t *testing.T) {
-	for k := 0; k <= 17; k++ {
+// TestSchedule: with a token model's unit (h/16) the pixel schedule is the
+// token grid's, scaled (k=3: token rows [0,6) [6,11) [11,16)); the engine's
+// Schedule is this one.
+func TestSchedule(t *testing.T) {
+	for k, sizes := range map[int][]int{0: {16}, 1: {16}, 3: {6, 5, 5}, 5: {4, 3, 3, 3, 3}, 16: slices.Repeat([]int{1}, 16), 17: slices.Repeat([]int{1}, 16)} {
 		got, err := canvas.Schedule(k, 256, 16)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := engine.Schedule(k)
-		for i := range want {
-			want[i].Start *= 16
-			want[i].End *= 16
+		var want []protocol.Rows
+		at := 0
+		for _, n := range sizes {
+			want = append(want, protocol.Rows{Start: 16 * at, End: 16 * (at + n)})
+			at += n
 		}
-		if !slices.Equal(got, want) {
+		if !slices.Equal(got, want) || !slices.Equal(engine.Schedule(k, engine.TokenGeometry), want) {
 			t.Fatalf("k=%d: %v, want %v", k, got, want)
 		}
 	}

@@ -15,16 +15,10 @@ import (
 func TestNoWorldDeps(t *testing.T) {
 	const mod = "github.com/twig-project/twig/"
 	// pending lists what still depends on world code, and why, until it is
-	// gone. The token grid is still the engine's canvas (State.Canvas is
-	// tokens.Tokens, a painter paints rows of tokens) until the engine paints
-	// pixel strips on a canvas.Canvas — the engine engineer's step 4 of
-	// docs/CANVAS.md, in flight. When a package stops depending on one of
-	// these, this test says so: delete the entry (the list must end empty).
-	pending := map[string][]string{
-		"core/engine":   {"internal/world/tokens"},
-		"core/rolecall": {"internal/world/tokens"},
-		"core/fold":     {"internal/world/tokens"},
-	}
+	// gone: nothing since the engine paints pixel strips on a canvas.Canvas
+	// (a token model keeps its grid as its own view). A new entry needs a
+	// reason here.
+	pending := map[string][]string{}
 	pkgs := []string{"core/engine", "core/protocol", "core/rolecall", "core/fold", "core/canvas"}
 	for _, p := range pkgs {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", mod+p).Output()

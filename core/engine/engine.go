@@ -1,22 +1,25 @@
-// Package engine runs the Thinking-while-Generating loop: before each band of
-// rows a thinker writes a thought, a painter draws the band row by row, and a
-// critic scores it; below the threshold the band's thought is replaced by the
-// critic's revision and only that band is redrawn.
+// Package engine runs the Thinking-while-Generating loop on a canvas of W×H
+// pixels cut into bands of pixel rows: before each band a thinker writes a
+// thought, a painter draws the band strip by strip, and a critic scores it;
+// below the threshold the band's thought is replaced by the critic's
+// revision and only that band is redrawn.
 //
 // Roles are small interfaces so that one model may play all of them and a
 // remote service may play one. Every request carries the whole state (prompt,
 // settings, earlier thoughts, a copy of the canvas), so stateless roles work.
 // Draw emits the run's events (package protocol) to a Sink in order, and
 // returns the final canvas and stats. The package has no mutable package-level
-// state: any number of runs may go at once.
+// state: any number of runs may go at once. It imports nothing of the
+// synthetic world: a token model (package model) keeps its token grid as
+// its own view of the canvas (canvas.Canvas.Tokens).
 package engine
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Settings control a run; see protocol.Settings. DefaultSettings gives the defaults.
@@ -71,30 +74,67 @@ type RejectedPlan struct {
 	Reason  string `json:"reason"`
 }
 
-// Painter paints the rows of req.Rows in order, calling onRow once per row
-// with that row's tokens.Grid tokens, and returns when done. When req.Rows.End
-// is -1 (adaptive mode) it paints until row tokens.Grid or until ctx is
-// cancelled: the engine cancels ctx to end a band early, so a painter must
-// check ctx between rows.
+// Painter paints the pixel rows of req.Rows in strips, in order from the
+// top, calling onStrip once per strip, and returns when done: each strip is
+// as wide as the canvas (req.Canvas.W), starts where the last one ended and
+// lies inside the band; a token model's strips are whole token rows with
+// their Tokens set. When req.Rows.End is -1 (adaptive mode) it paints until
+// the canvas's last row or until ctx is cancelled: the engine cancels ctx
+// to end a band early (the decider is asked after each strip), so a painter
+// must check ctx between strips. The engine writes each strip into the
+// canvas and nothing else: whatever a painter does, the pixels outside the
+// strips it hands over stay as they were.
 type Painter interface {
-	PaintBand(ctx context.Context, req PaintRequest, onRow func(row int, tokens []int)) error
+	PaintBand(ctx context.Context, req PaintRequest, onStrip func(canvas.Strip)) error
 }
 
-// PixelPainter is optional: a painter of real pictures (a remote image
-// model) rather than of the token grid. The run's canvas is then also a
-// picture of PictureSize pixels, which every request carries
-// (State.Picture), and each painted row comes with its pixels: token row r
-// is the picture's pixel rows canvas.CellRows(r, tokens.Grid, h), and its
-// tokens are the embedded model's view of those pixels (what an embedded
-// role reads). The engine writes only those rows: whatever the painter does,
-// the pixels outside the band it paints stay as they were.
-type PixelPainter interface {
-	Painter
-	// PictureSize is the picture's width and height in pixels; the height
-	// is at least tokens.Grid.
-	PictureSize() (w, h int)
-	// PaintPixels is PaintBand with each row's pixels in strip.
-	PaintPixels(ctx context.Context, req PaintRequest, onRow func(row int, tokens []int, strip canvas.Strip)) error
+// Geometry is the canvas a painter paints: Width×Height pixels whose band
+// edges are multiples of Unit pixel rows; Grid is the token grid's side
+// when the painter is a token model (Unit is then Height/Grid), else 0.
+type Geometry struct {
+	Width, Height int
+	Grid          int
+	Unit          int
+}
+
+// TokenGeometry is a twig token model's canvas (the embedded model's): 256×256
+// pixels, a grid of 16 tokens a side, one token row 16 pixel rows. A painter
+// without a Geometry method paints it.
+var TokenGeometry = Geometry{Width: 256, Height: 256, Grid: 16, Unit: 16}
+
+// Sizer is optional: a painter with a canvas of its own (a remote image
+// model paints at its size). Painters without it paint TokenGeometry.
+type Sizer interface {
+	Geometry() Geometry
+}
+
+// GeometryOf is p's geometry: its own, or TokenGeometry.
+func GeometryOf(p Painter) Geometry {
+	if s, ok := p.(Sizer); ok {
+		return s.Geometry()
+	}
+	return TokenGeometry
+}
+
+// Check reports whether g is a canvas the engine can cut into bands.
+func (g Geometry) Check() error {
+	switch {
+	case g.Width < 1 || g.Height < 1 || g.Width > canvas.MaxSide || g.Height > canvas.MaxSide:
+		return fmt.Errorf("the painter's canvas is %d×%d pixels: use 1 to %d a side", g.Width, g.Height, canvas.MaxSide)
+	case g.Unit < 1 || g.Height%g.Unit != 0:
+		return fmt.Errorf("the painter's canvas of %d rows cannot be cut in units of %d rows", g.Height, g.Unit)
+	case g.Grid != 0 && (g.Grid < 1 || g.Height%g.Grid != 0 || g.Width%g.Grid != 0 || g.Unit != g.Height/g.Grid):
+		return fmt.Errorf("the painter's token grid of %d does not divide its %d×%d canvas in units of %d rows", g.Grid, g.Width, g.Height, g.Unit)
+	}
+	return nil
+}
+
+// NewCanvas is a transparent canvas of g (with its token view when g.Grid is set).
+func (g Geometry) NewCanvas() (*canvas.Canvas, error) {
+	if g.Grid > 0 {
+		return canvas.NewGrid(g.Width, g.Height, g.Grid)
+	}
+	return canvas.New(g.Width, g.Height)
 }
 
 // Critic scores a freshly drawn band and proposes a revised thought.
@@ -161,21 +201,19 @@ type State struct {
 	Rows Rows `json:"rows"`
 	// Thoughts are the accepted thoughts of the earlier bands, in order ("" where none).
 	Thoughts []string `json:"thoughts"`
-	// Canvas is a copy of the canvas so far; -1 marks undrawn cells.
-	Canvas tokens.Tokens `json:"canvas"`
-	// Picture is a copy of the real picture so far when the painter paints
-	// one (PixelPainter), transparent where undrawn; nil otherwise. Roles
-	// that see pictures (a remote thinker, critic or painter) look at it;
-	// Canvas is its token view.
-	Picture *canvas.Canvas `json:"-"`
+	// Canvas is a copy of the canvas so far (transparent, unpainted rows
+	// where undrawn), with its token view when the painter is a token model.
+	// Roles that see pictures look at its pixels; a token model reads its
+	// token view (package rolecall puts it on the wire).
+	Canvas *canvas.Canvas `json:"-"`
 }
 
 // ThinkRequest asks for the thought of band Band.
 type ThinkRequest struct {
 	State
 	// SetEnd is set when the band is open-ended (Rows.End == -1): the thinker
-	// may call it to end the band at row end, Rows.Start < end ≤ tokens.Grid.
-	// It is nil otherwise.
+	// may call it to end the band at pixel row end, Rows.Start < end ≤ the
+	// canvas's height, a multiple of the painter's unit. It is nil otherwise.
 	SetEnd func(end int) `json:"-"`
 	// Attempt is 0 for the band's first plan, a for the a-th rewrite of a
 	// plan the thinker rejected (see PlanReviewer).
@@ -237,11 +275,12 @@ type Sink func(protocol.Event) error
 type Result struct {
 	// RunID names the run.
 	RunID string
-	// Tokens is the final canvas (partial when the run failed).
-	Tokens tokens.Tokens
-	// Picture is the final picture when the painter paints real pictures
-	// (PixelPainter), else nil.
-	Picture *canvas.Canvas
+	// Canvas is the final canvas (partial when the run failed; nil when it
+	// failed before it had one).
+	Canvas *canvas.Canvas
+	// Tokens is the final canvas's token view when every painted row came
+	// from a token model (the embedded model's runs), else nil.
+	Tokens []int
 	// Thoughts are the accepted thoughts, one per band.
 	Thoughts []string
 	// Bands are the bands' rows.

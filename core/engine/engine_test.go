@@ -10,11 +10,14 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/render"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
+
+// schedule is engine.Schedule on the test painter's canvas, in pixel rows.
+func schedule(k int) []engine.Rows { return engine.Schedule(k, engine.TokenGeometry) }
 
 func TestSchedule(t *testing.T) {
 	for _, tc := range []struct {
@@ -24,29 +27,30 @@ func TestSchedule(t *testing.T) {
 		{1, []int{16}}, {2, []int{8, 8}}, {3, []int{6, 5, 5}}, {4, []int{4, 4, 4, 4}},
 		{5, []int{4, 3, 3, 3, 3}}, {16, slices.Repeat([]int{1}, 16)}, {0, []int{16}}, {99, slices.Repeat([]int{1}, 16)},
 	} {
-		plan := engine.Schedule(tc.k)
+		plan := schedule(tc.k)
 		var sizes []int
 		next := 0
 		for _, r := range plan {
 			if r.Start != next {
 				t.Fatalf("k=%d: %v is not contiguous", tc.k, plan)
 			}
-			sizes = append(sizes, r.Len())
+			sizes = append(sizes, r.Len()/u)
 			next = r.End
 		}
-		if !slices.Equal(sizes, tc.want) || next != tokens.Grid {
+		if !slices.Equal(sizes, tc.want) || next != grid*u {
 			t.Errorf("k=%d: sizes %v, want %v", tc.k, sizes, tc.want)
 		}
 	}
 }
 
-// wantCanvas is what the test painter leaves when band b of plan was last drawn in round rounds[b].
-func wantCanvas(plan []engine.Rows, rounds []int) tokens.Tokens {
-	c := tokens.NewTokens()
+// wantCanvas is the token view the test painter leaves when band b of plan
+// (pixel rows) was last drawn in round rounds[b].
+func wantCanvas(plan []engine.Rows, rounds []int) []int {
+	c := slices.Repeat([]int{-1}, grid*grid)
 	for b, rows := range plan {
-		for row := rows.Start; row < rows.End; row++ {
-			for col := range tokens.Grid {
-				c[row*tokens.Grid+col] = tok(b, rounds[b], row, col)
+		for row := rows.Start / u; row < rows.End/u; row++ {
+			for col := range grid {
+				c[row*grid+col] = tok(b, rounds[b], row, col)
 			}
 		}
 	}
@@ -57,7 +61,7 @@ func TestFixedSchedules(t *testing.T) {
 	for k := 1; k <= 4; k++ {
 		f := &fakes{}
 		r := mustDraw(t, &backend{f: f}, settings(func(s *engine.Settings) { s.Bands = k }))
-		plan := engine.Schedule(k)
+		plan := schedule(k)
 		if got := of[*protocol.RunStarted](r)[0].Plan; !reflect.DeepEqual(got, plan) {
 			t.Errorf("k=%d: plan %v, want %v", k, got, plan)
 		}
@@ -74,7 +78,7 @@ func TestFixedSchedules(t *testing.T) {
 			want = append(want, protocol.TypeBandStarted)
 			want = append(want, slices.Repeat([]string{protocol.TypeThoughtDelta}, 3)...)
 			want = append(want, protocol.TypeThoughtDone)
-			want = append(want, slices.Repeat([]string{protocol.TypeBandProgress}, rows.Len())...)
+			want = append(want, slices.Repeat([]string{protocol.TypeBandProgress}, rows.Len()/u)...)
 			want = append(want, protocol.TypeBandDone, protocol.TypeCritique)
 		}
 		want = append(want, protocol.TypeRunDone)
@@ -82,7 +86,7 @@ func TestFixedSchedules(t *testing.T) {
 			t.Errorf("k=%d: events\n got %v\nwant %v", k, got, want)
 		}
 		st := r.res.Stats
-		if st.Bands != k || st.ThoughtTokens != 3*k || st.ImageTokens != tokens.Grid*tokens.Grid || st.Critiques != k || st.Revisions != 0 {
+		if st.Bands != k || st.ThoughtTokens != 3*k || st.ImageTokens != grid*grid || st.PixelRows != grid*u || st.Critiques != k || st.Revisions != 0 {
 			t.Errorf("k=%d: stats %+v", k, st)
 		}
 	}
@@ -105,7 +109,7 @@ func TestBackendDefaultBands(t *testing.T) {
 func TestRequestsCarryState(t *testing.T) {
 	f := &fakes{}
 	r := mustDraw(t, &backend{f: f}, settings(func(s *engine.Settings) { s.Bands = 3 }))
-	plan := engine.Schedule(3)
+	plan := schedule(3)
 	for i, req := range f.thinks {
 		if req.Band != i || req.Rows != plan[i] || req.Prompt == "" || req.SetEnd != nil {
 			t.Errorf("think %d: %+v", i, req.State)
@@ -115,7 +119,7 @@ func TestRequestsCarryState(t *testing.T) {
 		}
 		// Canvas: every earlier band drawn, the rest undrawn.
 		want := wantCanvas(plan[:i], make([]int, i))
-		if !slices.Equal(req.Canvas, want) {
+		if !slices.Equal(req.Canvas.Tokens, want) {
 			t.Errorf("think %d: canvas is not the earlier bands", i)
 		}
 	}
@@ -191,7 +195,7 @@ func TestRevisionLimits(t *testing.T) {
 		if got := len(of[*protocol.BandRedrawn](r)); got != 2*maxRev {
 			t.Errorf("max %d: %d band_redrawn", maxRev, got)
 		}
-		if want := wantCanvas(engine.Schedule(2), []int{maxRev, maxRev}); !slices.Equal(r.res.Tokens, want) {
+		if want := wantCanvas(schedule(2), []int{maxRev, maxRev}); !slices.Equal(r.res.Tokens, want) {
 			t.Errorf("max %d: final canvas is not the last redraw", maxRev)
 		}
 	}
@@ -206,7 +210,7 @@ func TestRedrawOneBand(t *testing.T) {
 		return engine.Critique{Score: 95, Parsed: true}
 	}}
 	r := mustDraw(t, &backend{f: f}, settings(func(s *engine.Settings) { s.Bands = 3 }))
-	plan := engine.Schedule(3)
+	plan := schedule(3)
 	if want := wantCanvas(plan, []int{0, 1, 0}); !slices.Equal(r.res.Tokens, want) {
 		t.Fatal("final canvas: want bands 0 and 2 from round 0 and band 1 from round 1")
 	}
@@ -223,7 +227,7 @@ func TestRedrawOneBand(t *testing.T) {
 	if redraw.Band != 1 || redraw.Thought != r.res.Thoughts[1] || redraw.Rows != plan[1] {
 		t.Fatalf("redraw request %+v", redraw)
 	}
-	if want := wantCanvas(plan[:1], []int{0}); !slices.Equal(redraw.Canvas, want) {
+	if want := wantCanvas(plan[:1], []int{0}); !slices.Equal(redraw.Canvas.Tokens, want) {
 		t.Error("the redraw saw a canvas other than band 0 alone")
 	}
 	// Band 2's thinker sees the revision as band 1's thought.
@@ -232,7 +236,7 @@ func TestRedrawOneBand(t *testing.T) {
 	}
 	// Events: critique(redraw) → band_redrawn → band 1's rows in round 1 → band_done → critique(pass).
 	want := []string{protocol.TypeCritique, protocol.TypeBandRedrawn}
-	want = append(want, slices.Repeat([]string{protocol.TypeBandProgress}, plan[1].Len())...)
+	want = append(want, slices.Repeat([]string{protocol.TypeBandProgress}, plan[1].Len()/u)...)
 	want = append(want, protocol.TypeBandDone, protocol.TypeCritique, protocol.TypeBandStarted)
 	types := r.types()
 	i := slices.Index(types, protocol.TypeBandRedrawn) - 1
@@ -289,9 +293,9 @@ func TestNoThinkNoReflect(t *testing.T) {
 }
 
 func TestAdaptiveDecider(t *testing.T) {
-	f := &fakes{decide: func(req engine.DecideRequest) bool { return req.Row == 0 || req.Row == 5 || req.Row == 11 }}
+	f := &fakes{decide: func(req engine.DecideRequest) bool { return req.Row == 0 || req.Row == 5*u || req.Row == 11*u }}
 	r := mustDraw(t, &backend{f: f}, settings(func(s *engine.Settings) { s.Adaptive = true }))
-	want := []engine.Rows{{Start: 0, End: 5}, {Start: 5, End: 11}, {Start: 11, End: 16}}
+	want := []engine.Rows{px(0, 5), px(5, 11), px(11, 16)}
 	if !reflect.DeepEqual(r.res.Bands, want) {
 		t.Fatalf("bands %v, want %v", r.res.Bands, want)
 	}
@@ -299,11 +303,11 @@ func TestAdaptiveDecider(t *testing.T) {
 		t.Errorf("adaptive run_started has a plan %v", p)
 	}
 	ds := of[*protocol.ThinkDecision](r)
-	if len(ds) != tokens.Grid {
-		t.Fatalf("%d decisions, want one per row boundary (%d)", len(ds), tokens.Grid)
+	if len(ds) != grid {
+		t.Fatalf("%d decisions, want one per strip boundary (%d)", len(ds), grid)
 	}
 	for i, d := range ds {
-		if d.Row != i || d.Think != (i == 0 || i == 5 || i == 11) || d.Source != "decider" {
+		if d.Row != i*u || d.Think != (i == 0 || i == 5 || i == 11) || d.Source != "decider" {
 			t.Errorf("decision %d: %+v", i, d)
 		}
 	}
@@ -323,9 +327,9 @@ func TestAdaptiveDecider(t *testing.T) {
 	types := r.types()
 	i := slices.IndexFunc(r.events, func(ev protocol.Event) bool {
 		d, ok := ev.Payload.(*protocol.ThinkDecision)
-		return ok && d.Row == 5
+		return ok && d.Row == 5*u
 	})
-	if p, ok := r.events[i-1].Payload.(*protocol.BandProgress); !ok || p.Row != 4 || types[i+1] != protocol.TypeBandDone {
+	if p, ok := r.events[i-1].Payload.(*protocol.BandProgress); !ok || p.Rows != px(4, 5) || types[i+1] != protocol.TypeBandDone {
 		t.Errorf("around the row-5 decision: %v", types[i-1:i+2])
 	}
 	if want := wantCanvas(want, []int{0, 0, 0}); !slices.Equal(r.res.Tokens, want) {
@@ -333,7 +337,7 @@ func TestAdaptiveDecider(t *testing.T) {
 	}
 	// replay agrees
 	film, err := render.Rebuild(r.events)
-	if err != nil || !slices.Equal(film.Canvas, r.res.Tokens) {
+	if err != nil || !slices.Equal(film.Canvas.Tokens, r.res.Tokens) || !slices.Equal(film.Canvas.Pix, r.res.Canvas.Pix) {
 		t.Errorf("replay: %v", err)
 	}
 }
@@ -341,27 +345,27 @@ func TestAdaptiveDecider(t *testing.T) {
 func TestAdaptiveSkipAndRedraw(t *testing.T) {
 	// Skip the thought at row 0, think at row 8; band 1 is redrawn once.
 	f := &fakes{
-		decide: func(req engine.DecideRequest) bool { return req.Row == 8 },
+		decide: func(req engine.DecideRequest) bool { return req.Row == 8*u },
 		critique: func(req engine.CritiqueRequest) engine.Critique {
 			return engine.Critique{Score: map[bool]int{true: 20, false: 100}[req.Band == 1 && req.Round == 0], Parsed: true, Revision: "fix"}
 		},
 	}
 	r := mustDraw(t, &backend{f: f}, settings(func(s *engine.Settings) { s.Adaptive = true }))
-	if len(f.thinks) != 1 || f.thinks[0].Rows != (engine.Rows{Start: 8, End: -1}) || f.thinks[0].SetEnd == nil {
+	if len(f.thinks) != 1 || f.thinks[0].Rows != px(8, -1) || f.thinks[0].SetEnd == nil {
 		t.Fatalf("thinks %+v", f.thinks)
 	}
 	if !slices.Equal(r.res.Thoughts, []string{"", "fix"}) {
 		t.Errorf("thoughts %q", r.res.Thoughts)
 	}
 	redraw := f.paints[len(f.paints)-1]
-	if redraw.Round != 1 || redraw.Rows != (engine.Rows{Start: 8, End: 16}) {
+	if redraw.Round != 1 || redraw.Rows != px(8, 16) {
 		t.Errorf("redraw request rows %v round %d: want the band's fixed rows", redraw.Rows, redraw.Round)
 	}
 	// No decisions are asked inside a redraw.
-	if n := len(of[*protocol.ThinkDecision](r)); n != tokens.Grid {
+	if n := len(of[*protocol.ThinkDecision](r)); n != grid {
 		t.Errorf("%d decisions", n)
 	}
-	if want := wantCanvas([]engine.Rows{{Start: 0, End: 8}, {Start: 8, End: 16}}, []int{0, 1}); !slices.Equal(r.res.Tokens, want) {
+	if want := wantCanvas([]engine.Rows{px(0, 8), px(8, 16)}, []int{0, 1}); !slices.Equal(r.res.Tokens, want) {
 		t.Error("canvas differs")
 	}
 }
@@ -369,7 +373,7 @@ func TestAdaptiveSkipAndRedraw(t *testing.T) {
 func TestAdaptiveThinkerEndsBands(t *testing.T) {
 	f := &fakes{endAfter: 6}
 	r := mustDraw(t, &backend{f: f, noDec: true}, settings(func(s *engine.Settings) { s.Adaptive = true }))
-	want := []engine.Rows{{Start: 0, End: 6}, {Start: 6, End: 12}, {Start: 12, End: 16}}
+	want := []engine.Rows{px(0, 6), px(6, 12), px(12, 16)}
 	if !reflect.DeepEqual(r.res.Bands, want) {
 		t.Fatalf("bands %v, want %v", r.res.Bands, want)
 	}
@@ -385,7 +389,7 @@ func TestAdaptiveThinkerEndsBands(t *testing.T) {
 	}
 	// Without a decider and without an end from the thinker: one band.
 	r = mustDraw(t, &backend{f: &fakes{}, noDec: true}, settings(func(s *engine.Settings) { s.Adaptive = true }))
-	if !reflect.DeepEqual(r.res.Bands, []engine.Rows{{Start: 0, End: 16}}) {
+	if !reflect.DeepEqual(r.res.Bands, []engine.Rows{px(0, 16)}) {
 		t.Errorf("bands %v", r.res.Bands)
 	}
 	// An end outside the band is the thinker's fault.
@@ -488,7 +492,7 @@ func TestDeadline(t *testing.T) {
 		t.Fatalf("err %v, want deadline_exceeded", r.err)
 	}
 	// The partial canvas holds rows 0-2.
-	if r.res.Tokens[2*tokens.Grid] == -1 || r.res.Tokens[3*tokens.Grid] != -1 {
+	if r.res.Canvas.Tokens[2*grid] == -1 || r.res.Canvas.Tokens[3*grid] != -1 || !r.res.Canvas.Painted[3*u-1] || r.res.Canvas.Painted[3*u] {
 		t.Error("partial canvas is not rows 0-2")
 	}
 }
@@ -560,26 +564,45 @@ func TestFailures(t *testing.T) {
 		{"decider", roles(func(r *engine.Roles) {
 			r.Decider = engine.DeciderFunc(func(context.Context, engine.DecideRequest) (bool, float64, error) { return false, 0, boom })
 		}), settings(func(s *engine.Settings) { s.Adaptive = true }), protocol.CodeDecider, "deciding"},
-		{"painter error", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error { return boom }), settings(nil), protocol.CodePainter, "painting: boom"},
-		{"painter skips a row", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error {
-			on(req.Rows.Start+1, make([]int, tokens.Grid))
+		{"painter error", painter(func(ctx context.Context, req engine.PaintRequest, on func(canvas.Strip)) error { return boom }), settings(nil), protocol.CodePainter, "painting: boom"},
+		{"painter skips a row", painter(func(ctx context.Context, req engine.PaintRequest, on func(canvas.Strip)) error {
+			on(tokenStrip(req.Rows.Start/u+1, make([]int, grid)))
 			return nil
-		}), settings(nil), protocol.CodePainter, "want row 0"},
-		{"painter short row", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error {
-			on(req.Rows.Start, make([]int, 3))
+		}), settings(nil), protocol.CodePainter, "want a strip from row 0"},
+		{"painter short row", painter(func(ctx context.Context, req engine.PaintRequest, on func(canvas.Strip)) error {
+			on(tokenStrip(req.Rows.Start/u, make([]int, grid)))
+			s := tokenStrip(req.Rows.Start/u+1, make([]int, grid))
+			s.Tokens = s.Tokens[:3]
+			on(s)
 			return nil
-		}), settings(nil), protocol.CodePainter, "3 tokens"},
-		{"painter bad token", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error {
-			on(req.Rows.Start, slices.Repeat([]int{-1}, tokens.Grid))
+		}), settings(nil), protocol.CodePainter, "carries 3 tokens, want 16"},
+		{"painter narrow strip", painter(func(ctx context.Context, req engine.PaintRequest, on func(canvas.Strip)) error {
+			s := tokenStrip(req.Rows.Start/u, make([]int, grid))
+			s.W, s.Pix = 128, s.Pix[:4*128*u]
+			on(s)
 			return nil
-		}), settings(nil), protocol.CodePainter, "token -1"},
-		{"painter stops early", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error {
-			on(req.Rows.Start, make([]int, tokens.Grid))
+		}), settings(nil), protocol.CodePainter, "does not fit a 256-pixel-wide canvas"},
+		{"painter half a token row", painter(func(ctx context.Context, req engine.PaintRequest, on func(canvas.Strip)) error {
+			s := tokenStrip(req.Rows.Start/u, make([]int, grid))
+			s.Rows.End, s.Pix = s.Rows.Start+u/2, s.Pix[:4*width*u/2]
+			on(s)
 			return nil
-		}), settings(nil), protocol.CodePainter, "returned after rows [0,1) of [0,6)"},
-		{"painter past the band", painter(func(ctx context.Context, req engine.PaintRequest, on func(int, []int)) error {
-			for r := req.Rows.Start; r <= req.Rows.End; r++ {
-				on(r, make([]int, tokens.Grid))
+		}), settings(nil), protocol.CodePainter, "must be whole token rows"},
+		{"painter bad token", painter(func(ctx context.Context, req engine.PaintRequest, on func(canvas.Strip)) error {
+			on(tokenStrip(req.Rows.Start/u, slices.Repeat([]int{-1}, grid)))
+			return nil
+		}), settings(nil), protocol.CodePainter, "token 0 is -1"},
+		{"painter empty strip", painter(func(ctx context.Context, req engine.PaintRequest, on func(canvas.Strip)) error {
+			on(canvas.Strip{Rows: engine.Rows{Start: req.Rows.Start, End: req.Rows.Start}, W: width})
+			return nil
+		}), settings(nil), protocol.CodePainter, "empty strip"},
+		{"painter stops early", painter(func(ctx context.Context, req engine.PaintRequest, on func(canvas.Strip)) error {
+			on(tokenStrip(req.Rows.Start/u, make([]int, grid)))
+			return nil
+		}), settings(nil), protocol.CodePainter, "returned after rows [0,16) of [0,96)"},
+		{"painter past the band", painter(func(ctx context.Context, req engine.PaintRequest, on func(canvas.Strip)) error {
+			for r := req.Rows.Start / u; r <= req.Rows.End/u; r++ {
+				on(tokenStrip(r, make([]int, grid)))
 			}
 			return nil
 		}), settings(nil), protocol.CodePainter, "past the band"},
@@ -663,7 +686,7 @@ func TestEventsRoundTrip(t *testing.T) {
 	}
 	runs := []result{
 		mustDraw(t, &backend{f: &fakes{critique: low}}, settings(func(s *engine.Settings) { s.MaxThoughtTokens = 4 })),
-		mustDraw(t, &backend{f: &fakes{decide: func(r engine.DecideRequest) bool { return r.Row%5 == 0 }}}, settings(func(s *engine.Settings) { s.Adaptive = true })),
+		mustDraw(t, &backend{f: &fakes{decide: func(r engine.DecideRequest) bool { return r.Row%(5*u) == 0 }}}, settings(func(s *engine.Settings) { s.Adaptive = true })),
 		draw(t, context.Background(), &backend{f: &fakes{}, err: errors.New("x")}, settings(nil)),
 		mustDraw(t, &reviewBackend{&reviewer{f: &fakes{}, rejects: 1}}, settings(nil)),
 	}
@@ -715,7 +738,7 @@ func TestReplay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !slices.Equal(film.Canvas, r.res.Tokens) || !slices.Equal(film.Done.Tokens, r.res.Tokens) {
+		if !slices.Equal(film.Canvas.Tokens, r.res.Tokens) || !slices.Equal(film.Done.Tokens, r.res.Tokens) || !slices.Equal(film.Canvas.Pix, r.res.Canvas.Pix) {
 			t.Error("replayed canvas differs from the run's")
 		}
 	}

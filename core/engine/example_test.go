@@ -1,12 +1,13 @@
 package engine_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // A backend made of three functions, run with two bands; the sink prints the
@@ -19,9 +20,12 @@ func ExampleDraw() {
 				emit("band")
 				return "empty band", nil
 			}),
-			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-				for row := req.Rows.Start; row < req.Rows.End; row++ {
-					onRow(row, make([]int, tokens.Grid)) // token 0: an empty cell
+			// A token model on engine.TokenGeometry: one strip of 16 pixel
+			// rows a token row, white, its 16 tokens 0 (empty cells).
+			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+				for y := req.Rows.Start; y < req.Rows.End; y += 16 {
+					onStrip(canvas.Strip{Rows: engine.Rows{Start: y, End: y + 16}, W: 256,
+						Pix: bytes.Repeat([]byte{255, 255, 255, 255}, 256*16), Tokens: make([]int, 16)})
 				}
 				return nil
 			}),

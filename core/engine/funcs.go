@@ -1,6 +1,10 @@
 package engine
 
-import "context"
+import (
+	"context"
+
+	"github.com/twig-project/twig/core/canvas"
+)
 
 // ThinkerFunc adapts a function to a Thinker.
 type ThinkerFunc func(ctx context.Context, req ThinkRequest, emit func(delta string)) (string, error)
@@ -11,11 +15,11 @@ func (f ThinkerFunc) Think(ctx context.Context, req ThinkRequest, emit func(stri
 }
 
 // PainterFunc adapts a function to a Painter.
-type PainterFunc func(ctx context.Context, req PaintRequest, onRow func(row int, tokens []int)) error
+type PainterFunc func(ctx context.Context, req PaintRequest, onStrip func(canvas.Strip)) error
 
 // PaintBand calls f.
-func (f PainterFunc) PaintBand(ctx context.Context, req PaintRequest, onRow func(int, []int)) error {
-	return f(ctx, req, onRow)
+func (f PainterFunc) PaintBand(ctx context.Context, req PaintRequest, onStrip func(canvas.Strip)) error {
+	return f(ctx, req, onStrip)
 }
 
 // CriticFunc adapts a function to a Critic.

@@ -8,9 +8,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // seeded is a backend whose roles draw from an RNG seeded by the run's seed,
@@ -27,13 +27,13 @@ var seeded = engine.FuncBackend{Bands: 3, NewRoles: func(_ context.Context, spec
 			}
 			return s, nil
 		}),
-		Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-			for row := req.Rows.Start; row < req.Rows.End; row++ {
-				toks := make([]int, tokens.Grid)
+		Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+			for row := req.Rows.Start / u; row < req.Rows.End/u; row++ {
+				toks := make([]int, grid)
 				for i := range toks {
-					toks[i] = rng.IntN(tokens.NumImageTokens)
+					toks[i] = rng.IntN(numToks)
 				}
-				onRow(row, toks)
+				onStrip(tokenStrip(row, toks))
 			}
 			return nil
 		}),
@@ -80,7 +80,7 @@ func TestManyRunsAtOnce(t *testing.T) {
 // BenchmarkRun measures the engine's own cost: a 4-band run with trivial
 // roles (one critique a band, no redraws). Reports ns per event.
 func BenchmarkRun(b *testing.B) {
-	row := make([]int, tokens.Grid)
+	row := make([]int, grid)
 	trivial := engine.FuncBackend{Bands: 4, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
 		return engine.Roles{
 			Thinker: engine.ThinkerFunc(func(_ context.Context, _ engine.ThinkRequest, emit func(string)) (string, error) {
@@ -89,9 +89,9 @@ func BenchmarkRun(b *testing.B) {
 				}
 				return "word word word word word word word word ", nil
 			}),
-			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-				for r := req.Rows.Start; r < req.Rows.End; r++ {
-					onRow(r, row)
+			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+				for r := req.Rows.Start / u; r < req.Rows.End/u; r++ {
+					onStrip(tokenStrip(r, row))
 				}
 				return nil
 			}),

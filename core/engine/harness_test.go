@@ -7,10 +7,41 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
+
+// The test painter is a token model on engine.TokenGeometry: a grid of 16
+// tokens a side, each token row u pixel rows. The tests speak of token rows
+// and convert (px) where the engine speaks pixel rows.
+const (
+	grid    = 16
+	u       = 16  // pixel rows a token row
+	width   = 256 // the canvas's width
+	numToks = 181 // image tokens
+)
+
+// px is token rows [s, e) in pixel rows (e -1 stays open).
+func px(s, e int) engine.Rows {
+	if e < 0 {
+		return engine.Rows{Start: s * u, End: -1}
+	}
+	return engine.Rows{Start: s * u, End: e * u}
+}
+
+// tokenStrip is token row row painted with toks: each cell a flat colour
+// made of its token.
+func tokenStrip(row int, toks []int) canvas.Strip {
+	s := canvas.Strip{Rows: px(row, row+1), W: width, Pix: make([]uint8, 4*width*u), Tokens: toks}
+	for y := range u {
+		for x := range width {
+			i := 4 * (y*width + x)
+			s.Pix[i], s.Pix[i+1], s.Pix[i+2], s.Pix[i+3] = uint8(toks[x/(width/grid)]), uint8(row), 7, 255
+		}
+	}
+	return s
+}
 
 // Test doubles for the roles. They record what they were asked so tests can
 // check the requests too.
@@ -18,7 +49,7 @@ import (
 // tok is what the test painter paints at a cell: different for every band,
 // round, row and column, and a valid image token.
 func tok(band, round, row, col int) int {
-	return 1 + (band*31+round*17+row*5+col)%(tokens.NumImageTokens-1)
+	return 1 + (band*31+round*17+row*5+col)%(numToks-1)
 }
 
 // fakes is one run's test roles and their log.
@@ -31,10 +62,10 @@ type fakes struct {
 	critique func(req engine.CritiqueRequest) engine.Critique // nil: score 100
 	decide   func(req engine.DecideRequest) bool              // nil: think at row 0 only
 	words    int                                              // words a thought (default 3)
-	endAfter int                                              // >0: in adaptive mode the thinker ends its band after this many rows
+	endAfter int                                              // >0: in adaptive mode the thinker ends its band after this many token rows
 	// hooks, called inside the roles (e.g. to cancel the run)
 	onThink func(ctx context.Context, emitted int) error
-	onRow   func(ctx context.Context, row int) error
+	onRow   func(ctx context.Context, row int) error // row: the token row about to be painted
 }
 
 func (f *fakes) roles() engine.Roles {
@@ -69,20 +100,20 @@ func (f *fakes) think(ctx context.Context, req engine.ThinkRequest, emit func(st
 		b.WriteString(w)
 	}
 	if f.endAfter > 0 && req.SetEnd != nil {
-		req.SetEnd(min(tokens.Grid, req.Rows.Start+f.endAfter))
+		req.SetEnd(min(grid*u, req.Rows.Start+f.endAfter*u))
 	}
 	return b.String(), nil
 }
 
-func (f *fakes) paint(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+func (f *fakes) paint(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
 	f.mu.Lock()
 	f.paints = append(f.paints, req)
 	f.mu.Unlock()
-	end := req.Rows.End
-	if end < 0 {
-		end = tokens.Grid
+	end := req.Rows.End / u
+	if req.Rows.End < 0 {
+		end = grid
 	}
-	for row := req.Rows.Start; row < end; row++ {
+	for row := req.Rows.Start / u; row < end; row++ {
 		if f.onRow != nil {
 			if err := f.onRow(ctx, row); err != nil {
 				return err
@@ -91,11 +122,11 @@ func (f *fakes) paint(ctx context.Context, req engine.PaintRequest, onRow func(i
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		toks := make([]int, tokens.Grid)
+		toks := make([]int, grid)
 		for c := range toks {
 			toks[c] = tok(req.Band, req.Round, row, c)
 		}
-		onRow(row, toks)
+		onStrip(tokenStrip(row, toks))
 	}
 	return nil
 }

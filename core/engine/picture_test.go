@@ -10,33 +10,29 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
-// pixelPainter paints each row's pixels one grey level per band and round;
-// cheat, when set, alters what it hands on for row 2.
+// pixelPainter paints real pictures of its own size, one strip a band, one
+// grey level per band and round; cheat, when set, alters band 1's strip.
 type pixelPainter struct {
-	w, h   int
-	seen   []*canvas.Canvas // the picture of each request
-	cheat  func(s *canvas.Strip)
-	tokens []int
+	w, h  int
+	seen  []*canvas.Canvas // the canvas of each request
+	cheat func(s *canvas.Strip)
 }
 
-func (p *pixelPainter) PictureSize() (int, int) { return p.w, p.h }
-func (p *pixelPainter) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-	return p.PaintPixels(ctx, req, func(r int, t []int, _ canvas.Strip) { onRow(r, t) })
+func (p *pixelPainter) Geometry() engine.Geometry {
+	return engine.Geometry{Width: p.w, Height: p.h, Unit: 1}
 }
-func (p *pixelPainter) PaintPixels(ctx context.Context, req engine.PaintRequest, onRow func(int, []int, canvas.Strip)) error {
-	p.seen = append(p.seen, req.Picture)
-	for row := req.Rows.Start; row < req.Rows.End; row++ {
-		r := canvas.CellRows(row, tokens.Grid, p.h)
-		v := uint8(40 + 60*req.Band + 7*req.Round)
-		s := canvas.Strip{Rows: r, W: p.w, Pix: bytes.Repeat([]byte{v, v, v, 255}, p.w*(r.End-r.Start))}
-		if row == 2 && p.cheat != nil {
-			p.cheat(&s)
-		}
-		onRow(row, make([]int, tokens.Grid), s)
+
+func (p *pixelPainter) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+	p.seen = append(p.seen, req.Canvas)
+	v := uint8(40 + 60*req.Band + 7*req.Round)
+	r := req.Rows
+	s := canvas.Strip{Rows: r, W: p.w, Pix: bytes.Repeat([]byte{v, v, v, 255}, p.w*r.Len())}
+	if req.Band == 1 && p.cheat != nil {
+		p.cheat(&s)
 	}
+	onStrip(s)
 	return nil
 }
 
@@ -52,23 +48,30 @@ func (b pixelBackend) NewRun(context.Context, engine.RunSpec) (engine.Run, error
 	return pixelRun(b), nil
 }
 
-// TestPixelPainter: a PixelPainter's run is a picture of its size, every
-// request carries the picture so far, the events carry each row's pixels
-// and rebuild the result's picture; a strip not of its row's pixel rows is
-// a painter_failed error.
+// TestPixelPainter: a painter of its own size gives a canvas of that size
+// cut in pixel rows (unit 1), every request carries the canvas so far, the
+// events carry each strip and rebuild the result's canvas, the result has
+// no token view; a strip outside its band or of the wrong width is a
+// painter_failed error.
 func TestPixelPainter(t *testing.T) {
-	p := &pixelPainter{w: 24, h: 48}
+	p := &pixelPainter{w: 24, h: 47}
 	var critics []*canvas.Canvas
 	crit := engine.CriticFunc(func(_ context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
-		critics = append(critics, req.Picture)
+		critics = append(critics, req.Canvas)
 		return engine.Critique{Score: 100, Parsed: true}, nil
 	})
 	s := settings(func(s *engine.Settings) { s.Think = false })
 	b := pixelBackend{engine.Roles{Painter: p, Critic: crit}}
 	r := mustDraw(t, b, s)
 	st := of[*protocol.RunStarted](r)[0]
-	if st.Width != 24 || st.Height != 48 || r.res.Picture == nil {
-		t.Fatalf("run_started %d×%d, result picture %v", st.Width, st.Height, r.res.Picture)
+	if st.Width != 24 || st.Height != 47 || st.Grid != 0 || r.res.Canvas == nil || r.res.Tokens != nil {
+		t.Fatalf("run_started %d×%d grid %d, result canvas %v tokens %v", st.Width, st.Height, st.Grid, r.res.Canvas != nil, r.res.Tokens)
+	}
+	if want := []engine.Rows{{Start: 0, End: 16}, {Start: 16, End: 32}, {Start: 32, End: 47}}; !slicesEqual(st.Plan, want) {
+		t.Fatalf("plan %v, want %v", st.Plan, want)
+	}
+	if n := len(of[*protocol.BandProgress](r)); n != 3 {
+		t.Errorf("%d band_progress events, want one strip a band", n)
 	}
 	f := fold.New()
 	for _, ev := range r.events {
@@ -76,24 +79,61 @@ func TestPixelPainter(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if !bytes.Equal(f.Pixels.Pix, r.res.Picture.Pix) {
-		t.Fatal("the events do not rebuild the picture")
+	if !bytes.Equal(f.Canvas.Pix, r.res.Canvas.Pix) {
+		t.Fatal("the events do not rebuild the canvas")
 	}
-	if p.seen[0].Pix[3] != 0 || len(critics) != 3 || critics[2].Pix[4*24*47+3] != 255 {
-		t.Fatal("the requests do not carry the picture so far")
+	if d := of[*protocol.RunDone](r)[0]; d.PNG == "" || d.Tokens != nil {
+		t.Errorf("run_done png %d bytes, tokens %v", len(d.PNG), d.Tokens)
 	}
-	if p.seen[1].Pix[4*24*17+3] != 255 { // band 0 is pixel rows [0,18): band 1 sees them
-		t.Fatal("band 1's request lacks band 0's pixels")
+	if p.seen[0].Pix[3] != 0 || len(critics) != 3 || critics[2].Pix[4*24*46+3] != 255 {
+		t.Fatal("the requests do not carry the canvas so far")
+	}
+	if p.seen[1].Pix[4*24*15+3] != 255 || p.seen[1].Pix[4*24*16+3] != 0 {
+		t.Fatal("band 1's request lacks band 0's pixels, or has its own")
 	}
 
 	for name, cheat := range map[string]func(*canvas.Strip){
-		"rows of another row": func(s *canvas.Strip) { s.Rows = canvas.CellRows(0, tokens.Grid, 48) },
-		"narrower":            func(s *canvas.Strip) { s.W, s.Pix = 12, s.Pix[:4*12*3] },
+		"rows of another band": func(s *canvas.Strip) { s.Rows = engine.Rows{Start: 0, End: 16} },
+		"narrower":             func(s *canvas.Strip) { s.W, s.Pix = 12, s.Pix[:4*12*16] },
+		"past the band":        func(s *canvas.Strip) { s.Rows.End++; s.Pix = append(s.Pix, make([]byte, 4*24)...) },
 	} {
-		p := &pixelPainter{w: 24, h: 48, cheat: cheat}
+		p := &pixelPainter{w: 24, h: 47, cheat: cheat}
 		r := draw(t, context.Background(), pixelBackend{engine.Roles{Painter: p}}, settings(func(s *engine.Settings) { s.Think, s.Reflect = false, false }))
-		if engine.Code(r.err) != protocol.CodePainter || !strings.Contains(r.err.Error(), "pixel rows") {
+		if engine.Code(r.err) != protocol.CodePainter || !strings.Contains(r.err.Error(), "painter sent") {
 			t.Errorf("%s: %v, want a painter_failed error", name, r.err)
 		}
 	}
+}
+
+func slicesEqual(a, b []engine.Rows) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestGeometryChecked: a painter whose canvas cannot be cut is the backend's fault.
+func TestGeometryChecked(t *testing.T) {
+	for _, g := range []engine.Geometry{
+		{Width: 0, Height: 10, Unit: 1}, {Width: 10, Height: 10, Unit: 3}, {Width: 10, Height: 5000, Unit: 1},
+		{Width: 256, Height: 256, Grid: 16, Unit: 8},
+	} {
+		p := geomPainter{g}
+		r := draw(t, context.Background(), pixelBackend{engine.Roles{Painter: p}}, settings(func(s *engine.Settings) { s.Think, s.Reflect = false, false }))
+		if engine.Code(r.err) != protocol.CodeBackend {
+			t.Errorf("geometry %+v: %v, want backend_failed", g, r.err)
+		}
+	}
+}
+
+type geomPainter struct{ g engine.Geometry }
+
+func (p geomPainter) Geometry() engine.Geometry { return p.g }
+func (p geomPainter) PaintBand(context.Context, engine.PaintRequest, func(canvas.Strip)) error {
+	return nil
 }

@@ -3,9 +3,7 @@ package engine
 import (
 	"time"
 
-	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // reflect has the critic judge band; below the threshold, while the band has
@@ -61,13 +59,7 @@ func (r *runner) reflect(band int) error {
 		if c.Revision != "" {
 			r.thoughts[band] = c.Revision
 		}
-		for i := rows.Start * tokens.Grid; i < rows.End*tokens.Grid; i++ {
-			r.canvas[i] = -1
-		}
-		if r.pixels != nil {
-			h := r.pixels.H
-			_ = r.pixels.ClearRows(Rows{Start: canvas.CellRows(rows.Start, tokens.Grid, h).Start, End: canvas.CellRows(rows.End-1, tokens.Grid, h).End})
-		}
+		_ = r.canvas.ClearRows(rows) // the band's rows were painted: they lie in the canvas
 		if err := r.emit(&protocol.BandRedrawn{Band: band, Round: round + 1, Rows: rows, Thought: r.thoughts[band]}); err != nil {
 			return err
 		}

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,20 +14,22 @@ import (
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Draw plays one TwiG run on a backend, sending every event to sink (which may
 // be nil) and returning the final canvas. A failed run returns an *Error; its
 // stream then ends with an error event, a successful one with run_done.
 func Draw(ctx context.Context, b Backend, spec RunSpec, sink Sink) (Result, error) {
-	r := &runner{ctx: ctx, spec: spec, sink: sink, start: time.Now(), canvas: tokens.NewTokens()}
+	r := &runner{ctx: ctx, spec: spec, sink: sink, start: time.Now()}
 	r.runID = spec.RunID
 	if r.runID == "" {
 		r.runID = newRunID()
 	}
 	err := r.run(b)
-	res := Result{RunID: r.runID, Tokens: r.canvas, Picture: r.pixels, Thoughts: r.thoughts, Bands: r.bands, Stats: r.stats}
+	res := Result{RunID: r.runID, Canvas: r.canvas, Thoughts: r.thoughts, Bands: r.bands, Stats: r.stats}
+	if r.canvas != nil && r.canvas.AllTokens() {
+		res.Tokens = r.canvas.Tokens
+	}
 	if err != nil && Code(err) != protocol.CodeSink {
 		_ = r.emit(&protocol.Error{Code: Code(err), Message: err.Error()})
 	}
@@ -52,8 +55,8 @@ type runner struct {
 	seq      int64
 	start    time.Time
 	sinkErr  error
-	canvas   tokens.Tokens
-	pixels   *canvas.Canvas // the real picture, when the painter is a PixelPainter
+	geom     Geometry
+	canvas   *canvas.Canvas
 	thoughts []string
 	bands    []Rows
 	stats    protocol.Stats
@@ -81,7 +84,7 @@ func (r *runner) run(b Backend) error {
 		if s.Bands <= 0 {
 			s.Bands = 3
 		}
-		s.Bands = min(s.Bands, tokens.Grid)
+		s.Bands = min(s.Bands, protocol.MaxBands)
 	}
 	r.s, r.spec.Settings = s, s
 	if err := r.ctx.Err(); err != nil {
@@ -99,24 +102,20 @@ func (r *runner) run(b Backend) error {
 	if err := r.checkRoles(); err != nil {
 		return err
 	}
-	started := &protocol.RunStarted{Prompt: r.spec.Prompt, Settings: s, Grid: tokens.Grid}
-	if pp, ok := r.roles.Painter.(PixelPainter); ok {
-		w, h := pp.PictureSize()
-		if h < tokens.Grid {
-			return &Error{Code: protocol.CodeBackend, Band: -1, Err: fmt.Errorf("the painter's picture is %d pixels high, fewer than the %d rows of a canvas", h, tokens.Grid)}
-		}
-		px, err := canvas.New(w, h)
-		if err != nil {
-			return &Error{Code: protocol.CodeBackend, Band: -1, Err: err}
-		}
-		r.pixels, started.Width, started.Height = px, w, h
+	r.geom = GeometryOf(r.roles.Painter)
+	if err := r.geom.Check(); err != nil {
+		return &Error{Code: protocol.CodeBackend, Band: -1, Err: err}
 	}
+	if r.canvas, err = r.geom.NewCanvas(); err != nil {
+		return &Error{Code: protocol.CodeBackend, Band: -1, Err: err}
+	}
+	started := &protocol.RunStarted{Prompt: r.spec.Prompt, Settings: s, Grid: r.geom.Grid, Width: r.geom.Width, Height: r.geom.Height}
 	if n, ok := b.(Named); ok {
 		started.Backend = n.Name()
 	}
 	adaptive := s.Adaptive && s.Think
 	if !adaptive {
-		started.Plan = Schedule(s.Bands)
+		started.Plan = Schedule(s.Bands, r.geom)
 	}
 	if err := r.emit(started); err != nil {
 		return err
@@ -131,8 +130,16 @@ func (r *runner) run(b Backend) error {
 	}
 	r.stats.Bands = len(r.bands)
 	r.stats.Timings.TotalMs = time.Since(r.start).Milliseconds()
-	return r.emit(&protocol.RunDone{Tokens: slices.Clone(r.canvas), Thoughts: slices.Clone(r.thoughts),
-		Bands: slices.Clone(r.bands), Stats: r.stats})
+	png, err := r.canvas.EncodePNG()
+	if err != nil {
+		return &Error{Code: protocol.CodeInternal, Band: -1, Err: err}
+	}
+	done := &protocol.RunDone{PNG: base64.StdEncoding.EncodeToString(png), Thoughts: slices.Clone(r.thoughts),
+		Bands: slices.Clone(r.bands), Stats: r.stats}
+	if r.canvas.AllTokens() {
+		done.Tokens = slices.Clone(r.canvas.Tokens)
+	}
+	return r.emit(done)
 }
 
 func (r *runner) checkRoles() error {
@@ -179,7 +186,7 @@ func (r *runner) runFixed(plan []Rows) error {
 // ending its band) choose where bands start.
 func (r *runner) runAdaptive() error {
 	row, band, decided := 0, 0, false
-	for row < tokens.Grid {
+	for row < r.geom.Height {
 		think := true
 		if !decided {
 			var err error
@@ -241,15 +248,7 @@ func (r *runner) decide(band, row int) (bool, error) {
 // state is a request's common part, with copies the role may keep.
 func (r *runner) state(band int, rows Rows) State {
 	return State{Prompt: r.spec.Prompt, Settings: r.s, Band: band, Rows: rows,
-		Thoughts: slices.Clone(r.thoughts[:min(band, len(r.thoughts))]), Canvas: slices.Clone(r.canvas), Picture: r.picture()}
-}
-
-// picture is a copy of the real picture, nil when there is none.
-func (r *runner) picture() *canvas.Canvas {
-	if r.pixels == nil {
-		return nil
-	}
-	return r.pixels.Clone()
+		Thoughts: slices.Clone(r.thoughts[:min(band, len(r.thoughts))]), Canvas: r.canvas.Clone()}
 }
 
 // emit sends one event; after a sink error it sends nothing more.

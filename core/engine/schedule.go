@@ -1,20 +1,15 @@
 package engine
 
-import "github.com/twig-project/twig/internal/world/tokens"
+import "github.com/twig-project/twig/core/canvas"
 
-// Schedule cuts the tokens.Grid rows into k nearly equal bands, the larger
-// ones first: k = 3 gives rows [0,6) [6,11) [11,16). k is clamped to [1, Grid].
-func Schedule(k int) []Rows {
-	k = max(1, min(k, tokens.Grid))
-	out := make([]Rows, k)
-	start := 0
-	for i := range out {
-		n := tokens.Grid / k
-		if i < tokens.Grid%k {
-			n++
-		}
-		out[i] = Rows{Start: start, End: start + n}
-		start += n
+// Schedule cuts the painter's canvas g into k nearly equal bands of pixel
+// rows whose edges are multiples of g.Unit, the larger ones first: k = 3 on
+// TokenGeometry gives rows [0,96) [96,176) [176,256). k is clamped to
+// [1, g.Height/g.Unit].
+func Schedule(k int, g Geometry) []Rows {
+	plan, err := canvas.Schedule(k, g.Height, g.Unit)
+	if err != nil {
+		return nil // g.Check refuses such a canvas first
 	}
-	return out
+	return plan
 }

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // think has the thinker write band's thought and, when the run reflects and
@@ -117,9 +116,9 @@ func (r *runner) thinkOnce(band int, rows Rows, attempt int, rejected []Rejected
 			return "", -1, false, err
 		}
 	}
-	if end != -1 && (end <= rows.Start || end > tokens.Grid) {
+	if end != -1 && (end <= rows.Start || end > r.geom.Height || end%r.geom.Unit != 0) {
 		return "", -1, false, &Error{Code: protocol.CodeThinker, Band: band,
-			Err: fmt.Errorf("thinker ended the band at row %d, outside (%d, %d]", end, rows.Start, tokens.Grid)}
+			Err: fmt.Errorf("thinker ended the band at row %d, outside (%d, %d] or not a multiple of %d", end, rows.Start, r.geom.Height, r.geom.Unit)}
 	}
 	done := &protocol.ThoughtDone{Band: band, Text: thought, Tokens: ntok, Truncated: truncated, Attempt: attempt}
 	if end != -1 {

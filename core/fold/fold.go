@@ -7,19 +7,29 @@
 // docs/PROTOCOL.md ("Folding events") states its rules so the page's
 // JavaScript folds the same way.
 //
-// It imports the protocol, and the synthetic world only for the canvas's
-// side (tokens.Grid), as the engine does today.
+// It reads twig/2 (pixel rows, a PNG a strip) and twig/1 (token rows of a
+// 16×16 grid): a twig/1 run is folded onto a 256×256 canvas with a token
+// grid of 16, its rows turned into pixel rows, so everything downstream
+// sees one kind of canvas. It imports nothing of the synthetic world: a
+// twig/1 token row's pixels are drawn by canvas.TokenRenderer, which the
+// embedded model's package sets.
 package fold
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"slices"
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
+)
+
+// twig/1's canvas: 16×16 tokens, drawn at 256×256 pixels (16 a token row).
+const (
+	v1Grid = 16
+	v1Side = 256
+	// numTokens is the embedded model's image tokens (twig/1's token range).
+	numTokens = 181
 )
 
 // Limits of a fold: a run has at most protocol.MaxBands bands, each at most
@@ -81,15 +91,15 @@ type State struct {
 	Settings protocol.Settings
 	Backend  string
 	Plan     []protocol.Rows
-	// Canvas is the canvas: band_progress rows written in, a redrawn band's
-	// rows cleared to -1.
-	Canvas tokens.Tokens
-	// Pixels is the real picture when the run paints one (run_started's
-	// width and height): band_progress's PNG strips written in, a redrawn
-	// band's pixel rows cleared to transparent. Nil for a token-grid run.
-	// It costs 4·width·height bytes (at most 64 MiB, canvas.MaxSide a side):
-	// a host folding untrusted events bounds the picture by that.
-	Pixels *canvas.Canvas
+	// V is the run's protocol version (run_started's); every event of the
+	// run speaks it. Rows in this state are pixel rows whatever V is.
+	V string
+	// Canvas is the canvas (nil before run_started): band_progress strips
+	// written in, a redrawn band's rows cleared to transparent; its token
+	// view (Canvas.Tokens) when the painter is a token model. It costs
+	// 4·width·height bytes (at most 64 MiB, canvas.MaxSide a side): a host
+	// folding untrusted events bounds the picture by that.
+	Canvas *canvas.Canvas
 	// Bands are the bands started so far, by index.
 	Bands []Band
 	// Decisions are the adaptive think decisions, in order.
@@ -104,7 +114,7 @@ type State struct {
 }
 
 // New returns the state before the first event.
-func New() *State { return &State{Canvas: tokens.NewTokens()} }
+func New() *State { return &State{} }
 
 // Thoughts are the bands' thoughts, by band.
 func (s *State) Thoughts() []string {
@@ -120,8 +130,11 @@ func (s *State) Thoughts() []string {
 // spans its seqs), nothing after run_done or error. An error leaves the
 // state as it was.
 func (s *State) Apply(ev protocol.Event) error {
-	if ev.V != protocol.Version {
-		return fmt.Errorf("event %d speaks %q, want %q", ev.Seq, ev.V, protocol.Version)
+	if !protocol.Readable(ev.V) {
+		return fmt.Errorf("event %d speaks %q, want %q or %q", ev.Seq, ev.V, protocol.Version2, protocol.Version1)
+	}
+	if s.Started && ev.V != s.V {
+		return fmt.Errorf("event %d speaks %q, the run %q: one run, one version", ev.Seq, ev.V, s.V)
 	}
 	if !s.Started {
 		if _, ok := ev.Payload.(*protocol.RunStarted); !ok {
@@ -135,7 +148,7 @@ func (s *State) Apply(ev protocol.Event) error {
 			return fmt.Errorf("events jump from seq %d to %d: the stream is missing events", s.Seq, ev.Seq)
 		}
 	}
-	if err := s.ApplyPayload(ev.Payload); err != nil {
+	if err := s.apply(ev.V, ev.Payload); err != nil {
 		return fmt.Errorf("event %d: %w", ev.Seq, err)
 	}
 	s.RunID, s.Seq = ev.RunID, ev.Seq
@@ -143,39 +156,32 @@ func (s *State) Apply(ev protocol.Event) error {
 }
 
 // ApplyPayload folds an event's payload with no envelope to check (a host
-// stamping the envelope itself). An error leaves the state as it was; no
-// payload can make it index outside the canvas or grow past the limits.
-func (s *State) ApplyPayload(p protocol.Payload) error {
-	const g = tokens.Grid
+// stamping the envelope itself), as this build's version (twig/2). An error
+// leaves the state as it was; no payload can make it index outside the
+// canvas or grow past the limits.
+func (s *State) ApplyPayload(p protocol.Payload) error { return s.apply(protocol.Version2, p) }
+
+func (s *State) apply(v string, p protocol.Payload) error {
 	if s.Done != nil || s.Failure != nil {
 		return fmt.Errorf("a %s after the run ended", p.EventType())
 	}
 	if _, ok := p.(*protocol.RunStarted); !ok && !s.Started {
 		return fmt.Errorf("a %s before run_started", p.EventType())
 	}
+	if rs, ok := p.(*protocol.RunStarted); ok {
+		return s.start(v, rs)
+	}
+	if s.V == protocol.Version1 {
+		var err error
+		if p, err = s.upgrade(p); err != nil {
+			return err
+		}
+	}
+	h := s.Canvas.H
 	switch e := p.(type) {
-	case *protocol.RunStarted:
-		switch {
-		case s.Started:
-			return errors.New("a second run_started")
-		case e.Grid != 0 && e.Grid != g:
-			return fmt.Errorf("the run's grid is %d×%d, this build draws %d×%d", e.Grid, e.Grid, g, g)
-		case len(e.Plan) > protocol.MaxBands:
-			return fmt.Errorf("a plan of %d bands, more than %d", len(e.Plan), protocol.MaxBands)
-		case (e.Width != 0 || e.Height != 0) && (e.Height < g || e.Width < 1 || e.Width > canvas.MaxSide || e.Height > canvas.MaxSide):
-			return fmt.Errorf("a picture of %d×%d pixels: use 1 to %d a side, at least %d rows", e.Width, e.Height, canvas.MaxSide, g)
-		}
-		if e.Width != 0 {
-			px, err := canvas.New(e.Width, e.Height)
-			if err != nil {
-				return err
-			}
-			s.Pixels = px
-		}
-		s.Started, s.Prompt, s.Settings, s.Backend, s.Plan = true, e.Prompt, e.Settings, e.Backend, slices.Clone(e.Plan)
 	case *protocol.ThinkDecision:
-		if len(s.Decisions) > g {
-			return fmt.Errorf("more than %d think decisions", g+1)
+		if len(s.Decisions) > h {
+			return fmt.Errorf("more than %d think decisions", h+1)
 		}
 		s.Decisions = append(s.Decisions, *e)
 	case *protocol.BandStarted:
@@ -184,7 +190,7 @@ func (s *State) ApplyPayload(p protocol.Payload) error {
 			return fmt.Errorf("band_started for band %d after %d bands: bands start in order", e.Band, len(s.Bands))
 		case e.Band >= protocol.MaxBands:
 			return fmt.Errorf("band %d: bands are 0 to %d", e.Band, protocol.MaxBands-1)
-		case !rowsOK(e.Rows, true):
+		case !s.rowsOK(e.Rows, true):
 			return fmt.Errorf("band_started has rows [%d,%d)", e.Rows.Start, e.Rows.End)
 		}
 		s.Bands = append(s.Bands, Band{Rows: e.Rows})
@@ -202,8 +208,8 @@ func (s *State) ApplyPayload(p protocol.Payload) error {
 		a.Tokens += max(e.Coalesced, 1)
 		b.Thinking = true
 	case *protocol.ThoughtDone:
-		if b, err := s.band(e.Band); err == nil && e.EndRow != 0 && (e.EndRow <= b.Rows.Start || e.EndRow > g) {
-			return fmt.Errorf("thought_done ends band %d at row %d, outside (%d,%d]", e.Band, e.EndRow, b.Rows.Start, g)
+		if b, err := s.band(e.Band); err == nil && e.EndRow != 0 && (e.EndRow <= b.Rows.Start || e.EndRow > h) {
+			return fmt.Errorf("thought_done ends band %d at row %d, outside (%d,%d]", e.Band, e.EndRow, b.Rows.Start, h)
 		}
 		b, a, err := s.attempt(e.Band, e.Attempt, true)
 		if err != nil {
@@ -227,53 +233,27 @@ func (s *State) ApplyPayload(p protocol.Payload) error {
 		if err != nil {
 			return err
 		}
-		if e.Row < 0 || e.Row >= g || len(e.Tokens) != g {
-			return fmt.Errorf("band_progress has row %d with %d tokens", e.Row, len(e.Tokens))
-		}
 		if e.Round < 0 || e.Round >= MaxRounds {
 			return fmt.Errorf("band_progress has round %d", e.Round)
 		}
-		for i, t := range e.Tokens {
-			if t < 0 || t >= tokens.NumImageTokens {
-				return fmt.Errorf("band_progress row %d has token %d at column %d, outside [0,%d)", e.Row, t, i, tokens.NumImageTokens)
-			}
+		st, err := s.strip(b, e)
+		if err != nil {
+			return err
 		}
-		var strip *canvas.Strip
-		switch {
-		case s.Pixels == nil && (e.PNG != "" || e.Pixels != nil):
-			return fmt.Errorf("band_progress row %d carries pixels, but the run paints no picture (run_started has no width)", e.Row)
-		case s.Pixels != nil:
-			want := canvas.CellRows(e.Row, g, s.Pixels.H)
-			if e.Pixels == nil || *e.Pixels != want {
-				return fmt.Errorf("band_progress row %d must carry pixel rows [%d,%d) of the picture", e.Row, want.Start, want.End)
-			}
-			data, err := base64.StdEncoding.DecodeString(e.PNG)
-			if err != nil {
-				return fmt.Errorf("band_progress row %d: the png is not base64", e.Row)
-			}
-			st, err := canvas.DecodeStrip(data, want, s.Pixels.W)
-			if err != nil {
-				return fmt.Errorf("band_progress row %d: %w", e.Row, err)
-			}
-			strip = &st
+		if err := s.Canvas.Put(st); err != nil {
+			return fmt.Errorf("band_progress rows [%d,%d): %w", e.Rows.Start, e.Rows.End, err)
 		}
 		if e.Round != b.Round {
 			b.Round, b.Painted = e.Round, 0
 		}
-		if strip != nil {
-			if err := s.Pixels.Put(*strip); err != nil {
-				return err
-			}
-		}
-		copy(s.Canvas[e.Row*g:], e.Tokens)
-		b.Painted++
+		b.Painted += e.Rows.Len()
 		b.Drawn = true
 	case *protocol.BandDone:
 		b, err := s.band(e.Band)
 		if err != nil {
 			return err
 		}
-		if !rowsOK(e.Rows, false) {
+		if !s.rowsOK(e.Rows, false) {
 			return fmt.Errorf("band_done has rows [%d,%d)", e.Rows.Start, e.Rows.End)
 		}
 		b.Rows, b.Done = e.Rows, true
@@ -292,18 +272,12 @@ func (s *State) ApplyPayload(p protocol.Payload) error {
 			return err
 		}
 		switch {
-		case !rowsOK(e.Rows, false):
+		case !s.rowsOK(e.Rows, false):
 			return fmt.Errorf("band_redrawn has rows [%d,%d)", e.Rows.Start, e.Rows.End)
 		case len(b.Redraws) >= MaxRounds || e.Round < 0 || e.Round >= MaxRounds:
 			return fmt.Errorf("band_redrawn round %d of band %d is past the %d drawings a band has", e.Round, e.Band, MaxRounds)
 		}
-		for i := e.Rows.Start * g; i < e.Rows.End*g; i++ {
-			s.Canvas[i] = -1
-		}
-		if s.Pixels != nil {
-			r0, r1 := canvas.CellRows(e.Rows.Start, g, s.Pixels.H), canvas.CellRows(e.Rows.End-1, g, s.Pixels.H)
-			_ = s.Pixels.ClearRows(protocol.Rows{Start: r0.Start, End: r1.End})
-		}
+		_ = s.Canvas.ClearRows(e.Rows) // rowsOK: they lie in the canvas
 		b.Rows, b.Thought, b.Round, b.Painted, b.Done = e.Rows, e.Thought, e.Round, 0, false
 		b.Redraws = append(b.Redraws, *e)
 	case *protocol.BudgetExhausted:
@@ -317,6 +291,174 @@ func (s *State) ApplyPayload(p protocol.Payload) error {
 		s.Failure = e
 	}
 	return nil
+}
+
+// start folds run_started: the canvas of its size (twig/1: 256×256 with a
+// grid of 16, or its real picture's size).
+func (s *State) start(v string, e *protocol.RunStarted) error {
+	if s.Started {
+		return errors.New("a second run_started")
+	}
+	var c *canvas.Canvas
+	var err error
+	plan := slices.Clone(e.Plan)
+	switch {
+	case len(e.Plan) > protocol.MaxBands:
+		return fmt.Errorf("a plan of %d bands, more than %d", len(e.Plan), protocol.MaxBands)
+	case v == protocol.Version1 && e.Grid != 0 && e.Grid != v1Grid:
+		return fmt.Errorf("the twig/1 run's grid is %d×%d, twig/1 drew %d×%d", e.Grid, e.Grid, v1Grid, v1Grid)
+	case v == protocol.Version1 && e.Width == 0 && e.Height == 0:
+		c, err = canvas.NewGrid(v1Side, v1Side, v1Grid)
+	case v == protocol.Version1:
+		// A twig/1 real picture: its tokens were the embedded model's view
+		// of the pixels, not a token model's painting.
+		if e.Height < v1Grid {
+			return fmt.Errorf("a picture of %d×%d pixels: use 1 to %d a side, at least %d rows", e.Width, e.Height, canvas.MaxSide, v1Grid)
+		}
+		c, err = canvas.New(e.Width, e.Height)
+	case e.Grid != 0:
+		c, err = canvas.NewGrid(e.Width, e.Height, e.Grid)
+	default:
+		c, err = canvas.New(e.Width, e.Height)
+	}
+	if err != nil {
+		return fmt.Errorf("run_started: %w", err)
+	}
+	s.Canvas, s.V = c, v
+	if v == protocol.Version1 {
+		for i, r := range plan {
+			plan[i] = s.v1Rows(r)
+		}
+	}
+	for _, r := range plan {
+		if !s.rowsOK(r, false) {
+			return fmt.Errorf("run_started's plan has rows [%d,%d)", r.Start, r.End)
+		}
+	}
+	s.Started, s.Prompt, s.Settings, s.Backend, s.Plan = true, e.Prompt, e.Settings, e.Backend, plan
+	return nil
+}
+
+// strip is band_progress e's strip, checked: rows inside the canvas and in
+// the band's rows, a PNG of exactly those rows (a twig/1 token row: its
+// tokens, drawn by canvas.TokenRenderer), tokens only on a canvas with a grid.
+func (s *State) strip(b *Band, e *protocol.BandProgress) (canvas.Strip, error) {
+	c := s.Canvas
+	end := b.Rows.End
+	if end < 0 {
+		end = c.H
+	}
+	switch {
+	case e.Rows.Start < b.Rows.Start || e.Rows.End > end || e.Rows.End <= e.Rows.Start:
+		return canvas.Strip{}, fmt.Errorf("band_progress has rows [%d,%d), outside band %d's rows [%d,%d)", e.Rows.Start, e.Rows.End, e.Band, b.Rows.Start, end)
+	case e.Tokens != nil && c.Grid == 0:
+		return canvas.Strip{}, fmt.Errorf("band_progress rows [%d,%d) carry tokens, but the run has no token grid", e.Rows.Start, e.Rows.End)
+	}
+	for i, t := range e.Tokens {
+		if t < 0 || t >= numTokens {
+			return canvas.Strip{}, fmt.Errorf("band_progress rows [%d,%d) have token %d at %d, outside [0,%d)", e.Rows.Start, e.Rows.End, t, i, numTokens)
+		}
+	}
+	if e.PNG == "" && s.V == protocol.Version1 {
+		// A twig/1 token row: its pixels are the token model's rendering.
+		st := canvas.Strip{Rows: e.Rows, W: c.W, Pix: make([]uint8, 4*c.W*e.Rows.Len()), Tokens: e.Tokens}
+		if canvas.TokenRenderer != nil && c.Grid > 0 && len(e.Tokens) == c.Grid {
+			view := slices.Clone(c.Tokens)
+			first, _ := c.TokenRows(e.Rows)
+			copy(view[first*c.Grid:], e.Tokens)
+			if r := canvas.TokenRenderer(view, c.Grid, e.Rows, c.W, c.H); r.Rows == e.Rows && len(r.Pix) == len(st.Pix) {
+				st.Pix = r.Pix
+			}
+		}
+		return st, nil
+	}
+	st, err := canvas.DecodeBase64(e.PNG, e.Rows, c.W, e.Tokens)
+	if err != nil {
+		return canvas.Strip{}, fmt.Errorf("band_progress rows [%d,%d): %w", e.Rows.Start, e.Rows.End, err)
+	}
+	return st, nil
+}
+
+// upgrade turns a twig/1 payload into twig/2's: token rows into pixel rows.
+// A twig/1 band_progress of a real picture keeps its pixel rows and PNG
+// and drops its tokens (the embedded model's view of them, not a token
+// model's painting).
+func (s *State) upgrade(p protocol.Payload) (protocol.Payload, error) {
+	switch e := p.(type) {
+	case *protocol.ThinkDecision:
+		d := *e
+		d.Row = s.v1Row(d.Row)
+		return &d, nil
+	case *protocol.BandStarted:
+		d := *e
+		d.Rows = s.v1Rows(d.Rows)
+		return &d, nil
+	case *protocol.ThoughtDone:
+		d := *e
+		if d.EndRow > 0 {
+			d.EndRow = s.v1Row(d.EndRow)
+		}
+		return &d, nil
+	case *protocol.BandProgress:
+		if e.Row < 0 || e.Row >= v1Grid || len(e.Tokens) != v1Grid {
+			return nil, fmt.Errorf("band_progress has row %d with %d tokens", e.Row, len(e.Tokens))
+		}
+		d := protocol.BandProgress{Band: e.Band, Round: e.Round, Rows: s.v1Rows(protocol.Rows{Start: e.Row, End: e.Row + 1})}
+		switch {
+		case s.Canvas.Grid == 0 && e.Pixels == nil:
+			return nil, fmt.Errorf("band_progress row %d must carry pixel rows [%d,%d) of the picture", e.Row, d.Rows.Start, d.Rows.End)
+		case s.Canvas.Grid == 0:
+			if *e.Pixels != d.Rows {
+				return nil, fmt.Errorf("band_progress row %d must carry pixel rows [%d,%d) of the picture", e.Row, d.Rows.Start, d.Rows.End)
+			}
+			d.PNG = e.PNG
+		case e.PNG != "" || e.Pixels != nil:
+			return nil, fmt.Errorf("band_progress row %d carries pixels, but the run paints no picture (run_started has no width)", e.Row)
+		default:
+			d.Tokens = e.Tokens
+		}
+		return &d, nil
+	case *protocol.BandDone:
+		d := *e
+		d.Rows = s.v1Rows(d.Rows)
+		return &d, nil
+	case *protocol.Critique:
+		d := *e
+		d.Rows = s.v1Rows(d.Rows)
+		return &d, nil
+	case *protocol.BandRedrawn:
+		d := *e
+		d.Rows = s.v1Rows(d.Rows)
+		return &d, nil
+	case *protocol.RunDone:
+		d := *e
+		d.Bands = slices.Clone(d.Bands)
+		for i, r := range d.Bands {
+			d.Bands[i] = s.v1Rows(r)
+		}
+		if s.Canvas.Grid == 0 {
+			d.Tokens = nil // the picture's token view, not the canvas's
+		}
+		return &d, nil
+	}
+	return p, nil
+}
+
+// v1Row is twig/1's token row boundary r as a pixel row; out of range stays
+// out of range (rowsOK refuses it).
+func (s *State) v1Row(r int) int {
+	if r < 0 || r > v1Grid {
+		return -s.Canvas.H - 1
+	}
+	return r * s.Canvas.H / v1Grid
+}
+
+func (s *State) v1Rows(r protocol.Rows) protocol.Rows {
+	out := protocol.Rows{Start: s.v1Row(r.Start), End: -1}
+	if r.End != -1 {
+		out.End = s.v1Row(r.End)
+	}
+	return out
 }
 
 // band is band i, which must have started.
@@ -348,12 +490,13 @@ func (s *State) attempt(i, a int, open bool) (*Band, *Attempt, error) {
 }
 
 // rowsOK: rows inside the canvas, End -1 (open) allowed when open.
-func rowsOK(r protocol.Rows, open bool) bool {
-	if r.Start < 0 || r.Start >= tokens.Grid {
+func (s *State) rowsOK(r protocol.Rows, open bool) bool {
+	h := s.Canvas.H
+	if r.Start < 0 || r.Start >= h {
 		return false
 	}
 	if r.End == -1 {
 		return open
 	}
-	return r.End > r.Start && r.End <= tokens.Grid
+	return r.End > r.Start && r.End <= h
 }

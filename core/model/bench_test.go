@@ -82,7 +82,7 @@ func BenchmarkNoThinkImage(b *testing.B) {
 func TestSessionStepAllocs(t *testing.T) {
 	m := randomModel(t)
 	s := newSession(m, m.W.Vocab.MustIDs([]string{"one", "red", "circle"}), 1, m.Sampling, false)
-	st := engine.State{Settings: engine.DefaultSettings(), Canvas: make([]int, 256)}
+	st := view{Settings: engine.DefaultSettings(), Canvas: make([]int, 256), h: 256}
 	st.Settings.Think = false
 	s.stream(st, 0)
 	if err := s.sync(context.Background()); err != nil {

@@ -25,7 +25,7 @@ func (m *Model) ScoreImage(ctx context.Context, prompt string, canvas tokens.Tok
 		return 0, 0, err
 	}
 	s := newSession(m, ids, 0, m.Sampling, false)
-	st := engine.State{Settings: engine.DefaultSettings(), Canvas: canvas}
+	st := view{Settings: engine.DefaultSettings(), Canvas: canvas, h: tokens.PxSize}
 	st.Settings.Think = false
 	s.stream(st, tokens.Grid)
 	if err := s.sync(ctx); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/internal/nn"
 	"github.com/twig-project/twig/internal/world/thought"
@@ -74,7 +75,7 @@ func newSession(m *Model, prompt []int, seed int64, s Sampling, adaptive bool) *
 // stream builds, into s.want, the token stream the state implies up to row
 // limit: the prompt, then row by row the drawn canvas, with each earlier
 // band's thought inserted before the row its band starts at.
-func (s *session) stream(st engine.State, limit int) {
+func (s *session) stream(st view, limit int) {
 	w := s.want[:0]
 	text := func(id int) { w = append(w, item{int32(id), NoGrid, NoGrid}) }
 	text(TokBOS)
@@ -125,7 +126,7 @@ func (s *session) rowsItems(canvas tokens.Tokens, r0, r1 int) {
 // thoughtItems appends a band's thought, opened and closed, to s.want — in a
 // run that reviews its plans followed by "<review> ok </review>", as the
 // band was accepted — and an empty thought adds nothing.
-func (s *session) thoughtItems(st engine.State, band int, thought string) {
+func (s *session) thoughtItems(st view, band int, thought string) {
 	if thought == "" {
 		return
 	}
@@ -147,7 +148,7 @@ func (s *session) wordItems(text string) {
 }
 
 // reviews reports whether the run's plans are reviewed.
-func (s *session) reviews(st engine.State) bool {
+func (s *session) reviews(st view) bool {
 	return s.m.canReview() && st.Settings.Think && st.Settings.Reflect && st.Settings.PlanAttempts > 0
 }
 
@@ -257,8 +258,9 @@ func (s *session) word(id int) string { return s.m.W.Vocab.Word(id) }
 // (req.Rejected) is written with the last rejected plan and the model's
 // review of it in view, as training showed it.
 func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
-	s.bandStart[req.Band] = req.Rows.Start
-	s.stream(req.State, req.Rows.Start)
+	v := viewOf(req.State)
+	s.bandStart[req.Band] = v.Rows.Start
+	s.stream(v, v.Rows.Start)
 	if n := len(req.Rejected); n > 0 && s.m.canReview() {
 		last := req.Rejected[n-1]
 		s.thoughtOpen(req.Band)
@@ -266,19 +268,19 @@ func (s *session) Think(ctx context.Context, req engine.ThinkRequest, emit func(
 		s.want = append(s.want, item{TokEndThink, NoGrid, NoGrid})
 		s.reviewItems(strings.Fields(last.Reason))
 	}
-	text, end, err := s.writeThought(ctx, req.State, s.samp.ThoughtTemp, emit)
+	text, end, err := s.writeThought(ctx, v, s.samp.ThoughtTemp, emit)
 	if err != nil {
 		return text, err
 	}
 	if req.Rows.End < 0 && req.SetEnd != nil {
-		req.SetEnd(end)
+		req.SetEnd(v.pixRow(end))
 	}
 	return text, nil
 }
 
 // writeThought samples, after s.want, the thought of the band st describes
 // at temperature temp and returns it with the band's end row.
-func (s *session) writeThought(ctx context.Context, st engine.State, temp float32, emit func(string)) (string, int, error) {
+func (s *session) writeThought(ctx context.Context, st view, temp float32, emit func(string)) (string, int, error) {
 	s.thoughtOpen(st.Band)
 	if err := s.sync(ctx); err != nil {
 		return "", 0, err
@@ -345,7 +347,8 @@ func (s *session) writeThought(ctx context.Context, st engine.State, temp float3
 // is set, as RL's rollouts do). The review is a side branch: the band is
 // painted after the accepted thought alone.
 func (s *session) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
-	s.stream(req.State, req.Rows.Start)
+	v := viewOf(req.State)
+	s.stream(v, v.Rows.Start)
 	if n := len(req.Rejected); n > 0 {
 		last := req.Rejected[n-1]
 		s.thoughtOpen(req.Band)
@@ -438,20 +441,29 @@ func (s *session) thoughtOpen(band int) {
 	s.want = append(s.want, item{int32(open), NoGrid, NoGrid})
 }
 
-// PaintBand draws the band's rows token by token.
-func (s *session) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-	s.bandStart[req.Band] = req.Rows.Start
-	s.stream(req.State, req.Rows.Start)
-	s.thoughtItems(req.State, req.Band, req.Thought)
+// Geometry implements engine.Sizer: the model paints the world's picture.
+func (s *session) Geometry() engine.Geometry { return Geometry }
+
+// PaintBand draws the band's rows token by token, handing each token row on
+// as a strip of the canvas's pixel rows with its tokens.
+func (s *session) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+	v := viewOf(req.State)
+	s.bandStart[req.Band] = v.Rows.Start
+	s.stream(v, v.Rows.Start)
+	s.thoughtItems(v, req.Band, req.Thought)
 	if err := s.sync(ctx); err != nil {
 		return err
 	}
-	end := req.Rows.End
+	end := v.Rows.End
 	if end < 0 { // open-ended: the engine cancels ctx where the decider says think
 		end = tokens.Grid
 	}
+	w, h := tokens.PxSize, tokens.PxSize
+	if req.Canvas != nil {
+		w, h = req.Canvas.W, req.Canvas.H
+	}
 	row := make([]int, tokens.Grid)
-	for r := req.Rows.Start; r < end; r++ {
+	for r := v.Rows.Start; r < end; r++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -462,7 +474,7 @@ func (s *session) PaintBand(ctx context.Context, req engine.PaintRequest, onRow 
 				return err
 			}
 		}
-		onRow(r, row)
+		onStrip(TokenStrip(row, r, w, h))
 	}
 	return nil
 }
@@ -476,9 +488,10 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 	if req.Rows.End < 0 {
 		return engine.Critique{}, fmt.Errorf("model: cannot critique an open-ended band %d", req.Band)
 	}
-	s.stream(req.State, req.Rows.Start)
-	s.thoughtItems(req.State, req.Band, req.Thought)
-	s.rowsItems(req.Canvas, req.Rows.Start, req.Rows.End)
+	v := viewOf(req.State)
+	s.stream(v, v.Rows.Start)
+	s.thoughtItems(v, req.Band, req.Thought)
+	s.rowsItems(v.Canvas, v.Rows.Start, v.Rows.End)
 	if err := s.sync(ctx); err != nil {
 		return engine.Critique{}, err
 	}
@@ -503,7 +516,8 @@ func (s *session) Critique(ctx context.Context, req engine.CritiqueRequest) (eng
 // boundary, among a thought and the next row's image tokens.
 func (s *session) ShouldThink(ctx context.Context, req engine.DecideRequest) (bool, float64, error) {
 	// Rows before req.Row are drawn; the open band has no thought.
-	s.stream(req.State, req.Row)
+	v := viewOf(req.State)
+	s.stream(v, v.tokRow(req.Row))
 	if err := s.sync(ctx); err != nil {
 		return false, 0, err
 	}

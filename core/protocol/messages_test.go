@@ -48,7 +48,7 @@ func TestMessageRoundTrip(t *testing.T) {
 }
 
 func TestDecodeMessageDefaults(t *testing.T) {
-	m, err := protocol.DecodeMessage([]byte(`{"v":"twig/1","type":"start","id":"a","prompt":"a red circle","settings":{"seed":5}}`))
+	m, err := protocol.DecodeMessage([]byte(`{"v":"twig/2","type":"start","id":"a","prompt":"a red circle","settings":{"seed":5}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestDecodeMessageDefaults(t *testing.T) {
 	if got := m.Body.(*protocol.Start).Settings; got != want {
 		t.Fatalf("settings %+v, want %+v", got, want)
 	}
-	m, err = protocol.DecodeMessage([]byte(`{"v":"twig/1","type":"call","id":"c","role":"paint","request":{"prompt":"a red circle","rows":{"start":0,"end":6}}}`))
+	m, err = protocol.DecodeMessage([]byte(`{"v":"twig/2","type":"call","id":"c","role":"paint","request":{"prompt":"a red circle","rows":{"start":0,"end":6}}}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,18 +71,18 @@ func TestDecodeMessageErrors(t *testing.T) {
 		{`nope`, protocol.CodeBadMessage, "", "not a JSON object"},
 		{`{"type":"start","id":"a"}`, protocol.CodeBadVersion, "a", `no "v"`},
 		{`{"v":"twig/9","type":"start","id":"a"}`, protocol.CodeBadVersion, "a", "twig/9"},
-		{`{"v":"twig/1","id":"a"}`, protocol.CodeBadMessage, "a", `no "type"`},
-		{`{"v":"twig/1","type":"go","id":"a"}`, protocol.CodeUnknownType, "a", "unknown message type"},
-		{`{"v":"twig/1","type":"hello","id":"a"}`, protocol.CodeUnknownType, "a", "server event"},
-		{`{"v":"twig/1","type":"start","id":""}`, protocol.CodeBadMessage, "", `no "id"`},
-		{`{"v":"twig/1","type":"start","id":"` + strings.Repeat("x", 65) + `"}`, protocol.CodeBadMessage, "", "over the limit"},
-		{`{"v":"twig/1","type":"start","id":"a","prompt":"p","extra":1}`, protocol.CodeBadMessage, "a", "extra"},
-		{`{"v":"twig/1","type":"start","id":"a","prompt":"p","settings":{"bands":99}}`, protocol.CodeInvalidRequest, "a", "bands 99"},
-		{`{"v":"twig/1","type":"start","id":"a","prompt":"p","settings":{"band":3}}`, protocol.CodeBadMessage, "a", "band"},
-		{`{"v":"twig/1","type":"start","id":"a","prompt":"p"} {}`, protocol.CodeBadMessage, "", "not a JSON object"},
-		{`{"v":"twig/1","type":"cancel","id":"a","prompt":"p"}`, protocol.CodeBadMessage, "a", "prompt"},
-		{`{"v":"twig/1","type":"call","id":"a","role":"think","request":{"prompt":"p"}}`, protocol.CodeInvalidRequest, "a", "rows"},
-		{`{"v":"twig/1","type":"call","id":"a","role":"sing","request":{"prompt":"p","rows":{"start":0,"end":1}}}`, protocol.CodeInvalidRequest, "a", "sing"},
+		{`{"v":"twig/2","id":"a"}`, protocol.CodeBadMessage, "a", `no "type"`},
+		{`{"v":"twig/2","type":"go","id":"a"}`, protocol.CodeUnknownType, "a", "unknown message type"},
+		{`{"v":"twig/2","type":"hello","id":"a"}`, protocol.CodeUnknownType, "a", "server event"},
+		{`{"v":"twig/2","type":"start","id":""}`, protocol.CodeBadMessage, "", `no "id"`},
+		{`{"v":"twig/2","type":"start","id":"` + strings.Repeat("x", 65) + `"}`, protocol.CodeBadMessage, "", "over the limit"},
+		{`{"v":"twig/2","type":"start","id":"a","prompt":"p","extra":1}`, protocol.CodeBadMessage, "a", "extra"},
+		{`{"v":"twig/2","type":"start","id":"a","prompt":"p","settings":{"bands":99}}`, protocol.CodeInvalidRequest, "a", "bands 99"},
+		{`{"v":"twig/2","type":"start","id":"a","prompt":"p","settings":{"band":3}}`, protocol.CodeBadMessage, "a", "band"},
+		{`{"v":"twig/2","type":"start","id":"a","prompt":"p"} {}`, protocol.CodeBadMessage, "", "not a JSON object"},
+		{`{"v":"twig/2","type":"cancel","id":"a","prompt":"p"}`, protocol.CodeBadMessage, "a", "prompt"},
+		{`{"v":"twig/2","type":"call","id":"a","role":"think","request":{"prompt":"p"}}`, protocol.CodeInvalidRequest, "a", "rows"},
+		{`{"v":"twig/2","type":"call","id":"a","role":"sing","request":{"prompt":"p","rows":{"start":0,"end":1}}}`, protocol.CodeInvalidRequest, "a", "sing"},
 	} {
 		_, err := protocol.DecodeMessage([]byte(tc.msg))
 		me, ok := errors.AsType[*protocol.MessageError](err)

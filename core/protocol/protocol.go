@@ -14,10 +14,7 @@ package protocol
 // Version names the protocol spoken by this build; every event it writes
 // carries it. Readers also read Version1 (old traces): Event.V says which an
 // event speaks, and the units of its rows depend on it.
-//
-// The engine still writes twig/1 until it paints strips: the twig/2 types
-// below are in place for the surfaces that adapt to them first.
-const Version = Version1
+const Version = Version2
 
 // The protocol versions. twig/2 cuts the canvas into bands of pixel rows and
 // carries each painted strip as a PNG (docs/PROTOCOL.md); twig/1 carried the

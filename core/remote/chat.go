@@ -52,9 +52,11 @@ type twigExt struct {
 	Settings protocol.Settings `json:"settings"`
 	Band     int               `json:"band"`
 	Rows     protocol.Rows     `json:"rows"`
-	Round    int               `json:"round,omitempty"`
-	Thought  *string           `json:"thought,omitempty"`
-	Thoughts []string          `json:"thoughts"`
+	// Height is the canvas's height in pixels: Rows are its pixel rows.
+	Height   int      `json:"height,omitempty"`
+	Round    int      `json:"round,omitempty"`
+	Thought  *string  `json:"thought,omitempty"`
+	Thoughts []string `json:"thoughts"`
 }
 
 // chatChunk is one "data:" event of a streamed answer (or, with Message,
@@ -149,10 +151,14 @@ func (ch *chatClient) messages(role string, st engine.State, thought string, rou
 		msgs = append(msgs, chatMessage{Role: "assistant", Content: thought})
 	}
 	parts := []chatPart{{Type: "text", Text: ask}}
-	if hasDrawn(st.Canvas) {
-		u, err := dataURL(st.Canvas, ch.c.o.ImageSide)
-		if st.Picture != nil { // the real picture, not its token view
-			u, err = pictureDataURL(st.Picture, ch.c.o.ImageSide)
+	if c := st.Canvas; c != nil && c.AnyPainted() {
+		var u string
+		var err error
+		if c.Grid == tokens.Grid && c.AllTokens() {
+			// The embedded model's canvas: its token picture, crisp (PNG) at ImageSide.
+			u, err = dataURL(c.Tokens, ch.c.o.ImageSide)
+		} else {
+			u, err = pictureDataURL(c, ch.c.o.ImageSide)
 		}
 		if err != nil {
 			return nil, err
@@ -160,15 +166,6 @@ func (ch *chatClient) messages(role string, st engine.State, thought string, rou
 		parts = append(parts, chatPart{Type: "image_url", ImageURL: &chatImage{URL: u}})
 	}
 	return append(msgs, chatMessage{Role: "user", Content: parts}), nil
-}
-
-func hasDrawn(c []int) bool {
-	for _, t := range c {
-		if t >= 0 {
-			return true
-		}
-	}
-	return false
 }
 
 // request builds the body of a chat call.
@@ -184,6 +181,9 @@ func (ch *chatClient) request(role string, st engine.State, thought string, roun
 	}
 	if ch.ext {
 		x := &twigExt{Role: role, Prompt: st.Prompt, Settings: st.Settings, Band: st.Band, Rows: st.Rows, Round: round, Thoughts: d0(st.Thoughts)}
+		if st.Canvas != nil {
+			x.Height = st.Canvas.H
+		}
 		if role == "critique" {
 			x.Thought = &thought
 		}

@@ -90,7 +90,7 @@ func TestThinkerStreamsRecordedAnswer(t *testing.T) {
 	if b := img.Bounds(); b.Dx() != 512 || b.Dy() != 512 {
 		t.Errorf("picture %v, want 512×512", b)
 	}
-	if back := tokens.FromPicture(img); !slices.Equal(back, state(1).Canvas) {
+	if back := tokens.FromPicture(img); !slices.Equal(back, tokens.Tokens(state(1).Canvas.Tokens)) {
 		t.Error("the picture sent does not read back as the canvas (undrawn rows must show as undrawn)")
 	}
 }
@@ -210,7 +210,7 @@ func TestTemplatesOverride(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, msgs := sentChat(t, u.requests()[0])
-	if msgs[0]["content"] != "Be terse. Grid 16." {
+	if msgs[0]["content"] != "Be terse. Grid 256." { // the canvas's height in pixel rows
 		t.Errorf("system %q", msgs[0]["content"])
 	}
 	if !strings.Contains(msgs[3]["content"].([]any)[0].(map[string]any)["text"].(string), "follow the picture") {

@@ -7,11 +7,14 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/world/scene"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
@@ -125,25 +128,44 @@ var testScene = scene.Scene{Objects: []scene.Object{
 	{Color: 2, Shape: 1, Size: 1, Texture: 1, X: 6, Y: 8},
 }}
 
+// tokenCanvas is the canvas a token model leaves having painted the whole
+// token rows of t (rows with -1 stay undrawn): engine.TokenGeometry's, its
+// pixels the world's picture of the tokens.
+func tokenCanvas(t tokens.Tokens) *canvas.Canvas {
+	c, _ := engine.TokenGeometry.NewCanvas()
+	pic := tokens.Picture(t)
+	for r := range tokens.Grid {
+		row := t[r*tokens.Grid : (r+1)*tokens.Grid]
+		if slices.Contains(row, -1) {
+			continue
+		}
+		rows := protocol.Rows{Start: r * 16, End: (r + 1) * 16}
+		if err := c.Put(canvas.Strip{Rows: rows, W: 256, Pix: slices.Clone(pic.Pix[4*256*rows.Start : 4*256*rows.End]), Tokens: slices.Clone(row)}); err != nil {
+			panic(err)
+		}
+	}
+	return c
+}
+
 // state is band `band` of the 3-band schedule with the rows above drawn.
 func state(band int) engine.State {
 	s := engine.DefaultSettings()
 	s.Bands, s.Seed = 3, 7
-	rows := engine.Schedule(3)[band]
-	canvas := scene.Render(testScene)
-	for i := rows.Start * tokens.Grid; i < len(canvas); i++ {
-		canvas[i] = -1
+	rows := engine.Schedule(3, engine.TokenGeometry)[band]
+	t := scene.Render(testScene)
+	for i := rows.Start / 16 * tokens.Grid; i < len(t); i++ {
+		t[i] = -1
 	}
 	thoughts := []string{"a small red circle on the left", "the red circle ends; nothing else"}[:band]
-	return engine.State{Prompt: "a red circle above a blue square", Settings: s, Band: band, Rows: rows, Thoughts: thoughts, Canvas: canvas}
+	return engine.State{Prompt: "a red circle above a blue square", Settings: s, Band: band, Rows: rows, Thoughts: thoughts, Canvas: tokenCanvas(t)}
 }
 
 // drawn is st with its band's rows drawn as the scene has them.
 func drawn(st engine.State) engine.State {
 	full := scene.Render(testScene)
-	c := append(tokens.Tokens(nil), st.Canvas...)
-	copy(c[st.Rows.Start*tokens.Grid:st.Rows.End*tokens.Grid], full[st.Rows.Start*tokens.Grid:])
-	st.Canvas = c
+	t := tokens.Tokens(slices.Clone(st.Canvas.Tokens))
+	copy(t[st.Rows.Start/16*tokens.Grid:st.Rows.End/16*tokens.Grid], full[st.Rows.Start/16*tokens.Grid:])
+	st.Canvas = tokenCanvas(t)
 	return st
 }
 

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 )
@@ -61,7 +62,7 @@ func TestRetryAfterTooLongGivesUp(t *testing.T) {
 func TestNoRetryOnClientErrors(t *testing.T) {
 	u := newUpstream(t, answer{status: 400, file: "error_400.json"})
 	p, _ := NewEditPainter(u.endpoint("dall-e-2"), fastOptions(nil), nil)
-	err := p.PaintBand(context.Background(), engine.PaintRequest{State: state(0)}, func(int, []int) {})
+	err := p.PaintBand(context.Background(), engine.PaintRequest{State: state(0)}, func(canvas.Strip) {})
 	want := "remote: painter at " + u.Listener.Addr().String() + ": image edit: HTTP 400 (invalid_request_error): Invalid image: the mask and the image must have the same dimensions."
 	if err == nil || err.Error() != want {
 		t.Fatalf("error\n %v\nwant\n %s", err, want)

@@ -13,18 +13,19 @@ import (
 	"strconv"
 	"strings"
 
+	xdraw "golang.org/x/image/draw"
+
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // EditPainter paints bands with an OpenAI-compatible image-edit model
 // (POST /images/edits): the picture so far is the image, the mask is
 // transparent over the band's rows, and the answer is composited into the
 // band's rows alone (the rest of the picture is never taken from the
-// model). It implements engine.PixelPainter: the run's canvas is a real
-// picture of the edit size.
+// model). It implements engine.Sizer: the run's canvas is a real picture of
+// the edit size.
 type EditPainter struct {
 	c    caller
 	tpl  *Templates
@@ -65,32 +66,43 @@ type imagesResponse struct {
 	} `json:"data"`
 }
 
-// PictureSize is the picture's size: the edit size (default 1024×1024).
-func (p *EditPainter) PictureSize() (w, h int) { return p.side, p.side }
-
-// PaintBand paints req.Rows as PaintPixels does, handing on the rows'
-// tokens only (a painter relayed as a role call, whose canvas is tokens).
-func (p *EditPainter) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-	return p.PaintPixels(ctx, req, func(row int, tokens []int, _ canvas.Strip) { onRow(row, tokens) })
+// Geometry implements engine.Sizer: the picture is the edit size (default
+// 1024×1024), its bands cut in units of 8 rows (whole JPEG blocks for the
+// chat roles that see it), or of a 16th of it for a twig server's model.
+func (p *EditPainter) Geometry() engine.Geometry {
+	unit := editUnit
+	if p.ext && p.side%16 == 0 {
+		unit = p.side / 16 // a twig server's model paints a 16-row grid: its bands are whole grid rows
+	}
+	return engine.Geometry{Width: p.side, Height: p.side, Unit: unit}
 }
 
-// PaintPixels paints req.Rows (to the bottom for an open-ended band) in one
-// masked edit of the whole picture: the answer, scaled to the picture's
+// editUnit is the rows a band's edges are multiples of on an edit painter's canvas.
+const editUnit = 8
+
+// PaintBand paints req.Rows (to the bottom for an open-ended band) in one
+// masked edit of the whole canvas: the answer, scaled to the canvas's
 // size, is composited into the band's pixel rows only, so every pixel
-// outside the band is kept bit for bit whatever the model did to it. Each
-// token row is handed on with its pixel rows and the embedded model's
-// token view of them.
-func (p *EditPainter) PaintPixels(ctx context.Context, req engine.PaintRequest, onRow func(int, []int, canvas.Strip)) error {
-	end := req.Rows.End
-	if end < 0 {
-		end = tokens.Grid
-	}
-	pic := req.Picture
+// outside the band is kept bit for bit whatever the model did to it. The
+// band goes on as one strip.
+func (p *EditPainter) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+	pic := req.Canvas
 	if pic == nil {
-		pic = tokenPicture(req.Canvas, p.side, p.side)
+		pic, _ = canvas.New(p.side, p.side)
 	}
-	rows := protocol.Rows{Start: canvas.CellRows(req.Rows.Start, tokens.Grid, pic.H).Start, End: canvas.CellRows(end-1, tokens.Grid, pic.H).End}
-	body, ctype, err := p.form(req, pic, rows, end)
+	rows := req.Rows
+	if rows.End < 0 {
+		rows.End = pic.H
+	}
+	// The provider gets the canvas at its own size (a token canvas relayed
+	// by a role call is smaller), the mask over the band's rows scaled.
+	sent, sentRows := pic, rows
+	if pic.W != p.side || pic.H != p.side {
+		sent, _ = canvas.New(p.side, p.side)
+		xdraw.NearestNeighbor.Scale(sent.Image(), sent.Image().Rect, pic.Image(), pic.Image().Rect, xdraw.Src, nil)
+		sentRows = protocol.Rows{Start: rows.Start * p.side / pic.H, End: (rows.End*p.side + pic.H - 1) / pic.H}
+	}
+	body, ctype, err := p.form(req, sent, sentRows)
 	if err != nil {
 		return err
 	}
@@ -120,30 +132,23 @@ func (p *EditPainter) PaintPixels(ctx context.Context, req engine.PaintRequest, 
 	if err := work.Composite(img, rows); err != nil {
 		return &Error{Role: p.c.role, Host: p.c.ep.Host(), Op: "image edit", Err: err}
 	}
-	toks := tokens.FromPicture(work.Image())
-	row := make([]int, tokens.Grid)
-	for y := req.Rows.Start; y < end; y++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		for x := range row {
-			row[x] = max(toks[y*tokens.Grid+x], tokens.EmptyToken) // a cell still grey reads as empty
-		}
-		strip, err := work.Strip(canvas.CellRows(y, tokens.Grid, work.H))
-		if err != nil {
-			return err
-		}
-		onRow(y, row, strip)
+	if err := ctx.Err(); err != nil {
+		return err
 	}
+	strip, err := work.Strip(rows)
+	if err != nil {
+		return err
+	}
+	strip.Tokens = nil // a painter of pixels: no token model painted them
+	onStrip(strip)
 	return nil
 }
 
 // form builds the multipart body: model, prompt, image, mask, n, size,
 // response_format, and for twig models the twig extension.
-func (p *EditPainter) form(req engine.PaintRequest, c *canvas.Canvas, rows protocol.Rows, end int) ([]byte, string, error) {
+func (p *EditPainter) form(req engine.PaintRequest, c *canvas.Canvas, rows protocol.Rows) ([]byte, string, error) {
 	d := data("paint", req.State, req.Thought, req.Round)
-	d.LastRow = end - 1
-	d.ToPct = 100 * end / tokens.Grid
+	d.ToPct = 100 * rows.End / c.H // an open band's end is the bottom
 	prompt, err := p.tpl.render("paint.prompt", d)
 	if err != nil {
 		return nil, "", fmt.Errorf("remote: painter: %w", err)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/world/scene"
@@ -69,22 +70,28 @@ func TestEditPainter(t *testing.T) {
 	}
 	st := state(1)
 	st.Thoughts = []string{"a small red circle on the left"}
-	var rows []int
-	got := slices.Clone(st.Canvas)
-	err = p.PaintBand(context.Background(), engine.PaintRequest{State: st, Thought: "a large striped blue square begins in the centre"}, func(r int, tok []int) {
-		rows = append(rows, r)
-		copy(got[r*tokens.Grid:], tok)
+	var strips []canvas.Strip
+	got := st.Canvas.Clone()
+	err = p.PaintBand(context.Background(), engine.PaintRequest{State: st, Thought: "a large striped blue square begins in the centre"}, func(s canvas.Strip) {
+		strips = append(strips, s)
+		if err := got.Put(s); err != nil {
+			t.Fatal(err)
+		}
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(rows, []int{6, 7, 8, 9, 10}) {
-		t.Errorf("rows %v", rows)
+	if len(strips) != 1 || strips[0].Rows != st.Rows || strips[0].Tokens != nil {
+		t.Fatalf("strips %+v, want the band's rows as one strip without tokens", len(strips))
 	}
+	back := tokens.FromPicture(got.Image())
 	for i := 6 * tokens.Grid; i < 11*tokens.Grid; i++ {
-		if got[i] != full[i] {
-			t.Fatalf("cell %d: %d, want %d (a 1024-px answer must read back exactly)", i, got[i], full[i])
+		if back[i] != full[i] {
+			t.Fatalf("cell %d: %d, want %d (a 1024-px answer must read back exactly)", i, back[i], full[i])
 		}
+	}
+	if !bytes.Equal(got.Pix[:4*256*96], st.Canvas.Pix[:4*256*96]) || !bytes.Equal(got.Pix[4*256*176:], st.Canvas.Pix[4*256*176:]) {
+		t.Fatal("pixels outside the band changed")
 	}
 	vals, pics := editForm(t, u.requests()[0])
 	if vals["model"] != "dall-e-2" || vals["size"] != "512x512" || vals["response_format"] != "b64_json" || vals["n"] != "1" || vals["twig"] != "" {
@@ -99,7 +106,7 @@ func TestEditPainter(t *testing.T) {
 	if img.Bounds().Dx() != 512 || mask.Bounds() != img.Bounds() {
 		t.Fatalf("image %v mask %v", img.Bounds(), mask.Bounds())
 	}
-	if back := tokens.FromPicture(img); !slices.Equal(back, st.Canvas) {
+	if back := tokens.FromPicture(img); !slices.Equal(back, tokens.Tokens(st.Canvas.Tokens)) {
 		t.Error("the image sent is not the canvas so far")
 	}
 	for y := 0; y < 512; y += 8 {
@@ -127,10 +134,10 @@ func TestEditPainterAnswers(t *testing.T) {
 			u := newUpstream(t, answer{body: body})
 			p, _ := NewEditPainter(u.endpoint("gpt-image-1"), fastOptions(nil), nil)
 			n := 0
-			err := p.PaintBand(context.Background(), engine.PaintRequest{State: state(0)}, func(int, []int) { n++ })
+			err := p.PaintBand(context.Background(), engine.PaintRequest{State: state(0)}, func(canvas.Strip) { n++ })
 			if tc.want == "" {
-				if err != nil || n != 6 {
-					t.Fatalf("%v, %d rows", err, n)
+				if err != nil || n != 1 {
+					t.Fatalf("%v, %d strips", err, n)
 				}
 				if vals, _ := editForm(t, u.requests()[0]); vals["response_format"] != "" {
 					t.Error("gpt-image models take no response_format")
@@ -158,10 +165,13 @@ func callStream(id string, payloads ...protocol.Payload) string {
 func TestTwigCaller(t *testing.T) {
 	full := scene.Render(testScene)
 	var payloads []protocol.Payload
+	whole := tokenCanvas(full)
 	for r := 0; r < 6; r++ {
-		payloads = append(payloads, &protocol.CallRow{Row: r, Tokens: full[r*tokens.Grid : (r+1)*tokens.Grid]})
+		s, _ := whole.Strip(protocol.Rows{Start: 16 * r, End: 16 * (r + 1)})
+		png, _ := s.Base64()
+		payloads = append(payloads, &protocol.CallStrip{Rows: s.Rows, PNG: png, Tokens: s.Tokens})
 	}
-	rows := protocol.Rows{Start: 0, End: 6}
+	rows := protocol.Rows{Start: 0, End: 96}
 	payloads = append(payloads, &protocol.CallDone{Role: "paint", Rows: &rows})
 	sse := map[string]string{"Content-Type": "text/event-stream"}
 	u := newUpstream(t,
@@ -177,7 +187,7 @@ func TestTwigCaller(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []int
-	if err := tc.PaintBand(context.Background(), engine.PaintRequest{State: state(0), Thought: "t"}, func(r int, tok []int) { got = append(got, tok...) }); err != nil {
+	if err := tc.PaintBand(context.Background(), engine.PaintRequest{State: state(0), Thought: "t"}, func(s canvas.Strip) { got = append(got, s.Tokens...) }); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(got, []int(full[:6*tokens.Grid])) || len(waits) != 1 || waits[0] != time.Second {
@@ -185,7 +195,7 @@ func TestTwigCaller(t *testing.T) {
 	}
 	var m map[string]any
 	json.Unmarshal(u.requests()[1].body, &m)
-	if m["v"] != "twig/1" || m["type"] != "call" || m["role"] != "paint" || u.requests()[1].path != "/v1/calls" {
+	if m["v"] != "twig/2" || m["type"] != "call" || m["role"] != "paint" || u.requests()[1].path != "/v1/calls" {
 		t.Errorf("call message %v", m)
 	}
 	if _, err := protocol.DecodeMessage(u.requests()[1].body); err != nil {

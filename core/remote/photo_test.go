@@ -14,7 +14,6 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/remote"
 	"github.com/twig-project/twig/core/remote/remotetest"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // outside hashes a picture's pixel rows outside rows.
@@ -29,11 +28,6 @@ func outside(c *canvas.Canvas, rows protocol.Rows) [32]byte {
 
 func inside(c *canvas.Canvas, rows protocol.Rows) []byte {
 	return bytes.Clone(c.Pix[4*c.W*rows.Start : 4*c.W*rows.End])
-}
-
-// pixelRows are the picture's pixel rows of token rows r.
-func pixelRows(r protocol.Rows, h int) protocol.Rows {
-	return protocol.Rows{Start: canvas.CellRows(r.Start, tokens.Grid, h).Start, End: canvas.CellRows(r.End-1, tokens.Grid, h).End}
 }
 
 // TestPhotosComposited runs TwiG on a provider whose image model answers
@@ -78,23 +72,23 @@ func TestPhotosComposited(t *testing.T) {
 				t.Fatalf("run_started: a %d×%d picture, want the provider's %d×%d", e.Width, e.Height, side, side)
 			}
 		case *protocol.BandStarted:
-			rowsNow = pixelRows(f.Plan[e.Band], side)
-			before = outside(f.Pixels, rowsNow)
+			rowsNow = f.Plan[e.Band]
+			before = outside(f.Canvas, rowsNow)
 		case *protocol.BandRedrawn:
 			redraws++
-			rowsNow = pixelRows(e.Rows, side)
-			if outside(f.Pixels, rowsNow) != before {
+			rowsNow = e.Rows
+			if outside(f.Canvas, rowsNow) != before {
 				t.Fatalf("band %d: the redraw cleared pixels outside its rows", e.Band)
 			}
 		case *protocol.BandProgress:
-			if e.PNG == "" || e.Pixels == nil {
-				t.Fatalf("band_progress row %d carries no pixels", e.Row)
+			if e.PNG == "" || e.Rows != rowsNow || e.Tokens != nil {
+				t.Fatalf("band_progress rows %v: want the band's rows %v as one PNG strip, no tokens", e.Rows, rowsNow)
 			}
 		case *protocol.BandDone:
-			if got := outside(f.Pixels, rowsNow); got != before {
+			if got := outside(f.Canvas, rowsNow); got != before {
 				t.Fatalf("band %d round %d: pixels outside rows [%d,%d) changed", e.Band, e.Round, rowsNow.Start, rowsNow.End)
 			}
-			in := inside(f.Pixels, rowsNow)
+			in := inside(f.Canvas, rowsNow)
 			if e.Round > 0 && bytes.Equal(in, prevIn) {
 				t.Fatalf("band %d: the redraw did not replace its rows", e.Band)
 			}
@@ -106,13 +100,16 @@ func TestPhotosComposited(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Picture == nil || res.Picture.W != side || res.Picture.H != side {
-		t.Fatalf("the result's picture is %v, want %d×%d", res.Picture, side, side)
+	if res.Canvas == nil || res.Canvas.W != side || res.Canvas.H != side || res.Tokens != nil {
+		t.Fatalf("the result's canvas is %v, want %d×%d without tokens", res.Canvas, side, side)
 	}
-	if !bytes.Equal(res.Picture.Pix, f.Pixels.Pix) {
+	if !bytes.Equal(res.Canvas.Pix, f.Canvas.Pix) {
 		t.Fatal("the events do not rebuild the run's picture")
 	}
-	if n := remotetest.Colours(res.Picture.Image()); n < 10000 {
+	if r := res.Bands; r[0].Start != 0 || r[0].End%8 != 0 || r[1].End%8 != 0 || r[2].End != side {
+		t.Fatalf("bands %v: want pixel rows in units of 8 down to %d", r, side)
+	}
+	if n := remotetest.Colours(res.Canvas.Image()); n < 10000 {
 		t.Fatalf("the picture has %d colours, want a photograph's (over 10 000)", n)
 	}
 	if redraws != 3 {
@@ -131,7 +128,7 @@ func TestPhotosComposited(t *testing.T) {
 		}
 	}
 	for band, r := range res.Bands {
-		rows := pixelRows(r, side)
+		rows := r
 		for _, i := range []int{2 * band, 2*band + 1} {
 			if m := edits[i].MaskRows; len(m) != 1 || m[0] != [2]int{rows.Start, rows.End} {
 				t.Errorf("edit %d (band %d): the mask's transparent rows are %v, want [[%d %d]]", i, band, m, rows.Start, rows.End)
@@ -140,7 +137,7 @@ func TestPhotosComposited(t *testing.T) {
 		ans := prov.Answer(edits[2*band+1].Photo)
 		want := image.NewNRGBA(ans.Bounds())
 		draw.Draw(want, want.Rect, ans, image.Point{}, draw.Src)
-		if !bytes.Equal(inside(res.Picture, rows), want.Pix[4*side*rows.Start:4*side*rows.End]) {
+		if !bytes.Equal(inside(res.Canvas, rows), want.Pix[4*side*rows.Start:4*side*rows.End]) {
 			t.Errorf("band %d's rows are not the photo the provider answered", band)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	_ "image/gif" // decoders for upstream pictures
 	"image/jpeg"
 	"image/png"
-	"slices"
 
 	xdraw "golang.org/x/image/draw"
 	_ "golang.org/x/image/webp" //
@@ -93,23 +92,6 @@ func scaledTo(img image.Image, side int) image.Image {
 	dst := image.NewNRGBA(image.Rect(0, 0, w, h))
 	xdraw.BiLinear.Scale(dst, dst.Rect, img, b, xdraw.Src, nil) // a kernel: it averages when it shrinks
 	return dst
-}
-
-// tokenPicture is a token canvas as a picture of w×h pixels (undrawn rows
-// transparent): what a painter paints on when its request carries no
-// picture (a token canvas from a role call).
-func tokenPicture(t tokens.Tokens, w, h int) *canvas.Canvas {
-	c, _ := canvas.New(w, h)
-	full := image.NewNRGBA(image.Rect(0, 0, w, h))
-	xdraw.NearestNeighbor.Scale(full, full.Rect, tokens.Picture(t), image.Rect(0, 0, tokens.PxSize, tokens.PxSize), xdraw.Src, nil)
-	for r := range tokens.Grid {
-		if slices.Max(t[r*tokens.Grid:(r+1)*tokens.Grid]) < 0 {
-			continue // an undrawn row stays transparent
-		}
-		rows := canvas.CellRows(r, tokens.Grid, h)
-		copy(c.Pix[4*w*rows.Start:4*w*rows.End], full.Pix[4*w*rows.Start:4*w*rows.End])
-	}
-	return c
 }
 
 // bandMask is an images/edits mask w×h: transparent over pixel rows rows

@@ -4,12 +4,13 @@ import (
 	_ "embed"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 //go:embed templates.tmpl
@@ -30,13 +31,13 @@ type TemplateData struct {
 	// Band is the band's index from 0; BandNumber is Band+1; Bands is the
 	// number of bands of the run's schedule.
 	Band, BandNumber, Bands int
-	// Rows are the band's rows; FirstRow and LastRow the first and last
-	// (inclusive; LastRow is Grid-1 for an open-ended band).
+	// Rows are the band's pixel rows; FirstRow and LastRow the first and
+	// last (inclusive; LastRow is Grid-1 for an open-ended band).
 	Rows              engine.Rows
 	FirstRow, LastRow int
 	// Open is true for an open-ended band (adaptive mode).
 	Open bool
-	// Grid is the canvas side in cells (16).
+	// Grid is the canvas's height in pixel rows.
 	Grid int
 	// Thoughts are the earlier bands' thoughts ("" where none).
 	Thoughts []string
@@ -46,7 +47,7 @@ type TemplateData struct {
 	Round int
 	// Threshold is the score below which a band is redrawn.
 	Threshold int
-	// DrawnRows is how many rows from the top the picture shows drawn.
+	// DrawnRows is how many pixel rows from the top the picture shows drawn.
 	DrawnRows int
 	// Partial is true when the picture has undrawn cells.
 	Partial bool
@@ -102,8 +103,8 @@ func parseTemplates(extra string) (*Templates, error) {
 	}
 	ts := &Templates{t: t}
 	sample := TemplateData{Prompt: "a red circle above a blue square", Band: 1, BandNumber: 2, Bands: 3,
-		Rows: engine.Rows{Start: 6, End: 11}, FirstRow: 6, LastRow: 10, Grid: tokens.Grid, Thoughts: []string{"a red circle"},
-		Thought: "a blue square", Threshold: 90, DrawnRows: 6, Partial: true, FromPct: 37, ToPct: 68, DrawnPct: 37}
+		Rows: engine.Rows{Start: 96, End: 176}, FirstRow: 96, LastRow: 175, Grid: 256, Thoughts: []string{"a red circle"},
+		Thought: "a blue square", Threshold: 90, DrawnRows: 96, Partial: true, FromPct: 37, ToPct: 68, DrawnPct: 37}
 	for _, name := range templateNames {
 		if _, err := ts.render(name, sample); err != nil {
 			return nil, err
@@ -123,36 +124,35 @@ func (ts *Templates) render(name string, d TemplateData) (string, error) {
 
 // data builds a block's data from a request's state.
 func data(role string, st engine.State, thought string, round int) TemplateData {
+	h := 1
+	if st.Canvas != nil {
+		h = st.Canvas.H
+	}
 	last := st.Rows.End - 1
 	open := st.Rows.End < 0
 	if open {
-		last = tokens.Grid - 1
+		last = h - 1
 	}
 	d := TemplateData{Prompt: st.Prompt, Role: role, Band: st.Band, BandNumber: st.Band + 1, Bands: st.Settings.Bands,
-		Rows: st.Rows, FirstRow: st.Rows.Start, LastRow: last, Open: open, Grid: tokens.Grid, Thoughts: st.Thoughts,
+		Rows: st.Rows, FirstRow: st.Rows.Start, LastRow: last, Open: open, Grid: h, Thoughts: st.Thoughts,
 		Thought: thought, Round: round, Threshold: st.Settings.Threshold}
 	if d.Thoughts == nil {
 		d.Thoughts = []string{}
 	}
 	d.DrawnRows, d.Partial = drawnRows(st.Canvas)
-	d.FromPct, d.ToPct, d.DrawnPct = 100*d.FirstRow/tokens.Grid, 100*(last+1)/tokens.Grid, 100*d.DrawnRows/tokens.Grid
+	d.FromPct, d.ToPct, d.DrawnPct = 100*d.FirstRow/h, 100*(last+1)/h, 100*d.DrawnRows/h
 	return d
 }
 
-// drawnRows counts the fully drawn rows from the top and says whether any
-// cell is undrawn.
-func drawnRows(c tokens.Tokens) (rows int, partial bool) {
-	rows = -1
-	for i, t := range c {
-		if t < 0 {
-			partial = true
-			if rows < 0 {
-				rows = i / tokens.Grid
-			}
-		}
+// drawnRows counts the painted pixel rows from the top and says whether
+// any row is undrawn.
+func drawnRows(c *canvas.Canvas) (rows int, partial bool) {
+	if c == nil {
+		return 0, true
 	}
+	rows = slices.Index(c.Painted, false)
 	if rows < 0 {
-		rows = len(c) / tokens.Grid
+		return c.H, false
 	}
-	return rows, partial
+	return rows, true
 }

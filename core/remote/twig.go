@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
@@ -90,9 +91,10 @@ func (t *TwigCaller) Think(ctx context.Context, req engine.ThinkRequest, emit fu
 	return t.roles().Thinker.Think(ctx, req, emit)
 }
 
-// PaintBand implements engine.Painter.
-func (t *TwigCaller) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-	return t.roles().Painter.PaintBand(ctx, req, onRow)
+// PaintBand implements engine.Painter: a twig server's model paints token
+// rows, each a strip (engine.TokenGeometry's canvas).
+func (t *TwigCaller) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+	return t.roles().Painter.PaintBand(ctx, req, onStrip)
 }
 
 // Critique implements engine.Critic.

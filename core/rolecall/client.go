@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 )
 
 // Transport carries one call to where the model is and back: it sends c,
-// hands each call_delta and call_row payload to on as it arrives (an error
+// hands each call_delta and call_strip payload to on as it arrives (an error
 // from on stops the call and is returned), and returns the call_done
 // payload, or the error that ended the call.
 type Transport interface {
@@ -26,9 +27,12 @@ func (f TransportFunc) Call(ctx context.Context, c protocol.Call, on func(protoc
 
 // Client plays the engine's roles through a Transport: the one client of
 // every path. Name names the far end in errors ("the server", "the host").
+// Geometry is the far end's painter's canvas; zero means a twig model's
+// (engine.TokenGeometry).
 type Client struct {
-	T    Transport
-	Name string
+	T        Transport
+	Name     string
+	Geometry engine.Geometry
 }
 
 // Roles returns the roles the client plays. With review the thinker also
@@ -89,15 +93,36 @@ func (r reviewer) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (eng
 
 type painter struct{ c *Client }
 
-// PaintBand implements engine.Painter.
-func (p painter) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+// Geometry implements engine.Sizer.
+func (p painter) Geometry() engine.Geometry {
+	if p.c.Geometry == (engine.Geometry{}) {
+		return engine.TokenGeometry
+	}
+	return p.c.Geometry
+}
+
+// PaintBand implements engine.Painter: each call_strip's PNG is decoded
+// (its size checked from the header first) and handed on; the engine
+// checks where it lies.
+func (p painter) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
 	_, err := p.c.T.Call(ctx, PaintCall(req), func(pl protocol.Payload) error {
-		if r, ok := pl.(*protocol.CallRow); ok {
-			onRow(r.Row, r.Tokens)
+		if r, ok := pl.(*protocol.CallStrip); ok {
+			s, err := canvas.DecodeBase64(r.PNG, r.Rows, req.Canvas.W, r.Tokens)
+			if err != nil {
+				return &Error{Code: protocol.CodePainter, Err: fmt.Errorf("%s sent a strip: %w", p.c.name(), err)}
+			}
+			onStrip(s)
 		}
 		return ctx.Err() // the engine cancels ctx to end an open band
 	})
 	return err
+}
+
+func (c *Client) name() string {
+	if c.Name == "" {
+		return "the far end"
+	}
+	return c.Name
 }
 
 type critic struct{ c *Client }

@@ -6,15 +6,29 @@ import (
 )
 
 // request is the part every call's request shares: the engine's State. The
-// canvas and thoughts are not copied: a call is encoded before the engine
-// changes either.
+// thoughts are not copied: a call is encoded before the engine changes
+// them. The canvas goes as its size, its token view when some row came
+// from a token model (with the grid), and its PNG as a data URL when some
+// painted row did not: a token model's canvas travels as tokens alone.
 func request(st engine.State) protocol.CallRequest {
 	th := st.Thoughts
 	if th == nil {
 		th = []string{}
 	}
-	return protocol.CallRequest{Prompt: st.Prompt, Settings: st.Settings, Band: st.Band, Rows: st.Rows,
-		Thoughts: th, Canvas: []int(st.Canvas)}
+	r := protocol.CallRequest{Prompt: st.Prompt, Settings: st.Settings, Band: st.Band, Rows: st.Rows, Thoughts: th}
+	if c := st.Canvas; c != nil {
+		r.Width, r.Height = c.W, c.H
+		if c.Grid > 0 {
+			r.Grid = c.Grid
+			if c.AnyTokens() {
+				r.Canvas = c.Tokens
+			}
+		}
+		if c.AnyPainted() && !c.AllTokens() {
+			r.CanvasPNG, _ = c.DataURL() // a canvas always encodes
+		}
+	}
+	return r
 }
 
 // ThinkCall is the call of req.

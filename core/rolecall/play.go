@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Error is a failed call: a protocol error code and the cause.
@@ -43,9 +43,9 @@ func Reviews(roles engine.Roles) bool {
 	return ok
 }
 
-// Play plays call r once on roles. Thought tokens (think) and painted rows
-// (paint) go to emit as *protocol.CallDelta and *protocol.CallRow as they
-// come; an emit error stops the call and is returned as is. The result is
+// Play plays call r once on roles. Thought tokens (think) and painted
+// strips (paint) go to emit as *protocol.CallDelta and *protocol.CallStrip
+// as they come; an emit error stops the call and is returned as is. The result is
 // the call_done payload; a failure is an *Error with the role's code.
 func Play(ctx context.Context, roles engine.Roles, r Request, emit func(protocol.Payload) error) (*protocol.CallDone, error) {
 	switch r.Role {
@@ -125,8 +125,8 @@ func playThink(ctx context.Context, th engine.Thinker, r Request, emit func(prot
 			return nil, err
 		}
 	}
-	if end != 0 && (end <= st.Rows.Start || end > tokens.Grid) {
-		return nil, &Error{Code: protocol.CodeThinker, Err: fmt.Errorf("the thinker ended the band at row %d, outside (%d, %d]", end, st.Rows.Start, tokens.Grid)}
+	if end != 0 && (end <= st.Rows.Start || end > st.Canvas.H) {
+		return nil, &Error{Code: protocol.CodeThinker, Err: fmt.Errorf("the thinker ended the band at row %d, outside (%d, %d]", end, st.Rows.Start, st.Canvas.H)}
 	}
 	return &protocol.CallDone{Role: protocol.RoleThink, Thought: &protocol.ThoughtResult{Text: text, Tokens: toks, EndRow: end}}, nil
 }
@@ -139,23 +139,24 @@ func playPaint(ctx context.Context, p engine.Painter, req engine.PaintRequest, e
 	defer cancel(nil)
 	stop := req.Rows.End
 	if stop < 0 {
-		stop = tokens.Grid
+		stop = req.Canvas.H
 	}
 	var g engine.Gate
 	var cbErr error
 	next := req.Rows.Start
-	err := p.PaintBand(ctx, req, func(row int, tokens []int) {
+	err := p.PaintBand(ctx, req, func(s canvas.Strip) {
 		g.Do(func() {
 			if cbErr != nil {
 				return
 			}
-			if e := engine.CheckRow(row, next, stop, tokens); e != nil {
+			png, e := engine.CheckStrip(req.Canvas, s, next, stop)
+			if e != nil {
 				cbErr = &Error{Code: protocol.CodePainter, Err: e}
 				cancel(cbErr)
 				return
 			}
-			next++
-			if e := emit(&protocol.CallRow{Row: row, Tokens: slices.Clone(tokens)}); e != nil {
+			next = s.Rows.End
+			if e := emit(&protocol.CallStrip{Rows: s.Rows, PNG: png, Tokens: slices.Clone(s.Tokens)}); e != nil {
 				cbErr = e
 				cancel(e)
 			}

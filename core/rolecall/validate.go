@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Limits of a call's request, beside protocol.MaxPromptBytes and the
@@ -67,11 +67,15 @@ func (r Request) Review() engine.ReviewRequest {
 }
 
 // Decode checks call c — the one validator of every path — and returns it
-// as the engine's types. A request with no canvas gets a copy of canvas
-// when that is not nil (the sandbox's host keeps the run's canvas from its
-// events, so a guest need not send it), else an undrawn canvas. Errors say
-// in one line what is wrong; the gateway answers them with invalid_request.
-func Decode(c protocol.Call, canvas tokens.Tokens) (Request, error) {
+// as the engine's types. The request's canvas is rebuilt from its PNG
+// (canvas_png) and its token view (canvas, with grid): a token row given
+// whole is a token model's, drawn by canvas.TokenRenderer when no PNG came.
+// A request with neither gets a copy of host when that is not nil (the
+// sandbox's host keeps the run's canvas from its events, so a guest need
+// not send it), else a blank canvas of the request's size (engine.
+// TokenGeometry's when it says none). Errors say in one line what is
+// wrong; the gateway answers them with invalid_request.
+func Decode(c protocol.Call, host *canvas.Canvas) (Request, error) {
 	r := c.Request
 	out := Request{Role: c.Role, Round: r.Round, Thought: r.Thought, Row: r.Row, Attempt: r.Attempt,
 		Rejected: rejectedEngine(r.Rejected),
@@ -82,24 +86,30 @@ func Decode(c protocol.Call, canvas tokens.Tokens) (Request, error) {
 	if err := r.Settings.Validate(); err != nil {
 		return out, err
 	}
-	const g = tokens.Grid
+	st := &out.State
+	cv, err := requestCanvas(r, host)
+	if err != nil {
+		return out, err
+	}
+	st.Canvas = cv
+	h := cv.H
 	switch {
 	case len(r.Prompt) > protocol.MaxPromptBytes:
 		return out, fmt.Errorf("the prompt is %d bytes, over the limit of %d", len(r.Prompt), protocol.MaxPromptBytes)
-	case r.Band < 0 || r.Band >= g:
-		return out, fmt.Errorf("band %d is out of range [0,%d)", r.Band, g)
-	case r.Rows.Start < 0 || r.Rows.Start >= g:
-		return out, fmt.Errorf("rows.start %d is out of range [0,%d)", r.Rows.Start, g)
-	case r.Rows.End != -1 && (r.Rows.End <= r.Rows.Start || r.Rows.End > g):
-		return out, fmt.Errorf("rows.end %d is out of range: use (%d,%d], or -1 for an open-ended band", r.Rows.End, r.Rows.Start, g)
+	case r.Band < 0 || r.Band >= protocol.MaxBands:
+		return out, fmt.Errorf("band %d is out of range [0,%d)", r.Band, protocol.MaxBands)
+	case r.Rows.Start < 0 || r.Rows.Start >= h:
+		return out, fmt.Errorf("rows.start %d is out of range [0,%d)", r.Rows.Start, h)
+	case r.Rows.End != -1 && (r.Rows.End <= r.Rows.Start || r.Rows.End > h):
+		return out, fmt.Errorf("rows.end %d is out of range: use (%d,%d], or -1 for an open-ended band", r.Rows.End, r.Rows.Start, h)
 	case len(r.Thoughts) > r.Band:
 		return out, fmt.Errorf("%d thoughts for band %d: a request carries the thoughts of earlier bands only", len(r.Thoughts), r.Band)
 	case len(r.Thought) > MaxThoughtBytes:
 		return out, fmt.Errorf("the thought is %d bytes, over the limit of %d", len(r.Thought), MaxThoughtBytes)
 	case r.Round < 0 || r.Round > MaxRound:
 		return out, fmt.Errorf("round %d is out of range [0,%d]", r.Round, MaxRound)
-	case r.Row < 0 || r.Row > g:
-		return out, fmt.Errorf("row %d is out of range [0,%d]", r.Row, g)
+	case r.Row < 0 || r.Row > h:
+		return out, fmt.Errorf("row %d is out of range [0,%d]", r.Row, h)
 	case r.Attempt < 0 || r.Attempt >= protocol.MaxPlanAttempts:
 		return out, fmt.Errorf("attempt %d is out of range [0,%d)", r.Attempt, protocol.MaxPlanAttempts)
 	case len(r.Rejected) > r.Attempt:
@@ -115,33 +125,12 @@ func Decode(c protocol.Call, canvas tokens.Tokens) (Request, error) {
 			return out, fmt.Errorf("rejected plan %d is %d bytes, over the limit of %d", i, len(p.Thought)+len(p.Reason), MaxThoughtBytes)
 		}
 	}
-	st := &out.State
-	switch len(r.Canvas) {
-	case 0:
-		if canvas != nil {
-			st.Canvas = slices.Clone(canvas)
-		} else {
-			st.Canvas = tokens.NewTokens()
-		}
-	case g * g:
-		st.Canvas = slices.Clone(tokens.Tokens(r.Canvas))
-	default:
-		return out, fmt.Errorf("the canvas has %d cells, want %d (%d×%d, -1 where undrawn) or none", len(r.Canvas), g*g, g, g)
-	}
-	if len(st.Canvas) != g*g {
-		return out, fmt.Errorf("the canvas has %d cells, want %d", len(st.Canvas), g*g)
-	}
-	for i, t := range st.Canvas {
-		if t < -1 || t >= tokens.NumImageTokens {
-			return out, fmt.Errorf("canvas cell %d holds %d, outside [-1,%d)", i, t, tokens.NumImageTokens)
-		}
-	}
 	if c.Role == protocol.RoleCritique {
 		if r.Rows.End < 0 {
 			return out, errors.New("critique needs a band with known rows (rows.end ≥ 0)")
 		}
-		for i := r.Rows.Start * g; i < r.Rows.End*g; i++ {
-			if st.Canvas[i] < 0 {
+		for y := r.Rows.Start; y < r.Rows.End; y++ {
+			if !cv.Painted[y] {
 				return out, fmt.Errorf("the call's canvas has rows %d–%d undrawn: critique needs the band drawn", r.Rows.Start, r.Rows.End-1)
 			}
 		}
@@ -152,6 +141,92 @@ func Decode(c protocol.Call, canvas tokens.Tokens) (Request, error) {
 	}
 	return out, nil
 }
+
+// requestCanvas is the canvas a request carries (see Decode).
+func requestCanvas(r protocol.CallRequest, host *canvas.Canvas) (*canvas.Canvas, error) {
+	w, h, g := r.Width, r.Height, r.Grid
+	if w == 0 && h == 0 {
+		if host != nil {
+			w, h, g = host.W, host.H, host.Grid
+		} else {
+			t := engine.TokenGeometry
+			w, h = t.Width, t.Height
+			if g == 0 && len(r.Canvas) > 0 {
+				g = t.Grid
+			}
+		}
+	}
+	if w*h > MaxCanvasPixels {
+		return nil, fmt.Errorf("the call's canvas is %d×%d, over the %d pixels a call may carry", w, h, MaxCanvasPixels)
+	}
+	if len(r.Canvas) > 0 && g == 0 {
+		return nil, errors.New("the canvas carries tokens but no grid: say the token grid's side (grid)")
+	}
+	if r.Canvas == nil && r.CanvasPNG == "" && host != nil {
+		if host.W != w || host.H != h {
+			return nil, fmt.Errorf("the call's canvas is %d×%d, the run's %d×%d", w, h, host.W, host.H)
+		}
+		return host.Clone(), nil
+	}
+	var cv *canvas.Canvas
+	var err error
+	if g > 0 {
+		cv, err = canvas.NewGrid(w, h, g)
+	} else {
+		cv, err = canvas.New(w, h)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the call's canvas: %v", err)
+	}
+	if r.CanvasPNG != "" {
+		pic, err := canvas.DecodeDataURL(r.CanvasPNG, w, h)
+		if err != nil {
+			return nil, fmt.Errorf("the call's canvas_png: %v", err)
+		}
+		copy(cv.Pix, pic.Pix)
+		copy(cv.Painted, pic.Painted)
+	}
+	if len(r.Canvas) == 0 {
+		return cv, nil
+	}
+	if len(r.Canvas) != g*g {
+		return nil, fmt.Errorf("the canvas has %d cells, want %d (%d×%d, -1 where undrawn) or none", len(r.Canvas), g*g, g, g)
+	}
+	for i, t := range r.Canvas {
+		if t < -1 || t >= MaxToken {
+			return nil, fmt.Errorf("canvas cell %d holds %d, outside [-1,%d)", i, t, MaxToken)
+		}
+	}
+	u := h / g
+	for row := range g {
+		toks := r.Canvas[row*g : (row+1)*g]
+		if slices.Contains(toks, -1) {
+			continue // not a token model's row (undrawn, or a painter of pixels')
+		}
+		rows := protocol.Rows{Start: row * u, End: (row + 1) * u}
+		s := canvas.Strip{Rows: rows, W: w, Tokens: slices.Clone(toks)}
+		if r.CanvasPNG != "" {
+			s.Pix = slices.Clone(cv.Pix[4*w*rows.Start : 4*w*rows.End])
+		} else if canvas.TokenRenderer != nil {
+			s.Pix = canvas.TokenRenderer(r.Canvas, g, rows, w, h).Pix
+		}
+		if len(s.Pix) != 4*w*u {
+			s.Pix = make([]uint8, 4*w*u)
+		}
+		if err := cv.Put(s); err != nil {
+			return nil, fmt.Errorf("the call's canvas: %v", err)
+		}
+	}
+	return cv, nil
+}
+
+// MaxCanvasPixels bounds a call's canvas (2048×2048, 16 MiB): a small
+// message must not make the far end allocate a 4096×4096 canvas.
+const MaxCanvasPixels = 2048 * 2048
+
+// MaxToken bounds a token model's image tokens on the wire (the embedded
+// model has 181).
+const MaxToken = 181
 
 // clip shortens a string a client sent before it goes into an error message.
 func clip(s string) string {

@@ -13,8 +13,8 @@ import (
 // buffers (the same encoder encodes every input, appending to one buffer).
 // Seeds in testdata/fuzz/FuzzAppendEvent (protocol's FuzzDecode corpus).
 func FuzzAppendEvent(f *testing.F) {
-	f.Add([]byte(`{"v":"twig/1","type":"thought_delta","run_id":"r<1>&\"é\u2028","seq":3,"t_ms":9,"band":0,"text":"a <b> & \"c\"\n\u00e9\u2028"}`))
-	f.Add([]byte(`{"v":"twig/1","type":"run_done","run_id":"","seq":0,"t_ms":0}`))
+	f.Add([]byte(`{"v":"twig/2","type":"thought_delta","run_id":"r<1>&\"é\u2028","seq":3,"t_ms":9,"band":0,"text":"a <b> & \"c\"\n\u00e9\u2028"}`))
+	f.Add([]byte(`{"v":"twig/2","type":"run_done","run_id":"","seq":0,"t_ms":0}`))
 	enc := newEventEncoder()
 	var buf []byte
 	f.Fuzz(func(t *testing.T, line []byte) {

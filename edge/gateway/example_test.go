@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 	"github.com/twig-project/twig/edge/client"
 	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/internal/world/tokens"
@@ -62,9 +64,9 @@ func ExampleGateway_Serve() {
 				emit("here")
 				return "nothing here", nil
 			}),
-			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-				for r := req.Rows.Start; r < req.Rows.End; r++ {
-					onRow(r, make([]int, tokens.Grid))
+			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+				for r := req.Rows.Start / 16; r < req.Rows.End/16; r++ {
+					onStrip(rolecalltest.TokenStrip(r, make([]int, tokens.Grid)))
 				}
 				return nil
 			}),
@@ -97,5 +99,5 @@ func ExampleGateway_Serve() {
 	// band_done
 	// run_done
 	// rows: 16 err: <nil>
-	// {"v":"twig/1","type":"cancel","id":"r1"}
+	// {"v":"twig/2","type":"cancel","id":"r1"}
 }

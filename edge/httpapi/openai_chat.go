@@ -39,6 +39,7 @@ type chatExt struct {
 	Settings json.RawMessage `json:"settings"`
 	Band     *int            `json:"band"`
 	Rows     *protocol.Rows  `json:"rows"`
+	Height   int             `json:"height"`
 	Round    int             `json:"round"`
 	Thought  *string         `json:"thought"`
 	Thoughts *[]string       `json:"thoughts"`
@@ -300,20 +301,29 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 	if ext.Band != nil {
 		req.Band = *ext.Band
 	}
-	// rows: the extension, the thought's header, or the schedule
+	// rows (twig/2 pixel rows of the embedded model's 256×256 canvas): the
+	// extension, the thought's header (token rows), or the schedule
+	g := engine.TokenGeometry
 	switch {
 	case ext.Rows != nil:
 		req.Rows = *ext.Rows
+		if h := ext.Height; h > 0 && h != g.Height {
+			// the caller's canvas is another size: its rows, on this one
+			req.Rows.Start = req.Rows.Start * g.Height / h
+			if req.Rows.End > 0 {
+				req.Rows.End = (req.Rows.End*g.Height + h - 1) / h
+			}
+		}
 	default:
 		if _, r0, r1, _ := thought.ParseThought(th); role == protocol.RoleCritique && r0 >= 0 && r1 > r0 {
-			req.Rows = protocol.Rows{Start: r0, End: r1}
+			req.Rows = protocol.Rows{Start: r0 * g.Unit, End: r1 * g.Unit}
 			break
 		}
 		k := req.Settings.Bands
 		if k == 0 && b != nil {
 			k = b.DefaultBands()
 		}
-		plan := engine.Schedule(max(k, 1))
+		plan := engine.Schedule(max(k, 1), engine.TokenGeometry)
 		if req.Band < 0 || req.Band >= len(plan) {
 			return req, badRequest("invalid_value", "messages", "band %d is past the %d bands of the schedule: the conversation has more assistant thoughts than bands (set twig.settings.bands or twig.rows)", req.Band, len(plan))
 		}
@@ -332,12 +342,14 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 	}
 	if len(req.Canvas) == tokens.Grid*tokens.Grid && ext.Canvas == nil {
 		// what the role may see: the rows before the band (think) or up to its end (critique)
-		from := req.Rows.Start
+		// (in token rows: the canvas is the picture's token view)
+		start, end := req.Rows.Start/g.Unit, (req.Rows.End+g.Unit-1)/g.Unit
+		from := start
 		if role == protocol.RoleCritique && req.Rows.End > 0 {
-			from = req.Rows.End
-			for i := req.Rows.Start * tokens.Grid; i < req.Rows.End*tokens.Grid && i < len(req.Canvas); i++ {
+			from = end
+			for i := start * tokens.Grid; i < end*tokens.Grid && i < len(req.Canvas); i++ {
 				if req.Canvas[i] < 0 {
-					return req, badRequest("invalid_image", lastImageParam, "the picture does not show rows %d–%d of the band to critique: send the canvas with the band drawn", req.Rows.Start, req.Rows.End-1)
+					return req, badRequest("invalid_image", lastImageParam, "the picture does not show rows %d–%d of the band to critique: send the canvas with the band drawn", start, end-1)
 				}
 			}
 		}
@@ -345,10 +357,26 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 			req.Canvas[i] = -1
 		}
 	}
+	req.Width, req.Height, req.Grid = g.Width, g.Height, g.Grid
 	if _, err := rolecall.Decode(protocol.Call{Role: role, Request: req}, nil); err != nil {
 		return req, badRequest("invalid_value", "twig", "%v", err)
 	}
 	return req, nil
+}
+
+// TokenRequest is a call request written in the embedded model's token
+// rows (the OpenAI-compatible endpoints' twig extension speaks them) as
+// twig/2 has it: pixel rows of engine.TokenGeometry's canvas, the tokens
+// its token view.
+func TokenRequest(r protocol.CallRequest) protocol.CallRequest {
+	g := engine.TokenGeometry
+	r.Width, r.Height, r.Grid = g.Width, g.Height, g.Grid
+	r.Rows.Start *= g.Unit
+	if r.Rows.End > 0 {
+		r.Rows.End *= g.Unit
+	}
+	r.Row *= g.Unit
+	return r
 }
 
 // chatCompletion answers one chat request.

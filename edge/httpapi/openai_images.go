@@ -295,6 +295,7 @@ func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest) (toke
 		seen[i] = -1
 	}
 	req.Canvas = seen
+	req = TokenRequest(req)
 	if req.Thought == "" && req.Settings.Think {
 		done, err := a.g.Call(ctx, protocol.Call{Role: protocol.RoleThink, Request: req}, func(protocol.Payload) error { return nil })
 		if err != nil {
@@ -303,8 +304,8 @@ func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest) (toke
 		req.Thought = done.Thought.Text
 	}
 	_, err := a.g.Call(ctx, protocol.Call{Role: protocol.RolePaint, Request: req}, func(p protocol.Payload) error {
-		if row, ok := p.(*protocol.CallRow); ok {
-			copy(out[row.Row*tokens.Grid:], row.Tokens)
+		if s, ok := p.(*protocol.CallStrip); ok && len(s.Tokens) > 0 {
+			copy(out[s.Rows.Start/engine.TokenGeometry.Unit*tokens.Grid:], s.Tokens)
 		}
 		return nil
 	})

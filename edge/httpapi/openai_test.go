@@ -19,8 +19,10 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
@@ -43,19 +45,19 @@ func (r *recording) backend() engine.Backend {
 				r.think = &req
 				r.thinks++
 				r.mu.Unlock()
-				end := req.Rows.End
-				words := []string{"rows", fmt.Sprint(req.Rows.Start), fmt.Sprint(end - 1), ":", "new", "red", "circle"}
+				end := req.Rows.End / 16 // the embedded model's token rows
+				words := []string{"rows", fmt.Sprint(req.Rows.Start / 16), fmt.Sprint(end - 1), ":", "new", "red", "circle"}
 				for _, w := range words {
 					emit(w + " ")
 				}
 				return strings.Join(words, " "), nil
 			}),
-			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
 				r.mu.Lock()
 				r.paint = &req
 				r.mu.Unlock()
-				for row := req.Rows.Start; row < req.Rows.End; row++ {
-					onRow(row, slices.Repeat([]int{7}, tokens.Grid))
+				for row := req.Rows.Start / 16; row < req.Rows.End/16; row++ {
+					onStrip(rolecalltest.TokenStrip(row, slices.Repeat([]int{7}, tokens.Grid)))
 				}
 				return nil
 			}),
@@ -134,7 +136,7 @@ func TestChatConvention(t *testing.T) {
 			"think", 1, protocol.Rows{Start: 6, End: 11}, []string{"rows 0 5 : new red circle"}, 6, ""},
 		{"critique of the last thought's band", `{"model":"twig-critic","messages":[{"role":"user","content":"a red circle"},{"role":"assistant","content":"rows 0 5 : new red circle"},{"role":"assistant","content":"rows 6 10 : new blue square"},` + user("score it") + `]}`,
 			"critique", 1, protocol.Rows{Start: 6, End: 11}, []string{"rows 0 5 : new red circle"}, 11, "rows 6 10 : new blue square"},
-		{"the extension decides", `{"model":"twig","messages":[{"role":"user","content":"ignored"}],"twig":{"role":"think","prompt":"two squares","band":2,"rows":{"start":11,"end":16},"thoughts":["a","b"],"settings":{"bands":3}}}`,
+		{"the extension decides", `{"model":"twig","messages":[{"role":"user","content":"ignored"}],"twig":{"role":"think","prompt":"two squares","band":2,"rows":{"start":176,"end":256},"thoughts":["a","b"],"settings":{"bands":3}}}`,
 			"think", 2, protocol.Rows{Start: 11, End: 16}, []string{"a", "b"}, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -153,15 +155,15 @@ func TestChatConvention(t *testing.T) {
 				}
 			}
 			rec.mu.Unlock()
-			if st.Band != tc.band || st.Rows != tc.rows || !slices.Equal(st.Thoughts, tc.thoughts) {
+			if px := (protocol.Rows{Start: 16 * tc.rows.Start, End: 16 * tc.rows.End}); st.Band != tc.band || st.Rows != px || !slices.Equal(st.Thoughts, tc.thoughts) {
 				t.Errorf("band %d rows %+v thoughts %q, want %d %+v %q", st.Band, st.Rows, st.Thoughts, tc.band, tc.rows, tc.thoughts)
 			}
-			for i, tok := range st.Canvas {
+			for i, tok := range st.Canvas.Tokens {
 				if (i < tc.drawnRows*tokens.Grid) != (tok >= 0) {
 					t.Fatalf("canvas cell %d = %d, want rows [0,%d) drawn and the rest not", i, tok, tc.drawnRows)
 				}
 			}
-			if tc.drawnRows > 1 && st.Canvas[tokens.Grid+3] != tokens.EncodeCell(tokens.Cell{Color: 2, Mask: 15}) {
+			if tc.drawnRows > 1 && st.Canvas.Tokens[tokens.Grid+3] != tokens.EncodeCell(tokens.Cell{Color: 2, Mask: 15}) {
 				t.Error("the picture was not read back into tokens")
 			}
 			content := out["choices"].([]any)[0].(map[string]any)["message"].(map[string]any)["content"].(string)
@@ -334,7 +336,7 @@ func TestImagesEdit(t *testing.T) {
 		paint := *rec.paint
 		thinks := rec.thinks - before
 		rec.mu.Unlock()
-		if paint.Rows != (protocol.Rows{Start: 6, End: 11}) || paint.Thought != tc.wantPaint || thinks != tc.thinks || out.Data[0].RevisedPrompt != tc.wantPaint {
+		if paint.Rows != (protocol.Rows{Start: 96, End: 176}) || paint.Thought != tc.wantPaint || thinks != tc.thinks || out.Data[0].RevisedPrompt != tc.wantPaint {
 			t.Errorf("%q: painted %+v with %q after %d thoughts (revised %q)", tc.prompt, paint.Rows, paint.Thought, thinks, out.Data[0].RevisedPrompt)
 		}
 		if paint.Prompt != "a red circle" {
@@ -395,12 +397,12 @@ func TestSSEEndpoints(t *testing.T) {
 		}
 		return evs
 	}
-	evs := read(`{"v":"twig/1","type":"start","id":"r1","prompt":"a red circle"}`, "/v1/runs")
+	evs := read(`{"v":"twig/2","type":"start","id":"r1","prompt":"a red circle"}`, "/v1/runs")
 	if len(evs) == 0 || evs[len(evs)-1].Type != protocol.TypeRunDone || evs[0].RunID != "r1" {
 		t.Fatalf("runs: %d events, last %+v", len(evs), evs[len(evs)-1])
 	}
-	evs = read(`{"v":"twig/1","type":"call","id":"c1","role":"paint","request":{"prompt":"a red circle","rows":{"start":0,"end":6},"thought":"x"}}`, "/v1/calls")
-	if len(evs) != 7 || evs[6].Type != protocol.TypeCallDone || evs[0].Type != protocol.TypeCallRow {
+	evs = read(`{"v":"twig/2","type":"call","id":"c1","role":"paint","request":{"prompt":"a red circle","rows":{"start":0,"end":96},"width":256,"height":256,"grid":16,"thought":"x"}}`, "/v1/calls")
+	if len(evs) != 7 || evs[6].Type != protocol.TypeCallDone || evs[0].Type != protocol.TypeCallStrip {
 		t.Fatalf("calls: %+v", evs)
 	}
 }

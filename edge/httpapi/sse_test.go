@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
@@ -30,9 +32,9 @@ func TestSSESlowClientStopsTheRun(t *testing.T) {
 					emit(strings.Repeat("x", 100) + " ")
 				}
 			}),
-			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-				for r := req.Rows.Start; r < req.Rows.End; r++ {
-					onRow(r, make([]int, tokens.Grid))
+			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+				for r := req.Rows.Start / 16; r < req.Rows.End/16; r++ {
+					onStrip(rolecalltest.TokenStrip(r, make([]int, tokens.Grid)))
 				}
 				return nil
 			}),
@@ -50,7 +52,7 @@ func TestSSESlowClientStopsTheRun(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.(*net.TCPConn).SetReadBuffer(4 << 10)
-	body := `{"v":"twig/1","type":"start","id":"r","prompt":"anything"}`
+	body := `{"v":"twig/2","type":"start","id":"r","prompt":"anything"}`
 	fmt.Fprintf(conn, "POST /v1/runs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
 	// ... and read nothing.
 	deadline := time.Now().Add(20 * time.Second)

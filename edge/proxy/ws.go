@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	edgeclient "github.com/twig-project/twig/edge/client"
@@ -230,12 +231,15 @@ type painter struct {
 	b *limitedBackend
 }
 
-func (p painter) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+func (p painter) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
 	if err := p.b.take(ctx); err != nil {
 		return err
 	}
-	return p.Painter.PaintBand(ctx, req, onRow)
+	return p.Painter.PaintBand(ctx, req, onStrip)
 }
+
+// Geometry is the upstream painter's canvas.
+func (p painter) Geometry() engine.Geometry { return engine.GeometryOf(p.Painter) }
 
 type critic struct {
 	engine.Critic

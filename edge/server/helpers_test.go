@@ -14,9 +14,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 	"github.com/twig-project/twig/edge/client"
 	"github.com/twig-project/twig/edge/server"
 	"github.com/twig-project/twig/edge/wsconn"
@@ -275,12 +277,12 @@ func (f *fake) backend() engine.Backend {
 				}
 				return sb.String(), nil
 			}),
-			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-				end := req.Rows.End
-				if end < 0 {
+			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+				end := req.Rows.End / 16 // token rows of the embedded model's canvas
+				if req.Rows.End < 0 {
 					end = tokens.Grid
 				}
-				for r := req.Rows.Start; r < end; r++ {
+				for r := req.Rows.Start / 16; r < end; r++ {
 					if f.rowDelay > 0 {
 						select {
 						case <-ctx.Done():
@@ -296,7 +298,7 @@ func (f *fake) backend() engine.Backend {
 					}
 					row := make([]int, tokens.Grid)
 					row[r%tokens.Grid] = 1 + r
-					onRow(r, row)
+					onStrip(rolecalltest.TokenStrip(r, row))
 					if f.hold != nil {
 						select {
 						case <-f.hold:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge/gateway"
@@ -282,7 +283,7 @@ func TestOversizeMessage(t *testing.T) {
 	ts := newServer(t, server.Options{Backend: newFake(1, 0).backend(), Limits: gateway.Limits{MaxMessageBytes: 1024},
 		WebSocket: wsconn.Options{HardMessageBytes: 8192}})
 	c := dial(t, ts.ws, nil)
-	big := `{"v":"twig/1","type":"start","id":"big","prompt":"` + strings.Repeat("a", 2000) + `"}`
+	big := `{"v":"twig/2","type":"start","id":"big","prompt":"` + strings.Repeat("a", 2000) + `"}`
 	send(t, c, big)
 	ev := next(t, c)
 	if e, ok := ev.Payload.(*protocol.Error); !ok || e.Code != protocol.CodeTooLarge || ev.RunID != "" {
@@ -358,21 +359,21 @@ func TestRefusedMessages(t *testing.T) {
 	for _, tc := range []struct {
 		name, msg, id, code string
 	}{
-		{"not json", `{"v":"twig/1",`, "", protocol.CodeBadMessage},
+		{"not json", `{"v":"twig/2",`, "", protocol.CodeBadMessage},
 		{"an array", `[1,2]`, "", protocol.CodeBadMessage},
 		{"no version", `{"type":"start","id":"x1","prompt":"a red circle"}`, "x1", protocol.CodeBadVersion},
-		{"other version", `{"v":"twig/2","type":"start","id":"x2","prompt":"a red circle"}`, "x2", protocol.CodeBadVersion},
-		{"unknown type", `{"v":"twig/1","type":"launch","id":"x3"}`, "x3", protocol.CodeUnknownType},
-		{"a server event", `{"v":"twig/1","type":"run_done","id":"x4"}`, "x4", protocol.CodeUnknownType},
-		{"no id", `{"v":"twig/1","type":"start","prompt":"a red circle"}`, "", protocol.CodeBadMessage},
-		{"bad id", `{"v":"twig/1","type":"start","id":"a b","prompt":"a red circle"}`, "", protocol.CodeBadMessage},
-		{"unknown field", `{"v":"twig/1","type":"start","id":"x5","prompt":"a red circle","colour":"red"}`, "x5", protocol.CodeBadMessage},
-		{"unknown setting", `{"v":"twig/1","type":"start","id":"x6","prompt":"a red circle","settings":{"treshold":5}}`, "x6", protocol.CodeBadMessage},
-		{"invalid setting", `{"v":"twig/1","type":"start","id":"x7","prompt":"a red circle","settings":{"threshold":500}}`, "x7", protocol.CodeInvalidRequest},
-		{"empty prompt", `{"v":"twig/1","type":"start","id":"x8","prompt":"  "}`, "x8", protocol.CodeInvalidRequest},
-		{"bad call", `{"v":"twig/1","type":"call","id":"x9","role":"dance","request":{"prompt":"p","rows":{"start":0,"end":6}}}`, "x9", protocol.CodeInvalidRequest},
-		{"duplicate id", `{"v":"twig/1","type":"start","id":"busy","prompt":"a red circle"}`, "", protocol.CodeDuplicateID},
-		{"over the limit", `{"v":"twig/1","type":"start","id":"x10","prompt":"a red circle"}`, "x10", protocol.CodeTooMany},
+		{"other version", `{"v":"twig/1","type":"start","id":"x2","prompt":"a red circle"}`, "x2", protocol.CodeBadVersion},
+		{"unknown type", `{"v":"twig/2","type":"launch","id":"x3"}`, "x3", protocol.CodeUnknownType},
+		{"a server event", `{"v":"twig/2","type":"run_done","id":"x4"}`, "x4", protocol.CodeUnknownType},
+		{"no id", `{"v":"twig/2","type":"start","prompt":"a red circle"}`, "", protocol.CodeBadMessage},
+		{"bad id", `{"v":"twig/2","type":"start","id":"a b","prompt":"a red circle"}`, "", protocol.CodeBadMessage},
+		{"unknown field", `{"v":"twig/2","type":"start","id":"x5","prompt":"a red circle","colour":"red"}`, "x5", protocol.CodeBadMessage},
+		{"unknown setting", `{"v":"twig/2","type":"start","id":"x6","prompt":"a red circle","settings":{"treshold":5}}`, "x6", protocol.CodeBadMessage},
+		{"invalid setting", `{"v":"twig/2","type":"start","id":"x7","prompt":"a red circle","settings":{"threshold":500}}`, "x7", protocol.CodeInvalidRequest},
+		{"empty prompt", `{"v":"twig/2","type":"start","id":"x8","prompt":"  "}`, "x8", protocol.CodeInvalidRequest},
+		{"bad call", `{"v":"twig/2","type":"call","id":"x9","role":"dance","request":{"prompt":"p","rows":{"start":0,"end":6}}}`, "x9", protocol.CodeInvalidRequest},
+		{"duplicate id", `{"v":"twig/2","type":"start","id":"busy","prompt":"a red circle"}`, "", protocol.CodeDuplicateID},
+		{"over the limit", `{"v":"twig/2","type":"start","id":"x10","prompt":"a red circle"}`, "x10", protocol.CodeTooMany},
 	} {
 		send(t, c, tc.msg)
 		var ev protocol.Event
@@ -440,7 +441,7 @@ func TestModelCallsFromClient(t *testing.T) {
 	// a call whose context has ended is not made
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: tokens.NewTokens()}}, nil); !errors.Is(err, context.Canceled) {
+	if _, err := cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 96}, Canvas: blank()}}, nil); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled call: %v", err)
 	}
 }
@@ -455,7 +456,7 @@ func TestCancelCallFromClient(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := engine.DefaultSettings()
-	_, err := cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 6}, Canvas: tokens.NewTokens()}},
+	_, err := cl.Roles().Thinker.Think(ctx, engine.ThinkRequest{State: engine.State{Prompt: "a red circle", Settings: s, Rows: engine.Rows{Start: 0, End: 96}, Canvas: blank()}},
 		func(string) { cancel() })
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("a call cancelled while streaming: %v", err)
@@ -562,4 +563,10 @@ func TestPerAddressLimits(t *testing.T) {
 	if evs := untilEnd(t, b, "b2"); evs[len(evs)-1].Type != protocol.TypeRunDone {
 		t.Fatalf("once the first ended, a run from the second connection ended with %s", evs[len(evs)-1].Type)
 	}
+}
+
+// blank is an undrawn canvas of the embedded model's size.
+func blank() *canvas.Canvas {
+	c, _ := engine.TokenGeometry.NewCanvas()
+	return c
 }

@@ -18,7 +18,7 @@ import (
 // buffer, with single writes before and after it and pings in between.
 func TestWriteMessages(t *testing.T) {
 	big := strings.Repeat("x", 20<<10)
-	batch := [][]byte{[]byte("one"), []byte(big), []byte("three"), []byte(`{"v":"twig/1"}`)}
+	batch := [][]byte{[]byte("one"), []byte(big), []byte("three"), []byte(`{"v":"twig/2"}`)}
 	done := make(chan error, 1)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := wsconn.Upgrade(w, r, wsconn.Options{PingInterval: time.Millisecond}, func(*http.Request) bool { return true })

@@ -5,6 +5,8 @@
 package render
 
 import (
+	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"image"
@@ -25,19 +27,24 @@ import (
 // Frame is one picture of the film: the canvas at a moment, the band being
 // worked on, and a caption.
 type Frame struct {
-	// Canvas is a snapshot of the canvas (-1 undrawn).
+	// Canvas is a snapshot of the canvas's token view (-1 undrawn) when a
+	// token model painted every painted row (the embedded model's runs:
+	// the frame draws it smooth, see Smooth); nil otherwise.
 	Canvas tokens.Tokens
-	// Rows are the rows of the band being worked on (End -1: open); Rows.Len() == 0 for none.
+	// Rows are the canvas's pixel rows of the band being worked on (End -1:
+	// open); Rows.Len() == 0 for none.
 	Rows protocol.Rows
+	// Height is the canvas's height in pixels (Rows are of it).
+	Height int
 	// Title is the caption's first line, e.g. "band 2/3 | drawing".
 	Title string
 	// Text is the caption's body, usually the band's thought.
 	Text string
 	// Delay is how long the frame shows, in hundredths of a second.
 	Delay int
-	// Picture is the real picture at that moment, Side×Side, when the run
-	// paints one (frames share it while it does not change); nil for a run
-	// of the token grid, whose frames draw Canvas.
+	// Picture is the canvas at that moment fitted into Side×Side when it
+	// is not a token model's (frames share it while it does not change);
+	// nil when the frame draws Canvas.
 	Picture *image.RGBA
 }
 
@@ -47,12 +54,9 @@ type Film struct {
 	RunID string
 	// Prompt is the run's prompt.
 	Prompt string
-	// Canvas is the canvas at the last event.
-	Canvas tokens.Tokens
-	// Picture is the real picture at the last event when the run painted
-	// one (a remote image model; fold.State.Pixels), else nil. The frames
-	// show its token view.
-	Picture *canvas.Canvas
+	// Canvas is the canvas at the last event (a copy; nil before
+	// run_started).
+	Canvas *canvas.Canvas
 	// Frames are the film's pictures, in order.
 	Frames []Frame
 	// Done is the run's run_done event; nil when the stream did not finish.
@@ -110,12 +114,11 @@ type Player struct {
 
 // NewPlayer returns a Player before the first event.
 func NewPlayer() *Player {
-	f := fold.New()
-	return &Player{film: Film{Canvas: f.Canvas}, fold: f}
+	return &Player{fold: fold.New()}
 }
 
-// Canvas returns the current canvas (not a copy).
-func (p *Player) Canvas() tokens.Tokens { return p.film.Canvas }
+// Canvas returns the current canvas (not a copy; nil before run_started).
+func (p *Player) Canvas() *canvas.Canvas { return p.fold.Canvas }
 
 // State is the run folded so far (not a copy).
 func (p *Player) State() *fold.State { return p.fold }
@@ -131,18 +134,39 @@ func (p *Player) Film() (*Film, error) {
 	title, text := "unfinished", f.Prompt
 	switch {
 	case f.Done != nil:
-		if !slices.Equal(f.Done.Tokens, []int(f.Canvas)) {
-			return nil, errors.New("render: the painted rows do not rebuild run_done's final canvas: the trace is damaged")
+		if err := rebuilds(f.Done, p.fold.Canvas); err != nil {
+			return nil, err
 		}
 		title = fmt.Sprintf("done | %d bands | %d revisions", f.Done.Stats.Bands, f.Done.Stats.Revisions)
 	case f.Failure != nil:
 		title, text = "failed: "+f.Failure.Code, f.Failure.Message
 	}
-	f.Frames = append(f.Frames, Frame{Canvas: slices.Clone(f.Canvas), Title: title, Text: text, Delay: delayEnd, Picture: p.picture()})
-	if p.fold.Pixels != nil {
-		f.Picture = p.fold.Pixels.Clone()
-	}
+	f.Frames = append(f.Frames, p.newFrame(protocol.Rows{}, title, text, delayEnd))
+	f.Canvas = p.fold.Canvas.Clone()
 	return &f, nil
+}
+
+// rebuilds checks that the painted strips rebuild run_done's final canvas:
+// its PNG (twig/2) and its tokens when it has them.
+func rebuilds(d *protocol.RunDone, c *canvas.Canvas) error {
+	const damaged = "render: the painted rows do not rebuild run_done's final canvas: the trace is damaged"
+	if d.Tokens != nil && (c.Grid == 0 || !slices.Equal(d.Tokens, c.Tokens)) {
+		return errors.New(damaged)
+	}
+	if d.PNG != "" {
+		b, err := base64.StdEncoding.DecodeString(d.PNG)
+		if err != nil {
+			return fmt.Errorf("render: run_done's png is not base64")
+		}
+		final, err := canvas.Decode(b, c.W, c.H)
+		if err != nil {
+			return fmt.Errorf("render: run_done's png: %w", err)
+		}
+		if !bytes.Equal(final.Pix, c.Pix) {
+			return errors.New(damaged)
+		}
+	}
+	return nil
 }
 
 // Apply takes the next event.
@@ -152,6 +176,9 @@ func (p *Player) Apply(ev protocol.Event) error {
 	}
 	f, st := &p.film, p.fold
 	f.RunID, f.Done, f.Failure = st.RunID, st.Done, st.Failure
+	if f.Done != nil && st.V == protocol.Version1 {
+		f.Done = upgradedDone(st, f.Done)
+	}
 	switch ev.Payload.(type) {
 	case *protocol.BandProgress, *protocol.BandRedrawn:
 		p.picDirty = true
@@ -187,9 +214,9 @@ func (p *Player) Apply(ev protocol.Event) error {
 		if e.Verdict == protocol.VerdictRedraw && e.Revision != "" {
 			text = "revised: " + p.english(e.Revision)
 		}
-		p.frame(e.Rows, p.bandTitle(e.Band, title), text, delayCritique)
+		p.frame(p.rows(e.Band), p.bandTitle(e.Band, title), text, delayCritique) // the fold's rows: pixel rows in either version
 	case *protocol.BandRedrawn:
-		p.frame(e.Rows, p.bandTitle(e.Band, fmt.Sprintf("redraw %d", e.Round)), p.english(e.Thought), delayRedraw)
+		p.frame(p.rows(e.Band), p.bandTitle(e.Band, fmt.Sprintf("redraw %d", e.Round)), p.english(e.Thought), delayRedraw)
 	}
 	if len(f.Frames) > MaxFrames {
 		return fmt.Errorf("render: the events make more than %d frames (at seq %d); a twig run makes a few hundred: not rendering them", MaxFrames, ev.Seq)
@@ -223,18 +250,53 @@ func (p *Player) bandTitle(band int, what string) string {
 }
 
 func (p *Player) frame(rows protocol.Rows, title, text string, delay int) {
-	p.film.Frames = append(p.film.Frames, Frame{Canvas: slices.Clone(p.film.Canvas), Rows: rows,
-		Title: clipCaption(title), Text: strings.TrimSpace(clipCaption(text)), Delay: delay, Picture: p.picture()})
+	p.film.Frames = append(p.film.Frames, p.newFrame(rows, title, text, delay))
 }
 
-// picture is the frames' real picture, redrawn only when rows were painted
-// or cleared since; nil for a run of the token grid.
-func (p *Player) picture() *image.RGBA {
-	if p.fold.Pixels == nil {
-		return nil
+// newFrame is a frame of the canvas as it is now.
+func (p *Player) newFrame(rows protocol.Rows, title, text string, delay int) Frame {
+	fr := Frame{Rows: rows, Height: p.fold.Canvas.H, Title: clipCaption(title), Text: strings.TrimSpace(clipCaption(text)), Delay: delay}
+	if c := p.fold.Canvas; TokenCanvas(c) {
+		fr.Canvas = tokens.Tokens(slices.Clone(c.Tokens))
+	} else {
+		fr.Picture = p.picture()
 	}
+	return fr
+}
+
+// TokenCanvas reports whether c is the embedded model's token grid's
+// canvas with every painted row from a token model: its picture is then
+// the smooth rendering of its tokens (Smooth), byte for byte what it was
+// before the canvas became pixels.
+func TokenCanvas(c *canvas.Canvas) bool {
+	if c == nil || c.Grid != tokens.Grid {
+		return false
+	}
+	u := c.Unit()
+	for r := range c.Grid {
+		if c.Painted[r*u] && c.Tokens[r*c.Grid] < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// upgradedDone is a twig/1 run_done with its bands in pixel rows, as the
+// fold holds the run (its tokens checked against the token view).
+func upgradedDone(st *fold.State, d *protocol.RunDone) *protocol.RunDone {
+	q := *d
+	q.Bands = make([]protocol.Rows, len(st.Bands))
+	for i, b := range st.Bands {
+		q.Bands[i] = b.Rows
+	}
+	return &q
+}
+
+// picture is the frames' picture of a canvas that is not a token model's,
+// redrawn only when rows were painted or cleared since.
+func (p *Player) picture() *image.RGBA {
 	if p.pic == nil || p.picDirty {
-		p.pic, p.picDirty = framePicture(p.fold.Pixels), false
+		p.pic, p.picDirty = framePicture(p.fold.Canvas), false
 	}
 	return p.pic
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
 
@@ -37,6 +38,16 @@ var (
 // WritePNG writes the canvas as a Side×Side PNG, smooth (see Smooth).
 func WritePNG(w io.Writer, t tokens.Tokens) error {
 	return png.Encode(w, Smooth(t, Side))
+}
+
+// WriteCanvas writes a run's final canvas as a PNG: a token model's canvas
+// (TokenCanvas) smooth at Side×Side as WritePNG draws its tokens, any
+// other the picture itself, at its size and in its colours.
+func WriteCanvas(w io.Writer, c *canvas.Canvas) error {
+	if TokenCanvas(c) {
+		return WritePNG(w, c.Tokens)
+	}
+	return png.Encode(w, c.Image())
 }
 
 // edgeLevels is how many steps of each fill's anti-aliased edge against the
@@ -145,7 +156,7 @@ func gifHeaderLen(b []byte) (int, error) {
 func drawFrame(dst *image.RGBA, fr Frame, pic *image.RGBA) {
 	copy(dst.Pix, pic.Pix) // same stride: the picture is the top Side rows
 	if fr.Rows.End < 0 || fr.Rows.Start < fr.Rows.End {
-		markBand(dst, fr.Rows.Start, fr.Rows.End)
+		markBand(dst, fr.Rows.Start, fr.Rows.End, fr.Height)
 	}
 	for y := Side; y < Side+CaptionH; y++ {
 		for x := 0; x < Side; x++ {
@@ -164,13 +175,16 @@ func drawFrame(dst *image.RGBA, fr Frame, pic *image.RGBA) {
 	}
 }
 
-// markBand draws a bar in the left margin beside rows [start, end) (end -1: to the bottom).
-func markBand(dst *image.RGBA, start, end int) {
-	if end < 0 {
-		end = tokens.Grid
+// markBand draws a bar in the left margin beside pixel rows [start, end)
+// of a canvas h rows high (end -1: to the bottom).
+func markBand(dst *image.RGBA, start, end, h int) {
+	if h < 1 {
+		return
 	}
-	cell := Side / tokens.Grid
-	for y := start * cell; y < end*cell; y++ {
+	if end < 0 {
+		end = h
+	}
+	for y := start * Side / h; y < min(end*Side/h, Side); y++ {
 		for x := 0; x < 6; x++ {
 			dst.SetRGBA(x, y, bandMark)
 		}

@@ -3,17 +3,32 @@ package render_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"image/gif"
 	"image/png"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/render"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
+
+// tokenPainter paints each token row r of a band with row(req, r), as the
+// embedded model hands rows on (model.TokenStrip).
+func tokenPainter(row func(req engine.PaintRequest, r int) []int) engine.PainterFunc {
+	return func(_ context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+		u := req.Canvas.H / tokens.Grid
+		for r := req.Rows.Start / u; r < req.Rows.End/u; r++ {
+			onStrip(model.TokenStrip(row(req, r), r, req.Canvas.W, req.Canvas.H))
+		}
+		return nil
+	}
+}
 
 // events of a small run: 2 bands, band 1 redrawn once.
 func events(t *testing.T) ([]protocol.Event, engine.Result) {
@@ -25,11 +40,8 @@ func events(t *testing.T) ([]protocol.Event, engine.Result) {
 				emit(strings.Repeat("x", req.Band+1))
 				return "", nil
 			}),
-			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-				for r := req.Rows.Start; r < req.Rows.End; r++ {
-					onRow(r, slices.Repeat([]int{1 + req.Round*20 + r}, tokens.Grid))
-				}
-				return nil
+			Painter: tokenPainter(func(req engine.PaintRequest, r int) []int {
+				return slices.Repeat([]int{1 + req.Round*20 + r}, tokens.Grid)
 			}),
 			Critic: engine.CriticFunc(func(_ context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
 				if req.Band == 1 && req.Round == 0 {
@@ -54,7 +66,7 @@ func TestRebuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(film.Canvas, res.Tokens) || film.Done == nil || film.Prompt != "p" {
+	if !slices.Equal(film.Canvas.Tokens, res.Tokens) || !bytes.Equal(film.Canvas.Pix, res.Canvas.Pix) || film.Done == nil || film.Prompt != "p" {
 		t.Fatal("rebuilt canvas differs")
 	}
 	// Frames: start, per band thought + rows + critiques, the redraw, end.
@@ -86,6 +98,15 @@ func TestRebuildRejects(t *testing.T) {
 	last.Tokens = slices.Clone(last.Tokens)
 	last.Tokens[0] = 99
 	damaged[len(damaged)-1].Payload = &last
+	damagedPNG := slices.Clone(evs)
+	lastPNG := *damagedPNG[len(damagedPNG)-1].Payload.(*protocol.RunDone)
+	whole := *evs[len(evs)-1].Payload.(*protocol.RunDone)
+	b, _ := base64.StdEncoding.DecodeString(whole.PNG)
+	c, _ := canvas.Decode(b, 256, 256)
+	c.Pix[0] ^= 1 // one pixel off
+	png, _ := c.EncodePNG()
+	lastPNG.PNG = base64.StdEncoding.EncodeToString(png)
+	damagedPNG[len(damagedPNG)-1].Payload = &lastPNG
 	other := slices.Clone(evs)
 	other[3].RunID = "someone else"
 	for name, tc := range map[string]struct {
@@ -97,6 +118,7 @@ func TestRebuildRejects(t *testing.T) {
 		"gap":         {slices.Delete(slices.Clone(evs), 4, 5), "jump from seq 3 to 5"},
 		"two runs":    {other, "one trace, one run"},
 		"damaged":     {damaged, "do not rebuild"},
+		"damaged png": {damagedPNG, "do not rebuild"},
 		"after done":  {append(slices.Clone(evs), protocol.Event{V: protocol.Version, RunID: evs[0].RunID, Seq: int64(len(evs)), Payload: &protocol.BandDone{}}), "after the run ended"},
 		"bad version": {[]protocol.Event{{V: "twig/0"}}, "speaks"},
 	} {
@@ -179,12 +201,7 @@ func TestCaptionsInEnglish(t *testing.T) {
 					emit(c.thought)
 					return c.thought, nil
 				}),
-				Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-					for r := req.Rows.Start; r < req.Rows.End; r++ {
-						onRow(r, slices.Repeat([]int{0}, tokens.Grid))
-					}
-					return nil
-				}),
+				Painter: tokenPainter(func(engine.PaintRequest, int) []int { return slices.Repeat([]int{0}, tokens.Grid) }),
 			}, nil
 		}}
 		var evs []protocol.Event

@@ -10,6 +10,9 @@ import (
 	"github.com/twig-project/twig/wasm/abi"
 )
 
+// MaxCanvasPixels bounds a sandboxed run's canvas (1024×1024, 4 MiB).
+const MaxCanvasPixels = 1 << 20
+
 // emit takes one event from the guest: the host owns the envelope (v,
 // run_id, seq, t_ms are set here, whatever the guest wrote) and the
 // timings of run_done (the guest has no clock: they are the host's time in
@@ -45,17 +48,18 @@ func (r *run) emit(data []byte) (refused bool, _ *Error) {
 		}
 		payload = ev.Payload
 	}
-	// The ABI's painter calls carry token rows only (docs/SANDBOX.md), so a
-	// guest's run has no real picture: an event that claims one is forged,
-	// and would cost the host the picture's memory.
+	// A guest's painter is the host's, through role calls: its canvas is at
+	// most MaxCanvasPixels. An event that claims a larger one is forged, and
+	// would cost the host the picture's memory; twig/1's pixel rows are not
+	// this host's wire.
 	switch p := payload.(type) {
 	case *protocol.RunStarted:
-		if p.Width != 0 || p.Height != 0 {
-			return false, errorf(KindABI, "emit_event: run_started claims a %d×%d picture; a sandboxed run paints the token grid", p.Width, p.Height)
+		if p.Width*p.Height > MaxCanvasPixels || p.Width > 4096 || p.Height > 4096 {
+			return false, errorf(KindABI, "emit_event: run_started claims a %d×%d canvas, over the %d pixels a sandboxed run paints", p.Width, p.Height, MaxCanvasPixels)
 		}
 	case *protocol.BandProgress:
-		if p.PNG != "" || p.Pixels != nil {
-			return false, errorf(KindABI, "emit_event: band_progress carries pixels; a sandboxed run paints the token grid")
+		if p.Pixels != nil || p.PNG != "" && p.Rows.End <= p.Rows.Start {
+			return false, errorf(KindABI, "emit_event: band_progress carries pixels without twig/2 rows; send strips (rows, png)")
 		}
 	}
 	r.track(payload)
@@ -98,12 +102,18 @@ func (r *run) track(p protocol.Payload) {
 		return
 	}
 	res := &r.result
+	res.Canvas, res.Tokens = f.Canvas, nil
+	if f.Canvas != nil && f.Canvas.AllTokens() {
+		res.Tokens = f.Canvas.Tokens
+	}
 	if d := f.Done; d != nil {
-		res.Tokens = slices.Clone(d.Tokens)
+		res.Canvas = f.Canvas.Clone()
+		if d.Tokens != nil {
+			res.Tokens = slices.Clone(d.Tokens)
+		}
 		res.Thoughts, res.Bands, res.Stats = d.Thoughts, d.Bands, d.Stats
 		return
 	}
-	res.Tokens = f.Canvas
 	res.Thoughts, res.Bands = res.Thoughts[:0], res.Bands[:0]
 	for _, b := range f.Bands {
 		if b.Drawn {

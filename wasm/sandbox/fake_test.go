@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
 
@@ -39,7 +41,7 @@ func (f fakeBackend) think(ctx context.Context, req engine.ThinkRequest, emit fu
 		return "", errors.New("fake thinker failed")
 	}
 	if req.SetEnd != nil {
-		req.SetEnd(min(req.Rows.Start+3+req.Band%2, tokens.Grid))
+		req.SetEnd(min(req.Rows.Start+(3+req.Band%2)*16, 256))
 	}
 	text := ""
 	for i := range 4 + req.Band {
@@ -53,26 +55,27 @@ func (f fakeBackend) think(ctx context.Context, req engine.ThinkRequest, emit fu
 	return text, nil
 }
 
-func (f fakeBackend) paint(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
+func (f fakeBackend) paint(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
 	end := req.Rows.End
-	if end < 0 {
+	end /= 16 // token rows of the embedded model's canvas
+	if req.Rows.End < 0 {
 		end = tokens.Grid
 	}
-	for r := req.Rows.Start; r < end; r++ {
+	for r := req.Rows.Start / 16; r < end; r++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		if f.failRole == "paint" && req.Band == 1 {
 			return errors.New("fake painter failed")
 		}
-		if f.cancel != nil && req.Band == 1 && r == req.Rows.Start+1 {
+		if f.cancel != nil && req.Band == 1 && r == req.Rows.Start/16+1 {
 			f.cancel()
 		}
 		row := make([]int, tokens.Grid)
 		for c := range row {
 			row[c] = 1 + (req.Band*31+req.Round*17+r*5+c+len(req.Thought))%(tokens.NumImageTokens-1)
 		}
-		onRow(r, row)
+		onStrip(rolecalltest.TokenStrip(r, row))
 	}
 	return nil
 }
@@ -92,7 +95,7 @@ func (f fakeBackend) decide(_ context.Context, req engine.DecideRequest) (bool, 
 	if f.failRole == "decide" && req.Band == 1 {
 		return false, 0, errors.New("fake decider failed")
 	}
-	return req.Row%5 == 0, float64(req.Row) / 16, nil
+	return req.Row%(5*16) == 0, float64(req.Row) / 256, nil
 }
 
 func TestSandboxedRunEqualsNativeOnEveryPath(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/wasm/abi"
@@ -64,7 +65,7 @@ func FuzzRoleRequest(f *testing.F) {
 				checkState(t, q.State)
 				return "", nil
 			}),
-			Painter: engine.PainterFunc(func(_ context.Context, q engine.PaintRequest, _ func(int, []int)) error {
+			Painter: engine.PainterFunc(func(_ context.Context, q engine.PaintRequest, _ func(canvas.Strip)) error {
 				checkState(t, q.State)
 				return nil
 			}),
@@ -115,13 +116,14 @@ func FuzzRoleRequest(f *testing.F) {
 
 // checkState is what a role may rely on in a request the host passed.
 func checkState(t *testing.T, st engine.State) {
-	if len(st.Canvas) != 256 || st.Band < 0 || st.Rows.Start < 0 || st.Rows.Start >= 16 ||
-		(st.Rows.End != -1 && (st.Rows.End <= st.Rows.Start || st.Rows.End > 16)) || len(st.Thoughts) > st.Band {
-		t.Fatalf("a role got a bad state: band %d rows %+v canvas %d thoughts %d", st.Band, st.Rows, len(st.Canvas), len(st.Thoughts))
+	c := st.Canvas
+	if c == nil || len(c.Pix) != 4*c.W*c.H || len(c.Tokens) != c.Grid*c.Grid || st.Band < 0 || st.Rows.Start < 0 || st.Rows.Start >= c.H ||
+		(st.Rows.End != -1 && (st.Rows.End <= st.Rows.Start || st.Rows.End > c.H)) || len(st.Thoughts) > st.Band {
+		t.Fatalf("a role got a bad state: band %d rows %+v canvas %v thoughts %d", st.Band, st.Rows, c != nil, len(st.Thoughts))
 	}
-	for _, c := range st.Canvas {
-		if c < -1 || c >= 181 {
-			t.Fatalf("a role got canvas token %d", c)
+	for _, tok := range c.Tokens {
+		if tok < -1 || tok >= 181 {
+			t.Fatalf("a role got canvas token %d", tok)
 		}
 	}
 }

@@ -95,7 +95,7 @@ func TestHostileGuestsAreContained(t *testing.T) {
 		}, kind: sandbox.KindABI, says: "emit_event: the buffer [130816, 134912) is outside the guest's 131072 bytes"},
 		{name: "forged picture", wasm: func() []byte {
 			return guestModule(1, cat(i32c(4096), i32c(int64(len(forgedPicture))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), forgedPicture)
-		}, kind: sandbox.KindABI, says: "run_started claims a 4096×4096 picture"},
+		}, kind: sandbox.KindABI, says: "run_started claims a 4096×4096 canvas"},
 		{name: "out-of-bounds request", wasm: func() []byte {
 			return guestModule(1, cat(i32c(0), i32c(-16), i32c(64), call(fnRoleCall)), nil)
 		}, kind: sandbox.KindABI, says: "role_call: the buffer"},

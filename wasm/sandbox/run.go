@@ -71,7 +71,7 @@ func newRun(cfg Config, b engine.Backend, spec engine.RunSpec, sink engine.Sink)
 	r := &run{cfg: cfg, spec: spec, seed: seed, backend: b, sink: sink, start: time.Now(),
 		calls: map[uint32]*roleCall{}, abi: abi.Version, workers: make(workers, 2)}
 	r.fold = fold.New()
-	r.result = engine.Result{RunID: spec.RunID, Tokens: r.fold.Canvas}
+	r.result = engine.Result{RunID: spec.RunID}
 	return r
 }
 

@@ -38,7 +38,7 @@ func (r *run) decodeCall(role string, data []byte) (rolecall.Request, error) {
 	if c.Request.Prompt != r.spec.Prompt {
 		return rolecall.Request{}, errors.New("the prompt is not the run's prompt")
 	}
-	return rolecall.Decode(c, r.result.Tokens)
+	return rolecall.Decode(c, r.fold.Canvas)
 }
 
 // decodeIn decodes a request in the guest's ABI: a binary frame (with

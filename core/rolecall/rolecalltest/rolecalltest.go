@@ -13,10 +13,34 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
+
+// The scripted painter is a token model on engine.TokenGeometry: 16 tokens
+// a row, each token row unit pixel rows.
+const (
+	grid      = 16
+	unit      = 16
+	width     = 256
+	numTokens = 181
+)
+
+// TokenStrip is token row r painted with toks as a token model hands it
+// on: unit pixel rows, each cell a flat colour made of its token, and the
+// tokens.
+func TokenStrip(r int, toks []int) canvas.Strip {
+	s := canvas.Strip{Rows: protocol.Rows{Start: r * unit, End: (r + 1) * unit}, W: width, Pix: make([]uint8, 4*width*unit), Tokens: toks}
+	for y := range unit {
+		for x := range width {
+			t := toks[x/(width/grid)]
+			i := 4 * (y*width + x)
+			s.Pix[i], s.Pix[i+1], s.Pix[i+2], s.Pix[i+3] = uint8(t), uint8(t*7), uint8(r*16), 255
+		}
+	}
+	return s
+}
 
 // Backend is the scripted backend. Its thinker reviews its plans, and it
 // says so (ReviewsPlans), so a gateway in front of it offers review calls.
@@ -51,10 +75,10 @@ func (run) Close() error { return nil }
 type roles struct{ adaptive bool }
 
 // Think streams three words naming the band, the attempt and how many
-// rejected plans it saw; an open-ended band ends four rows on.
+// rejected plans it saw; an open-ended band ends four token rows on.
 func (roles) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 	if req.SetEnd != nil {
-		req.SetEnd(min(req.Rows.Start+4, tokens.Grid))
+		req.SetEnd(min(req.Rows.Start+4*unit, grid*unit))
 	}
 	var b strings.Builder
 	for i := range 3 {
@@ -79,20 +103,20 @@ func (roles) ReviewPlan(_ context.Context, req engine.ReviewRequest) (engine.Pla
 
 // PaintBand paints rows whose tokens depend on the band, round, row and
 // the thought's length.
-func (roles) PaintBand(ctx context.Context, req engine.PaintRequest, onRow func(int, []int)) error {
-	end := req.Rows.End
-	if end < 0 {
-		end = tokens.Grid
+func (roles) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+	end := req.Rows.End / unit
+	if req.Rows.End < 0 {
+		end = grid
 	}
-	for r := req.Rows.Start; r < end; r++ {
+	for r := req.Rows.Start / unit; r < end; r++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		row := make([]int, tokens.Grid)
+		row := make([]int, grid)
 		for c := range row {
-			row[c] = (req.Band*31 + req.Round*17 + r*5 + c + len(req.Thought)) % tokens.NumImageTokens
+			row[c] = (req.Band*31 + req.Round*17 + r*5 + c + len(req.Thought)) % numTokens
 		}
-		onRow(r, row)
+		onStrip(TokenStrip(r, row))
 	}
 	return nil
 }
@@ -107,9 +131,9 @@ func (roles) Critique(_ context.Context, req engine.CritiqueRequest) (engine.Cri
 	return engine.Critique{Score: 95, Parsed: true, Revision: req.Thought, Raw: "fine", Tokens: 3}, nil
 }
 
-// ShouldThink thinks at every fifth row, with a probability that says which.
+// ShouldThink thinks at every fifth token row, with a probability that says which.
 func (roles) ShouldThink(_ context.Context, req engine.DecideRequest) (bool, float64, error) {
-	return req.Row%5 == 0, 0.25 + float64(req.Row)/100, nil
+	return req.Row%(5*unit) == 0, 0.25 + float64(req.Row/unit)/100, nil
 }
 
 // Specs are the runs a path is checked with: fixed bands, and adaptive
@@ -166,7 +190,7 @@ func Check(t testing.TB, spec engine.RunSpec, got []protocol.Event) {
 		needs = append(needs, `"type":"plan_review"`, `"reason":"no room below for b0a0r0w0`, `"attempt":1`, `"b0a1r1w0 `)
 	}
 	if spec.Settings.Adaptive {
-		needs = append(needs, `"type":"think_decision"`, `"probability":0.3`, `"end_row":4`)
+		needs = append(needs, `"type":"think_decision"`, `"probability":0.3`, `"end_row":64`)
 	}
 	for _, n := range needs {
 		if !strings.Contains(all, n) {
