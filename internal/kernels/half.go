@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"sync"
 	"unsafe"
 )
 
@@ -106,11 +107,40 @@ func VecMatF16(y, x []float32, b []uint16, k, n, ldb int) {
 		return
 	}
 	clear(y)
+	tbl := halfTable()
 	for l, v := range x {
-		row := b[l*ldb : l*ldb+n]
-		for j, h := range row {
-			y[j] += v * FromHalf(h)
-		}
+		axpyHalf(y, b[l*ldb:l*ldb+n], v, tbl)
+	}
+}
+
+// halfTable is every half widened (256 KiB, made on first use): the
+// portable kernels look a half up instead of converting it bit by bit,
+// which made attention over a half cache twice as slow as over float32.
+var halfTable = sync.OnceValue(func() *[1 << 16]float32 {
+	t := new([1 << 16]float32)
+	for h := range t {
+		t[h] = FromHalf(uint16(h))
+	}
+	return t
+})
+
+// axpyHalf is y[j] += a·x[j] over len(x) halves, widened through tbl.
+func axpyHalf(y []float32, x []uint16, a float32, tbl *[1 << 16]float32) {
+	y = y[:len(x)]
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		xs, ys := x[i:i+8:i+8], y[i:i+8:i+8]
+		ys[0] += a * tbl[xs[0]]
+		ys[1] += a * tbl[xs[1]]
+		ys[2] += a * tbl[xs[2]]
+		ys[3] += a * tbl[xs[3]]
+		ys[4] += a * tbl[xs[4]]
+		ys[5] += a * tbl[xs[5]]
+		ys[6] += a * tbl[xs[6]]
+		ys[7] += a * tbl[xs[7]]
+	}
+	for ; i < len(x); i++ {
+		y[i] += a * tbl[x[i]]
 	}
 }
 
@@ -139,15 +169,13 @@ func KeyScoresF16(s, q []float32, kT []uint16, hs, n int) {
 		keyScoresH32AVX512(&q[0], &kT[0], &s[0], hs, n)
 		return
 	}
+	tbl := halfTable()
 	for b := 0; b < nb; b++ {
 		blk := kT[b*KeyBlock*hs : (b+1)*KeyBlock*hs]
 		sb := s[b*KeyBlock : min(n, (b+1)*KeyBlock)]
 		clear(sb)
 		for c, v := range q {
-			row := blk[c*KeyBlock : c*KeyBlock+len(sb)]
-			for j, h := range row {
-				sb[j] += v * FromHalf(h)
-			}
+			axpyHalf(sb, blk[c*KeyBlock:c*KeyBlock+len(sb)], v, tbl)
 		}
 	}
 }
