@@ -45,9 +45,7 @@ func attentionForward(pool *kernels.Pool, out, qh, kh, vh, oh, att, qkv, tr []fl
 						kernels.Softmax(row[:lim], scale)
 						clear(row[lim:])
 					}
-					o := O[r0*HS : r1*HS]
-					clear(o)
-					pool.MatMulAcc(o, P, V[:r1*HS], rows, r1, HS)
+					pool.MatMul(O[r0*HS:r1*HS], P, V[:r1*HS], rows, r1, HS, HS)
 				}
 			})
 		}
@@ -55,7 +53,7 @@ func attentionForward(pool *kernels.Pool, out, qh, kh, vh, oh, att, qkv, tr []fl
 	mergeHeads(out, oh, B, T, C, NH)
 }
 
-// attentionBackward accumulates dqkv[B,T,3C] from dout[B,T,C].
+// attentionBackward sets dqkv[B,T,3C] from dout[B,T,C].
 // dqh, dkh, dvh, doh [B,NH,T,HS], dp [attBlock,T] and tr
 // [transposedLen(T,HS)] are scratch.
 func attentionBackward(pool *kernels.Pool, dqkv, dqh, dkh, dvh, doh, dp, tr, dout, qh, kh, vh, att []float32, docStart []int32, B, T, C, NH int) {
@@ -96,7 +94,7 @@ func attentionBackward(pool *kernels.Pool, dqkv, dqh, dkh, dvh, doh, dp, tr, dou
 			})
 		}
 	}
-	mergeHeadsAcc(dqkv, dqh, dkh, dvh, B, T, C, NH)
+	mergeHeads3(dqkv, dqh, dkh, dvh, B, T, C, NH)
 }
 
 // transposedLen is the scratch transposeHead needs for documents of up to
@@ -178,17 +176,17 @@ func mergeHeads(x, xh []float32, B, T, C, NH int) {
 	}
 }
 
-// mergeHeadsAcc adds dqh, dkh, dvh [B,NH,T,HS] into dqkv[B,T,3C].
-func mergeHeadsAcc(dqkv, dqh, dkh, dvh []float32, B, T, C, NH int) {
+// mergeHeads3 copies dqh, dkh, dvh [B,NH,T,HS] into dqkv[B,T,3C].
+func mergeHeads3(dqkv, dqh, dkh, dvh []float32, B, T, C, NH int) {
 	HS := C / NH
 	for b := 0; b < B; b++ {
 		for t := 0; t < T; t++ {
 			row := dqkv[(b*T+t)*3*C : (b*T+t+1)*3*C]
 			for h := 0; h < NH; h++ {
 				o := ((b*NH+h)*T + t) * HS
-				addTo(row[h*HS:h*HS+HS], dqh[o:o+HS])
-				addTo(row[C+h*HS:C+h*HS+HS], dkh[o:o+HS])
-				addTo(row[2*C+h*HS:2*C+h*HS+HS], dvh[o:o+HS])
+				copy(row[h*HS:h*HS+HS], dqh[o:o+HS])
+				copy(row[C+h*HS:C+h*HS+HS], dkh[o:o+HS])
+				copy(row[2*C+h*HS:2*C+h*HS+HS], dvh[o:o+HS])
 			}
 		}
 	}

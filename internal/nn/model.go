@@ -196,7 +196,6 @@ func (m *Model) backward() {
 		d[b.Targets[i]] -= w
 	}
 	dresid, dln := m.dresid[:N*C], m.dln[:N*C]
-	clear(dln)
 	matmulBackward(&m.pool, dln, g.WTE, nil, dlogits, m.lnf, p.WTE, N, C, V)
 	clear(dresid)
 	last := m.encoded
@@ -212,21 +211,16 @@ func (m *Model) backward() {
 		}
 		// res3 = res2 + fcproj: both get dresid.
 		dfchGelu, dfch := m.dfchGelu[:N*4*C], m.dfch[:N*4*C]
-		clear(dfchGelu)
 		matmulBackward(&m.pool, dfchGelu, dw.FCProjW, dw.FCProjB, dresid, a.fchGelu, w.FCProjW, N, 4*C, C)
 		clear(dfch)
 		geluBackward(dfch, a.fch, dfchGelu, N*4*C)
-		clear(dln)
 		matmulBackward(&m.pool, dln, dw.FCW, dw.FCB, dfch, a.ln2, w.FCW, N, C, 4*C)
 		layernormBackward(dresid, dw.LN2W, dw.LN2B, dln, a.res2, w.LN2W, a.ln2Mean, a.ln2Rstd, N, C)
 		// res2 = resid + attproj: both get dresid.
 		datty := m.datty[:N*C]
-		clear(datty)
 		matmulBackward(&m.pool, datty, dw.AttProjW, dw.AttProjB, dresid, a.atty, w.AttProjW, N, C, C)
 		dqkv := m.dqkv[:3*N*C]
-		clear(dqkv)
 		attentionBackward(&m.pool, dqkv, m.dqh, m.dkh, m.dvh, m.doh, m.dp, m.tr, datty, a.qh, a.kh, a.vh, a.att, b.DocStart, B, T, C, NH)
-		clear(dln)
 		matmulBackward(&m.pool, dln, dw.QKVW, dw.QKVB, dqkv, a.ln1, w.QKVW, N, C, 3*C)
 		layernormBackward(dresid, dw.LN1W, dw.LN1B, dln, resid, w.LN1W, a.ln1Mean, a.ln1Rstd, N, C)
 	}

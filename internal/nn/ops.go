@@ -72,9 +72,12 @@ func matmulForward(pool *kernels.Pool, out, inp, weight, bias []float32, N, C, O
 	}
 }
 
-// matmulBackward accumulates dinp[N,C], dweight[OC,C], dbias[OC] (may be nil) from dout[N,OC].
+// matmulBackward sets dinp[N,C] and accumulates dweight[OC,C] and
+// dbias[OC] (may be nil) from dout[N,OC]. dinp is written, not added to:
+// every input gradient here is a fresh buffer, and clearing it first cost
+// a pass over up to N×4C floats.
 func matmulBackward(pool *kernels.Pool, dinp, dweight, dbias, dout, inp, weight []float32, N, C, OC int) {
-	pool.MatMulAcc(dinp, dout, weight, N, OC, C)
+	pool.MatMul(dinp, dout, weight, N, OC, C, C)
 	pool.MatMulAccTN(dweight, dout, inp, N, OC, C)
 	if dbias == nil {
 		return

@@ -55,7 +55,8 @@ func TestOpGradients(t *testing.T) {
 			x, w, b := rnd(r, N*C, 1), rnd(r, OC*C, 1), rnd(r, OC, 1)
 			out, R := make([]float32, N*OC), rnd(r, N*OC, 1)
 			f := func() float64 { matmulForward(&pool, out, x, w, b, N, C, OC); return dotProj(out, R) }
-			dx, dw, db := make([]float32, N*C), make([]float32, OC*C), make([]float32, OC)
+			dx := rnd(r, N*C, 5) // garbage: matmulBackward sets dx
+			dw, db := make([]float32, OC*C), make([]float32, OC)
 			matmulBackward(&pool, dx, dw, db, R, x, w, N, C, OC)
 			return []input{{"x", x, dx}, {"w", w, dw}, {"b", b, db}}, f
 		}},
@@ -88,7 +89,7 @@ func TestOpGradients(t *testing.T) {
 				return dotProj(out, R)
 			}
 			f()
-			dqkv := make([]float32, 3*N*C)
+			dqkv := rnd(r, 3*N*C, 5) // garbage: attentionBackward sets dqkv
 			s := func() []float32 { return make([]float32, N*C) }
 			attentionBackward(&pool, dqkv, s(), s(), s(), s(), make([]float32, attBlock*T), make([]float32, transposedLen(T, C/NH)), R, qh, kh, vh, att, ds, B, T, C, NH)
 			return []input{{"qkv", qkv, dqkv}}, f
