@@ -267,23 +267,30 @@ type Call struct {
 	Role string
 	end  int
 	done *protocol.CallDone
+	// The stream payloads Add returns, reused: in a wasm guest an
+	// allocation per token costs more than the rest of its handling.
+	delta protocol.CallDelta
+	row   protocol.CallRow
+	strip protocol.CallStrip
 }
 
 // Add takes the call's next message. It returns the payload to stream (nil
-// when there is none), and an error for an error message or one this role
-// cannot send.
+// when there is none; valid until the next Add), and an error for an error
+// message or one this role cannot send.
 func (c *Call) Add(m Message) (protocol.Payload, error) {
 	switch m.Type {
 	case MsgDelta:
-		return &protocol.CallDelta{Text: m.Text}, nil
+		c.delta = protocol.CallDelta{Text: m.Text}
+		return &c.delta, nil
 	case MsgRow:
-		return &protocol.CallRow{Row: m.Row, Tokens: m.Tokens}, nil
+		c.row = protocol.CallRow{Row: m.Row, Tokens: m.Tokens}
+		return &c.row, nil
 	case MsgStrip:
-		s := &protocol.CallStrip{PNG: m.PNG, Tokens: m.Tokens}
+		c.strip = protocol.CallStrip{PNG: m.PNG, Tokens: m.Tokens}
 		if m.Rows != nil {
-			s.Rows = *m.Rows
+			c.strip.Rows = *m.Rows
 		}
-		return s, nil
+		return &c.strip, nil
 	case MsgSetEnd:
 		c.end = m.End
 		return nil, nil

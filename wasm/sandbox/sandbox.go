@@ -70,6 +70,9 @@ type prepared struct {
 	rnd  *randBinding
 	out  *outBinding
 	runs int // runs it has played (see Config.FreshEngineInstances)
+	// fns are its exports by name, looked up once: each api.Function has
+	// its own machine stack, grown by a run and kept for the next.
+	fns map[string]api.Function
 }
 
 // engineInstanceRuns is how many runs one engine-guest instance plays at
@@ -349,7 +352,19 @@ func (m *Module) play(r *run) error {
 	}()
 	memBytes := func() uint64 { return uint64(mod.Memory().Size()) }
 	call := func(name string, args ...uint64) (uint32, error) {
-		res, err := mod.ExportedFunction(name).Call(ctx, args...)
+		var f api.Function
+		if p != nil {
+			if f = p.fns[name]; f == nil {
+				if p.fns == nil {
+					p.fns = map[string]api.Function{}
+				}
+				f = mod.ExportedFunction(name)
+				p.fns[name] = f
+			}
+		} else {
+			f = mod.ExportedFunction(name)
+		}
+		res, err := f.Call(ctx, args...)
 		if err != nil {
 			return 0, err
 		}
