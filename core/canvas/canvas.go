@@ -20,6 +20,7 @@ import (
 	"image/draw"
 	"image/png"
 	"slices"
+	"sync"
 
 	xdraw "golang.org/x/image/draw"
 
@@ -375,11 +376,24 @@ func (s Strip) EncodePNG() ([]byte, error) {
 	}
 	var b bytes.Buffer
 	img := &image.NRGBA{Pix: s.Pix, Stride: 4 * s.W, Rect: image.Rect(0, 0, s.W, h)}
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&b, img); err != nil {
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: encoders}).Encode(&b, img); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil
 }
+
+// encoders keeps PNG encoders' buffers (a deflater is about a megabyte)
+// between strips: a run encodes one a strip.
+var encoders = &encoderPool{}
+
+type encoderPool struct{ p sync.Pool }
+
+func (e *encoderPool) Get() *png.EncoderBuffer {
+	b, _ := e.p.Get().(*png.EncoderBuffer)
+	return b
+}
+
+func (e *encoderPool) Put(b *png.EncoderBuffer) { e.p.Put(b) }
 
 // DecodeStrip reads the PNG of rows r of a canvas w pixels wide. The PNG's
 // size must be exactly w × the rows: its header is checked before any
