@@ -48,6 +48,7 @@ func init() {
 		useVecAVX512 = true
 	case hasAVX2:
 		kern = avx2Kernel
+		useHalfAVX2 = hasF16C
 	}
 }
 
@@ -95,7 +96,10 @@ func geluBackAVX512(dinp, inp, dout *float32, n int)
 var useVecAVX512 bool
 
 // setVecFor turns the AVX-512 vector kernels on with the AVX-512 GEMM path.
-func setVecFor(k *microKernel) { useVecAVX512 = k != nil && k.name == "avx512" }
+func setVecFor(k *microKernel) {
+	useVecAVX512 = k != nil && k.name == "avx512"
+	useHalfAVX2 = k != nil && k.name == "avx2" && hasF16C
+}
 
 // vecPaths lists the vector-kernel paths here (true: AVX-512) for tests.
 func vecPaths() []bool {
@@ -103,6 +107,26 @@ func vecPaths() []bool {
 		return []bool{true, false}
 	}
 	return []bool{false}
+}
+
+// halfPaths lists the half-precision kernel paths here, for tests.
+func halfPaths() []string {
+	var ps []string
+	if hasAVX512 {
+		ps = append(ps, "avx512")
+	}
+	if hasAVX2 && hasF16C {
+		ps = append(ps, "avx2")
+	}
+	return append(ps, "go")
+}
+
+// setHalf forces a half-precision kernel path; the returned func restores
+// the previous one.
+func setHalf(path string) func() {
+	o512, o2 := useVecAVX512, useHalfAVX2
+	useVecAVX512, useHalfAVX2 = path == "avx512", path == "avx2"
+	return func() { useVecAVX512, useHalfAVX2 = o512, o2 }
 }
 
 // setVec forces the vector-kernel path; the returned func restores it.
@@ -158,3 +182,21 @@ func keyScoresH32AVX512(q *float32, kT *uint16, s *float32, hs, n int)
 
 //go:noescape
 func f32ToF16AVX512(dst *uint16, src *float32, n int)
+
+// The half-precision kernels for AVX2+F16C CPUs without AVX-512.
+
+//go:noescape
+func vecMatH32AVX2(x *float32, b *uint16, y *float32, k, ldb int)
+
+//go:noescape
+func keyScoresH32AVX2(q *float32, kT *uint16, s *float32, hs, nb int)
+
+//go:noescape
+func f32ToF16AVX2(dst *uint16, src *float32, n int)
+
+// hasF16C: the CPU converts halves (VCVTPH2PS, VCVTPS2PH).
+var hasF16C = cpu.X86.HasF16C
+
+// useHalfAVX2 selects the AVX2+F16C half kernels: on the "avx2" path, as
+// the AVX-512 vector kernels go with the "avx512" one.
+var useHalfAVX2 bool

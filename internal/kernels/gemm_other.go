@@ -48,3 +48,14 @@ func vecMatH32AVX512(x *float32, b *uint16, y *float32, k, ldb int, mask uint32)
 }
 func keyScoresH32AVX512(q *float32, kT *uint16, s *float32, hs, n int) { panic("unreachable") }
 func f32ToF16AVX512(dst *uint16, src *float32, n int)                  { panic("unreachable") }
+
+func vecMatH32AVX2(x *float32, b *uint16, y *float32, k, ldb int)     { panic("unreachable") }
+func keyScoresH32AVX2(q *float32, kT *uint16, s *float32, hs, nb int) { panic("unreachable") }
+func f32ToF16AVX2(dst *uint16, src *float32, n int)                   { panic("unreachable") }
+
+// useHalfAVX2 is false off amd64.
+const useHalfAVX2 = false
+
+func halfPaths() []string { return []string{"go"} }
+
+func setHalf(string) func() { return func() {} }

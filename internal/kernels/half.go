@@ -15,8 +15,9 @@ import (
 // infinity; NaN stays NaN. Rounding keeps 11 significant bits: a relative
 // error of at most 2⁻¹¹ ≈ 4.9e-4 per element (for |x| ≥ 2⁻¹⁴ ≈ 6.1e-5;
 // smaller values are subnormal halves with an absolute error ≤ 2⁻²⁵).
-// With AVX-512 the conversions and products are assembly (VCVTPS2PH,
-// VCVTPH2PS); elsewhere portable Go with bit-identical roundings.
+// With AVX-512, or AVX2 and F16C, the conversions and products are
+// assembly (VCVTPS2PH, VCVTPH2PS); elsewhere portable Go with bit-identical
+// roundings that widens halves through a table.
 
 // maxHalf is the largest finite half, 65504, as float32 bits.
 const maxHalfBits = 0x477fe000
@@ -31,8 +32,15 @@ func F32ToF16(dst []uint16, src []float32) {
 		f32ToF16AVX512(&dst[0], &src[0], len(src))
 		return
 	}
-	for i, v := range src {
-		dst[i] = ToHalf(v)
+	i := 0
+	if useHalfAVX2 {
+		i = len(src) &^ 7
+		if i > 0 {
+			f32ToF16AVX2(&dst[0], &src[0], i)
+		}
+	}
+	for ; i < len(src); i++ {
+		dst[i] = ToHalf(src[i])
 	}
 }
 
@@ -106,10 +114,22 @@ func VecMatF16(y, x []float32, b []uint16, k, n, ldb int) {
 		}
 		return
 	}
-	clear(y)
+	j := 0
+	if useHalfAVX2 {
+		for ; j+32 <= n; j += 32 {
+			vecMatH32AVX2(&x[0], &b[j], &y[j], k, ldb)
+		}
+		if j == n {
+			return
+		}
+	}
+	// Columns [j,n): all of them on the portable path, the edge after
+	// the AVX2 kernel's 32-column tiles.
+	yj := y[j:]
+	clear(yj)
 	tbl := halfTable()
 	for l, v := range x {
-		axpyHalf(y, b[l*ldb:l*ldb+n], v, tbl)
+		axpyHalf(yj, b[l*ldb+j:l*ldb+n], v, tbl)
 	}
 }
 
@@ -167,6 +187,18 @@ func KeyScoresF16(s, q []float32, kT []uint16, hs, n int) {
 	}
 	if useVecAVX512 {
 		keyScoresH32AVX512(&q[0], &kT[0], &s[0], hs, n)
+		return
+	}
+	if useHalfAVX2 {
+		b0 := n / KeyBlock
+		if b0 > 0 {
+			keyScoresH32AVX2(&q[0], &kT[0], &s[0], hs, b0)
+		}
+		if b0 < nb { // the last, partial block: whole into a temporary
+			var tmp [KeyBlock]float32
+			keyScoresH32AVX2(&q[0], &kT[b0*KeyBlock*hs], &tmp[0], hs, 1)
+			copy(s[b0*KeyBlock:], tmp[:n-b0*KeyBlock])
+		}
 		return
 	}
 	tbl := halfTable()

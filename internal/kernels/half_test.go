@@ -85,9 +85,9 @@ func halfInputs() []float32 {
 
 func TestToHalfRounds(t *testing.T) {
 	in := halfInputs()
-	for _, on := range vecPaths() {
-		restore := setVec(on)
-		t.Run(vecName(on), func(t *testing.T) {
+	for _, path := range halfPaths() {
+		restore := setHalf(path)
+		t.Run(path, func(t *testing.T) {
 			got := make([]uint16, len(in)+1)
 			got[len(in)] = 0xbeef
 			F32ToF16(got[:len(in)], in)
@@ -123,12 +123,12 @@ func halves(r *rand.Rand, n int) []uint16 {
 
 func TestVecMatF16Agrees(t *testing.T) {
 	r := rand.New(rand.NewPCG(31, 32))
-	for _, on := range vecPaths() {
-		restore := setVec(on)
+	for _, path := range halfPaths() {
+		restore := setHalf(path)
 		for _, k := range []int{0, 1, 3, 4, 5, 32, 257} {
 			for _, n := range []int{1, 4, 5, 31, 32, 33, 64, 100} {
 				for _, pad := range []int{0, 7} {
-					t.Run(fmt.Sprintf("%s/k%d_n%d_ldb%d", vecName(on), k, n, n+pad), func(t *testing.T) {
+					t.Run(fmt.Sprintf("%s/k%d_n%d_ldb%d", path, k, n, n+pad), func(t *testing.T) {
 						ldb := n + pad
 						x := randSlice(r, k)
 						b := halves(r, max((k-1)*ldb+(n+31)/32*32, 0))
@@ -161,11 +161,11 @@ func TestVecMatF16Agrees(t *testing.T) {
 
 func TestKeyScoresF16Agrees(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
-	for _, on := range vecPaths() {
-		restore := setVec(on)
+	for _, path := range halfPaths() {
+		restore := setHalf(path)
 		for _, hs := range []int{1, 3, 4, 8, 32, 64} {
 			for _, n := range []int{1, 5, 31, 32, 33, 64, 70, 257} {
-				t.Run(fmt.Sprintf("%s/hs%d_n%d", vecName(on), hs, n), func(t *testing.T) {
+				t.Run(fmt.Sprintf("%s/hs%d_n%d", path, hs, n), func(t *testing.T) {
 					q := randSlice(r, hs)
 					kT := halves(r, (n+31)/32*32*hs)
 					s := randSlice(r, n+5)

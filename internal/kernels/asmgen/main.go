@@ -165,6 +165,7 @@ func main() {
 	vecMatH()
 	keyScoresH()
 	f32ToF16()
+	halfAVX2()
 	softmaxBack()
 	layernorm()
 	add()
@@ -421,6 +422,149 @@ func f32ToF16() {
 	p("\tVMINPS Z0, Z2, Z0")
 	p("\tVMAXPS Z0, Z3, Z0")
 	p("\tVCVTPS2PH $0, Z0, K1, (DI)")
+	p("%s_end:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// halfAVX2 emits the half-precision kernels for CPUs with AVX2, FMA and
+// F16C but not AVX-512 (most laptops), full 32-column tiles only (the Go
+// wrappers do the edges):
+//
+//	vecMatH32AVX2(x *float32, b *uint16, y *float32, k, ldb int)
+//	    y[0:32] = Σ_{l<k} x[l]·b[l*ldb : l*ldb+32]
+//	keyScoresH32AVX2(q *float32, kT *uint16, s *float32, hs, nb int)
+//	    the scores of nb whole key blocks (see keyScoresH)
+//	f32ToF16AVX2(dst *uint16, src *float32, n int)
+//	    n a multiple of 8; clamped to ±65504, rounded to nearest even
+func halfAVX2() {
+	// rowFMA emits one row of 32 halves at off(reg) times the broadcast in
+	// Y<bcast>, into accumulators Y<acc>..Y<acc+3>.
+	rowFMA := func(reg string, off int, bcast, acc int) {
+		for j := 0; j < 4; j++ {
+			p("\tVCVTPH2PS %d(%s), Y%d", off+16*j, reg, 10+j)
+		}
+		for j := 0; j < 4; j++ {
+			p("\tVFMADD231PS Y%d, Y%d, Y%d", 10+j, bcast, acc+j)
+		}
+	}
+	sum := func() {
+		for j := 0; j < 4; j++ {
+			p("\tVADDPS Y%d, Y%d, Y%d", 4+j, j, j)
+		}
+	}
+	zero := func() {
+		for i := 0; i < 8; i++ {
+			p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+		}
+	}
+
+	name := "vecMatH32AVX2"
+	p("// func %s(x *float32, b *uint16, y *float32, k, ldb int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ b+8(FP), DI")
+	p("\tMOVQ y+16(FP), DX")
+	p("\tMOVQ k+24(FP), CX")
+	p("\tMOVQ ldb+32(FP), R8")
+	p("\tSHLQ $1, R8")
+	zero()
+	p("\tCMPQ CX, $2")
+	p("\tJLT %s_tail", name)
+	p("%s_loop2:", name)
+	p("\tVBROADCASTSS (SI), Y8")
+	rowFMA("DI", 0, 8, 0)
+	p("\tADDQ R8, DI")
+	p("\tVBROADCASTSS 4(SI), Y9")
+	rowFMA("DI", 0, 9, 4)
+	p("\tADDQ R8, DI")
+	p("\tADDQ $8, SI")
+	p("\tSUBQ $2, CX")
+	p("\tCMPQ CX, $2")
+	p("\tJGE %s_loop2", name)
+	p("%s_tail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_sum", name)
+	p("\tVBROADCASTSS (SI), Y8")
+	rowFMA("DI", 0, 8, 0)
+	p("%s_sum:", name)
+	sum()
+	for j := 0; j < 4; j++ {
+		p("\tVMOVUPS Y%d, %d(DX)", j, 32*j)
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	name = "keyScoresH32AVX2"
+	p("// func %s(q *float32, kT *uint16, s *float32, hs, nb int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	p("\tMOVQ q+0(FP), SI")
+	p("\tMOVQ kT+8(FP), DI")
+	p("\tMOVQ s+16(FP), DX")
+	p("\tMOVQ hs+24(FP), R9")
+	p("\tMOVQ nb+32(FP), BX")
+	p("\tTESTQ BX, BX")
+	p("\tJLE %s_end", name)
+	p("%s_block:", name)
+	zero()
+	p("\tMOVQ SI, R10")
+	p("\tMOVQ R9, CX")
+	p("\tCMPQ CX, $2")
+	p("\tJLT %s_tail", name)
+	p("%s_loop2:", name)
+	p("\tVBROADCASTSS (R10), Y8")
+	rowFMA("DI", 0, 8, 0)
+	p("\tVBROADCASTSS 4(R10), Y9")
+	rowFMA("DI", 64, 9, 4)
+	p("\tADDQ $128, DI")
+	p("\tADDQ $8, R10")
+	p("\tSUBQ $2, CX")
+	p("\tCMPQ CX, $2")
+	p("\tJGE %s_loop2", name)
+	p("%s_tail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_sum", name)
+	p("\tVBROADCASTSS (R10), Y8")
+	rowFMA("DI", 0, 8, 0)
+	p("\tADDQ $64, DI")
+	p("%s_sum:", name)
+	sum()
+	for j := 0; j < 4; j++ {
+		p("\tVMOVUPS Y%d, %d(DX)", j, 32*j)
+	}
+	p("\tADDQ $128, DX")
+	p("\tDECQ BX")
+	p("\tJNZ %s_block", name)
+	p("%s_end:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+
+	name = "f32ToF16AVX2"
+	p("// func %s(dst *uint16, src *float32, n int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-24", name)
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ n+16(FP), CX")
+	p("\tMOVL $0x477fe000, AX")
+	p("\tMOVQ AX, X2")
+	p("\tVPBROADCASTD X2, Y2")
+	p("\tMOVL $0xc77fe000, AX")
+	p("\tMOVQ AX, X3")
+	p("\tVPBROADCASTD X3, Y3")
+	p("\tSHRQ $3, CX")
+	p("\tJEQ %s_end", name)
+	p("%s_loop:", name)
+	p("\tVMOVUPS (SI), Y0")
+	p("\tVMINPS Y0, Y2, Y0")
+	p("\tVMAXPS Y0, Y3, Y0")
+	p("\tVCVTPS2PH $0, Y0, (DI)")
+	p("\tADDQ $32, SI")
+	p("\tADDQ $16, DI")
+	p("\tDECQ CX")
+	p("\tJNZ %s_loop", name)
 	p("%s_end:", name)
 	p("\tVZEROUPPER")
 	p("\tRET")
