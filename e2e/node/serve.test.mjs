@@ -1,5 +1,5 @@
 // End-to-end checks of `twig serve` from Node: a real server process, the
-// `ws` package speaking the twig/1 session protocol, and the official
+// `ws` package speaking the twig/2 session protocol, and the official
 // `openai` client on the OpenAI-compatible endpoints.
 //
 // Run: make e2e (or TWIG_BIN=bin/twig node --test e2e/node/). TWIG_BIN is
@@ -75,7 +75,7 @@ function connect(headers = { Authorization: `Bearer ${token}` }) {
 test('a run over the websocket streams interleaved events and ends in a valid image', async () => {
   const { ws, next, hello } = await connect();
   assert.deepEqual(hello.roles, ['think', 'paint', 'critique', 'decide']);
-  ws.send(JSON.stringify({ v: 'twig/1', type: 'start', id: 'r1', prompt, settings: { seed: 3 } }));
+  ws.send(JSON.stringify({ v: 'twig/2', type: 'start', id: 'r1', prompt, settings: { seed: 3 } }));
   const events = [];
   for (;;) {
     const ev = await next();
@@ -92,13 +92,20 @@ test('a run over the websocket streams interleaved events and ends in a valid im
     seq += ev.coalesced > 1 ? ev.coalesced : 1;
     assert.equal(ev.seq, seq, 'no event lost, duplicated or reordered');
     types.add(ev.type);
-    if (ev.type === 'band_progress') canvas.splice(ev.row * 16, 16, ...ev.tokens);
-    if (ev.type === 'band_redrawn') canvas.fill(-1, ev.rows.start * 16, ev.rows.end * 16);
+    // twig/2: a token model's strip is whole token rows of 16 pixel rows each, with their
+    // tokens; token row r's first cell (16r) is its first pixel row (16r): the indexes coincide
+    if (ev.type === 'band_progress') {
+      assert.ok(ev.png.length > 0 && ev.rows.start % 16 === 0 && ev.rows.end % 16 === 0, 'a PNG strip of whole token rows');
+      canvas.splice(ev.rows.start, ev.tokens.length, ...ev.tokens);
+    }
+    if (ev.type === 'band_redrawn') canvas.fill(-1, ev.rows.start, ev.rows.end);
   }
   for (const t of ['band_started', 'thought_delta', 'thought_done', 'band_progress', 'band_done', 'critique']) {
     assert.ok(types.has(t), `a ${t} event`);
   }
   const done = events.at(-1);
+  assert.equal(events[0].width, 256);
+  assert.ok(done.png.length > 0, 'run_done carries the final canvas as a PNG');
   assert.deepEqual(canvas, done.tokens, 'the rows rebuild the final canvas');
   assert.ok(done.tokens.every((t) => Number.isInteger(t) && t >= 0 && t < 181), 'every cell is an image token');
   ws.close();
@@ -106,8 +113,8 @@ test('a run over the websocket streams interleaved events and ends in a valid im
 
 test('a model call over the websocket streams the thought token by token', async () => {
   const { ws, next } = await connect();
-  ws.send(JSON.stringify({ v: 'twig/1', type: 'call', id: 'c1', role: 'think',
-    request: { prompt, band: 0, rows: { start: 0, end: 6 }, thoughts: [], canvas: [] } }));
+  ws.send(JSON.stringify({ v: 'twig/2', type: 'call', id: 'c1', role: 'think',
+    request: { prompt, band: 0, rows: { start: 0, end: 96 }, thoughts: [], width: 256, height: 256 } }));
   let text = '';
   let ev;
   while ((ev = await next()).type === 'call_delta') text += ev.text;
@@ -119,14 +126,14 @@ test('a model call over the websocket streams the thought token by token', async
 
 test('refused messages get an error with a code, and the connection survives', async () => {
   const { ws, next } = await connect();
-  ws.send('{"v":"twig/1",');
+  ws.send('{"v":"twig/2",');
   let ev = await next();
   assert.equal(ev.type, 'error');
   assert.equal(ev.code, 'bad_message');
-  ws.send(JSON.stringify({ v: 'twig/1', type: 'launch', id: 'x' }));
+  ws.send(JSON.stringify({ v: 'twig/2', type: 'launch', id: 'x' }));
   ev = await next();
   assert.deepEqual([ev.type, ev.run_id, ev.code], ['error', 'x', 'unknown_type']);
-  ws.send(JSON.stringify({ v: 'twig/1', type: 'start', id: 'y', prompt: 'a red blorp' }));
+  ws.send(JSON.stringify({ v: 'twig/2', type: 'start', id: 'y', prompt: 'a red blorp' }));
   ev = await next();
   assert.deepEqual([ev.type, ev.run_id, ev.code], ['error', 'y', 'invalid_request']);
   ws.close();
