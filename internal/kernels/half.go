@@ -19,7 +19,7 @@ import (
 // assembly (VCVTPS2PH, VCVTPH2PS); elsewhere portable Go with bit-identical
 // roundings that widens halves through a table.
 
-// maxHalf is the largest finite half, 65504, as float32 bits.
+// maxHalfBits is the largest finite half, 65504, as float32 bits.
 const maxHalfBits = 0x477fe000
 
 // F32ToF16 stores src rounded to halves in dst (len(dst) ≥ len(src)).
@@ -178,13 +178,13 @@ func KeyScoresF16(s, q []float32, kT []uint16, hs, n int) {
 		return
 	}
 	s = s[:n]
-	q = q[:hs]
-	nb := (n + KeyBlock - 1) / KeyBlock
-	_ = kT[nb*KeyBlock*hs-1]
 	if hs == 0 {
 		clear(s)
 		return
 	}
+	q = q[:hs]
+	nb := (n + KeyBlock - 1) / KeyBlock
+	_ = kT[nb*KeyBlock*hs-1]
 	if useVecAVX512 {
 		keyScoresH32AVX512(&q[0], &kT[0], &s[0], hs, n)
 		return

@@ -163,7 +163,7 @@ func TestKeyScoresF16Agrees(t *testing.T) {
 	r := rand.New(rand.NewPCG(33, 34))
 	for _, path := range halfPaths() {
 		restore := setHalf(path)
-		for _, hs := range []int{1, 3, 4, 8, 32, 64} {
+		for _, hs := range []int{0, 1, 3, 4, 8, 32, 64} {
 			for _, n := range []int{1, 5, 31, 32, 33, 64, 70, 257} {
 				t.Run(fmt.Sprintf("%s/hs%d_n%d", path, hs, n), func(t *testing.T) {
 					q := randSlice(r, hs)
