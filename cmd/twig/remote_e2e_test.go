@@ -115,6 +115,7 @@ func TestE2ERemoteAgainstServe(t *testing.T) {
 	t.Logf("events %v; thoughts %q; judged: pass=%v score=%.2f (%d objects)", types, done.Thoughts, verdict.Pass, verdict.Score(), len(verdict.Objects))
 
 	// twig eval on a sample, over the network and natively
+	overall := map[string]float64{}
 	for _, path := range []struct {
 		name string
 		args []string
@@ -140,6 +141,13 @@ func TestE2ERemoteAgainstServe(t *testing.T) {
 			t.Errorf("eval (%s): n=%d failures %v", path.name, r.N, r.Failures)
 		}
 		t.Logf("eval %-6s: overall %.2f over %d images, %.0f ms/image (wall %v)", path.name, r.Overall, r.N, 1000*r.SecondsPerImage, time.Since(t0).Round(time.Millisecond))
+		overall[path.name] = r.Overall
+	}
+	// The same model on every path: a path whose pictures the judge cannot
+	// read (an image model's picture is judged through its token view)
+	// would score 0 where the others do not.
+	if overall["native"] > 0 && (overall["openai"] == 0 || overall["twig"] == 0) {
+		t.Errorf("overall scores %v: a path's pictures are not judged", overall)
 	}
 }
 

@@ -1,12 +1,14 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
+	stdpng "image/png"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -14,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge/gateway"
@@ -101,9 +104,20 @@ func (q *imageQuery) check(model, size, format, outFormat, twig string) *apiErro
 	return nil
 }
 
-// item is one picture of an answer.
-func (q *imageQuery) item(t tokens.Tokens, revised string) (map[string]any, error) {
-	png, err := encodePNG(t, q.side)
+// item is one picture of an answer: the token canvas t, or, when t is nil,
+// the picture pic (a run whose painter paints pixels: a gateway on remote
+// roles) scaled to the answer's side.
+func (q *imageQuery) item(t tokens.Tokens, pic *canvas.Canvas, revised string) (map[string]any, error) {
+	var png []byte
+	var err error
+	if t == nil && pic != nil {
+		var buf bytes.Buffer
+		if err = stdpng.Encode(&buf, tokens.Scaled(pic.Image(), q.side)); err == nil {
+			png = buf.Bytes()
+		}
+	} else {
+		png, err = encodePNG(t, q.side)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +176,7 @@ func (a *apiHandler) generate(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, statusOf(code), code, "prompt", textutil.OneLine(err.Error()))
 			return
 		}
-		it, err := q.item(res.Tokens, strings.Join(slices.DeleteFunc(slices.Clone(res.Thoughts), func(s string) bool { return s == "" }), " | "))
+		it, err := q.item(res.Tokens, res.Canvas, strings.Join(slices.DeleteFunc(slices.Clone(res.Thoughts), func(s string) bool { return s == "" }), " | "))
 		if err != nil {
 			writeAPIError(w, http.StatusInternalServerError, protocol.CodeInternal, "", err.Error())
 			return
@@ -274,7 +288,7 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, statusOf(code), code, "", textutil.OneLine(err.Error()))
 			return
 		}
-		it, err := q.item(out, th)
+		it, err := q.item(out, nil, th)
 		if err != nil {
 			writeAPIError(w, http.StatusInternalServerError, protocol.CodeInternal, "", err.Error())
 			return

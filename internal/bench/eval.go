@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/judge"
@@ -186,13 +187,13 @@ func runOne(ctx context.Context, backend engine.Backend, it Item, mode string, o
 			if err != nil {
 				return outcome{err: err}
 			}
-			score, st, err := scorer.ScoreImage(ctx, it.Prompt, res.Tokens)
+			score, st, err := scorer.ScoreImage(ctx, it.Prompt, resultTokens(res))
 			if err != nil {
 				return outcome{err: err}
 			}
 			out.tokens += res.Stats.ImageTokens + st
 			if score > best {
-				best, toks = score, res.Tokens
+				best, toks = score, resultTokens(res)
 			}
 		}
 	default:
@@ -200,13 +201,30 @@ func runOne(ctx context.Context, backend engine.Backend, it Item, mode string, o
 		if err != nil {
 			return outcome{err: err}
 		}
-		toks = res.Tokens
+		toks = resultTokens(res)
 		out.tokens = res.Stats.ThoughtTokens + res.Stats.ImageTokens + extra
 		out.revs = res.Stats.Revisions
 	}
 	out.seconds = time.Since(t0).Seconds()
 	out.pass = judge.Check(spec, tokens.Picture(toks)).Pass
 	return out
+}
+
+// resultTokens is what the judge reads of a run: its tokens when a token
+// model painted every row, else the token view of its picture (a remote
+// image model's: tokens.FromPicture, a painted cell that reads grey being
+// empty, as the embedded critic reads it).
+func resultTokens(res engine.Result) tokens.Tokens {
+	if res.Tokens != nil || res.Canvas == nil {
+		return tokens.Tokens(res.Tokens)
+	}
+	t := tokens.FromPicture(res.Canvas.Image())
+	for i := range t {
+		if r := canvas.CellRows(i/tokens.Grid, tokens.Grid, res.Canvas.H); r.Start < r.End && res.Canvas.Painted[r.Start] {
+			t[i] = max(t[i], tokens.EmptyToken)
+		}
+	}
+	return t
 }
 
 // draw runs one image and counts the critic's and the plan reviews' words as
