@@ -212,6 +212,11 @@ type Strip struct {
 	W      int
 	Pix    []uint8
 	Tokens []int
+	// png is the PNG the strip was decoded from (DecodeStrip), which
+	// Base64 and EncodePNG return as it is: a strip passed on (a sandboxed
+	// engine's, a relayed call's) is not encoded again. Nothing changes a
+	// strip's pixels after it is decoded.
+	png []byte
 }
 
 // Strip copies rows r out of the canvas, with their tokens when a token
@@ -370,6 +375,9 @@ func DecodeBase64(b64 string, r protocol.Rows, w int, tokens []int) (Strip, erro
 
 // EncodePNG is the strip as a PNG (RGBA, W × its rows): its form on the wire.
 func (s Strip) EncodePNG() ([]byte, error) {
+	if s.png != nil {
+		return s.png, nil
+	}
 	h := s.Rows.End - s.Rows.Start
 	if s.W < 1 || h < 1 || len(s.Pix) != 4*s.W*h {
 		return nil, fmt.Errorf("canvas: a strip %d×%d with %d bytes cannot be encoded", s.W, h, len(s.Pix))
@@ -414,12 +422,27 @@ func DecodeStrip(data []byte, r protocol.Rows, w int) (Strip, error) {
 	if err != nil {
 		return Strip{}, fmt.Errorf("canvas: the strip's PNG: %v", err)
 	}
-	n, ok := img.(*image.NRGBA)
-	if !ok || n.Stride != 4*w {
-		n = image.NewNRGBA(image.Rect(0, 0, w, h))
-		draw.Draw(n, n.Rect, img, img.Bounds().Min, draw.Src)
+	var pix []uint8
+	switch m := img.(type) {
+	case *image.NRGBA:
+		if m.Stride == 4*w {
+			pix = m.Pix
+		}
+	case *image.RGBA:
+		// An opaque PNG (EncodePNG writes an opaque strip as RGB) decodes
+		// to RGBA with alpha 255, whose bytes are the NRGBA ones: no
+		// conversion, which through draw's generic path was two interface
+		// calls a pixel.
+		if m.Stride == 4*w && m.Opaque() {
+			pix = m.Pix
+		}
 	}
-	return Strip{Rows: r, W: w, Pix: n.Pix}, nil
+	if pix == nil {
+		n := image.NewNRGBA(image.Rect(0, 0, w, h))
+		draw.Draw(n, n.Rect, img, img.Bounds().Min, draw.Src)
+		pix = n.Pix
+	}
+	return Strip{Rows: r, W: w, Pix: pix, png: data}, nil
 }
 
 // Schedule cuts h pixel rows into k nearly equal bands whose edges are
