@@ -2,6 +2,7 @@ package model
 
 import (
 	"image"
+	"image/color"
 	"slices"
 
 	xdraw "golang.org/x/image/draw"
@@ -102,11 +103,59 @@ func tokenView(c *canvas.Canvas) tokens.Tokens {
 // embedded model hands a painted row on (test painters that paint tokens
 // use it too).
 func TokenStrip(row []int, r, w, h int) canvas.Strip {
+	if w == tokens.PxSize && h == tokens.PxSize {
+		// The model's own canvas: draw the row alone (tokens.Picture of the
+		// whole grid costs 16 times as much; TestTokenView holds them equal).
+		return canvas.Strip{Rows: canvas.CellRows(r, tokens.Grid, h), W: w, Pix: rowPicture(row, r), Tokens: slices.Clone(row)}
+	}
 	t := tokens.NewTokens()
 	copy(t[r*tokens.Grid:], row)
 	s := renderRows(t, tokens.Grid, canvas.CellRows(r, tokens.Grid, h), w, h)
 	s.Tokens = slices.Clone(row)
 	return s
+}
+
+// rowPicture is token row r of tokens.Picture: its PxSize×(PxSize/Grid)
+// pixels, opaque (so RGBA and NRGBA alike), each cell's sub-pixels filled
+// with its colour, striped by picture row as Picture stripes them, or
+// background.
+func rowPicture(row []int, r int) []uint8 {
+	const cellPx = tokens.Sub * tokens.PxPerSub
+	pix := make([]uint8, 4*tokens.PxSize*cellPx)
+	px := func(c color.RGBA) [4]uint8 { return [4]uint8{c.R, c.G, c.B, c.A} }
+	bg := px(tokens.Background)
+	for cx, tok := range row {
+		var off, fg, tint [4]uint8
+		var cell tokens.Cell
+		switch {
+		case tok < 0: // undrawn: the checkerboard's colour, the whole cell
+			off = px(tokens.Undrawn)
+			if (cx+r)%2 == 1 {
+				off = px(tokens.UndrawnAlt)
+			}
+		default:
+			cell = tokens.DecodeCell(tok)
+			off, fg, tint = bg, px(tokens.Palette[cell.Color]), px(tokens.Tint(cell.Color))
+		}
+		for yy := range cellPx {
+			y, sy := r*cellPx+yy, yy/tokens.PxPerSub
+			on := fg
+			if cell.Texture == 1 && (y/tokens.StripePx)%2 == 1 {
+				on = tint
+			}
+			for sx := range tokens.Sub {
+				c := off
+				if cell.Mask&(1<<(sy*tokens.Sub+sx)) != 0 {
+					c = on
+				}
+				i := 4 * (yy*tokens.PxSize + cx*cellPx + sx*tokens.PxPerSub)
+				for k := range tokens.PxPerSub {
+					copy(pix[i+4*k:i+4*k+4], c[:])
+				}
+			}
+		}
+	}
+	return pix
 }
 
 // renderRows draws pixel rows rows of the w×h picture of token view toks

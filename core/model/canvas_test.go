@@ -51,6 +51,19 @@ func TestTokenView(t *testing.T) {
 	if !bytes.Equal(c.Pix[:4*256*128], pic.Pix[:4*256*128]) {
 		t.Error("the model's strips are not the world's picture of its tokens")
 	}
+	// Every token (and undrawn) in every row draws as tokens.Picture draws it.
+	for r := range tokens.Grid {
+		row := make([]int, tokens.Grid)
+		for c := range row {
+			row[c] = (r*tokens.Grid+c)*7%(tokens.NumImageTokens+1) - 1 // -1 … 180
+		}
+		grid := tokens.NewTokens()
+		copy(grid[r*tokens.Grid:], row)
+		want := tokens.Picture(grid).Pix[4*256*16*r : 4*256*16*(r+1)]
+		if got := TokenStrip(row, r, 256, 256); !bytes.Equal(got.Pix, want) {
+			t.Fatalf("token row %d: the strip is not tokens.Picture's rows", r)
+		}
+	}
 	// At another size the strip is the picture scaled (nearest neighbour).
 	s := TokenStrip(full[3*tokens.Grid:4*tokens.Grid], 3, 512, 512)
 	if s.Rows != (protocol.Rows{Start: 96, End: 128}) || len(s.Pix) != 4*512*32 || !slices.Equal(s.Tokens, []int(full[3*tokens.Grid:4*tokens.Grid])) {
@@ -63,5 +76,18 @@ func TestTokenView(t *testing.T) {
 	r := canvas.TokenRenderer(full, tokens.Grid, protocol.Rows{Start: 0, End: 16}, 256, 256)
 	if !bytes.Equal(r.Pix, pic.Pix[:4*256*16]) {
 		t.Error("canvas.TokenRenderer does not draw the model's picture")
+	}
+}
+
+// BenchmarkTokenStrip is the cost of handing one painted token row on as
+// pixels (the embedded model does it 16 times a picture, once a redrawn row).
+func BenchmarkTokenStrip(b *testing.B) {
+	row := make([]int, tokens.Grid)
+	for i := range row {
+		row[i] = 1 + 11*i
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		TokenStrip(row, 5, 256, 256)
 	}
 }
