@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/base64"
+	"encoding/binary"
+	"hash/crc32"
 	"encoding/json"
 	"slices"
 	"strings"
@@ -229,7 +231,17 @@ func TestFoldPicture(t *testing.T) {
 	withTokens.Tokens = []int{1}
 	noPNG := progress(protocol.Rows{Start: 2, End: 4}, 30)
 	noPNG.PNG = ""
-	for name, p := range map[string]*protocol.BandProgress{"a png of other rows": wrongSize, "outside the band": outside, "tokens without a grid": withTokens, "no png": noPNG} {
+	// A PNG whose header declares 65535×65535 pixels: refused from the
+	// header, nothing decoded.
+	bomb := progress(protocol.Rows{Start: 2, End: 4}, 30)
+	ihdr := []byte("IHDR\x00\x00\xff\xff\x00\x00\xff\xff\x08\x06\x00\x00\x00")
+	hdr := append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0d"), ihdr...)
+	hdr = binary.BigEndian.AppendUint32(hdr, crc32.ChecksumIEEE(ihdr))
+	bomb.PNG = base64.StdEncoding.EncodeToString(hdr)
+	if err := s.ApplyPayload(bomb); err == nil || !strings.Contains(err.Error(), "65535×65535") {
+		t.Fatalf("a 65535² header: %v, want it refused by its size", err)
+	}
+	for name, p := range map[string]*protocol.BandProgress{"a png header of 65535²": bomb, "a png of other rows": wrongSize, "outside the band": outside, "tokens without a grid": withTokens, "no png": noPNG} {
 		if err := s.ApplyPayload(p); err == nil {
 			t.Errorf("%s: folded", name)
 		}

@@ -90,6 +90,7 @@ func TestDecode(t *testing.T) {
 		{"tokens without a grid", "think", with(func(r *protocol.CallRequest) { r.Grid = 0 }), "no grid"},
 		{"a grid that does not divide the canvas", "think", with(func(r *protocol.CallRequest) { r.Width = 250 }), "grid"},
 		{"a canvas too large", "think", with(func(r *protocol.CallRequest) { r.Canvas, r.Grid, r.Width = nil, 0, 5000 }), "canvas"},
+		{"a 4096² canvas in a small message", "think", with(func(r *protocol.CallRequest) { r.Canvas, r.Grid, r.Width, r.Height = nil, 0, 4096, 4096 }), "over the 4194304 pixels"},
 		{"was: more thoughts than earlier bands (gateway accepted)", "think", with(func(r *protocol.CallRequest) { r.Thoughts = []string{"a", "b"} }), "2 thoughts for band 1"},
 		{"was: a long thought (sandbox accepted)", "paint", with(func(r *protocol.CallRequest) { r.Thought = long }), "the thought is"},
 		{"was: a long earlier thought (sandbox accepted)", "paint", with(func(r *protocol.CallRequest) { r.Thoughts[0] = long }), "thought 0 is"},
