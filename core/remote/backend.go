@@ -128,6 +128,16 @@ func (b *Backend) Name() string {
 	return strings.Join(parts, "; ")
 }
 
+// Geometry implements engine.Sizer: the canvas of the painter, an image
+// model's own size (EditPainter), the far twig server's painter's canvas
+// as far as it is known (TwigCaller), or a twig token model's.
+func (b *Backend) Geometry() engine.Geometry {
+	if s, ok := b.painter.(engine.Sizer); ok && b.c.Painter.Kind != KindEmbedded {
+		return s.Geometry()
+	}
+	return engine.TokenGeometry
+}
+
 // DefaultBands is the embedded model's when it plays a role, else 3 (the paper's K).
 func (b *Backend) DefaultBands() int {
 	if b.embedded {
@@ -166,6 +176,13 @@ func (b *Backend) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, 
 	}
 	if p := pick(b.c.Painter.Kind, b.painter, er.Painter); p != nil {
 		r.roles.Painter = p.(engine.Painter)
+	}
+	if t, ok := r.roles.Painter.(*TwigCaller); ok {
+		// the far server's painter's canvas, asked once (GET /models)
+		if err := t.learnGeometry(ctx); err != nil {
+			r.Close()
+			return nil, err
+		}
 	}
 	adaptive := spec.Settings.Adaptive && spec.Settings.Think
 	switch {

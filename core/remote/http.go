@@ -23,6 +23,7 @@ type caller struct {
 
 // request is one kind of HTTP exchange; body makes a fresh body for each try.
 type request struct {
+	method      string // default POST
 	op          string // for errors: "chat completion", "image edit", "model call"
 	path        string // appended to the base URL
 	contentType string
@@ -75,15 +76,24 @@ func (c *caller) once(ctx context.Context, r request, read func(*http.Response, 
 	}
 	actx, cancel := context.WithTimeout(ctx, c.o.CallTimeout)
 	defer cancel()
-	body, err := r.body()
+	var body io.Reader
+	if r.body != nil {
+		var err error
+		if body, err = r.body(); err != nil {
+			return fail(0, err), false, -1
+		}
+	}
+	method := r.method
+	if method == "" {
+		method = http.MethodPost
+	}
+	req, err := http.NewRequestWithContext(actx, method, c.ep.url(r.path), body)
 	if err != nil {
 		return fail(0, err), false, -1
 	}
-	req, err := http.NewRequestWithContext(actx, http.MethodPost, c.ep.url(r.path), body)
-	if err != nil {
-		return fail(0, err), false, -1
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
 	}
-	req.Header.Set("Content-Type", r.contentType)
 	req.Header.Set("Accept", r.accept)
 	req.Header.Set("User-Agent", "twig-remote/1")
 	if c.ep.APIKey != "" {

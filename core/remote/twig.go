@@ -7,8 +7,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"sync"
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
@@ -19,9 +21,22 @@ import (
 // TwigCaller plays roles with a twig gateway's model (`twig serve`, or the
 // edge worker in front of one) through its stateless model calls: POST
 // {base}/calls with a twig/1 call message, answered by server-sent events
-// (call_delta, call_row, then call_done or error). It implements
-// engine.Thinker, Painter, Critic and Decider.
-type TwigCaller struct{ c caller }
+// (call_delta, call_strip, then call_done or error). It implements
+// engine.Thinker, Painter, Critic and Decider, and engine.Sizer: the far
+// server's painter's canvas, which its GET {base}/models announces (a twig
+// model's 256×256 token canvas, or a remote image model's own size when the
+// server's painter is one).
+type TwigCaller struct {
+	c    caller
+	geom *farGeometry // shared by the copies of one caller
+}
+
+// farGeometry is the far server's painter's canvas once asked.
+type farGeometry struct {
+	mu    sync.Mutex
+	known bool
+	g     engine.Geometry
+}
 
 // NewTwigCaller returns a caller on ep (ep.Model is only used in names).
 // role names it in errors ("thinker", "painter", …).
@@ -32,7 +47,64 @@ func NewTwigCaller(role string, ep Endpoint, o Options) (*TwigCaller, error) {
 	if err := ep.check(role); err != nil {
 		return nil, err
 	}
-	return &TwigCaller{c: caller{role: role, ep: ep, o: o.withDefaults()}}, nil
+	return &TwigCaller{c: caller{role: role, ep: ep, o: o.withDefaults()}, geom: &farGeometry{}}, nil
+}
+
+// Geometry implements engine.Sizer: the far server's painter's canvas as
+// its GET /models said (Backend.NewRun asks before a run), else a twig
+// model's (engine.TokenGeometry).
+func (t *TwigCaller) Geometry() engine.Geometry {
+	if t.geom != nil {
+		t.geom.mu.Lock()
+		defer t.geom.mu.Unlock()
+		if t.geom.known {
+			return t.geom.g
+		}
+	}
+	return engine.TokenGeometry
+}
+
+// learnGeometry asks the far server's GET {base}/models, once, for its
+// painter's canvas (the "twig" extension of the twig-painter model). A
+// server that announces none (an older one) paints a twig model's canvas.
+func (t *TwigCaller) learnGeometry(ctx context.Context) error {
+	t.geom.mu.Lock()
+	defer t.geom.mu.Unlock()
+	if t.geom.known {
+		return nil
+	}
+	var list struct {
+		Data []struct {
+			ID   string `json:"id"`
+			Twig *struct {
+				Canvas struct {
+					Width, Height, Grid, Unit int
+				} `json:"canvas"`
+			} `json:"twig"`
+		} `json:"data"`
+	}
+	r := request{method: http.MethodGet, op: "model list", path: "/models", accept: "application/json", limit: t.c.o.MaxResponseBytes}
+	err := t.c.do(ctx, r, func(resp *http.Response, body io.Reader) error {
+		return json.NewDecoder(body).Decode(&list)
+	})
+	if e, ok := errors.AsType[*Error](err); ok && (e.Status == http.StatusNotFound || e.Status == http.StatusMethodNotAllowed) {
+		err = nil // no model list: a twig model's canvas
+	}
+	if err != nil {
+		return err
+	}
+	g := engine.TokenGeometry
+	for _, m := range list.Data {
+		if m.ID == "twig-painter" && m.Twig != nil {
+			c := m.Twig.Canvas
+			g = engine.Geometry{Width: c.Width, Height: c.Height, Grid: c.Grid, Unit: c.Unit}
+		}
+	}
+	if err := g.Check(); err != nil {
+		return &Error{Role: t.c.role, Host: t.c.ep.Host(), Op: "model list", Err: fmt.Errorf("the server's painter's canvas: %w", err)}
+	}
+	t.geom.g, t.geom.known = g, true
+	return nil
 }
 
 // call sends one model call (a rolecall.Transport); onEvent sees its
@@ -82,7 +154,7 @@ func (t *TwigCaller) call(ctx context.Context, c protocol.Call, onEvent func(pro
 // reviews are not offered: POST /calls has no hello to say whether the
 // server's model reviews its plans.
 func (t *TwigCaller) roles() engine.Roles {
-	rc := &rolecall.Client{Name: "twig server " + t.c.ep.Host(), T: rolecall.TransportFunc(t.call)}
+	rc := &rolecall.Client{Name: "twig server " + t.c.ep.Host(), T: rolecall.TransportFunc(t.call), Geometry: t.Geometry()}
 	return rc.Roles(false)
 }
 
@@ -91,8 +163,8 @@ func (t *TwigCaller) Think(ctx context.Context, req engine.ThinkRequest, emit fu
 	return t.roles().Thinker.Think(ctx, req, emit)
 }
 
-// PaintBand implements engine.Painter: a twig server's model paints token
-// rows, each a strip (engine.TokenGeometry's canvas).
+// PaintBand implements engine.Painter: the server's painter paints strips
+// of the canvas (token rows of a twig model, a band of an image model).
 func (t *TwigCaller) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
 	return t.roles().Painter.PaintBand(ctx, req, onStrip)
 }

@@ -48,15 +48,26 @@ func ErrorCode(err error) string {
 
 // Call plays one role once on a fresh run of backend b: the request carries
 // the whole state, so nothing is kept between calls. Thought tokens (think)
-// and painted rows (paint) go to emit as *protocol.CallDelta and
-// *protocol.CallRow as they come; an emit error stops the call and is
+// and painted strips (paint) go to emit as *protocol.CallDelta and
+// *protocol.CallStrip as they come; an emit error stops the call and is
 // returned as is. The result is the call_done payload. The request is
 // checked and played by package rolecall, the codec every path shares.
 //
 // The fresh run is seeded from the request: settings.seed mixed with the
 // role, band and round, so the same request gives the same answer and the
-// bands of one run do not share a random stream.
+// bands of one run do not share a random stream. A request with no size
+// and no canvas is on the backend's painter's canvas when the backend
+// says its size (an engine.Sizer), else on a twig model's.
 func Call(ctx context.Context, b engine.Backend, c protocol.Call, emit func(protocol.Payload) error) (*protocol.CallDone, error) {
+	if r := &c.Request; r.Width == 0 && r.Height == 0 && r.Canvas == nil && r.CanvasPNG == "" {
+		// a request that says no size and carries no canvas is on the
+		// backend's painter's canvas (a remote image model's own size)
+		if s, ok := b.(engine.Sizer); ok {
+			if g := s.Geometry(); g.Check() == nil {
+				r.Width, r.Height, r.Grid = g.Width, g.Height, g.Grid
+			}
+		}
+	}
 	req, err := rolecall.Decode(c, nil)
 	if err != nil {
 		return nil, &CallError{Code: protocol.CodeInvalidRequest, Err: err}

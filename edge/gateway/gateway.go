@@ -119,6 +119,15 @@ func (l *limited) Name() string {
 	return ""
 }
 
+// Geometry implements engine.Sizer: the backend's painter's canvas when it
+// says, else a twig model's (calls with no size are on it).
+func (l *limited) Geometry() engine.Geometry {
+	if s, ok := l.Backend.(engine.Sizer); ok {
+		return s.Geometry()
+	}
+	return engine.TokenGeometry
+}
+
 type limitedRun struct {
 	engine.Run
 	slots chan struct{}

@@ -117,17 +117,39 @@ func field(m map[string]json.RawMessage, name string, v any) *apiError {
 	return nil
 }
 
+// ModelCanvas is the painter's canvas as GET /v1/models announces it (the
+// extension field "twig" of the models that draw: twig and twig-painter),
+// so that a client playing a run through POST /v1/calls (a remote twig
+// chain) cuts its bands on the canvas the server's painter paints.
+type ModelCanvas struct {
+	Width  int `json:"width"`
+	Height int `json:"height"`
+	// Grid is the token grid's side of a token model's canvas, else 0.
+	Grid int `json:"grid,omitempty"`
+	// Unit: band edges are multiples of it (pixel rows).
+	Unit int `json:"unit"`
+}
+
 // models serves GET /v1/models.
 func (a *apiHandler) models(w http.ResponseWriter, r *http.Request) {
+	type ext struct {
+		Canvas ModelCanvas `json:"canvas"`
+	}
 	type model struct {
 		ID      string `json:"id"`
 		Object  string `json:"object"`
 		Created int64  `json:"created"`
 		OwnedBy string `json:"owned_by"`
+		Twig    *ext   `json:"twig,omitempty"`
 	}
+	g := Geometry(a.g.Backend())
 	var data []model
 	for _, id := range ModelIDs() {
-		data = append(data, model{ID: id, Object: "model", Created: 0, OwnedBy: "twig"})
+		m := model{ID: id, Object: "model", Created: 0, OwnedBy: "twig"}
+		if id == ModelTwig || id == ModelPainter {
+			m.Twig = &ext{Canvas: ModelCanvas{Width: g.Width, Height: g.Height, Grid: g.Grid, Unit: g.Unit}}
+		}
+		data = append(data, m)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"object": "list", "data": data})
 }

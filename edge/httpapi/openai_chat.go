@@ -8,15 +8,15 @@ import (
 	"image"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
 	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/internal/textutil"
-	"github.com/twig-project/twig/internal/world/thought"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // The chat convention (docs/PROTOCOL.md, "Chat completions"): a
@@ -75,7 +75,8 @@ func (a *apiHandler) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	q, aerr := parseChat(r.Context(), body, a.g.Backend(), a.pictureLimits())
+	tm, _ := a.tokenModel()
+	q, aerr := parseChat(r.Context(), body, a.g.Backend(), tm, a.pictureLimits())
 	if aerr != nil {
 		aerr.write(w)
 		return
@@ -93,8 +94,9 @@ func (a *apiHandler) chat(w http.ResponseWriter, r *http.Request) {
 		"stream", q.stream, "code", codeOrOK(err))
 }
 
-// parseChat checks a chat request and maps it to a model call.
-func parseChat(ctx context.Context, body []byte, b engine.Backend, pl pictureLimits) (*chatQuery, *apiError) {
+// parseChat checks a chat request and maps it to a model call. tm is the
+// backend as a token model, nil when it is not one.
+func parseChat(ctx context.Context, body []byte, b engine.Backend, tm TokenModel, pl pictureLimits) (*chatQuery, *apiError) {
 	m, aerr := checkFields(body, "chat completion", chatFields...)
 	if aerr != nil {
 		return nil, aerr
@@ -167,7 +169,7 @@ func parseChat(ctx context.Context, body []byte, b engine.Backend, pl pictureLim
 	if aerr != nil {
 		return nil, aerr
 	}
-	req, aerr := chatState(ctx, msgs, role, ext, b, pl)
+	req, aerr := chatState(ctx, msgs, role, ext, b, tm, pl)
 	if aerr != nil {
 		return nil, aerr
 	}
@@ -253,7 +255,7 @@ func parseMessages(raw []json.RawMessage) ([]chatMessage, *apiError) {
 }
 
 // chatState builds the call's state from the conversation and the extension.
-func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt, b engine.Backend, pl pictureLimits) (protocol.CallRequest, *apiError) {
+func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt, b engine.Backend, tm TokenModel, pl pictureLimits) (protocol.CallRequest, *apiError) {
 	var req protocol.CallRequest
 	var err error
 	if req.Settings, err = protocol.DecodeSettings(ext.Settings); err != nil {
@@ -261,7 +263,7 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 	}
 	// prompt, thoughts, picture
 	var thoughts []string
-	lastImage, lastImageParam := "", ""
+	c := chatPicture{}
 	for i, m := range msgs {
 		switch m.role {
 		case "user":
@@ -272,7 +274,7 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 			thoughts = append(thoughts, strings.TrimSpace(m.text))
 		}
 		if len(m.images) > 0 {
-			lastImage, lastImageParam = m.images[len(m.images)-1], fmt.Sprintf("messages[%d].content", i)
+			c.url, c.param = m.images[len(m.images)-1], fmt.Sprintf("messages[%d].content", i)
 		}
 	}
 	if ext.Prompt != nil {
@@ -301,9 +303,13 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 	if ext.Band != nil {
 		req.Band = *ext.Band
 	}
-	// rows (twig/2 pixel rows of the embedded model's 256×256 canvas): the
-	// extension, the thought's header (token rows), or the schedule
+	// rows: pixel rows of the painter's canvas (a token model's 256×256,
+	// a remote image model's own size): the extension's, a token model's
+	// reading of the critiqued thought's header, or the schedule
 	g := engine.TokenGeometry
+	if tm == nil {
+		g = Geometry(b)
+	}
 	switch {
 	case ext.Rows != nil:
 		req.Rows = *ext.Rows
@@ -315,53 +321,115 @@ func chatState(ctx context.Context, msgs []chatMessage, role string, ext chatExt
 			}
 		}
 	default:
-		if _, r0, r1, _ := thought.ParseThought(th); role == protocol.RoleCritique && r0 >= 0 && r1 > r0 {
-			req.Rows = protocol.Rows{Start: r0 * g.Unit, End: r1 * g.Unit}
-			break
+		if tm != nil && role == protocol.RoleCritique {
+			if r0, r1, ok := tm.ThoughtRows(th); ok {
+				req.Rows = protocol.Rows{Start: r0 * g.Unit, End: r1 * g.Unit}
+				break
+			}
 		}
 		k := req.Settings.Bands
 		if k == 0 && b != nil {
 			k = b.DefaultBands()
 		}
-		plan := engine.Schedule(max(k, 1), engine.TokenGeometry)
+		plan := engine.Schedule(max(k, 1), g)
 		if req.Band < 0 || req.Band >= len(plan) {
 			return req, badRequest("invalid_value", "messages", "band %d is past the %d bands of the schedule: the conversation has more assistant thoughts than bands (set twig.settings.bands or twig.rows)", req.Band, len(plan))
 		}
 		req.Rows = plan[req.Band]
 	}
 	// canvas
+	var aerr *apiError
 	switch {
 	case ext.Canvas != nil:
+		// the caller's token view, as sent
+		tg := engine.TokenGeometry
 		req.Canvas = ext.Canvas
-	case lastImage != "":
-		if aerr := decodeDataURL(ctx, pl, lastImage, lastImageParam, func(img image.Image) { req.Canvas = tokens.FromPicture(img) }); aerr != nil {
-			return req, aerr
-		}
+		req.Width, req.Height, req.Grid = tg.Width, tg.Height, tg.Grid
+	case tm != nil:
+		aerr = c.tokens(ctx, &req, role, tm, pl)
 	default:
-		req.Canvas = tokens.NewTokens()
+		aerr = c.pixels(ctx, &req, role, g, pl)
 	}
-	if len(req.Canvas) == tokens.Grid*tokens.Grid && ext.Canvas == nil {
-		// what the role may see: the rows before the band (think) or up to its end (critique)
-		// (in token rows: the canvas is the picture's token view)
-		start, end := req.Rows.Start/g.Unit, (req.Rows.End+g.Unit-1)/g.Unit
-		from := start
-		if role == protocol.RoleCritique && req.Rows.End > 0 {
-			from = end
-			for i := start * tokens.Grid; i < end*tokens.Grid && i < len(req.Canvas); i++ {
-				if req.Canvas[i] < 0 {
-					return req, badRequest("invalid_image", lastImageParam, "the picture does not show rows %d–%d of the band to critique: send the canvas with the band drawn", start, end-1)
-				}
-			}
-		}
-		for i := max(from, 0) * tokens.Grid; i < len(req.Canvas); i++ {
-			req.Canvas[i] = -1
-		}
+	if aerr != nil {
+		return req, aerr
 	}
-	req.Width, req.Height, req.Grid = g.Width, g.Height, g.Grid
 	if _, err := rolecall.Decode(protocol.Call{Role: role, Request: req}, nil); err != nil {
 		return req, badRequest("invalid_value", "twig", "%v", err)
 	}
 	return req, nil
+}
+
+// chatPicture is the conversation's last picture: a data URL and where it was.
+type chatPicture struct{ url, param string }
+
+// tokens sets req's canvas to a token model's view of the picture, cut to
+// what the role may see: the rows before the band (think) or up to its end
+// (critique), in token rows.
+func (c chatPicture) tokens(ctx context.Context, req *protocol.CallRequest, role string, tm TokenModel, pl pictureLimits) *apiError {
+	g := engine.TokenGeometry
+	n := g.Grid * g.Grid
+	if c.url != "" {
+		if aerr := decodeDataURL(ctx, pl, c.url, c.param, func(img image.Image) { req.Canvas = tm.TokensOf(img) }); aerr != nil {
+			return aerr
+		}
+	} else {
+		req.Canvas = slices.Repeat([]int{-1}, n)
+	}
+	if len(req.Canvas) == n {
+		start, end := req.Rows.Start/g.Unit, (req.Rows.End+g.Unit-1)/g.Unit
+		from := start
+		if role == protocol.RoleCritique && req.Rows.End > 0 {
+			from = end
+			for i := start * g.Grid; i < end*g.Grid && i < len(req.Canvas); i++ {
+				if req.Canvas[i] < 0 {
+					return badRequest("invalid_image", c.param, "the picture does not show rows %d–%d of the band to critique: send the canvas with the band drawn", start, end-1)
+				}
+			}
+		}
+		for i := max(from, 0) * g.Grid; i < len(req.Canvas); i++ {
+			req.Canvas[i] = -1
+		}
+	}
+	req.Width, req.Height, req.Grid = g.Width, g.Height, g.Grid
+	return nil
+}
+
+// pixels sets req's canvas to the picture's pixels at the painter's size
+// g, cut to what the role may see: the pixel rows before the band (think)
+// or up to its end (critique; the band must be drawn: not transparent).
+func (c chatPicture) pixels(ctx context.Context, req *protocol.CallRequest, role string, g engine.Geometry, pl pictureLimits) *apiError {
+	req.Width, req.Height, req.Grid = g.Width, g.Height, g.Grid
+	if c.url == "" {
+		return nil // nothing drawn yet
+	}
+	var pic *canvas.Canvas
+	var err error
+	if aerr := decodeDataURL(ctx, pl, c.url, c.param, func(img image.Image) { pic, err = pictureCanvas(img, g.Width, g.Height) }); aerr != nil {
+		return aerr
+	}
+	if err != nil {
+		return badRequest("invalid_image", c.param, "%s: %s", c.param, textutil.OneLine(err.Error()))
+	}
+	from := req.Rows.Start
+	if role == protocol.RoleCritique && req.Rows.End > 0 {
+		from = req.Rows.End
+		for y := max(req.Rows.Start, 0); y < min(req.Rows.End, pic.H); y++ {
+			if !pic.Painted[y] {
+				return badRequest("invalid_image", c.param, "the picture does not show pixel rows %d–%d of the band to critique (row %d is transparent) on the painter's %d×%d canvas: send the canvas with the band drawn", req.Rows.Start, req.Rows.End-1, y, g.Width, g.Height)
+			}
+		}
+	}
+	if from >= 0 {
+		clearFrom(pic, from)
+	}
+	if pic.AnyPainted() {
+		url, err := pic.DataURL()
+		if err != nil {
+			return &apiError{status: http.StatusInternalServerError, code: protocol.CodeInternal, msg: textutil.OneLine(err.Error())}
+		}
+		req.CanvasPNG = url
+	}
+	return nil
 }
 
 // TokenRequest is a call request written in the embedded model's token

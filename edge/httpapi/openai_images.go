@@ -1,14 +1,12 @@
 package httpapi
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"image"
-	stdpng "image/png"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -21,7 +19,6 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/internal/textutil"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // Image endpoints: /v1/images/generations draws a whole picture with a TwiG
@@ -104,23 +101,39 @@ func (q *imageQuery) check(model, size, format, outFormat, twig string) *apiErro
 	return nil
 }
 
-// item is one picture of an answer: the token canvas t, or, when t is nil,
-// the picture pic (a run whose painter paints pixels: a gateway on remote
-// roles) scaled to the answer's side.
-func (q *imageQuery) item(t tokens.Tokens, pic *canvas.Canvas, revised string) (map[string]any, error) {
-	var png []byte
-	var err error
-	if t == nil && pic != nil {
-		var buf bytes.Buffer
-		if err = stdpng.Encode(&buf, tokens.Scaled(pic.Image(), q.side)); err == nil {
-			png = buf.Bytes()
-		}
-	} else {
-		png, err = encodePNG(t, q.side)
+// tokenSide is a token model's picture side when the size is auto.
+const tokenSide = 256
+
+// tokenItem is one picture of an answer: a token model's picture of toks
+// (grid×grid) at the size asked (256×256 when auto).
+func (q *imageQuery) tokenItem(toks []int, grid int, revised string) (map[string]any, error) {
+	side := q.side
+	if side == 0 {
+		side = tokenSide
 	}
+	png, err := encodeTokens(toks, grid, side)
 	if err != nil {
 		return nil, err
 	}
+	return q.item(png, revised), nil
+}
+
+// canvasItem is one picture of an answer: the canvas's picture at its own
+// size, or scaled to the size asked.
+func (q *imageQuery) canvasItem(c *canvas.Canvas, revised string) (map[string]any, error) {
+	w, h := c.W, c.H
+	if q.side != 0 {
+		w, h = q.side, q.side
+	}
+	png, err := encodeCanvas(c, w, h)
+	if err != nil {
+		return nil, err
+	}
+	return q.item(png, revised), nil
+}
+
+// item is one picture of an answer, as b64_json or a data: URL.
+func (q *imageQuery) item(png []byte, revised string) map[string]any {
 	b64 := base64.StdEncoding.EncodeToString(png)
 	it := map[string]any{"revised_prompt": revised}
 	if q.asURL {
@@ -128,7 +141,7 @@ func (q *imageQuery) item(t tokens.Tokens, pic *canvas.Canvas, revised string) (
 	} else {
 		it["b64_json"] = b64
 	}
-	return it, nil
+	return it
 }
 
 func (a *apiHandler) generate(w http.ResponseWriter, r *http.Request) {
@@ -176,7 +189,18 @@ func (a *apiHandler) generate(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, statusOf(code), code, "prompt", textutil.OneLine(err.Error()))
 			return
 		}
-		it, err := q.item(res.Tokens, res.Canvas, strings.Join(slices.DeleteFunc(slices.Clone(res.Thoughts), func(s string) bool { return s == "" }), " | "))
+		// a token model's run (every row its tokens) is its picture of the
+		// tokens at the size asked; any other run's picture is the canvas
+		revised := strings.Join(slices.DeleteFunc(slices.Clone(res.Thoughts), func(s string) bool { return s == "" }), " | ")
+		var it map[string]any
+		switch {
+		case res.Tokens != nil && res.Canvas != nil && res.Canvas.Grid > 0:
+			it, err = q.tokenItem(res.Tokens, res.Canvas.Grid, revised)
+		case res.Canvas != nil:
+			it, err = q.canvasItem(res.Canvas, revised)
+		default:
+			err = errors.New("edge: the run ended without a canvas")
+		}
 		if err != nil {
 			writeAPIError(w, http.StatusInternalServerError, protocol.CodeInternal, "", err.Error())
 			return
@@ -240,29 +264,6 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	pl := a.pictureLimits()
-	var canvas tokens.Tokens
-	if aerr := openPicture(r.Context(), pl, files[0], "image", func(pic image.Image) { canvas = tokens.FromPicture(pic) }); aerr != nil {
-		aerr.write(w)
-		return
-	}
-	var redraw []bool
-	if masks := form.File["mask"]; len(masks) > 0 {
-		if aerr := openPicture(r.Context(), pl, masks[0], "mask", func(mask image.Image) { redraw = transparentCells(mask) }); aerr != nil {
-			aerr.write(w)
-			return
-		}
-	} else {
-		redraw = make([]bool, len(canvas))
-		for i, t := range canvas {
-			redraw[i] = t < 0
-		}
-	}
-	rows, ok := markedRows(redraw)
-	if !ok {
-		badRequest("invalid_mask", "mask", "the mask marks nothing to redraw: make the band's rows transparent in the mask (or in the image)").write(w)
-		return
-	}
 	prompt, thought, thoughts := parseEditPrompt(q.prompt)
 	q.prompt = prompt
 	if q.ext.Thought != nil {
@@ -275,37 +276,216 @@ func (a *apiHandler) edit(w http.ResponseWriter, r *http.Request) {
 	if q.ext.Band != nil {
 		band = *q.ext.Band
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), a.g.Limits().RunTimeout)
-	defer cancel()
-	var data, info []any
-	for i := range q.n {
-		s := q.settings
-		s.Seed += int64(i)
-		out, th, err := a.redraw(ctx, protocol.CallRequest{Prompt: q.prompt, Settings: s, Band: band, Rows: rows,
-			Thoughts: thoughts, Canvas: canvas, Round: q.ext.Round, Thought: thought})
-		if err != nil {
-			code := gateway.ErrorCode(err)
-			writeAPIError(w, statusOf(code), code, "", textutil.OneLine(err.Error()))
-			return
-		}
-		it, err := q.item(out, nil, th)
-		if err != nil {
-			writeAPIError(w, http.StatusInternalServerError, protocol.CodeInternal, "", err.Error())
-			return
-		}
-		data = append(data, it)
-		info = append(info, map[string]any{"band": band, "rows": rows, "thought": th, "seed": s.Seed})
+	var mask *multipart.FileHeader
+	if masks := form.File["mask"]; len(masks) > 0 {
+		mask = masks[0]
 	}
-	a.g.Logger().Info("image edit", "request_id", RequestID(r.Context()), "rows", fmt.Sprintf("%d-%d", rows.Start, rows.End-1), "n", q.n)
-	writeJSON(w, http.StatusOK, map[string]any{"created": unixNow(), "data": data, "twig": info})
+	e := editJob{a: a, q: &q, ctx: r.Context(), req: protocol.CallRequest{Prompt: q.prompt, Band: band, Thoughts: thoughts,
+		Round: q.ext.Round, Thought: thought}}
+	var aerr *apiError
+	if tm, ok := a.tokenModel(); ok {
+		aerr = e.tokens(tm, files[0], mask)
+	} else {
+		aerr = e.pixels(files[0], mask)
+	}
+	if aerr != nil {
+		aerr.write(w)
+		return
+	}
+	a.g.Logger().Info("image edit", "request_id", RequestID(r.Context()), "rows", fmt.Sprintf("%d-%d", e.rows.Start, e.rows.End-1), "n", q.n)
+	writeJSON(w, http.StatusOK, map[string]any{"created": unixNow(), "data": e.data, "twig": e.info})
 }
 
-// redraw paints req.Rows of req.Canvas anew (thinking first when there is
-// no thought and thinking is on) and returns the new canvas and thought.
-func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest) (tokens.Tokens, string, error) {
-	out := slices.Clone(tokens.Tokens(req.Canvas)) // rows outside the band stay as sent
+// editJob is one images/edits request after its fields are checked.
+type editJob struct {
+	a   *apiHandler
+	q   *imageQuery
+	ctx context.Context
+	// req is the paint call's request less its canvas, rows and settings.
+	req protocol.CallRequest
+	// rows are the rows redrawn (the canvas's pixel rows); data and info
+	// are the answer's pictures and their twig details.
+	rows       protocol.Rows
+	data, info []any
+}
+
+// each plays the redraw n times (seeds seed, seed+1, …); paint redraws
+// one with the settings given and returns its picture.
+func (e *editJob) each(paint func(ctx context.Context, s protocol.Settings) (map[string]any, string, error)) *apiError {
+	ctx, cancel := context.WithTimeout(e.ctx, e.a.g.Limits().RunTimeout)
+	defer cancel()
+	for i := range e.q.n {
+		s := e.q.settings
+		s.Seed += int64(i)
+		it, th, err := paint(ctx, s)
+		if err != nil {
+			if ae, ok := errors.AsType[*apiError](err); ok {
+				return ae
+			}
+			code := gateway.ErrorCode(err)
+			return &apiError{status: statusOf(code), code: code, msg: textutil.OneLine(err.Error())}
+		}
+		e.data = append(e.data, it)
+		e.info = append(e.info, map[string]any{"band": e.req.Band, "rows": e.rows, "thought": th, "seed": s.Seed})
+	}
+	return nil
+}
+
+// tokens redraws with a token model: the picture is read into its token
+// view (16 rows of cells), the mask's cells mark the token rows to redraw,
+// and the answer is its picture of the tokens (as before twig/2).
+func (e *editJob) tokens(tm TokenModel, file, mask *multipart.FileHeader) *apiError {
+	g := engine.TokenGeometry
+	pl := e.a.pictureLimits()
+	var cv []int
+	if aerr := openPicture(e.ctx, pl, file, "image", func(pic image.Image) { cv = tm.TokensOf(pic) }); aerr != nil {
+		return aerr
+	}
+	if len(cv) != g.Grid*g.Grid {
+		return &apiError{status: http.StatusInternalServerError, code: protocol.CodeInternal, msg: fmt.Sprintf("edge: the model read the picture into %d cells, not %d", len(cv), g.Grid*g.Grid)}
+	}
+	var redraw []bool
+	if mask != nil {
+		if aerr := openPicture(e.ctx, pl, mask, "mask", func(m image.Image) { redraw = transparentCells(m, g.Grid) }); aerr != nil {
+			return aerr
+		}
+	} else {
+		redraw = make([]bool, len(cv))
+		for i, t := range cv {
+			redraw[i] = t < 0
+		}
+	}
+	rows, ok := markedRows(redraw, g.Grid)
+	if !ok {
+		return badRequest("invalid_mask", "mask", "the mask marks nothing to redraw: make the band's rows transparent in the mask (or in the image)")
+	}
+	e.rows = rows
+	return e.each(func(ctx context.Context, s protocol.Settings) (map[string]any, string, error) {
+		req := e.req
+		req.Settings, req.Rows, req.Canvas = s, rows, cv
+		out, th, err := e.a.redrawTokens(ctx, req)
+		if err != nil {
+			return nil, "", err
+		}
+		it, err := e.q.tokenItem(out, g.Grid, th)
+		return it, th, err
+	})
+}
+
+// pixels redraws on the picture's pixels: the mask's transparent pixel
+// rows (or the picture's own) are the band. The painter paints on its own
+// canvas (the picture scaled to the painter's size when it is another,
+// the band cut in the painter's units) and sees the rows above the band;
+// the band's rows of its answer are composited into the picture, whose
+// other rows come back bit for bit, at the picture's size.
+func (e *editJob) pixels(file, mask *multipart.FileHeader) *apiError {
+	pl := e.a.pictureLimits()
+	g := Geometry(e.a.g.Backend())
+	var pic, work *canvas.Canvas
+	var cerr error
+	if aerr := openPicture(e.ctx, pl, file, "image", func(img image.Image) {
+		b := img.Bounds()
+		if pic, cerr = pictureCanvas(img, b.Dx(), b.Dy()); cerr == nil && (b.Dx() != g.Width || b.Dy() != g.Height) {
+			work, cerr = pictureCanvas(img, g.Width, g.Height)
+		}
+	}); aerr != nil {
+		return aerr
+	}
+	if cerr != nil {
+		return badRequest("invalid_image", "image", "image: %s", textutil.OneLine(cerr.Error()))
+	}
+	if work == nil {
+		work = pic
+	}
+	var rows protocol.Rows
+	ok := false
+	if mask != nil {
+		if aerr := openPicture(e.ctx, pl, mask, "mask", func(m image.Image) { rows, ok = transparentRows(m, pic.H) }); aerr != nil {
+			return aerr
+		}
+	} else {
+		rows, ok = transparentRows(pic.Image(), pic.H)
+	}
+	if !ok {
+		return badRequest("invalid_mask", "mask", "the mask marks nothing to redraw: make the band's rows transparent in the mask (or in the image)")
+	}
+	// the band on the painter's canvas, cut outward in its units, and
+	// those rows on the picture
+	u := max(g.Unit, 1)
+	wrows := protocol.Rows{Start: rows.Start * work.H / pic.H / u * u, End: min(work.H, ((rows.End*work.H+pic.H-1)/pic.H+u-1)/u*u)}
+	e.rows = protocol.Rows{Start: wrows.Start * pic.H / work.H, End: min(pic.H, (wrows.End*pic.H+work.H-1)/work.H)}
+	return e.each(func(ctx context.Context, s protocol.Settings) (map[string]any, string, error) {
+		req := e.req
+		req.Settings, req.Rows, req.Grid = s, wrows, g.Grid
+		painted, th, err := e.a.redrawPixels(ctx, req, work)
+		if err != nil {
+			return nil, "", err
+		}
+		out := painted
+		if painted.W != pic.W || painted.H != pic.H {
+			out = pic.Clone()
+			if err := out.Composite(painted.Image(), e.rows); err != nil {
+				return nil, "", err
+			}
+		}
+		it, err := e.q.canvasItem(out, th)
+		return it, th, err
+	})
+}
+
+// redrawPixels paints req.Rows of pic anew (thinking first when there is
+// no thought and thinking is on) and returns the new picture and thought:
+// the roles see the rows above the band; the rows outside the band come
+// back as sent, bit for bit.
+func (a *apiHandler) redrawPixels(ctx context.Context, req protocol.CallRequest, pic *canvas.Canvas) (*canvas.Canvas, string, error) {
+	seen := pic.Clone()
+	clearFrom(seen, req.Rows.Start)
+	req.Width, req.Height = pic.W, pic.H
+	if seen.AnyPainted() {
+		url, err := seen.DataURL()
+		if err != nil {
+			return nil, "", err
+		}
+		req.CanvasPNG = url
+	}
+	return a.redraw(ctx, req, pic.Clone())
+}
+
+// redraw plays the think call (when needed) and the paint call of req, and
+// writes the paint call's strips into out.
+func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest, out *canvas.Canvas) (*canvas.Canvas, string, error) {
+	if req.Thought == "" && req.Settings.Think {
+		done, err := a.g.Call(ctx, protocol.Call{Role: protocol.RoleThink, Request: req}, func(protocol.Payload) error { return nil })
+		if err != nil {
+			return nil, "", err
+		}
+		req.Thought = done.Thought.Text
+	}
+	_, err := a.g.Call(ctx, protocol.Call{Role: protocol.RolePaint, Request: req}, func(p protocol.Payload) error {
+		s, ok := p.(*protocol.CallStrip)
+		if !ok {
+			return nil
+		}
+		st, err := canvas.DecodeBase64(s.PNG, s.Rows, out.W, s.Tokens)
+		if err != nil {
+			return err
+		}
+		st.Tokens = nil // out is a picture: its token view, if any, is not kept
+		return out.Put(st)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return out, req.Thought, nil
+}
+
+// redrawTokens paints req.Rows (token rows) of req.Canvas (a token view)
+// anew with a token model and returns the new token view and thought.
+func (a *apiHandler) redrawTokens(ctx context.Context, req protocol.CallRequest) ([]int, string, error) {
+	g := engine.TokenGeometry
+	out := slices.Clone(req.Canvas) // rows outside the band stay as sent
 	seen := slices.Clone(req.Canvas)
-	for i := req.Rows.Start * tokens.Grid; i < len(seen); i++ {
+	for i := req.Rows.Start * g.Grid; i < len(seen); i++ {
 		seen[i] = -1
 	}
 	req.Canvas = seen
@@ -319,7 +499,7 @@ func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest) (toke
 	}
 	_, err := a.g.Call(ctx, protocol.Call{Role: protocol.RolePaint, Request: req}, func(p protocol.Payload) error {
 		if s, ok := p.(*protocol.CallStrip); ok && len(s.Tokens) > 0 {
-			copy(out[s.Rows.Start/engine.TokenGeometry.Unit*tokens.Grid:], s.Tokens)
+			copy(out[s.Rows.Start/g.Unit*g.Grid:], s.Tokens)
 		}
 		return nil
 	})
@@ -329,12 +509,13 @@ func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest) (toke
 	return out, req.Thought, nil
 }
 
-// markedRows is the band of rows holding a marked cell: [first, last+1).
-func markedRows(marked []bool) (protocol.Rows, bool) {
+// markedRows is the band of token rows holding a marked cell of a
+// grid×grid grid: [first, last+1).
+func markedRows(marked []bool, grid int) (protocol.Rows, bool) {
 	r0, r1 := -1, -1
 	for i, m := range marked {
 		if m {
-			row := i / tokens.Grid
+			row := i / grid
 			if r0 < 0 {
 				r0 = row
 			}

@@ -24,6 +24,7 @@ import (
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/internal/world/thought"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
 
@@ -37,8 +38,19 @@ type recording struct {
 	thinks   int
 }
 
+// tokenBackend is a token model's backend for the tests: it reads pictures
+// and thoughts with the world's code, as package model's Model does.
+type tokenBackend struct{ engine.FuncBackend }
+
+func (tokenBackend) TokensOf(img image.Image) []int { return tokens.FromPicture(img) }
+
+func (tokenBackend) ThoughtRows(text string) (int, int, bool) {
+	_, r0, r1, _ := thought.ParseThought(text)
+	return r0, r1, r0 >= 0 && r1 > r0
+}
+
 func (r *recording) backend() engine.Backend {
-	return engine.FuncBackend{Bands: 3, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
+	return tokenBackend{engine.FuncBackend{Bands: 3, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
 		return engine.Roles{
 			Thinker: engine.ThinkerFunc(func(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
 				r.mu.Lock()
@@ -68,7 +80,7 @@ func (r *recording) backend() engine.Backend {
 				return engine.Critique{Score: 40, Parsed: true, Revision: "rows 6 10 : new blue square", Raw: "rows 6 10 : empty"}, nil
 			}),
 		}, nil
-	}}
+	}}}
 }
 
 func newAPI(t *testing.T, b engine.Backend, origins ...string) *httptest.Server {

@@ -9,7 +9,6 @@ import (
 	"image/color"
 	_ "image/gif"  // decoders for client pictures
 	_ "image/jpeg" //
-	"image/png"
 	"net/http"
 	"strings"
 
@@ -17,7 +16,6 @@ import (
 
 	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/internal/textutil"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // maxPictureSide bounds a client picture's width and height (a small PNG can
@@ -164,24 +162,13 @@ func decodeDataURL(ctx context.Context, pl pictureLimits, url, param string, use
 	return decodePicture(ctx, pl, data, param, use)
 }
 
-// encodePNG renders a canvas as a side×side PNG.
-func encodePNG(t tokens.Tokens, side int) ([]byte, error) {
-	img := tokens.Picture(t)
-	var out image.Image = img
-	if side != tokens.PxSize {
-		out = tokens.Scaled(img, side)
-	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, out); err != nil {
-		return nil, fmt.Errorf("edge: encode png: %w", err)
-	}
-	return buf.Bytes(), nil
-}
-
-// pictureSide parses an OpenAI size ("256x256"); "" and "auto" are 256.
+// pictureSide parses an OpenAI size ("256x256"); "" and "auto" are 0: the
+// picture's own size (256 for a token model).
 func pictureSide(size string) (int, *apiError) {
 	switch size {
-	case "", "auto", "256x256":
+	case "", "auto":
+		return 0, nil
+	case "256x256":
 		return 256, nil
 	case "512x512":
 		return 512, nil
@@ -191,15 +178,15 @@ func pictureSide(size string) (int, *apiError) {
 	return 0, badRequest("invalid_size", "size", "size %q is not supported: use 256x256 (native), 512x512 or 1024x1024", textutil.Clip(size, 60))
 }
 
-// transparentCells marks the cells whose area is mostly transparent in img
-// (an OpenAI edit mask: transparent = redraw).
-func transparentCells(img image.Image) []bool {
+// transparentCells marks the cells of a grid×grid token grid whose area is
+// mostly transparent in img (an OpenAI edit mask: transparent = redraw).
+func transparentCells(img image.Image, grid int) []bool {
 	b := img.Bounds()
-	out := make([]bool, tokens.Grid*tokens.Grid)
-	for cy := 0; cy < tokens.Grid; cy++ {
-		for cx := 0; cx < tokens.Grid; cx++ {
-			x0, x1 := b.Min.X+cx*b.Dx()/tokens.Grid, b.Min.X+(cx+1)*b.Dx()/tokens.Grid
-			y0, y1 := b.Min.Y+cy*b.Dy()/tokens.Grid, b.Min.Y+(cy+1)*b.Dy()/tokens.Grid
+	out := make([]bool, grid*grid)
+	for cy := 0; cy < grid; cy++ {
+		for cx := 0; cx < grid; cx++ {
+			x0, x1 := b.Min.X+cx*b.Dx()/grid, b.Min.X+(cx+1)*b.Dx()/grid
+			y0, y1 := b.Min.Y+cy*b.Dy()/grid, b.Min.Y+(cy+1)*b.Dy()/grid
 			x1, y1 = max(x1, x0+1), max(y1, y0+1)
 			clear, n := 0, 0
 			for j := 0; j < 4; j++ {
@@ -212,7 +199,7 @@ func transparentCells(img image.Image) []bool {
 					n++
 				}
 			}
-			out[cy*tokens.Grid+cx] = clear*2 > n
+			out[cy*grid+cx] = clear*2 > n
 		}
 	}
 	return out
