@@ -115,3 +115,57 @@ func TestPictureCostHeaders(t *testing.T) {
 		t.Errorf("interlaced: cost %d, want %d", got, 2*plain)
 	}
 }
+
+// FuzzMaskRows: on any picture a client sends, the pixel path's readers
+// hold: the band of transparent rows lies inside the canvas it is asked
+// for and covers every row of the picture with a transparent pixel, and a
+// picture made a canvas (scaled) marks as painted exactly its rows with a
+// pixel that is not fully transparent.
+func FuzzMaskRows(f *testing.F) {
+	mask := image.NewNRGBA(image.Rect(0, 0, 16, 12))
+	for y := range 12 {
+		for x := range 16 {
+			if y < 4 || y >= 9 {
+				mask.SetNRGBA(x, y, color.NRGBA{A: 255})
+			}
+		}
+	}
+	half := image.NewNRGBA(image.Rect(0, 0, 7, 9))
+	half.SetNRGBA(2, 5, color.NRGBA{9, 9, 9, 127})
+	for _, img := range []image.Image{mask, half, image.NewGray(image.Rect(0, 0, 3, 3))} {
+		var b bytes.Buffer
+		png.Encode(&b, img)
+		f.Add(b.Bytes(), uint16(24))
+	}
+	pl := pictureLimits{max: 4 << 20}
+	f.Fuzz(func(t *testing.T, data []byte, hh uint16) {
+		h := int(hh%64) + 1
+		decodePicture(context.Background(), pl, data, "mask", func(img image.Image) {
+			b := img.Bounds()
+			rows, ok := transparentRows(img, h)
+			seen := false
+			for y := b.Min.Y; y < b.Max.Y && !seen; y++ {
+				for x := b.Min.X; x < b.Max.X && !seen; x++ {
+					_, _, _, a := img.At(x, y).RGBA()
+					seen = a < 0x8000
+				}
+			}
+			if ok != seen || ok && (rows.Start < 0 || rows.End > h || rows.End <= rows.Start) {
+				t.Fatalf("%v picture, %d rows asked: rows %+v ok %v, a transparent pixel %v", b, h, rows, ok, seen)
+			}
+			c, err := pictureCanvas(img, 5, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for y := range h {
+				painted := false
+				for x := range 5 {
+					painted = painted || c.Pix[4*(5*y+x)+3] != 0
+				}
+				if painted != c.Painted[y] {
+					t.Fatalf("row %d painted %v, its pixels say %v", y, c.Painted[y], painted)
+				}
+			}
+		})
+	})
+}
