@@ -108,7 +108,7 @@ func (t *TwigCaller) learnGeometry(ctx context.Context) error {
 }
 
 // call sends one model call (a rolecall.Transport); onEvent sees its
-// call_delta and call_row events.
+// call_delta and call_strip events.
 func (t *TwigCaller) call(ctx context.Context, c protocol.Call, onEvent func(protocol.Payload) error) (*protocol.CallDone, error) {
 	var id [8]byte
 	rand.Read(id[:])

@@ -8,7 +8,7 @@
 // one validator decides what a request may say.
 //
 // The wire types are package protocol's (Call, CallRequest, CallDone and the
-// call_delta / call_row payloads); this package turns the engine's requests
+// call_delta / call_strip payloads); this package turns the engine's requests
 // into them (ThinkCall, PaintCall, …), checks a call and turns it back into
 // the engine's request (Decode), plays a decoded call on a run's roles and
 // streams its answer (Play), and plays the engine's roles through any

@@ -157,7 +157,7 @@ func (c *Client) wait(ctx context.Context, id string, st *clientStream) (protoco
 }
 
 // Call sends one model call and returns its result; onEvent (may be nil)
-// sees its call_delta and call_row events as they come. Once ctx ends the
+// sees its call_delta and call_strip events as they come. Once ctx ends the
 // call is cancelled on the server and Call returns ctx.Err().
 func (c *Client) Call(ctx context.Context, call protocol.Call, onEvent func(protocol.Event)) (*protocol.CallDone, error) {
 	return c.callEvents(ctx, call, func(ev protocol.Event) error {
