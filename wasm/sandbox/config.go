@@ -60,8 +60,9 @@ const CacheOff = "-"
 //	MaxMessageBytes   1 MiB       (one event or request) the guest is stopped, guest_failed
 //	MaxOpenCalls      4           the guest is stopped, guest_failed
 //
-// A run of the embedded engine on the shipped model uses about 4 MiB of
-// memory, a few hundred host calls and a few tens of KiB of events.
+// A run of the embedded engine on the shipped model uses up to about 24 MiB
+// of memory (its collector's soft limit), a few hundred host calls and a few
+// tens of KiB of events.
 func DefaultConfig() Config {
 	return Config{
 		MemoryLimitPages: 1024,
