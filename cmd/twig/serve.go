@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/edge/gateway"
+	"github.com/twig-project/twig/edge/httpapi"
 	"github.com/twig-project/twig/edge/server"
 )
 
@@ -40,7 +42,7 @@ func serve(ctx context.Context, e *env, args []string) error {
 		maxRuns    = fs.Int("max-runs", d.MaxInFlight, "runs and model calls in flight per connection")
 		maxRunsIP  = fs.Int("max-runs-per-addr", d.MaxInFlightPerAddr, "runs and model calls in flight per client address")
 		maxConnsIP = fs.Int("max-conns-per-addr", d.MaxConnsPerAddr, "open websockets per client address")
-		maxMsg     = fs.Int("max-message-bytes", d.MaxMessageBytes, "largest client message")
+		maxMsg     = fs.Int("max-message-bytes", d.MaxMessageBytes, "largest client message (when the painter paints pictures, by default room for a model call carrying its canvas as a PNG)")
 		queue      = fs.Int("queue", d.QueueMessages, "outbound messages queued per connection before it is closed as a slow consumer")
 		idle       = fs.Duration("idle-timeout", d.IdleTimeout, "close a websocket with nothing in flight and no message for this long")
 		runTimeout = fs.Duration("run-timeout", d.RunTimeout, "longest run or model call")
@@ -77,6 +79,14 @@ func serve(ctx context.Context, e *env, args []string) error {
 	backend, err := e.backend(ctx, backendOptions{Weights: *weights, Remote: rc})
 	if err != nil {
 		return err
+	}
+	msgSet := false
+	fs.Visit(func(f *flag.Flag) { msgSet = msgSet || f.Name == "max-message-bytes" })
+	if g := httpapi.Geometry(backend); !msgSet && g.Grid == 0 {
+		// a painter of pictures (--backend openai): model calls carry the
+		// canvas as a PNG, which the default limit would refuse (twig draw
+		// --backend twig against this server): room for one, uncompressed, in base64
+		*maxMsg = max(*maxMsg, 4*g.Width*g.Height*4/3+64<<10)
 	}
 	log := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	drawFn, closeSandbox, err := sbFlags.drawer(ctx)

@@ -27,7 +27,8 @@ import (
 // photoServe starts `twig serve --backend openai --base-url` the photo
 // provider (whose image model answers 1024×1024 photographs) and returns
 // its address; it drains when the test ends. Role calls carry the canvas
-// as a PNG, so the server takes messages up to 16 MiB.
+// as a PNG: with a painter of pictures the server's default message limit
+// has room for one (no --max-message-bytes here).
 func photoServe(t testing.TB, prov *remotetest.Provider) string {
 	t.Helper()
 	t.Setenv("OPENAI_API_KEY", "sk-photo-serve")
@@ -36,8 +37,7 @@ func photoServe(t testing.TB, prov *remotetest.Provider) string {
 	ctx, stop := context.WithCancel(context.Background())
 	code := make(chan int, 1)
 	go func() {
-		code <- run(ctx, e, []string{"serve", "--addr", "127.0.0.1:0", "--grace", "1s", "--backend", "openai", "--base-url", prov.URL,
-			"--max-message-bytes", "16777216"})
+		code <- run(ctx, e, []string{"serve", "--addr", "127.0.0.1:0", "--grace", "1s", "--backend", "openai", "--base-url", prov.URL})
 	}()
 	t.Cleanup(func() {
 		stop()

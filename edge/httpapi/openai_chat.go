@@ -119,7 +119,7 @@ func parseChat(ctx context.Context, body []byte, b engine.Backend, tm TokenModel
 	}
 	if raw, ok := m["twig"]; ok {
 		if err := strict(raw, &ext); err != nil {
-			return nil, badRequest("invalid_twig", "twig", "the twig extension: %s (fields: role, prompt, settings, band, rows, round, thought, thoughts, canvas)", textutil.OneLine(err.Error()))
+			return nil, badRequest("invalid_twig", "twig", "the twig extension: %s (fields: role, prompt, settings, band, rows, height, round, thought, thoughts, canvas)", textutil.OneLine(err.Error()))
 		}
 	}
 	if streamOpts != nil {
