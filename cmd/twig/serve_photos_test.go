@@ -179,6 +179,28 @@ func TestServePhotoCalls(t *testing.T) {
 	if c := chats[len(chats)-1]; c.ImageW == 0 || c.Colours < 1000 {
 		t.Errorf("the thinker saw a %d-px picture of %d colours: want the photo so far", c.ImageW, c.Colours)
 	}
+
+	// a run over POST /v1/runs: a PNG strip a band, at the provider's width
+	s := protocol.DefaultSettings()
+	s.Bands, s.Think, s.Reflect = 2, false, false
+	evs = sseEvents(t, base+"/runs", protocol.Message{ID: "r1", Body: &protocol.Start{Prompt: "a dune at dusk", Settings: s}})
+	strips := 0
+	for _, ev := range evs {
+		switch p := ev.Payload.(type) {
+		case *protocol.RunStarted:
+			if p.Width != 1024 || p.Height != 1024 {
+				t.Errorf("run_started: %d×%d, want 1024×1024", p.Width, p.Height)
+			}
+		case *protocol.BandProgress:
+			if _, err := canvas.DecodeBase64(p.PNG, p.Rows, 1024, nil); err != nil || p.Tokens != nil {
+				t.Errorf("band_progress rows %+v: %v (tokens %v)", p.Rows, err, p.Tokens)
+			}
+			strips++
+		}
+	}
+	if last := evs[len(evs)-1]; last.Type != protocol.TypeRunDone || strips != 2 {
+		t.Errorf("/v1/runs: %d strips, last event %s; want 2 strips and run_done", strips, last.Type)
+	}
 }
 
 // TestServePhotoImages: the OpenAI-compatible endpoints of twig serve
