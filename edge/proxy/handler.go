@@ -23,9 +23,10 @@ type Runtime struct {
 	// WebSocketPair in workerd, gorilla natively). It answers the request.
 	Upgrade func(w http.ResponseWriter, r *http.Request, maxMessage int, serve func(gateway.Transport))
 	// Dial opens a websocket to an upstream's http(s) URL with header
-	// (fetch with Upgrade in workerd, gorilla natively); a refused
-	// handshake is a *StatusError.
-	Dial func(ctx context.Context, url string, header http.Header) (gateway.Transport, error)
+	// (fetch with Upgrade in workerd, gorilla natively), reading messages
+	// of up to maxMessage bytes (an upstream's answers: twig/2 strips are
+	// PNGs); a refused handshake is a *StatusError.
+	Dial func(ctx context.Context, url string, header http.Header, maxMessage int) (gateway.Transport, error)
 	// Logger gets one JSON line per request.
 	Logger *slog.Logger
 }

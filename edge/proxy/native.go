@@ -25,9 +25,9 @@ func NativeRuntime(log *slog.Logger) Runtime {
 }
 
 // dialNative dials an upstream's websocket with gorilla (package wsconn).
-func dialNative(ctx context.Context, url string, header http.Header) (gateway.Transport, error) {
+func dialNative(ctx context.Context, url string, header http.Header, maxMessage int) (gateway.Transport, error) {
 	url = "ws" + strings.TrimPrefix(url, "http")
-	conn, resp, err := wsconn.Dial(ctx, url, wsconn.DialOptions{Options: wsconn.Options{MaxMessageBytes: 1 << 20}, Header: header})
+	conn, resp, err := wsconn.Dial(ctx, url, wsconn.DialOptions{Options: wsconn.Options{MaxMessageBytes: maxMessage}, Header: header})
 	if err != nil && resp != nil {
 		return nil, &StatusError{Status: resp.StatusCode}
 	}

@@ -96,7 +96,7 @@ func (s *sessionUpstream) client(ctx context.Context, w *worker, u *Upstream) (*
 	if u.secret != "" {
 		h.Set("Authorization", "Bearer "+u.secret.Reveal())
 	}
-	t, err := w.rt.Dial(dctx, u.URL+"/ws", h)
+	t, err := w.rt.Dial(dctx, u.URL+"/ws", h, int(w.c.MaxResponseBytes)) // an answer's cap, as over HTTP
 	if err != nil {
 		w.log.Warn("upstream websocket failed", "request_id", requestID(ctx), "upstream", u.Name, "err", textutil.OneLine(err.Error()))
 		if dctx.Err() != nil || netReason(err) == "it timed out" {

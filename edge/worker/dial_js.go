@@ -14,7 +14,7 @@ import (
 
 // dialFetch opens a websocket to an upstream the Workers way: a fetch with
 // "Upgrade: websocket" whose 101 answer carries the socket.
-func dialFetch(ctx context.Context, url string, header http.Header) (gateway.Transport, error) {
+func dialFetch(ctx context.Context, url string, header http.Header, maxMessage int) (gateway.Transport, error) {
 	init := js.Global().Get("Object").New()
 	hdr := js.Global().Get("Headers").New()
 	for k, vs := range header {
@@ -47,5 +47,5 @@ func dialFetch(ctx context.Context, url string, header http.Header) (gateway.Tra
 	if err := jsutil.Try(func() { ws.Call("accept") }); err != nil {
 		return nil, err
 	}
-	return newPairConn(ws, 1<<20), nil // the upstream's messages: Workers' 1 MiB cap
+	return newPairConn(ws, maxMessage), nil // the upstream's messages (a strip's PNG), up to MAX_RESPONSE_BYTES
 }

@@ -47,6 +47,7 @@ func upgradePair(w http.ResponseWriter, r *http.Request, maxMessage int, serve f
 type pairConn struct {
 	ws        js.Value
 	max, hard int
+	maxQueued int
 	mu        sync.Mutex
 	queue     [][]byte // nil entry: a message over max, dropped
 	queued    int      // bytes queued
@@ -58,12 +59,16 @@ type pairConn struct {
 	listeners []js.Func
 }
 
-// maxQueued bounds what a client may have waiting to be read (the gateway
-// reads promptly; only a flood fills it).
-const maxQueued = 4 << 20
+// maxQueued bounds what a peer may have waiting to be read (the gateway
+// reads promptly; only a flood fills it): 4 MiB, or two of its largest
+// messages (an upstream's PNG strips).
+func maxQueued(maxMsg int) int { return max(4<<20, 2*maxMsg) }
 
-func newPairConn(ws js.Value, max int) *pairConn {
-	c := &pairConn{ws: ws, max: max, hard: 16 * max, wake: make(chan struct{}, 1), closed: make(chan struct{})}
+func newPairConn(ws js.Value, maxMsg int) *pairConn {
+	// hard: a message past it closes the connection; one past max only is
+	// dropped (the gateway answers too_large). 16 × max, at most 32 MiB.
+	hard := max(min(16*maxMsg, 32<<20), maxMsg)
+	c := &pairConn{ws: ws, max: maxMsg, hard: hard, maxQueued: maxQueued(maxMsg), wake: make(chan struct{}, 1), closed: make(chan struct{})}
 	on := func(ev string, f func(js.Value)) {
 		fn := jsutil.Guard(func(_ js.Value, args []js.Value) any {
 			f(jsutil.Arg0(args))
@@ -112,7 +117,7 @@ func (c *pairConn) onMessage(ev js.Value) {
 		msg = b
 	}
 	c.mu.Lock()
-	if c.queued+len(msg) > maxQueued {
+	if c.queued+len(msg) > c.maxQueued {
 		c.mu.Unlock()
 		c.Close(1008, "too many unread messages")
 		return
