@@ -28,7 +28,7 @@ test("the page shows a remote run's photographs", async () => {
   assert.equal(events.at(-1).type, "run_done", JSON.stringify(events.at(-1)).slice(0, 300));
   assert.equal(events[0].width, 1024);
   assert.equal(events[0].prompt, "a dune at dusk, photographed with a long lens");
-  assert.ok(events.filter((e) => e.type === "band_progress").every((e) => e.png), "a band_progress without its pixels");
+  assert.ok(events.filter((e) => e.type === "band_progress").every((e) => e.png && e.rows), "a band_progress without its pixels");
   // the page's canvas, once every strip is drawn: a photograph's colours
   const colours = await page.evaluate(async () => {
     const c = document.getElementById("canvas");
@@ -39,6 +39,29 @@ test("the page shows a remote run's photographs", async () => {
     return seen.size;
   });
   assert.ok(colours > 10000, `the page's canvas has ${colours} colours: want the photographs (the token view has about a thousand)`);
+  // The page's fold (RunState: strips at their rows, a redraw's rows
+  // cleared) gives the engine's final canvas, run_done.png, pixel for pixel.
+  const fold = await page.evaluate(async () => {
+    const st = twig.RunState.from(window.twigDemo.events);
+    const pixels = async (blob) => {
+      const bmp = await createImageBitmap(blob);
+      const c = new OffscreenCanvas(bmp.width, bmp.height);
+      const cx = c.getContext("2d");
+      cx.drawImage(bmp, 0, 0);
+      return { w: bmp.width, h: bmp.height, px: cx.getImageData(0, 0, bmp.width, bmp.height).data };
+    };
+    const mine = await pixels(await twig.pictureBlob(st));
+    const bytes = Uint8Array.from(atob(st.done.png), (c) => c.charCodeAt(0));
+    const theirs = await pixels(new Blob([bytes], { type: "image/png" }));
+    let diff = 0;
+    for (let i = 0; i < mine.px.length; i++) diff += mine.px[i] !== theirs.px[i];
+    return { v: st.v, picture: st.picture, size: [mine.w, mine.h, theirs.w, theirs.h], diff, redraws: st.bands.reduce((n, b) => n + b.redraws.length, 0) };
+  });
+  assert.equal(fold.v, "twig/2");
+  assert.ok(fold.picture, "the page did not take the run for a picture");
+  assert.deepEqual(fold.size, [1024, 1024, 1024, 1024]);
+  assert.ok(fold.redraws >= 1, "no redraw to fold");
+  assert.equal(fold.diff, 0, "the page's fold differs from run_done.png");
   console.log(`# one picture through the page and twig serve: ${prov.edits + prov.chats} calls (${prov.chats} chat, ${prov.edits} image edits) in ${ms} ms`);
   await page.context().close();
 });

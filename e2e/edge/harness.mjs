@@ -62,10 +62,12 @@ export function waitFor(p, re, ms, what) {
   });
 }
 
-export async function twigServe() {
+// twigServe starts `twig serve` (the tiny model, behind secrets.twig); args
+// add flags (e.g. --backend openai --base-url …), env its environment.
+export async function twigServe({ args = [], env = {} } = {}) {
   // It also serves the page (build/web, from make web) for the browser check.
   const web = fs.existsSync(path.join(repo, "build/web/twig.js")) ? path.join(repo, "build/web") : path.join(repo, "web");
-  const p = start(bin, ["serve", "--addr", "127.0.0.1:0", "--weights", weights, "--token", secrets.twig, "--web", web]);
+  const p = start(bin, ["serve", "--addr", "127.0.0.1:0", "--weights", weights, "--token", secrets.twig, "--web", web, ...args], env);
   const [, url] = await waitFor(p, /listening on (http:\/\/[\d.:]+)/, 60_000, "twig serve");
   return { url, proc: p, stop: () => p.kill("SIGTERM") };
 }
