@@ -25,7 +25,10 @@ const numbers = {};
 // remote starts a twig serve whose roles all go to a fresh photo provider.
 async function remote() {
   const prov = await photoProvider();
-  const serve = await twigServe({ args: ["--backend", "openai", "--base-url", prov.url], env: { OPENAI_API_KEY: "sk-photos-test" } });
+  // The worker's role calls carry the canvas so far (a PNG data URL of up to
+  // ~2 MB of photographs): over twig serve's 64 KiB default for a message.
+  const serve = await twigServe({ args: ["--backend", "openai", "--base-url", prov.url, "--max-message-bytes", String(8 << 20)],
+    env: { OPENAI_API_KEY: "sk-photos-test" } });
   return [prov, serve];
 }
 
