@@ -37,7 +37,7 @@ before(async () => {
   [directProv, directServe] = await remote();
   w = await worker({
     upstreams: { photos: { kind: "twig", url: `${viaServe.url}/v1`, key: "TWIG_KEY", bands: 3 } },
-    vars: { ORIGINS: viaServe.url, RATE_LIMIT_PER_MINUTE: "0", UPSTREAM_TIMEOUT_MS: "30000" },
+    vars: { DEFAULT_UPSTREAM: "photos", ORIGINS: viaServe.url, RATE_LIMIT_PER_MINUTE: "0", UPSTREAM_TIMEOUT_MS: "30000" },
   });
 });
 
