@@ -185,6 +185,20 @@ type Hello struct {
 	Roles []string `json:"roles"`
 	// Limits are the connection's limits.
 	Limits Limits `json:"limits"`
+	// Canvas is the canvas the server's painter paints (twig/2), when the
+	// server says: a client playing runs on the server's paint calls cuts
+	// its canvas and bands by it. Absent: a token model's (256×256, grid 16).
+	Canvas *Canvas `json:"canvas,omitempty"`
+}
+
+// Canvas is a painter's canvas: its size in pixels, the token grid's side
+// when the painter is a token model (0 otherwise), and the unit (in pixel
+// rows) that band edges are multiples of.
+type Canvas struct {
+	Width  int `json:"width"`
+	Height int `json:"height"`
+	Grid   int `json:"grid,omitempty"`
+	Unit   int `json:"unit"`
 }
 
 // Limits are a gateway's limits as announced to a client.

@@ -13,6 +13,11 @@ import path from "node:path";
 import { repo, secrets, twigServe, echoUpstream, silentUpstream, freePort, worker, twig, connect, median, waitFor } from "./harness.mjs";
 
 const prompt = "a red circle above a blue square";
+// V is the protocol version the gateways speak (from the worker's hello);
+// top is the first band of the embedded model's canvas in twig/2's pixel
+// rows (6 token rows of 16).
+let V;
+const top = { start: 0, end: 96 };
 let serve, echo, silent, w;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twig-edge-e2e-")); // twig draw's output folders
 const seen = []; // every response body and websocket message, for the secrets check
@@ -44,6 +49,9 @@ before(async () => {
   latency.cold_start_ms = Math.round(performance.now() - t0);
   latency.wrangler_ready_ms = Math.round(w.readyMs);
   assert.equal(r.status, 200, await r.text());
+  const c = await connect(`${w.url.replace("http", "ws")}/v1/ws`);
+  V = c.hello.v;
+  c.ws.close(1000);
 });
 
 after(async () => {
@@ -98,7 +106,7 @@ test("a websocket run through the worker carries every field of its model calls"
   const cli = await twig(["draw", "--backend", "twig", "--base-url", `${w.url}/v1`, ...opts]);
   seen.push(cli.stdout, cli.stderr);
   const c = await connect(`${w.url.replace("http", "ws")}/v1/ws`);
-  c.ws.send(JSON.stringify({ v: "twig/1", type: "start", id: "fields", prompt, settings: { seed: 5, bands: 3 } }));
+  c.ws.send(JSON.stringify({ v: V, type: "start", id: "fields", prompt, settings: { seed: 5, bands: 3 } }));
   const run = await c.until("fields");
   seen.push(...c.all);
   c.ws.close(1000);
@@ -126,22 +134,22 @@ test("the websocket speaks twig serve's protocol: model calls stream tokens, run
   const c = await connect(`${w.url.replace("http", "ws")}/v1/ws`);
   assert.equal(c.hello.type, "hello");
   assert.deepEqual(c.hello.roles, ["think", "paint", "critique", "decide"]);
-  c.ws.send(JSON.stringify({ v: "twig/1", type: "call", id: "c1", role: "think",
-    request: { prompt, settings: { seed: 1 }, band: 0, rows: { start: 0, end: 6 }, thoughts: [], canvas: [] } }));
+  c.ws.send(JSON.stringify({ v: V, type: "call", id: "c1", role: "think",
+    request: { prompt, settings: { seed: 1 }, band: 0, rows: top, thoughts: [], canvas: [] } }));
   const call = await c.until("c1");
   assert.ok(call.filter((e) => e.type === "call_delta").length >= 2, JSON.stringify(call));
   assert.equal(call.at(-1).type, "call_done");
-  c.ws.send(JSON.stringify({ v: "twig/1", type: "start", id: "r1", prompt, settings: { seed: 3, bands: 2 } }));
+  c.ws.send(JSON.stringify({ v: V, type: "start", id: "r1", prompt, settings: { seed: 3, bands: 2 } }));
   const run = await c.until("r1");
   assert.equal(run.at(-1).type, "run_done", JSON.stringify(run.at(-1)));
   assert.ok(run.some((e) => e.type === "thought_delta") && run.some((e) => e.type === "critique"));
   // A message over MAX_MESSAGE_BYTES is refused; the connection goes on.
-  c.ws.send(JSON.stringify({ v: "twig/1", type: "start", id: "big", prompt: "red ".repeat(5000) }));
+  c.ws.send(JSON.stringify({ v: V, type: "start", id: "big", prompt: "red ".repeat(5000) }));
   let ev;
   do ev = await c.next(); while (ev.run_id !== "");
   assert.equal(ev.code, "message_too_large");
-  c.ws.send(JSON.stringify({ v: "twig/1", type: "call", id: "c2", role: "think",
-    request: { prompt, settings: { seed: 2 }, band: 0, rows: { start: 0, end: 6 }, thoughts: [], canvas: [] } }));
+  c.ws.send(JSON.stringify({ v: V, type: "call", id: "c2", role: "think",
+    request: { prompt, settings: { seed: 2 }, band: 0, rows: top, thoughts: [], canvas: [] } }));
   assert.equal((await c.until("c2")).at(-1).type, "call_done");
   seen.push(...c.all);
   c.ws.close(1000);
@@ -237,8 +245,8 @@ test("a dead upstream is a clean error, not a hang", async () => {
   assert.ok(took >= 4900 && took < 60_000, `the silent upstream took ${took} ms (timeout 5 s)`);
   for (const up of ["dead", "silent"]) {
     const c = await connect(`${w.url.replace("http", "ws")}/u/${up}/v1/ws`);
-    c.ws.send(JSON.stringify({ v: "twig/1", type: "call", id: "c1", role: "think",
-      request: { prompt, settings: {}, band: 0, rows: { start: 0, end: 6 }, thoughts: [], canvas: [] } }));
+    c.ws.send(JSON.stringify({ v: V, type: "call", id: "c1", role: "think",
+      request: { prompt, settings: {}, band: 0, rows: top, thoughts: [], canvas: [] } }));
     const [err] = await c.until("c1");
     assert.equal(err.type, "error");
     assert.equal(err.code, "backend_failed");
@@ -251,8 +259,8 @@ test("latency: cold start, and what the worker adds per proxied call", async () 
   const N = 12;
   const time = async (f) => { const t = performance.now(); await f(); return performance.now() - t; };
   const direct = { Authorization: `Bearer ${secrets.twig}` };
-  const callBody = JSON.stringify({ v: "twig/1", type: "call", id: "c1", role: "think",
-    request: { prompt, settings: { seed: 1 }, band: 0, rows: { start: 0, end: 6 }, thoughts: [], canvas: [] } });
+  const callBody = JSON.stringify({ v: V, type: "call", id: "c1", role: "think",
+    request: { prompt, settings: { seed: 1 }, band: 0, rows: top, thoughts: [], canvas: [] } });
   const sample = async (f) => { const xs = []; for (let i = 0; i < N; i++) xs.push(await time(f)); return Math.round(median(xs) * 10) / 10; };
   latency.healthz_worker_ms = await sample(() => fetch(`${w.url}/healthz`).then((r) => r.text()));
   latency.models_worker_ms = await sample(() => fetch(`${w.url}/v1/models`).then((r) => r.text()));

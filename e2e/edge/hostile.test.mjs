@@ -53,7 +53,7 @@ test("an unknown-word prompt through the worker is invalid_request", async () =>
   const w = await worker({ upstreams: upstreams() });
   try {
     const c = await connect(`${w.url.replace("http", "ws")}/v1/ws`);
-    c.ws.send(JSON.stringify({ v: "twig/1", type: "start", id: "bad", prompt: "a red zorblax above a blue square" }));
+    c.ws.send(JSON.stringify({ v: c.hello.v, type: "start", id: "bad", prompt: "a red zorblax above a blue square" }));
     const evs = await c.until("bad");
     const last = evs[evs.length - 1];
     assert.equal(last.type, "error", JSON.stringify(evs));

@@ -245,14 +245,18 @@ func (c *Client) Draw(ctx context.Context, prompt string, s protocol.Settings, s
 // a client that has not waited for it plays no reviews).
 func (c *Client) Roles() engine.Roles {
 	review := false
+	var geom engine.Geometry // zero: a token model's
 	select {
 	case <-c.helloOK:
 		c.mu.Lock()
 		review = slices.Contains(c.hello.Roles, protocol.RoleReview)
+		if k := c.hello.Canvas; k != nil {
+			geom = engine.Geometry{Width: k.Width, Height: k.Height, Grid: k.Grid, Unit: k.Unit}
+		}
 		c.mu.Unlock()
 	default:
 	}
-	rc := &rolecall.Client{Name: "the server", T: rolecall.TransportFunc(func(ctx context.Context, call protocol.Call, on func(protocol.Payload) error) (*protocol.CallDone, error) {
+	rc := &rolecall.Client{Name: "the server", Geometry: geom, T: rolecall.TransportFunc(func(ctx context.Context, call protocol.Call, on func(protocol.Payload) error) (*protocol.CallDone, error) {
 		return c.call(ctx, call, on)
 	})}
 	return rc.Roles(review)

@@ -63,6 +63,10 @@ func (s *session) serve() error {
 	if n, ok := s.g.backend.(engine.Named); ok {
 		hello.Backend = n.Name()
 	}
+	if z, ok := s.g.cfg.Backend.(engine.Sizer); ok { // the backend itself: g.backend may wrap it
+		g := z.Geometry()
+		hello.Canvas = &protocol.Canvas{Width: g.Width, Height: g.Height, Grid: g.Grid, Unit: g.Unit}
+	}
 	s.connEvent(hello)
 	err := s.readLoop()
 	if errors.Is(err, errClosed) || isNormalClose(err) {
