@@ -16,7 +16,7 @@ import (
 	"github.com/twig-project/twig/internal/textutil"
 )
 
-// websocket serves /v1/ws: the twig/1 session protocol of `twig serve`
+// websocket serves /v1/ws: the session protocol of `twig serve`
 // (package edge/gateway's Gateway), its runs and model calls played by upstream
 // name's model over one websocket to it (edgeclient.Client), one rate-limit
 // token per model call.
