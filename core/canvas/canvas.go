@@ -373,6 +373,14 @@ func DecodeBase64(b64 string, r protocol.Rows, w int, tokens []int) (Strip, erro
 	return s, err
 }
 
+// WithPNG is s with png as its encoded form (EncodePNG and Base64 return
+// it): for a strip whose pixels were decoded from png elsewhere (the
+// sandbox host decodes a strip once for its guest).
+func (s Strip) WithPNG(png []byte) Strip {
+	s.png = png
+	return s
+}
+
 // EncodePNG is the strip as a PNG (RGBA, W × its rows): its form on the wire.
 func (s Strip) EncodePNG() ([]byte, error) {
 	if s.png != nil {

@@ -33,6 +33,11 @@ type Client struct {
 	T        Transport
 	Name     string
 	Geometry engine.Geometry
+	// Strip, when set, turns a call_strip into the strip handed to the
+	// engine instead of decoding its PNG (canvas.DecodeBase64): a
+	// transport that has the strip's pixels already (the sandbox's guest,
+	// whose host decoded it natively) saves the decoding.
+	Strip func(s *protocol.CallStrip, w int) (canvas.Strip, error)
 }
 
 // Roles returns the roles the client plays. With review the thinker also
@@ -107,7 +112,13 @@ func (p painter) Geometry() engine.Geometry {
 func (p painter) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
 	_, err := p.c.T.Call(ctx, PaintCall(req), func(pl protocol.Payload) error {
 		if r, ok := pl.(*protocol.CallStrip); ok {
-			s, err := canvas.DecodeBase64(r.PNG, r.Rows, req.Canvas.W, r.Tokens)
+			decode := p.c.Strip
+			if decode == nil {
+				decode = func(r *protocol.CallStrip, w int) (canvas.Strip, error) {
+					return canvas.DecodeBase64(r.PNG, r.Rows, w, r.Tokens)
+				}
+			}
+			s, err := decode(r, req.Canvas.W)
 			if err != nil {
 				return &Error{Code: protocol.CodePainter, Err: fmt.Errorf("%s sent a strip: %w", p.c.name(), err)}
 			}

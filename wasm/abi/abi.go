@@ -187,6 +187,10 @@ type Message struct {
 	// PNG is a strip message's pixels: the base64 PNG of exactly Rows, as
 	// twig/2's call_strip carries it.
 	PNG string `json:"png,omitempty"`
+	// Pix are a strip message's pixels decoded (RGBA, 4 bytes a pixel,
+	// row by row), which the host sends beside the PNG so that the guest
+	// need not decode it (ABI 2; empty when the host did not decode it).
+	Pix []byte `json:"-"`
 	// Critique is a critique call's result (done).
 	Critique *protocol.CritiqueResult `json:"critique,omitempty"`
 	// Review is a review call's result (done).

@@ -163,6 +163,26 @@ func (c *codec) str(p *string) {
 	c.off += int(n)
 }
 
+// bytes writes or reads a byte string (as a string field: its length,
+// then the bytes; empty reads as nil).
+func (c *codec) bytes(p *[]byte) {
+	if !c.dec {
+		c.buf = binary.AppendUvarint(c.buf, uint64(len(*p)))
+		c.buf = append(c.buf, *p...)
+		return
+	}
+	n := c.uvarint()
+	if n > uint64(len(c.buf)-c.off) {
+		c.fail("a byte string longer than the frame")
+		return
+	}
+	*p = nil
+	if n > 0 {
+		*p = append([]byte(nil), c.buf[c.off:c.off+int(n)]...)
+	}
+	c.off += int(n)
+}
+
 // count writes a list's length (nil apart from empty) or reads it; each
 // element takes at least min bytes, so a count the rest of the frame
 // cannot hold is refused before anything is allocated. It returns -1 for
@@ -565,6 +585,7 @@ func (c *codec) message(code byte, m *Message) {
 		}
 		c.str(&m.PNG)
 		c.ints(&m.Tokens)
+		c.bytes(&m.Pix)
 	}
 }
 

@@ -26,6 +26,8 @@ func fill(v reflect.Value, n *int) {
 		for i := range v.NumField() {
 			fill(v.Field(i), n)
 		}
+	case reflect.Uint8:
+		v.SetUint(uint64(*n))
 	case reflect.Int, reflect.Int64:
 		v.SetInt(int64(*n) * -37) // negative too: zig-zag
 	case reflect.Bool:
@@ -141,7 +143,7 @@ func TestMessageFramesRoundTrip(t *testing.T) {
 		{Type: MsgDone},
 		{Type: MsgError, Message: "the role failed"},
 		{Type: MsgError, Message: "unknown word", Code: protocol.CodeInvalidRequest},
-		{Type: MsgStrip, Rows: &protocol.Rows{Start: 64, End: 128}, PNG: "iVBORw0KGgo=", Tokens: []int{3, 4}},
+		{Type: MsgStrip, Rows: &protocol.Rows{Start: 64, End: 128}, PNG: "iVBORw0KGgo=", Tokens: []int{3, 4}, Pix: []byte{1, 2, 3, 4}},
 		{Type: MsgStrip, Rows: &protocol.Rows{Start: 0, End: 768}, PNG: "iVBORw0KGgo="},
 	} {
 		frame := AppendMessage(nil, &m)
@@ -155,8 +157,8 @@ func TestMessageFramesRoundTrip(t *testing.T) {
 	}
 	// The fields of each type are all the Message has: a new field must be
 	// given a place in a frame.
-	if n := reflect.TypeFor[Message]().NumField(); n != 14 {
-		t.Errorf("Message has %d fields, the frames carry 14: teach frame.go the new one", n)
+	if n := reflect.TypeFor[Message]().NumField(); n != 15 {
+		t.Errorf("Message has %d fields, the frames carry 15: teach frame.go the new one", n)
 	}
 	for _, bad := range [][]byte{nil, {0}, {7}, {'{'}, {msgCodeDelta}, {msgCodeDelta, 5, 'a'}, {msgCodeSetEnd, 2, 0}} {
 		var m Message

@@ -2,9 +2,11 @@ package guest
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
@@ -19,6 +21,23 @@ type backend struct {
 	info abi.BackendInfo
 	buf  []byte // reused for messages
 	req  []byte // reused for requests
+	pix  []byte // the pixels of the strip message being handed on
+}
+
+// strip turns a call_strip into the engine's strip (rolecall.Client.Strip):
+// with the pixels the host sent beside its PNG, not decoding the PNG, which
+// in wasm cost more than the rest of the guest's run; the PNG is kept for
+// the engine to pass on. Without them (an older host), the PNG is decoded.
+func (b *backend) strip(s *protocol.CallStrip, w int) (canvas.Strip, error) {
+	h := s.Rows.End - s.Rows.Start
+	if b.pix == nil || w < 1 || h < 1 || len(b.pix) != 4*w*h {
+		return canvas.DecodeBase64(s.PNG, s.Rows, w, s.Tokens)
+	}
+	png, err := base64.StdEncoding.DecodeString(s.PNG)
+	if err != nil {
+		return canvas.Strip{}, errors.New("guest: the host's strip png is not base64")
+	}
+	return canvas.Strip{Rows: s.Rows, W: w, Pix: b.pix, Tokens: s.Tokens}.WithPNG(png), nil
 }
 
 func (b *backend) Name() string      { return b.info.Name }
@@ -44,7 +63,7 @@ func (b *backend) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, 
 	if m.Roles == nil {
 		return nil, errors.New("guest: the host's start message lists no roles")
 	}
-	rc := &rolecall.Client{Name: "the host", T: b}
+	rc := &rolecall.Client{Name: "the host", T: b, Strip: b.strip}
 	r := rc.Roles(m.Roles.Reviewer)
 	if !m.Roles.Thinker {
 		r.Thinker = nil
@@ -74,6 +93,7 @@ func (b *backend) Call(ctx context.Context, c protocol.Call, on func(protocol.Pa
 		return nil, fmt.Errorf("guest: no ABI role for %q", c.Role)
 	}
 	call := abi.Call{Role: c.Role}
+	b.pix = nil
 	// The canvas is left out: the host keeps it from the run's events
 	// (band_progress, band_redrawn), which the engine emits before every
 	// request that depends on them (see abi's roles).
@@ -81,6 +101,9 @@ func (b *backend) Call(ctx context.Context, c protocol.Call, on func(protocol.Pa
 	q.Canvas = nil
 	b.req = abi.AppendRequest(b.req[:0], &q)
 	err := b.exchange(ctx, role, b.req, func(m abi.Message) error {
+		if m.Type == abi.MsgStrip {
+			b.pix = m.Pix
+		}
 		p, err := call.Add(m)
 		if err == nil && p != nil {
 			// A stream callback's error (the engine ended an open band)
