@@ -136,8 +136,10 @@ func (w *Writer) Write(e Event) error {
 	return err
 }
 
-// MaxLineBytes is the longest event line a Reader accepts.
-const MaxLineBytes = 4 << 20
+// MaxLineBytes is the longest event line a Reader accepts: room for a
+// run_done carrying a 2048×2048 photograph's PNG (a 1024×1024 one is 1–3
+// MB in base64). The Reader's buffer grows only as long lines come.
+const MaxLineBytes = 16 << 20
 
 // Reader reads a JSONL stream of events. Blank lines are skipped.
 type Reader struct {
