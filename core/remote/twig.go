@@ -73,35 +73,18 @@ func (t *TwigCaller) learnGeometry(ctx context.Context) error {
 	if t.geom.known {
 		return nil
 	}
-	var list struct {
-		Data []struct {
-			ID   string `json:"id"`
-			Twig *struct {
-				Canvas struct {
-					Width, Height, Grid, Unit int
-				} `json:"canvas"`
-			} `json:"twig"`
-		} `json:"data"`
-	}
+	var g engine.Geometry
 	r := request{method: http.MethodGet, op: "model list", path: "/models", accept: "application/json", limit: t.c.o.MaxResponseBytes}
 	err := t.c.do(ctx, r, func(resp *http.Response, body io.Reader) error {
-		return json.NewDecoder(body).Decode(&list)
+		var err error
+		g, err = painterCanvas(body)
+		return err
 	})
 	if e, ok := errors.AsType[*Error](err); ok && (e.Status == http.StatusNotFound || e.Status == http.StatusMethodNotAllowed) {
-		err = nil // no model list: a twig model's canvas
+		g, err = engine.TokenGeometry, nil // no model list: a twig model's canvas
 	}
 	if err != nil {
 		return err
-	}
-	g := engine.TokenGeometry
-	for _, m := range list.Data {
-		if m.ID == "twig-painter" && m.Twig != nil {
-			c := m.Twig.Canvas
-			g = engine.Geometry{Width: c.Width, Height: c.Height, Grid: c.Grid, Unit: c.Unit}
-		}
-	}
-	if err := g.Check(); err != nil {
-		return &Error{Role: t.c.role, Host: t.c.ep.Host(), Op: "model list", Err: fmt.Errorf("the server's painter's canvas: %w", err)}
 	}
 	t.geom.g, t.geom.known = g, true
 	return nil
@@ -177,4 +160,35 @@ func (t *TwigCaller) Critique(ctx context.Context, req engine.CritiqueRequest) (
 // ShouldThink implements engine.Decider.
 func (t *TwigCaller) ShouldThink(ctx context.Context, req engine.DecideRequest) (bool, float64, error) {
 	return t.roles().Decider.ShouldThink(ctx, req)
+}
+
+// painterCanvas reads a twig server's GET /v1/models answer: the canvas
+// its painter paints (the "twig" extension of the twig-painter model), or
+// a twig model's (engine.TokenGeometry) when it announces none. A canvas
+// the engine cannot cut into bands is an error.
+func painterCanvas(r io.Reader) (engine.Geometry, error) {
+	var list struct {
+		Data []struct {
+			ID   string `json:"id"`
+			Twig *struct {
+				Canvas struct {
+					Width, Height, Grid, Unit int
+				} `json:"canvas"`
+			} `json:"twig"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(r).Decode(&list); err != nil {
+		return engine.Geometry{}, fmt.Errorf("the model list is not JSON: %w", err)
+	}
+	g := engine.TokenGeometry
+	for _, m := range list.Data {
+		if m.ID == "twig-painter" && m.Twig != nil {
+			c := m.Twig.Canvas
+			g = engine.Geometry{Width: c.Width, Height: c.Height, Grid: c.Grid, Unit: c.Unit}
+		}
+	}
+	if err := g.Check(); err != nil {
+		return engine.Geometry{}, fmt.Errorf("the server's painter's canvas: %w", err)
+	}
+	return g, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
 	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/internal/textutil"
 )
@@ -385,6 +386,11 @@ func (e *editJob) pixels(file, mask *multipart.FileHeader) *apiError {
 	var cerr error
 	if aerr := openPicture(e.ctx, pl, file, "image", func(img image.Image) {
 		b := img.Bounds()
+		if b.Dx()*b.Dy() > rolecall.MaxCanvasPixels {
+			// the picture is kept as a canvas beside the painter's: bound it as a call's canvas is
+			cerr = fmt.Errorf("the picture is %d×%d, over the %d pixels twig edits (2048×2048)", b.Dx(), b.Dy(), rolecall.MaxCanvasPixels)
+			return
+		}
 		if pic, cerr = pictureCanvas(img, b.Dx(), b.Dy()); cerr == nil && (b.Dx() != g.Width || b.Dy() != g.Height) {
 			work, cerr = pictureCanvas(img, g.Width, g.Height)
 		}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -153,6 +154,29 @@ func TestPixelEndpoints(t *testing.T) {
 	b.mu.Unlock()
 	if cr.Rows != (protocol.Rows{Start: 160, End: 320}) || cr.Canvas.W != 640 || !cr.Canvas.Painted[319] || cr.Canvas.Painted[320] {
 		t.Errorf("critiqued rows %+v on a %d-wide canvas: want band 1 of the painter's schedule [160,320), the rows below cleared", cr.Rows, cr.Canvas.W)
+	}
+}
+
+// A picture over a call's canvas bound (2048²) is refused by the pixel
+// edit in one line, before any canvas is made of it.
+func TestPixelEditTooBig(t *testing.T) {
+	hs := newAPI(t, newPixelBackend(640, 480))
+	big := image.NewNRGBA(image.Rect(0, 0, 2049, 2048))
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("image", "canvas.png")
+	fw.Write(encodeNRGBA(t, big))
+	mw.WriteField("prompt", "clouds")
+	mw.Close()
+	resp, err := http.Post(hs.URL+"/v1/images/edits", mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var e struct{ Error struct{ Code, Message string } }
+	json.NewDecoder(resp.Body).Decode(&e)
+	if resp.StatusCode != 400 || e.Error.Code != "invalid_image" || !strings.Contains(e.Error.Message, "2049×2048") {
+		t.Fatalf("%d %+v, want 400 invalid_image naming the size", resp.StatusCode, e.Error)
 	}
 }
 
