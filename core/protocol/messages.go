@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // Client → server message types (the value of a Message's "type"). They do
@@ -542,18 +543,9 @@ func checkID(id string) error {
 }
 
 // clip shortens a string a client sent before it goes into an error message.
-func clip(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	s = s[:40]
-	for !utf8.ValidString(s) {
-		s = s[:len(s)-1]
-	}
-	return s + "…"
-}
+func clip(s string) string { return textutil.Clip(s, 40) }
 
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+func oneLine(err error) string { return textutil.OneLine(err.Error()) }
 
 // DecodeSettings decodes a settings object strictly: fields left out keep
 // their defaults, unknown fields and out-of-range values are errors. Empty

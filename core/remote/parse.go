@@ -6,6 +6,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // ParsedCritique is what ParseCritique read from a critic's answer.
@@ -97,7 +99,7 @@ func scoreOf(m map[string]any) (int, bool) {
 func revisionOf(m map[string]any) string {
 	v, _ := lookup(m, revisionKeys)
 	s, _ := v.(string)
-	return strings.Join(strings.Fields(s), " ")
+	return textutil.OneLine(s)
 }
 
 var (
@@ -160,7 +162,7 @@ func proseRevision(text string) string {
 			if i := strings.Index(s, "\n\n"); i >= 0 {
 				s = s[:i]
 			}
-			return strings.Trim(strings.Join(strings.Fields(s), " "), `"“”'*`)
+			return strings.Trim(textutil.OneLine(s), `"“”'*`)
 		}
 	}
 	return ""

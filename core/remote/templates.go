@@ -11,6 +11,7 @@ import (
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 //go:embed templates.tmpl
@@ -61,7 +62,7 @@ type TemplateData struct {
 var templateFuncs = template.FuncMap{
 	"inc":     func(i int) int { return i + 1 },
 	"dec":     func(i int) int { return i - 1 },
-	"oneline": func(s string) string { return strings.Join(strings.Fields(s), " ") },
+	"oneline": textutil.OneLine,
 	"join":    func(a []string, sep string) string { return strings.Join(a, sep) },
 	"quote":   strconv.Quote,
 }

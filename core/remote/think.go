@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/twig-project/twig/core/engine"
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // Thinker writes thoughts with an OpenAI-compatible chat model, streaming
@@ -76,7 +77,7 @@ func cleanThought(s string) string {
 	if m := fenceRe.FindStringSubmatch(s); m != nil {
 		s = m[1]
 	}
-	s = strings.Join(strings.Fields(s), " ")
+	s = textutil.OneLine(s)
 	if !strings.HasPrefix(s, "rows ") || !strings.Contains(s, " : ") {
 		s = labelRe.ReplaceAllString(s, "")
 	}

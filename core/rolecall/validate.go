@@ -8,6 +8,7 @@ import (
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/internal/textutil"
 )
 
 // Limits of a call's request, beside protocol.MaxPromptBytes and the
@@ -229,10 +230,4 @@ const MaxCanvasPixels = 2048 * 2048
 const MaxToken = 181
 
 // clip shortens a string a client sent before it goes into an error message.
-func clip(s string) string {
-	if len(s) <= 40 {
-		return s
-	}
-	r := []rune(s[:40])
-	return string(r[:len(r)-1]) + "…"
-}
+func clip(s string) string { return textutil.Clip(s, 40) }
