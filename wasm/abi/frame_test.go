@@ -235,10 +235,14 @@ func FuzzDecodeEvent(f *testing.F) {
 			}
 			return
 		}
+		// Compared as their encodings: a float may be NaN.
 		again, _ := AppendEvent(nil, p)
 		q, err := DecodeEvent(again)
-		if err != nil || !reflect.DeepEqual(p, q) {
-			t.Fatalf("re-encoding %+v gives %+v (%v)", p, q, err)
+		if err != nil {
+			t.Fatalf("re-encoding %+v: %v", p, err)
+		}
+		if third, _ := AppendEvent(nil, q); string(third) != string(again) {
+			t.Fatalf("re-encoding %+v gives %+v", p, q)
 		}
 	})
 }
@@ -256,7 +260,8 @@ func FuzzDecodeMessage(f *testing.F) {
 			return
 		}
 		var again Message
-		if err := DecodeMessage(AppendMessage(nil, &m), &again); err != nil || !reflect.DeepEqual(m, again) {
+		enc := AppendMessage(nil, &m)
+		if err := DecodeMessage(enc, &again); err != nil || string(AppendMessage(nil, &again)) != string(enc) {
 			t.Fatalf("re-encoding %+v gives %+v (%v)", m, again, err)
 		}
 	})
