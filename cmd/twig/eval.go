@@ -12,6 +12,7 @@ import (
 	"github.com/twig-project/twig/internal/bench"
 	"github.com/twig-project/twig/internal/world/english"
 	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/train"
 )
 
 const evalAbout = `Runs the benchmark: fixed, seeded prompts per category (single, color,
@@ -41,6 +42,7 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		workers = fs.Int("workers", 2, "prompts drawn at once")
 		weights = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
 		reject  = fs.Float64("reject-at", 0, "the embedded model rejects a plan when its probability of \"bad\" reaches this (0 = the model's default)")
+		analyze = fs.Int("analyze", 0, "instead of the benchmark: N prompts per category of the training distribution drawn in the first --mode, failures classified as wrong plan or strayed painter, and the plan reviewer measured as a classifier on 40·N of the model's own plans (JSON)")
 		remoteF = addRemoteFlags(fs)
 	)
 	pos, err := fs.parse(args)
@@ -49,6 +51,9 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
+	}
+	if *analyze > 0 {
+		return analyzeCmd(ctx, e, *weights, strings.TrimSpace(strings.Split(*modes, ",")[0]), *analyze, *workers, float32(*reject))
 	}
 	var items []bench.Item
 	if *prompts != "" {
@@ -159,4 +164,47 @@ func readPrompts(path string) ([]bench.Item, error) {
 		items = append(items, it)
 	}
 	return items, sc.Err()
+}
+
+// analyzeCmd is `twig eval --analyze N`: where the embedded model's
+// pictures fail (wrong plan or strayed painter), on the training
+// distribution and on held-out-like prompts (fresh prompts with the
+// held-out pairs, not the benchmark's), and how well its reviewer tells its
+// own wrong plans from right ones.
+func analyzeCmd(ctx context.Context, e *env, weights, mode string, n, workers int, rejectAt float32) error {
+	m, err := loadModel(ctx, backendOptions{Weights: weights})
+	if err != nil {
+		return err
+	}
+	mc := *m // a copy: the embedded default is shared
+	m = &mc
+	if rejectAt > 0 {
+		m.Sampling.RejectAt = rejectAt
+	}
+	if !validMode(mode) {
+		return usagef("--analyze draws in one of %s, not %q", strings.Join(bench.Modes, ","), mode)
+	}
+	settings := bench.SettingsFor(mode, 0)
+	fails, err := train.AnalyzeFailures(ctx, m, settings, n, 1, false, workers)
+	if err != nil {
+		return err
+	}
+	held, err := train.AnalyzeFailures(ctx, m, settings, max(n/2, 1), 2, true, workers)
+	if err != nil {
+		return err
+	}
+	for k, v := range held {
+		fails[k] = v
+	}
+	rev := train.MeasureReviewer(m.W, 40*n, 3)
+	return json.NewEncoder(e.stdout).Encode(map[string]any{"mode": mode, "failures": fails, "reviewer": rev})
+}
+
+func validMode(m string) bool {
+	for _, x := range bench.Modes {
+		if x == m {
+			return true
+		}
+	}
+	return false
 }

@@ -23,7 +23,8 @@ type DocStream struct {
 	cum   []float64
 	// Self decodes the model's own plans for self-review documents
 	// (DocOptions.SelfReview); nil writes none.
-	Self nn.StepDecoder
+	Self    nn.StepDecoder
+	pending []Doc // dense review documents not yet returned
 }
 
 // NewDocStream starts a stream at the given seed.
@@ -47,6 +48,11 @@ func NewDocStream(seed uint64, v *Vocab, o DocOptions) *DocStream {
 
 // Next returns the next document.
 func (s *DocStream) Next() Doc {
+	if len(s.pending) > 0 {
+		d := s.pending[0]
+		s.pending = s.pending[1:]
+		return d
+	}
 	for {
 		u := s.rng.Float64()
 		cat := s.cats[len(s.cats)-1]
@@ -60,6 +66,14 @@ func (s *DocStream) Next() Doc {
 		scene, err := scene.Place(s.rng, spec, false)
 		if err != nil {
 			continue
+		}
+		if s.opts.DenseReview > 0 && s.Self != nil && s.rng.Float64() < s.opts.DenseReview {
+			docs := ReviewDocs(s.rng, s.vocab, spec, scene, s.Self, DefaultSampling, s.opts.ReviewPlans, s.opts.ReviewKeepRight, s.opts.ReviewCorrupt)
+			if len(docs) == 0 {
+				continue
+			}
+			s.pending = docs[1:]
+			return docs[0]
 		}
 		if s.opts.SelfReview > 0 && s.Self != nil && s.rng.Float64() < s.opts.SelfReview {
 			// The model's plans are mostly right; keep 2 in 5 of the right

@@ -84,6 +84,15 @@ type DocOptions struct {
 	// SelfReview is the share of documents that review a plan the model
 	// itself writes (SelfReviewDoc); it needs DocStream.Self.
 	SelfReview float64 `json:",omitempty"`
+	// DenseReview is the share of drawn scenes that become dense review
+	// documents (ReviewDocs): ReviewPlans plans the model writes for one
+	// band, each reviewed in its own document, right ones kept with chance
+	// ReviewKeepRight, and with chance ReviewCorrupt one plan made wrong on
+	// purpose. It needs DocStream.Self.
+	DenseReview     float64 `json:",omitempty"`
+	ReviewPlans     int     `json:",omitempty"`
+	ReviewKeepRight float64 `json:",omitempty"`
+	ReviewCorrupt   float64 `json:",omitempty"`
 	// Categories weighs how often each benchmark category is drawn; nil
 	// means TrainCategoryWeights.
 	Categories map[string]float64 `json:",omitempty"`

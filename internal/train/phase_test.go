@@ -63,10 +63,20 @@ func TestDefaultContinuationSchedule(t *testing.T) {
 		t.Fatalf("LR at the review phase's end = %g, want %g", got, rl.Floor)
 	}
 	self := o.Phases[5]
-	if got := o.LR(o.Steps - 1); !near(got, self.Floor) || self.Until != o.Steps {
-		t.Fatalf("LR(last) = %g, want the self-review phase's floor %g", got, self.Floor)
+	if got := o.LR(DenseFrom - 1); !near(got, self.Floor) || self.Until != DenseFrom {
+		t.Fatalf("LR(%d) = %g, want the self-review phase's floor %g", DenseFrom-1, got, self.Floor)
 	}
-	if o.DocsAt(o.Steps-1).SelfReview == 0 || o.DocsAt(ReflectFrom+reflectSteps-1).SelfReview != 0 {
+	if o.DocsAt(DenseFrom-1).SelfReview == 0 || o.DocsAt(ReflectFrom+reflectSteps-1).SelfReview != 0 {
 		t.Fatal("self-review documents must start exactly after the review phase")
+	}
+	dense := o.Phases[6]
+	if got := o.LR(o.Steps - 1); !near(got, dense.Floor) || dense.Until != o.Steps {
+		t.Fatalf("LR(last) = %g, want the dense-review phase's floor %g", got, dense.Floor)
+	}
+	if got := o.LR(DenseFrom + o.Warmup - 1); !near(got, dense.Peak) {
+		t.Fatalf("LR after the dense phase's warm-up = %g, want %g", got, dense.Peak)
+	}
+	if o.DocsAt(o.Steps-1).DenseReview == 0 || o.DocsAt(DenseFrom-1).DenseReview != 0 {
+		t.Fatal("dense review documents must start exactly at DenseFrom")
 	}
 }
