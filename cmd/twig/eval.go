@@ -10,9 +10,9 @@ import (
 
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/internal/bench"
+	"github.com/twig-project/twig/internal/train"
 	"github.com/twig-project/twig/internal/world/english"
 	"github.com/twig-project/twig/internal/world/scene"
-	"github.com/twig-project/twig/internal/train"
 )
 
 const evalAbout = `Runs the benchmark: fixed, seeded prompts per category (single, color,
@@ -172,6 +172,9 @@ func readPrompts(path string) ([]bench.Item, error) {
 // held-out pairs, not the benchmark's), and how well its reviewer tells its
 // own wrong plans from right ones.
 func analyzeCmd(ctx context.Context, e *env, weights, mode string, n, workers int, rejectAt float32) error {
+	if !validMode(mode) {
+		return usagef("--analyze draws in one of %s, not %q", strings.Join(bench.Modes, ","), mode)
+	}
 	m, err := loadModel(ctx, backendOptions{Weights: weights})
 	if err != nil {
 		return err
@@ -180,9 +183,6 @@ func analyzeCmd(ctx context.Context, e *env, weights, mode string, n, workers in
 	m = &mc
 	if rejectAt > 0 {
 		m.Sampling.RejectAt = rejectAt
-	}
-	if !validMode(mode) {
-		return usagef("--analyze draws in one of %s, not %q", strings.Join(bench.Modes, ","), mode)
 	}
 	settings := bench.SettingsFor(mode, 0)
 	fails, err := train.AnalyzeFailures(ctx, m, settings, n, 1, false, workers)

@@ -41,6 +41,7 @@ func rlCmd(ctx context.Context, e *env, args []string) error {
 		beta    = fs.Float64("beta", float64(def.Beta), "KL weight")
 		seed    = fs.Uint64("seed", def.Seed, "seed")
 		onlyPlt = fs.Bool("plot-only", false, "only write --plot from --log")
+		export  = fs.Bool("export", false, "write the weights held in --ckpt to --out and exit (evaluate a run while it trains)")
 	)
 	pos, err := fs.parse(args)
 	if err != nil {
@@ -48,6 +49,17 @@ func rlCmd(ctx context.Context, e *env, args []string) error {
 	}
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
+	}
+	if *export {
+		w, step, err := train.FromRLCheckpoint(*ckpt)
+		if err != nil {
+			return err
+		}
+		if err := train.SaveWeights(*out, w); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "wrote %s from step %d of %s\n", *out, step, *ckpt)
+		return nil
 	}
 	if *onlyPlt {
 		if *plotOut == "" {

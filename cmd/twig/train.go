@@ -25,6 +25,7 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 		steps  = fs.Int("steps", 0, "optimiser steps (0 = the recipe's)")
 		seed   = fs.Uint64("seed", 0, "training seed (0 = the recipe's)")
 		every  = fs.Int("log-every", 10, "print a progress line every N steps (when not on a terminal)")
+		recipe = fs.String("recipe", "default", "default (the shipped SFT weights) or dense-review (an experiment, docs/MODEL.md: the default's checkpoint at step 9000 continued 1500 steps on dense plan-review documents)")
 		export = fs.Bool("export", false, "write the weights held in --ckpt to --out and exit (inspect a run while it trains)")
 		from   = fs.String("continue", "", "continue the recipe from these weights, saved at the step where it grows its vocabulary (the weights shipped before plan reviews, step 6500), instead of from scratch")
 	)
@@ -47,6 +48,13 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 		return nil
 	}
 	o := train.Default()
+	switch *recipe {
+	case "default":
+	case "dense-review":
+		o = train.DenseReview()
+	default:
+		return usagef("--recipe is default or dense-review, not %q", *recipe)
+	}
 	if *tiny {
 		o = train.Tiny()
 		if *out == "core/model/weights/default.safetensors" {

@@ -135,8 +135,11 @@ type FailureReport struct {
 	// the band's accepted earlier plans): wrong ones, wrong ones the model
 	// rejected, right ones it rejected, and rewrites of caught plans that
 	// the checker accepts.
-	FirstPlans    int `json:"first_plans,omitempty"`
-	FirstWrong    int `json:"first_wrong,omitempty"`
+	FirstPlans int `json:"first_plans,omitempty"`
+	FirstWrong int `json:"first_wrong,omitempty"`
+	// Inherited counts wrong first plans whose earlier accepted plans were
+	// already wrong: no plan for the band could be right.
+	Inherited     int `json:"inherited,omitempty"`
 	Caught        int `json:"caught,omitempty"`
 	RightRejected int `json:"right_rejected,omitempty"`
 	RewritesRight int `json:"rewrites_right,omitempty"`
@@ -229,6 +232,9 @@ func AnalyzeFailures(ctx context.Context, m *model.Model, settings engine.Settin
 						wrong := wrongAt(p)
 						if wrong {
 							r.FirstWrong++
+							if p.Band > 0 && p.Band < len(res.Bands) && thought.PlanReview(j.spec, thought.PlannedObjects(res.Thoughts[:p.Band]...), false, res.Bands[p.Band].Start) != nil {
+								r.Inherited++
+							}
 						}
 						if wrong && !p.Accepted {
 							r.Caught++

@@ -63,11 +63,18 @@ func TestDefaultContinuationSchedule(t *testing.T) {
 		t.Fatalf("LR at the review phase's end = %g, want %g", got, rl.Floor)
 	}
 	self := o.Phases[5]
-	if got := o.LR(DenseFrom - 1); !near(got, self.Floor) || self.Until != DenseFrom {
-		t.Fatalf("LR(%d) = %g, want the self-review phase's floor %g", DenseFrom-1, got, self.Floor)
+	if got := o.LR(o.Steps - 1); !near(got, self.Floor) || self.Until != o.Steps || o.Steps != DenseFrom {
+		t.Fatalf("LR(last) = %g, want the self-review phase's floor %g", got, self.Floor)
 	}
-	if o.DocsAt(DenseFrom-1).SelfReview == 0 || o.DocsAt(ReflectFrom+reflectSteps-1).SelfReview != 0 {
+	if o.DocsAt(o.Steps-1).SelfReview == 0 || o.DocsAt(ReflectFrom+reflectSteps-1).SelfReview != 0 {
 		t.Fatal("self-review documents must start exactly after the review phase")
+	}
+	// The dense-review experiment continues the recipe unchanged up to DenseFrom.
+	o = DenseReview()
+	for s := 0; s < DenseFrom; s += 37 {
+		if o.LR(s) != Default().LR(s) {
+			t.Fatalf("step %d: the dense-review recipe's rate %g differs from the shipped %g", s, o.LR(s), Default().LR(s))
+		}
 	}
 	dense := o.Phases[6]
 	if got := o.LR(o.Steps - 1); !near(got, dense.Floor) || dense.Until != o.Steps {

@@ -483,6 +483,25 @@ func saveGob(path string, v any) error {
 	return os.Rename(tmp, path)
 }
 
+// FromRLCheckpoint returns the policy weights held in an RL checkpoint and
+// its step, so a run can be evaluated while it trains.
+func FromRLCheckpoint(path string) (*model.Weights, int, error) {
+	ck, err := loadRLCheckpoint(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	w, err := model.NewWeights(ck.Config, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(ck.Params) != len(w.Params.Data) {
+		return nil, 0, fmt.Errorf("train: RL checkpoint %s holds %d parameters, its config needs %d", path, len(ck.Params), len(w.Params.Data))
+	}
+	copy(w.Params.Data, ck.Params)
+	w.Params.Changed()
+	return w, ck.Step, nil
+}
+
 func loadRLCheckpoint(path string) (*rlCheckpoint, error) {
 	f, err := os.Open(path)
 	if err != nil {

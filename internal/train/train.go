@@ -134,17 +134,15 @@ func Default() Options {
 		// the shipped weights of step 6500 were continued without its state.
 		Phases: []Phase{{Until: 300, Total: 2000}, {Until: 1700, Total: 1700}, {Until: 3000, Total: 3000},
 			{Until: ReflectFrom, Peak: 1.5e-3, Floor: 1e-4}, {Until: ReflectFrom + reflectSteps, Peak: 1e-3, Floor: 1e-4},
-			{Until: ReflectFrom + reflectSteps + selfSteps, Peak: 5e-4, Floor: 5e-5},
-			{Until: DenseFrom + denseSteps, Peak: 5e-4, Floor: 5e-5}},
+			{Until: ReflectFrom + reflectSteps + selfSteps, Peak: 5e-4, Floor: 5e-5}},
 		Mixes: []Mix{
 			{From: 3000, Docs: mixWeights(model.DefaultDocOptions, 0.5, 0.8, 0.8, 0.8, 2, 1.6, 3)},
 			{From: 4008, Docs: mixWeights(model.DefaultDocOptions, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
 			{From: ReflectFrom, Docs: mixWeights(learntBadPlans, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
 			{From: badPlansFixed, Docs: mixWeights(model.ReflectDocOptions, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
 			{From: ReflectFrom + reflectSteps, Docs: mixWeights(selfReviewDocs, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
-			{From: DenseFrom, Docs: mixWeights(denseReviewDocs, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)},
 		},
-		Steps: DenseFrom + denseSteps,
+		Steps: ReflectFrom + reflectSteps + selfSteps,
 		Grow:  &Growth{At: ReflectFrom, Words: len(thought.ModelWords()) - len(thought.ReviewWords)}}
 }
 
@@ -183,13 +181,27 @@ var selfReviewDocs = func() model.DocOptions {
 	return d
 }()
 
-// DenseFrom is the step at which the dense-review phase starts (the end of
-// the self-review phase). Measured on the SFT+RL weights of step 9000 over
-// 1200 of the model's own plans for a band of a true scene, its reviewer
-// told wrong plans from right ones with an AUC of 0.82 but caught only 28 %
-// of them (3 % of right ones rejected), and wrong plans — not the painter —
-// were every failure of spatial and complex prompts in think mode: the
-// review signal was starved (a fifth of the documents, one review each).
+// DenseReview is the shipped SFT recipe continued by a dense-review phase
+// (`twig train --recipe dense-review`), an experiment that was not shipped
+// (docs/MODEL.md): measured on the SFT weights of step 9000 over 2400 of the
+// model's own plans for a band of a true scene, the reviewer told wrong
+// plans from right ones with an AUC of 0.83 but caught only a quarter of
+// them at 5 % of right ones rejected, and wrong plans — not the painter —
+// were nearly every failure of spatial and complex prompts in think mode:
+// the review signal was starved (a fifth of the documents, one review
+// each). The phase made the reviewer better (AUC 0.89, 39 % caught at 5 %)
+// but not the pictures: rewrites of caught plans were rarely right, and most
+// wrong plans inherit an earlier band's mistake.
+func DenseReview() Options {
+	o := Default()
+	o.Phases = append(o.Phases, Phase{Until: DenseFrom + denseSteps, Peak: 5e-4, Floor: 5e-5})
+	o.Mixes = append(o.Mixes, Mix{From: DenseFrom, Docs: mixWeights(denseReviewDocs, 1.2, 0.8, 0.8, 0.8, 1.6, 1.6, 2.5)})
+	o.Steps = DenseFrom + denseSteps
+	return o
+}
+
+// DenseFrom is the step at which DenseReview's phase starts: the end of
+// the shipped SFT recipe, whose checkpoint there it resumes.
 const DenseFrom = ReflectFrom + reflectSteps + selfSteps
 
 // denseSteps is the length of the dense-review phase.
