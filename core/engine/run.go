@@ -130,7 +130,12 @@ func (r *runner) run(b Backend) error {
 	}
 	r.stats.Bands = len(r.bands)
 	r.stats.Timings.TotalMs = time.Since(r.start).Milliseconds()
-	png, err := r.canvas.EncodePNG()
+	var png []byte
+	if e, ok := b.(CanvasPNG); ok {
+		png, err = e.CanvasPNG(r.canvas)
+	} else {
+		png, err = r.canvas.EncodePNG()
+	}
 	if err != nil {
 		return &Error{Code: protocol.CodeInternal, Band: -1, Err: err}
 	}

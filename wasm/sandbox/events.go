@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"encoding/base64"
 	"fmt"
 	"slices"
 	"time"
@@ -61,6 +62,16 @@ func (r *run) emit(data []byte) (refused bool, _ *Error) {
 		if p.Pixels != nil || p.PNG != "" && p.Rows.End <= p.Rows.Start {
 			return false, errorf(KindABI, "emit_event: band_progress carries pixels without twig/2 rows; send strips (rows, png)")
 		}
+	}
+	if d, ok := payload.(*protocol.RunDone); ok && d.PNG == "" && r.fold.Canvas != nil {
+		// An ABI 2 engine guest leaves the final canvas's PNG to the host
+		// (engine.CanvasPNG): the canvas folded from its events is the one
+		// it painted, and encoding it here is native.
+		png, err := r.fold.Canvas.EncodePNG()
+		if err != nil {
+			return false, errorf(KindABI, "emit_event: run_done without a png, and the run's canvas does not encode: %v", err)
+		}
+		d.PNG = base64.StdEncoding.EncodeToString(png)
 	}
 	r.track(payload)
 	return r.send(payload) != nil, nil
