@@ -184,6 +184,10 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 			}
 			r.brun = br
 			r.roles = br.Roles()
+			if r.roles.Painter != nil {
+				r.tap = &stripTap{Painter: r.roles.Painter}
+				r.roles.Painter = r.tap
+			}
 			return abi.Message{Type: abi.MsgDone, Roles: &abi.Roles{Thinker: r.roles.Thinker != nil,
 				Painter: r.roles.Painter != nil, Critic: r.roles.Critic != nil, Decider: r.roles.Decider != nil,
 				Reviewer: rolecall.Reviews(r.roles)}}
@@ -204,9 +208,13 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 		done, err := rolecall.Play(ctx, r.roles, q, func(p protocol.Payload) error {
 			m := abi.StreamMessage(p)
 			if s, ok := p.(*protocol.CallStrip); ok && r.abi != abi.Version1 && q.State.Canvas != nil {
-				// The strip's pixels, decoded here natively: in the guest
-				// decoding its PNG cost ten to twenty times as much.
-				if d, err := canvas.DecodeBase64(s.PNG, s.Rows, q.State.Canvas.W, nil); err == nil {
+				// The strip's pixels, as the painter made them (or decoded
+				// here natively): in the guest decoding its PNG cost ten to
+				// twenty times as much. AppendMessage copies them at once.
+				w := q.State.Canvas.W
+				if t := r.tap; t != nil && t.last.Rows == s.Rows && t.last.W == w && len(t.last.Pix) == 4*w*(s.Rows.End-s.Rows.Start) {
+					m.Pix = t.last.Pix
+				} else if d, err := canvas.DecodeBase64(s.PNG, s.Rows, w, nil); err == nil {
 					m.Pix = d.Pix
 				}
 			}
@@ -223,3 +231,21 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 		return ms[len(ms)-1]
 	}, nil
 }
+
+// stripTap is the run's painter, seen by the host: it keeps the last strip
+// it painted, whose pixels go to the guest beside the strip's PNG.
+type stripTap struct {
+	engine.Painter
+	last canvas.Strip
+}
+
+// PaintBand implements engine.Painter.
+func (t *stripTap) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+	return t.Painter.PaintBand(ctx, req, func(s canvas.Strip) {
+		t.last = s
+		onStrip(s)
+	})
+}
+
+// Geometry implements engine.Sizer: the painter's own.
+func (t *stripTap) Geometry() engine.Geometry { return engine.GeometryOf(t.Painter) }

@@ -47,6 +47,7 @@ type run struct {
 	started  bool
 	brun     engine.Run
 	roles    engine.Roles
+	tap      *stripTap // the run's painter, keeping its last strip
 	calls    map[uint32]*roleCall
 	workers  workers // idle role-call workers of this run
 	lastCall uint32
