@@ -173,7 +173,9 @@ func TestPixelEditTooBig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var e struct{ Error struct{ Code, Message string } }
+	var e struct {
+		Error struct{ Code, Message string }
+	}
 	json.NewDecoder(resp.Body).Decode(&e)
 	if resp.StatusCode != 400 || e.Error.Code != "invalid_image" || !strings.Contains(e.Error.Message, "2049×2048") {
 		t.Fatalf("%d %+v, want 400 invalid_image naming the size", resp.StatusCode, e.Error)
