@@ -44,8 +44,7 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 			if cbErr != nil || stopped {
 				return
 			}
-			png, e := CheckStrip(r.canvas, s, next, stop)
-			if e != nil {
+			if e := checkStrip(r.canvas, s, next, stop); e != nil {
 				cbErr = &Error{Code: protocol.CodePainter, Band: band, Err: e}
 				cancel(cbErr)
 				return
@@ -54,7 +53,10 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 			r.stats.ImageTokens += len(s.Tokens)
 			r.stats.PixelRows += s.Rows.Len()
 			next = s.Rows.End
-			ev := &protocol.BandProgress{Band: band, Round: round, Rows: s.Rows, PNG: png, Tokens: slices.Clone(s.Tokens)}
+			// The strip's PNG is encoded when the event is serialized, if
+			// ever (a strip's pixels do not change once it is sent).
+			ev := &protocol.BandProgress{Band: band, Round: round, Rows: s.Rows, Tokens: slices.Clone(s.Tokens)}
+			ev.SetPNGSource(s)
 			if e := r.emit(ev); e != nil {
 				cbErr = e
 				cancel(e)
@@ -100,16 +102,25 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 // call_strip. Surfaces that relay a painter (rolecall's calls) check
 // strips with it too.
 func CheckStrip(c *canvas.Canvas, s canvas.Strip, next, stop int) (string, error) {
-	switch {
-	case s.Rows.Start != next:
-		return "", fmt.Errorf("painter sent rows [%d,%d), want a strip from row %d (strips go in order, once each)", s.Rows.Start, s.Rows.End, next)
-	case s.Rows.End <= s.Rows.Start:
-		return "", fmt.Errorf("painter sent an empty strip [%d,%d)", s.Rows.Start, s.Rows.End)
-	case s.Rows.End > stop:
-		return "", fmt.Errorf("painter sent rows [%d,%d), past the band's end %d", s.Rows.Start, s.Rows.End, stop)
-	}
-	if err := c.CheckStrip(s); err != nil {
-		return "", fmt.Errorf("painter sent a strip that does not fit: %w", err)
+	if err := checkStrip(c, s, next, stop); err != nil {
+		return "", err
 	}
 	return s.Base64()
+}
+
+// checkStrip is CheckStrip without the PNG: the engine's band_progress
+// encodes it only when the event is serialized.
+func checkStrip(c *canvas.Canvas, s canvas.Strip, next, stop int) error {
+	switch {
+	case s.Rows.Start != next:
+		return fmt.Errorf("painter sent rows [%d,%d), want a strip from row %d (strips go in order, once each)", s.Rows.Start, s.Rows.End, next)
+	case s.Rows.End <= s.Rows.Start:
+		return fmt.Errorf("painter sent an empty strip [%d,%d)", s.Rows.Start, s.Rows.End)
+	case s.Rows.End > stop:
+		return fmt.Errorf("painter sent rows [%d,%d), past the band's end %d", s.Rows.Start, s.Rows.End, stop)
+	}
+	if err := c.CheckStrip(s); err != nil {
+		return fmt.Errorf("painter sent a strip that does not fit: %w", err)
+	}
+	return nil
 }

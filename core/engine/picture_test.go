@@ -82,8 +82,8 @@ func TestPixelPainter(t *testing.T) {
 	if !bytes.Equal(f.Canvas.Pix, r.res.Canvas.Pix) {
 		t.Fatal("the events do not rebuild the canvas")
 	}
-	if d := of[*protocol.RunDone](r)[0]; d.PNG == "" || d.Tokens != nil {
-		t.Errorf("run_done png %d bytes, tokens %v", len(d.PNG), d.Tokens)
+	if d := of[*protocol.RunDone](r)[0]; mustPNG(t, d) == "" || d.Tokens != nil {
+		t.Errorf("run_done png %d bytes, tokens %v", len(mustPNG(t, d)), d.Tokens)
 	}
 	if p.seen[0].Pix[3] != 0 || len(critics) != 3 || critics[2].Pix[4*24*46+3] != 255 {
 		t.Fatal("the requests do not carry the canvas so far")
@@ -136,4 +136,14 @@ type geomPainter struct{ g engine.Geometry }
 func (p geomPainter) Geometry() engine.Geometry { return p.g }
 func (p geomPainter) PaintBand(context.Context, engine.PaintRequest, func(canvas.Strip)) error {
 	return nil
+}
+
+// mustPNG is a native event's PNG, encoded from its source.
+func mustPNG(t *testing.T, p interface{ EncodedPNG() (string, error) }) string {
+	t.Helper()
+	png, err := p.EncodedPNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return png
 }

@@ -130,17 +130,20 @@ func (r *runner) run(b Backend) error {
 	}
 	r.stats.Bands = len(r.bands)
 	r.stats.Timings.TotalMs = time.Since(r.start).Milliseconds()
-	var png []byte
+	done := &protocol.RunDone{Thoughts: slices.Clone(r.thoughts), Bands: slices.Clone(r.bands), Stats: r.stats}
 	if e, ok := b.(CanvasPNG); ok {
-		png, err = e.CanvasPNG(r.canvas)
+		png, err := e.CanvasPNG(r.canvas)
+		if err != nil {
+			return &Error{Code: protocol.CodeInternal, Band: -1, Err: err}
+		}
+		if png != nil {
+			done.PNG = base64.StdEncoding.EncodeToString(png)
+		}
 	} else {
-		png, err = r.canvas.EncodePNG()
+		// The final canvas's PNG is encoded when run_done is serialized, if
+		// ever, from a copy (the caller owns Result.Canvas).
+		done.SetPNGSource(r.canvas.Snapshot())
 	}
-	if err != nil {
-		return &Error{Code: protocol.CodeInternal, Band: -1, Err: err}
-	}
-	done := &protocol.RunDone{PNG: base64.StdEncoding.EncodeToString(png), Thoughts: slices.Clone(r.thoughts),
-		Bands: slices.Clone(r.bands), Stats: r.stats}
 	if r.canvas.AllTokens() {
 		done.Tokens = slices.Clone(r.canvas.Tokens)
 	}

@@ -372,7 +372,17 @@ func (s *State) strip(b *Band, e *protocol.BandProgress) (canvas.Strip, error) {
 		}
 		return st, nil
 	}
-	st, err := canvas.DecodeBase64(e.PNG, e.Rows, c.W, e.Tokens)
+	if src, ok := e.PNGSource().(canvas.Strip); ok && e.PNG == "" && src.Rows == e.Rows && src.W == c.W && len(src.Pix) == 4*c.W*e.Rows.Len() {
+		// A native engine's event: the strip's pixels as painted, not a
+		// PNG encoded to be decoded back (Put copies them).
+		src.Tokens = e.Tokens
+		return src, nil
+	}
+	png, err := e.EncodedPNG()
+	if err != nil {
+		return canvas.Strip{}, fmt.Errorf("band_progress rows [%d,%d): %w", e.Rows.Start, e.Rows.End, err)
+	}
+	st, err := canvas.DecodeBase64(png, e.Rows, c.W, e.Tokens)
 	if err != nil {
 		return canvas.Strip{}, fmt.Errorf("band_progress rows [%d,%d): %w", e.Rows.Start, e.Rows.End, err)
 	}

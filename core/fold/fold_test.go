@@ -41,7 +41,7 @@ func TestFoldRebuildsTheRun(t *testing.T) {
 		switch {
 		case !slices.Equal(s.Canvas.Tokens, d.Tokens):
 			t.Fatal("the folded canvas's tokens are not run_done's")
-		case !bytes.Equal(pngPix(t, d.PNG, s.Canvas.W, s.Canvas.H), s.Canvas.Pix):
+		case !bytes.Equal(pngPix(t, encodedPNG(t, d), s.Canvas.W, s.Canvas.H), s.Canvas.Pix):
 			t.Fatal("the folded canvas is not run_done's png")
 		case !slices.Equal(s.Thoughts(), d.Thoughts):
 			t.Fatalf("thoughts %q, run_done says %q", s.Thoughts(), d.Thoughts)
@@ -323,4 +323,14 @@ func TestFoldTwig1(t *testing.T) {
 	if err := pic.Apply(ev(3, bad)); err == nil {
 		t.Fatal("a twig/1 strip at another row's pixel rows folded")
 	}
+}
+
+// encodedPNG is run_done's PNG: a native run's is encoded from its source.
+func encodedPNG(t *testing.T, d *protocol.RunDone) string {
+	t.Helper()
+	png, err := d.EncodedPNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return png
 }

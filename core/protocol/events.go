@@ -144,6 +144,8 @@ type BandProgress struct {
 	Row int `json:"row,omitempty"`
 	// Pixels is twig/1's pixel rows of PNG; twig/2 does not write it.
 	Pixels *Rows `json:"pixels,omitempty"`
+
+	lazy *lazyPNG // PNG's source when PNG is empty (SetPNGSource)
 }
 
 // bandProgressV2 and bandProgressV1 are band_progress's two forms on the wire.
@@ -169,7 +171,11 @@ type bandProgressV1 struct {
 // tokens, and pixels and png when set), each field as its version wrote it.
 func (p BandProgress) MarshalJSON() ([]byte, error) {
 	if p.Rows.End != 0 {
-		return json.Marshal(bandProgressV2{Band: p.Band, Round: p.Round, Rows: p.Rows, PNG: p.PNG, Tokens: p.Tokens})
+		png, err := p.EncodedPNG()
+		if err != nil {
+			return nil, err
+		}
+		return json.Marshal(bandProgressV2{Band: p.Band, Round: p.Round, Rows: p.Rows, PNG: png, Tokens: p.Tokens})
 	}
 	return json.Marshal(bandProgressV1{Band: p.Band, Round: p.Round, Row: p.Row, Tokens: p.Tokens, Pixels: p.Pixels, PNG: p.PNG})
 }
@@ -250,6 +256,8 @@ type RunDone struct {
 	Bands []Rows `json:"bands"`
 	// Stats count what the run did.
 	Stats Stats `json:"stats"`
+
+	lazy *lazyPNG // PNG's source when PNG is empty (SetPNGSource)
 }
 
 // Stats count a run's work.

@@ -81,7 +81,7 @@ func TestPhotosComposited(t *testing.T) {
 				t.Fatalf("band %d: the redraw cleared pixels outside its rows", e.Band)
 			}
 		case *protocol.BandProgress:
-			if e.PNG == "" || e.Rows != rowsNow || e.Tokens != nil {
+			if png, _ := e.EncodedPNG(); png == "" || e.Rows != rowsNow || e.Tokens != nil {
 				t.Fatalf("band_progress rows %v: want the band's rows %v as one PNG strip, no tokens", e.Rows, rowsNow)
 			}
 		case *protocol.BandDone:

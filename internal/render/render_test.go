@@ -101,7 +101,8 @@ func TestRebuildRejects(t *testing.T) {
 	damagedPNG := slices.Clone(evs)
 	lastPNG := *damagedPNG[len(damagedPNG)-1].Payload.(*protocol.RunDone)
 	whole := *evs[len(evs)-1].Payload.(*protocol.RunDone)
-	b, _ := base64.StdEncoding.DecodeString(whole.PNG)
+	wholePNG, _ := whole.EncodedPNG() // a native run's, from its source
+	b, _ := base64.StdEncoding.DecodeString(wholePNG)
 	c, _ := canvas.Decode(b, 256, 256)
 	c.Pix[0] ^= 1 // one pixel off
 	png, _ := c.EncodePNG()

@@ -506,6 +506,13 @@ func AppendEvent(b []byte, p protocol.Payload) (_ []byte, ok bool) {
 	if code == 0 {
 		return b, false
 	}
+	// A native engine's band_progress and run_done carry their PNG's
+	// source: the frame carries the PNG (a failed encode goes the JSON way,
+	// which reports it).
+	p, err := protocol.WithPNG(p)
+	if err != nil {
+		return b, false
+	}
 	c := codec{buf: append(b, code)}
 	c.event(p)
 	return c.buf, true

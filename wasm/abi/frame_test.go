@@ -24,6 +24,9 @@ func fill(v reflect.Value, n *int) {
 		fill(v.Elem(), n)
 	case reflect.Struct:
 		for i := range v.NumField() {
+			if !v.Type().Field(i).IsExported() {
+				continue // not on the wire (a native event's PNG source)
+			}
 			fill(v.Field(i), n)
 		}
 	case reflect.Uint8:
