@@ -303,14 +303,13 @@ func (c *Canvas) Composite(img image.Image, r protocol.Rows) error {
 
 // EncodePNG is the whole canvas as a PNG (RGBA, transparent where undrawn).
 func (c *Canvas) EncodePNG() ([]byte, error) {
-	return Strip{Rows: protocol.Rows{Start: 0, End: c.H}, W: c.W, Pix: c.Pix}.EncodePNG()
+	return c.Whole().EncodePNG()
 }
 
-// Snapshot is a copy of the whole canvas's pixels as one strip (no
-// tokens): what run_done's PNG is encoded from, the same bytes as
-// EncodePNG's.
-func (c *Canvas) Snapshot() Strip {
-	return Strip{Rows: protocol.Rows{Start: 0, End: c.H}, W: c.W, Pix: bytes.Clone(c.Pix)}
+// Whole is the whole canvas as one strip sharing its pixels (no tokens):
+// what run_done's PNG is encoded from, the same bytes as EncodePNG's.
+func (c *Canvas) Whole() Strip {
+	return Strip{Rows: protocol.Rows{Start: 0, End: c.H}, W: c.W, Pix: c.Pix}
 }
 
 // DataURL is the whole canvas as a data URL of its PNG (a call's canvas_png).

@@ -212,7 +212,9 @@ type State struct {
 	// Canvas is a copy of the canvas so far (transparent, unpainted rows
 	// where undrawn), with its token view when the painter is a token model.
 	// Roles that see pictures look at its pixels; a token model reads its
-	// token view (package rolecall puts it on the wire).
+	// token view (package rolecall puts it on the wire). A role may keep it
+	// but must not change it: requests between which the canvas did not
+	// change share one copy.
 	Canvas *canvas.Canvas `json:"-"`
 }
 

@@ -50,6 +50,7 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 				return
 			}
 			_ = r.canvas.Put(s) // CheckStrip checked it fits
+			r.snap = nil
 			r.stats.ImageTokens += len(s.Tokens)
 			r.stats.PixelRows += s.Rows.Len()
 			next = s.Rows.End

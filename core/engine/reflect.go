@@ -60,6 +60,7 @@ func (r *runner) reflect(band int) error {
 			r.thoughts[band] = c.Revision
 		}
 		_ = r.canvas.ClearRows(rows) // the band's rows were painted: they lie in the canvas
+		r.snap = nil
 		if err := r.emit(&protocol.BandRedrawn{Band: band, Round: round + 1, Rows: rows, Thought: r.thoughts[band]}); err != nil {
 			return err
 		}

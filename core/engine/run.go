@@ -46,17 +46,20 @@ func newRunID() string {
 // from a role's goroutine; a gate serializes them and shuts them out once the
 // role call has returned, so the run's goroutine never races with them.
 type runner struct {
-	ctx      context.Context
-	spec     RunSpec
-	s        Settings
-	roles    Roles
-	sink     Sink
-	runID    string
-	seq      int64
-	start    time.Time
-	sinkErr  error
-	geom     Geometry
-	canvas   *canvas.Canvas
+	ctx     context.Context
+	spec    RunSpec
+	s       Settings
+	roles   Roles
+	sink    Sink
+	runID   string
+	seq     int64
+	start   time.Time
+	sinkErr error
+	geom    Geometry
+	canvas  *canvas.Canvas
+	// snap is a copy of canvas made for a request since canvas last
+	// changed (nil when none): requests in between share it.
+	snap     *canvas.Canvas
 	thoughts []string
 	bands    []Rows
 	stats    protocol.Stats
@@ -141,8 +144,10 @@ func (r *runner) run(b Backend) error {
 		}
 	} else {
 		// The final canvas's PNG is encoded when run_done is serialized, if
-		// ever, from a copy (the caller owns Result.Canvas).
-		done.SetPNGSource(r.canvas.Snapshot())
+		// ever, from a copy (the caller owns Result.Canvas): the last
+		// request's when the canvas has not changed since (the last
+		// critique's).
+		done.SetPNGSource(r.snapshot().Whole())
 	}
 	if r.canvas.AllTokens() {
 		done.Tokens = slices.Clone(r.canvas.Tokens)
@@ -253,10 +258,21 @@ func (r *runner) decide(band, row int) (bool, error) {
 	return think, r.emit(&protocol.ThinkDecision{Row: row, Think: think, Probability: p, Source: "decider"})
 }
 
-// state is a request's common part, with copies the role may keep.
+// state is a request's common part, with copies the role may keep. The
+// canvas's copy is shared by the requests between which it does not change
+// (a band's think and paint, its critique and the next band's think): a
+// copy costs as much as a 256² canvas's bytes, three times a band.
 func (r *runner) state(band int, rows Rows) State {
 	return State{Prompt: r.spec.Prompt, Settings: r.s, Band: band, Rows: rows,
-		Thoughts: slices.Clone(r.thoughts[:min(band, len(r.thoughts))]), Canvas: r.canvas.Clone()}
+		Thoughts: slices.Clone(r.thoughts[:min(band, len(r.thoughts))]), Canvas: r.snapshot()}
+}
+
+// snapshot is a copy of the canvas as it is now, made once between changes.
+func (r *runner) snapshot() *canvas.Canvas {
+	if r.snap == nil {
+		r.snap = r.canvas.Clone()
+	}
+	return r.snap
 }
 
 // emit sends one event; after a sink error it sends nothing more.
