@@ -13,7 +13,8 @@ import assert from "node:assert/strict";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { repo, secrets, twigServe, worker, connect } from "./harness.mjs";
+import os from "node:os";
+import { repo, secrets, twigServe, worker, connect, twig } from "./harness.mjs";
 import { photoProvider } from "../browser/photos.mjs";
 import { decodePNG } from "./png.mjs";
 
@@ -185,5 +186,28 @@ test("the page in remote mode through the worker shows the photographs (headless
     await page.context().close();
   } finally {
     await chrome.close();
+  }
+}, { timeout: 300_000 });
+
+// twig draw --backend twig through the worker's HTTP proxy (POST /v1/calls;
+// the painter's canvas read from GET /v1/models): the CLI's picture is the
+// upstream's photographs at its size.
+test("twig draw through the worker's HTTP calls gives the photographs", async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), "twig-photo-draw-"));
+  try {
+    const calls0 = viaProv.edits + viaProv.chats;
+    const t0 = performance.now();
+    const r = await twig(["draw", "--backend", "twig", "--base-url", `${w.url}/v1`, "--retries", "0", "--json", "--seed", "3",
+      "--bands", "3", "--out", out, prompt]);
+    const ms = Math.round(performance.now() - t0);
+    const done = JSON.parse(r.stdout.trim().split("\n").at(-1));
+    assert.equal(done.type, "run_done", r.stdout.slice(-400));
+    const img = decodePNG(fs.readFileSync(path.join(out, "image.png")));
+    assert.deepEqual([img.width, img.height], [1024, 1024], "the CLI's picture is not at the image model's size");
+    const n = colours(img.rgba);
+    assert.ok(n > 10000, `the CLI's picture has ${n} colours`);
+    numbers.cli = { calls: viaProv.edits + viaProv.chats - calls0, ms };
+  } finally {
+    fs.rmSync(out, { recursive: true, force: true });
   }
 }, { timeout: 300_000 });
