@@ -108,15 +108,6 @@ func residualForward(out, a, b []float32, n int) {
 	kernels.Add(out[:n], b[:n])
 }
 
-// residualBackward accumulates da[n] += dout[n], db[n] += dout[n].
-func residualBackward(da, db, dout []float32, n int) {
-	da, db = da[:n], db[:n]
-	for i, g := range dout[:n] {
-		da[i] += g
-		db[i] += g
-	}
-}
-
 // ----------------------------------------------------------------------------
 // softmax + cross-entropy
 
