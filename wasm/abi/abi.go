@@ -92,14 +92,14 @@ const (
 	// Anything else is the guest's own failure; the host reports it.
 )
 
-// Roles, the first argument of role_call. A role's request is a twig/1
-// call's request (protocol.CallRequest, what the engine's request types
-// encode to), checked by the one role-call validator (rolecall.Decode) and
-// played by rolecall.Play, as the gateway's calls are. Its "canvas" may be
-// left out (or null): the host then uses the canvas as the run's events so
-// far describe it (band_progress rows, band_redrawn clears), which is what
-// the engine's own requests carry; it saves the guest encoding 256 tokens a
-// call.
+// Roles, the first argument of role_call. A role's request is a call's
+// request (protocol.CallRequest, what the engine's request types encode
+// to), checked by the one role-call validator (rolecall.Decode) and played
+// by rolecall.Play, as the gateway's calls are. Its "canvas" and
+// "canvas_png" may be left out: the host then uses the canvas as the run's
+// events so far describe it (band_progress strips, band_redrawn clears),
+// which is what the engine's own requests carry; it saves the guest
+// encoding the canvas every call.
 const (
 	// RoleStart opens the run's model state; request: engine.RunSpec with
 	// Settings.Bands resolved and Seed equal to Settings.Seed. Once per run,
@@ -107,7 +107,8 @@ const (
 	RoleStart = 0
 	// RoleThink: request engine.ThinkRequest; delta and set_end messages, then done with Text.
 	RoleThink = 1
-	// RolePaint: request engine.PaintRequest; one row message per row, then done.
+	// RolePaint: request engine.PaintRequest; one strip message per painted
+	// strip (twig/2; one row message per token row in twig/1), then done.
 	RolePaint = 2
 	// RoleCritique: request engine.CritiqueRequest; done with Critique.
 	RoleCritique = 3
@@ -118,11 +119,11 @@ const (
 	RoleReview = 5
 )
 
-// roleNames are the roles' twig/1 names, by number.
+// roleNames are the roles' protocol names (protocol.Role*), by number.
 var roleNames = [...]string{RoleStart: "start", RoleThink: protocol.RoleThink, RolePaint: protocol.RolePaint,
 	RoleCritique: protocol.RoleCritique, RoleDecide: protocol.RoleDecide, RoleReview: protocol.RoleReview}
 
-// RoleName names a role: its twig/1 call role, or "start" or "unknown".
+// RoleName names a role: its protocol call role, or "start" or "unknown".
 func RoleName(role int) string {
 	if role < 0 || role >= len(roleNames) {
 		return "unknown"
@@ -130,7 +131,7 @@ func RoleName(role int) string {
 	return roleNames[role]
 }
 
-// RoleOf is the number of a twig/1 call role, or -1.
+// RoleOf is the number of a protocol call role, or -1.
 func RoleOf(name string) int {
 	for i, n := range roleNames {
 		if i != RoleStart && n == name {
@@ -220,15 +221,15 @@ type Roles struct {
 	Reviewer bool `json:"reviewer,omitempty"`
 }
 
-// The messages are a compact framing of a twig/1 or twig/2 call's stream:
-// delta is call_delta, row is call_row (twig/1), strip is call_strip
-// (twig/2), set_end and done are call_done (set_end carries the think
-// result's end_row), error is error. These two functions
-// are the whole mapping, one for each side.
+// The messages are a compact framing of a call's stream: delta is
+// call_delta, row is call_row (twig/1), strip is call_strip (twig/2),
+// set_end and done are call_done (set_end carries the think result's
+// end_row), error is error. These two functions are the whole mapping, one
+// for each side.
 
 // StreamMessage is the message of a call's stream element p (a
-// *protocol.CallDelta, *protocol.CallRow or *protocol.CallStrip): the host's side of the
-// mapping, with DoneMessages.
+// *protocol.CallDelta, *protocol.CallRow or *protocol.CallStrip): the
+// host's side of the mapping, with DoneMessages.
 func StreamMessage(p protocol.Payload) Message {
 	switch p := p.(type) {
 	case *protocol.CallDelta:
@@ -263,11 +264,12 @@ func DoneMessages(d *protocol.CallDone) []Message {
 	return append(out, m)
 }
 
-// Call collects a role call's messages as twig/1 payloads: the guest's side
-// of the mapping. Add each message in turn; for delta and row it returns the
-// payload to stream, for done the call_done (Done), and for error the error.
+// Call collects a role call's messages as protocol payloads: the guest's
+// side of the mapping. Add each message in turn; for delta, row and strip
+// it returns the payload to stream, for done the call_done (Done), and for
+// error the error.
 type Call struct {
-	// Role is the call's twig/1 role.
+	// Role is the call's protocol role.
 	Role string
 	end  int
 	done *protocol.CallDone

@@ -666,8 +666,9 @@ func (c *codec) spec(s *engine.RunSpec) {
 	c.str(&s.RunID)
 }
 
-// AppendRequest appends a role request's binary frame (ABI 2): a twig/1
-// call request, its Canvas left nil when the host is to use the run's.
+// AppendRequest appends a role request's binary frame (ABI 2): a call
+// request, its Canvas and CanvasPNG left empty when the host is to use the
+// run's.
 func AppendRequest(b []byte, q *protocol.CallRequest) []byte {
 	c := codec{buf: b}
 	c.request(q)

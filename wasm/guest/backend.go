@@ -91,7 +91,7 @@ func (r hostRun) Roles() engine.Roles { return engine.Roles(r) }
 func (hostRun) Close() error          { return nil }
 
 // Call plays one role call (rolecall.Transport): the host's messages become
-// the call's twig/1 payloads (abi.Call).
+// the call's protocol payloads (abi.Call).
 func (b *backend) Call(ctx context.Context, c protocol.Call, on func(protocol.Payload) error) (*protocol.CallDone, error) {
 	role := abi.RoleOf(c.Role)
 	if role < 0 {
@@ -124,8 +124,8 @@ func (b *backend) Call(ctx context.Context, c protocol.Call, on func(protocol.Pa
 	return call.Done(), nil
 }
 
-// exchange sends req (a request's frame) and hands each of the host's messages to on until the
-// call's done or error message. Once ctx is done (the engine cancels a
+// exchange sends req (a request's frame) and hands each of the host's
+// messages to on until the call's done or error message. Once ctx is done (the engine cancels a
 // role's context to stop it) the next role_next asks the host to cancel.
 func (b *backend) exchange(ctx context.Context, role int, req []byte, on func(abi.Message) error) error {
 	id := b.h.RoleCall(uint32(role), req)

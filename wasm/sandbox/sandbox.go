@@ -11,8 +11,8 @@
 // run's seed. Every run of a user's module gets a fresh instance (the
 // engine guest's are reused after clean runs: Config.FreshEngineInstances),
 // and every run is held to the limits of Config: memory pages, wall time,
-// host calls, event bytes. A guest that breaks one is stopped, and its run fails with a clear *Error while the host
-// and other runs go on.
+// host calls, event bytes. A guest that breaks one is stopped, and its run
+// fails with a clear *Error while the host and other runs go on.
 //
 //	sb, err := sandbox.New(ctx, sandbox.Config{})
 //	res, err := sb.Draw(ctx, model, engine.RunSpec{Prompt: "a red circle", Seed: 1}, sink)

@@ -25,7 +25,7 @@ func (r *run) checkSpec(s engine.RunSpec) error {
 	return s.Settings.Validate()
 }
 
-// decodeCall decodes a role request, a twig/1 call's request, and checks it
+// decodeCall decodes a role request, a protocol call's request, and checks it
 // with the one role-call validator (rolecall.Decode), so that no request can
 // make a role index outside the canvas. A request without a canvas gets the
 // run's canvas as its events describe it. The request must be about the
