@@ -92,13 +92,11 @@ func TestEventFramesRoundTrip(t *testing.T) {
 	}
 }
 
-// TestEveryEventTypeHasACode: events of every twig/1 type travel as
-// frames (the JSON fallback is for types newer than this table).
+// TestEveryEventTypeHasACode: events of every type this build's protocol
+// knows travel as frames (the JSON fallback is for types newer than this
+// table).
 func TestEveryEventTypeHasACode(t *testing.T) {
-	for _, typ := range []string{protocol.TypeRunStarted, protocol.TypeThinkDecision, protocol.TypeBandStarted,
-		protocol.TypeThoughtDelta, protocol.TypeThoughtDone, protocol.TypeBandProgress, protocol.TypeBandDone,
-		protocol.TypeCritique, protocol.TypeBandRedrawn, protocol.TypePlanReview, protocol.TypeBudgetExhausted,
-		protocol.TypeRunDone, protocol.TypeError} {
+	for _, typ := range protocol.Types() {
 		ev, err := protocol.Decode([]byte(`{"v":"` + protocol.Version + `","type":"` + typ + `","run_id":"r","seq":0,"t_ms":0}`))
 		if err != nil {
 			t.Fatal(err)
