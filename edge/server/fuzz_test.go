@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
 	"github.com/twig-project/twig/edge/gateway"
 )
 
@@ -39,8 +40,8 @@ func FuzzCall(f *testing.F) {
 		defer cancel()
 		done, err := gateway.Call(ctx, m, *c, func(protocol.Payload) error { return nil })
 		if err != nil {
-			if _, ok := errors.AsType[*gateway.CallError](err); !ok {
-				t.Fatalf("%s: error %v is not a CallError", b, err)
+			if _, ok := errors.AsType[*rolecall.Error](err); !ok {
+				t.Fatalf("%s: error %v is not a rolecall.Error", b, err)
 			}
 			return
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/core/rolecall"
 	"github.com/twig-project/twig/edge/gateway"
 	"github.com/twig-project/twig/edge/server"
 	"github.com/twig-project/twig/edge/wsconn"
@@ -435,7 +436,7 @@ func TestModelCallsFromClient(t *testing.T) {
 	// a call with a bad state is refused with invalid_request
 	_, err = cl.Call(context.Background(), protocol.Call{Role: protocol.RolePaint, Request: protocol.CallRequest{
 		Prompt: "a red circle", Settings: s, Rows: protocol.Rows{Start: 0, End: 6}, Canvas: []int{1, 2, 3}}}, nil)
-	if ce, ok := errors.AsType[*gateway.CallError](err); !ok || ce.Code != protocol.CodeInvalidRequest {
+	if ce, ok := errors.AsType[*rolecall.Error](err); !ok || ce.Code != protocol.CodeInvalidRequest {
 		t.Fatalf("bad canvas: %v, want invalid_request", err)
 	}
 	// a call whose context has ended is not made
