@@ -388,7 +388,7 @@ func (e *editJob) pixels(file, mask *multipart.FileHeader) *apiError {
 		b := img.Bounds()
 		if b.Dx()*b.Dy() > rolecall.MaxCanvasPixels {
 			// the picture is kept as a canvas beside the painter's: bound it as a call's canvas is
-			cerr = fmt.Errorf("the picture is %d×%d, over the %d pixels twig edits (2048×2048)", b.Dx(), b.Dy(), rolecall.MaxCanvasPixels)
+			cerr = fmt.Errorf("the picture is %d×%d, over the %d pixels twig edits (2048×2048): scale it down", b.Dx(), b.Dy(), rolecall.MaxCanvasPixels)
 			return
 		}
 		if pic, cerr = pictureCanvas(img, b.Dx(), b.Dy()); cerr == nil && (b.Dx() != g.Width || b.Dy() != g.Height) {
