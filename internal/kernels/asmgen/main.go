@@ -187,61 +187,7 @@ func main() {
 // y[j] = Σ_{l<k} x[l]·b[l*ldb+j] for the columns j < 32 set in mask. Four
 // phases of l run in separate accumulators to hide the FMA latency.
 func vecMat() {
-	name := "vecMat32AVX512"
-	p("// func %s(x, b, y *float32, k, ldb int, mask uint32)", name)
-	p("TEXT ·%s(SB), NOSPLIT, $0-44", name)
-	p("\tMOVQ x+0(FP), SI")
-	p("\tMOVQ b+8(FP), DI")
-	p("\tMOVQ y+16(FP), DX")
-	p("\tMOVQ k+24(FP), CX")
-	p("\tMOVQ ldb+32(FP), R8")
-	p("\tSHLQ $2, R8")
-	p("\tMOVL mask+40(FP), AX")
-	p("\tKMOVW AX, K1")
-	p("\tSHRL $16, AX")
-	p("\tKMOVW AX, K2")
-	for i := 0; i < 8; i++ {
-		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
-	}
-	p("\tCMPQ CX, $4")
-	p("\tJLT %s_tail", name)
-	p("%s_loop4:", name)
-	for u := 0; u < 4; u++ {
-		p("\tVBROADCASTSS %d(SI), Z%d", 4*u, 8+u)
-		p("\tVMOVUPS.Z (DI), K1, Z%d", 12+2*u)
-		p("\tVMOVUPS.Z 64(DI), K2, Z%d", 13+2*u)
-		p("\tVFMADD231PS Z%d, Z%d, Z%d", 12+2*u, 8+u, 2*u)
-		p("\tVFMADD231PS Z%d, Z%d, Z%d", 13+2*u, 8+u, 2*u+1)
-		p("\tADDQ R8, DI")
-	}
-	p("\tADDQ $16, SI")
-	p("\tSUBQ $4, CX")
-	p("\tCMPQ CX, $4")
-	p("\tJGE %s_loop4", name)
-	p("%s_tail:", name)
-	p("\tTESTQ CX, CX")
-	p("\tJEQ %s_sum", name)
-	p("\tVBROADCASTSS (SI), Z8")
-	p("\tVMOVUPS.Z (DI), K1, Z12")
-	p("\tVMOVUPS.Z 64(DI), K2, Z13")
-	p("\tVFMADD231PS Z12, Z8, Z0")
-	p("\tVFMADD231PS Z13, Z8, Z1")
-	p("\tADDQ R8, DI")
-	p("\tADDQ $4, SI")
-	p("\tDECQ CX")
-	p("\tJMP %s_tail", name)
-	p("%s_sum:", name)
-	p("\tVADDPS Z2, Z0, Z0")
-	p("\tVADDPS Z3, Z1, Z1")
-	p("\tVADDPS Z6, Z4, Z4")
-	p("\tVADDPS Z7, Z5, Z5")
-	p("\tVADDPS Z4, Z0, Z0")
-	p("\tVADDPS Z5, Z1, Z1")
-	p("\tVMOVUPS Z0, K1, (DX)")
-	p("\tVMOVUPS Z1, K2, 64(DX)")
-	p("\tVZEROUPPER")
-	p("\tRET")
-	p("")
+	vecMat32("vecMat32AVX512", "x, b, y *float32, k, ldb int, mask uint32", 2, "VMOVUPS.Z", 64)
 }
 
 // vecMatH emits vecMatH32AVX512(x *float32, b *uint16, y *float32, k, ldb int, mask uint32):
@@ -249,15 +195,21 @@ func vecMat() {
 // 32 halves (one 64-byte line) widens to two vectors of float32 (VCVTPH2PS,
 // exact) before the FMAs, so the sums are float32 as in vecMat.
 func vecMatH() {
-	name := "vecMatH32AVX512"
-	p("// func %s(x *float32, b *uint16, y *float32, k, ldb int, mask uint32)", name)
+	vecMat32("vecMatH32AVX512", "x *float32, b *uint16, y *float32, k, ldb int, mask uint32", 1, "VCVTPH2PS.Z", 32)
+}
+
+// vecMat32 emits a vecMat kernel named name with Go signature args, over a
+// B of 1<<shift-byte elements: load (masked by K1, K2) reads a row's 32
+// columns as two vectors of float32, at 0 and hi bytes.
+func vecMat32(name, args string, shift int, load string, hi int) {
+	p("// func %s(%s)", name, args)
 	p("TEXT ·%s(SB), NOSPLIT, $0-44", name)
 	p("\tMOVQ x+0(FP), SI")
 	p("\tMOVQ b+8(FP), DI")
 	p("\tMOVQ y+16(FP), DX")
 	p("\tMOVQ k+24(FP), CX")
 	p("\tMOVQ ldb+32(FP), R8")
-	p("\tSHLQ $1, R8")
+	p("\tSHLQ $%d, R8", shift)
 	p("\tMOVL mask+40(FP), AX")
 	p("\tKMOVW AX, K1")
 	p("\tSHRL $16, AX")
@@ -270,8 +222,8 @@ func vecMatH() {
 	p("%s_loop4:", name)
 	for u := 0; u < 4; u++ {
 		p("\tVBROADCASTSS %d(SI), Z%d", 4*u, 8+u)
-		p("\tVCVTPH2PS.Z (DI), K1, Z%d", 12+2*u)
-		p("\tVCVTPH2PS.Z 32(DI), K2, Z%d", 13+2*u)
+		p("\t%s (DI), K1, Z%d", load, 12+2*u)
+		p("\t%s %d(DI), K2, Z%d", load, hi, 13+2*u)
 		p("\tVFMADD231PS Z%d, Z%d, Z%d", 12+2*u, 8+u, 2*u)
 		p("\tVFMADD231PS Z%d, Z%d, Z%d", 13+2*u, 8+u, 2*u+1)
 		p("\tADDQ R8, DI")
@@ -284,8 +236,8 @@ func vecMatH() {
 	p("\tTESTQ CX, CX")
 	p("\tJEQ %s_sum", name)
 	p("\tVBROADCASTSS (SI), Z8")
-	p("\tVCVTPH2PS.Z (DI), K1, Z12")
-	p("\tVCVTPH2PS.Z 32(DI), K2, Z13")
+	p("\t%s (DI), K1, Z12", load)
+	p("\t%s %d(DI), K2, Z13", load, hi)
 	p("\tVFMADD231PS Z12, Z8, Z0")
 	p("\tVFMADD231PS Z13, Z8, Z1")
 	p("\tADDQ R8, DI")
@@ -293,6 +245,15 @@ func vecMatH() {
 	p("\tDECQ CX")
 	p("\tJMP %s_tail", name)
 	p("%s_sum:", name)
+	sumStore32()
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// sumStore32 adds the four accumulator pairs Z0:Z1 … Z6:Z7 of 32 columns
+// into Z0:Z1 and stores them at DX under the masks K1, K2.
+func sumStore32() {
 	p("\tVADDPS Z2, Z0, Z0")
 	p("\tVADDPS Z3, Z1, Z1")
 	p("\tVADDPS Z6, Z4, Z4")
@@ -301,9 +262,6 @@ func vecMatH() {
 	p("\tVADDPS Z5, Z1, Z1")
 	p("\tVMOVUPS Z0, K1, (DX)")
 	p("\tVMOVUPS Z1, K2, 64(DX)")
-	p("\tVZEROUPPER")
-	p("\tRET")
-	p("")
 }
 
 // keyScoresH emits keyScoresH32AVX512(q *float32, kT *uint16, s *float32, hs, n int):
@@ -370,14 +328,7 @@ func keyScoresH() {
 	p("\tDECQ CX")
 	p("\tJMP %s_tail", name)
 	p("%s_sum:", name)
-	p("\tVADDPS Z2, Z0, Z0")
-	p("\tVADDPS Z3, Z1, Z1")
-	p("\tVADDPS Z6, Z4, Z4")
-	p("\tVADDPS Z7, Z5, Z5")
-	p("\tVADDPS Z4, Z0, Z0")
-	p("\tVADDPS Z5, Z1, Z1")
-	p("\tVMOVUPS Z0, K1, (DX)")
-	p("\tVMOVUPS Z1, K2, 64(DX)")
+	sumStore32()
 	p("\tADDQ $128, DX")
 	p("\tSUBQ $32, BX")
 	p("\tJG %s_block", name)
