@@ -7,12 +7,10 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 	"github.com/twig-project/twig/edge/gateway"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // sink is a BatchTransport that discards what the gateway writes: the
@@ -65,12 +63,7 @@ func BenchmarkGatewayEvents(b *testing.B) {
 				}
 				return "word", nil
 			}),
-			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
-				for r := req.Rows.Start / 16; r < req.Rows.End/16; r++ {
-					onStrip(rolecalltest.TokenStrip(r, make([]int, tokens.Grid)))
-				}
-				return nil
-			}),
+			Painter: rolecalltest.ZeroPainter,
 		}, nil
 	}}
 	g := gateway.New(gateway.Config{Backend: backend})

@@ -8,13 +8,11 @@ import (
 	"fmt"
 	"sync"
 
-	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 	"github.com/twig-project/twig/edge/client"
 	"github.com/twig-project/twig/edge/gateway"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // pipe is an in-memory Transport: what a runtime (gorilla in `twig serve`,
@@ -64,12 +62,7 @@ func ExampleGateway_Serve() {
 				emit("here")
 				return "nothing here", nil
 			}),
-			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
-				for r := req.Rows.Start / 16; r < req.Rows.End/16; r++ {
-					onStrip(rolecalltest.TokenStrip(r, make([]int, tokens.Grid)))
-				}
-				return nil
-			}),
+			Painter: rolecalltest.ZeroPainter,
 		}, nil
 	}}
 	g := gateway.New(gateway.Config{Backend: backend})

@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 	"github.com/twig-project/twig/edge/gateway"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // An SSE client that stops reading does not hold the model: its run stops
@@ -32,12 +30,7 @@ func TestSSESlowClientStopsTheRun(t *testing.T) {
 					emit(strings.Repeat("x", 100) + " ")
 				}
 			}),
-			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
-				for r := req.Rows.Start / 16; r < req.Rows.End/16; r++ {
-					onStrip(rolecalltest.TokenStrip(r, make([]int, tokens.Grid)))
-				}
-				return nil
-			}),
+			Painter: rolecalltest.ZeroPainter,
 			Critic: engine.CriticFunc(func(context.Context, engine.CritiqueRequest) (engine.Critique, error) {
 				return engine.Critique{Score: 100, Parsed: true}, nil
 			}),

@@ -42,6 +42,15 @@ func TokenStrip(r int, toks []int) canvas.Strip {
 	return s
 }
 
+// ZeroPainter paints every row of its band with token 0 (TokenStrip): a
+// painter for tests that need one but not its picture.
+var ZeroPainter = engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+	for r := req.Rows.Start / unit; r < req.Rows.End/unit; r++ {
+		onStrip(TokenStrip(r, make([]int, grid)))
+	}
+	return nil
+})
+
 // Backend is the scripted backend. Its thinker reviews its plans, and it
 // says so (ReviewsPlans), so a gateway in front of it offers review calls.
 type Backend struct{}

@@ -5,11 +5,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall/rolecalltest"
-	"github.com/twig-project/twig/internal/world/tokens"
 )
 
 // scored is a backend whose critic gives band b the score scores[b].
@@ -20,12 +18,7 @@ func scored(scores ...int) engine.Backend {
 				emit("plan ")
 				return "plan", nil
 			}),
-			Painter: engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
-				for r := req.Rows.Start / 16; r < req.Rows.End/16; r++ {
-					onStrip(rolecalltest.TokenStrip(r, make([]int, tokens.Grid)))
-				}
-				return nil
-			}),
+			Painter: rolecalltest.ZeroPainter,
 			Critic: engine.CriticFunc(func(_ context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
 				return engine.Critique{Score: scores[req.Band], Parsed: true, Revision: req.Thought}, nil
 			}),
