@@ -20,7 +20,7 @@ type CallError = rolecall.Error
 // internal.
 var ErrClientGone = errors.New("edge: the client went away")
 
-// ErrorCode returns the protocol error code of err: a *CallError's or an
+// ErrorCode returns the protocol error code of err: a *rolecall.Error's or an
 // *engine.Error's code, invalid_request for a prompt the backend refused (an
 // *engine.PromptError: unknown words), canceled for ErrClientGone or a
 // cancelled context, deadline_exceeded for an expired one, else internal.
@@ -28,7 +28,7 @@ func ErrorCode(err error) string {
 	if errors.Is(err, ErrClientGone) {
 		return protocol.CodeCanceled
 	}
-	if e, ok := errors.AsType[*CallError](err); ok {
+	if e, ok := errors.AsType[*rolecall.Error](err); ok {
 		return e.Code
 	}
 	if _, ok := errors.AsType[*engine.PromptError](err); ok {
@@ -70,10 +70,10 @@ func Call(ctx context.Context, b engine.Backend, c protocol.Call, emit func(prot
 	}
 	req, err := rolecall.Decode(c, nil)
 	if err != nil {
-		return nil, &CallError{Code: protocol.CodeInvalidRequest, Err: err}
+		return nil, &rolecall.Error{Code: protocol.CodeInvalidRequest, Err: err}
 	}
 	if b == nil {
-		return nil, &CallError{Code: protocol.CodeBackend, Err: errors.New("this gateway has no model backend")}
+		return nil, &rolecall.Error{Code: protocol.CodeBackend, Err: errors.New("this gateway has no model backend")}
 	}
 	r := c.Request
 	spec := engine.RunSpec{Prompt: r.Prompt, Settings: r.Settings, Seed: CallSeed(r.Settings.Seed, c.Role, r.Band, r.Round)}
@@ -84,15 +84,15 @@ func Call(ctx context.Context, b engine.Backend, c protocol.Call, emit func(prot
 	run, err := b.NewRun(ctx, spec)
 	if err != nil {
 		if _, ok := errors.AsType[*engine.PromptError](err); ok {
-			return nil, &CallError{Code: protocol.CodeInvalidRequest, Err: fmt.Errorf("the prompt: %w", err)}
+			return nil, &rolecall.Error{Code: protocol.CodeInvalidRequest, Err: fmt.Errorf("the prompt: %w", err)}
 		}
-		if e, ok := errors.AsType[*CallError](err); ok {
+		if e, ok := errors.AsType[*rolecall.Error](err); ok {
 			return nil, e
 		}
 		if ctx.Err() != nil {
-			return nil, &CallError{Code: ErrorCode(ctx.Err()), Err: fmt.Errorf("call stopped while starting the model: %w", err)}
+			return nil, &rolecall.Error{Code: ErrorCode(ctx.Err()), Err: fmt.Errorf("call stopped while starting the model: %w", err)}
 		}
-		return nil, &CallError{Code: protocol.CodeBackend, Err: fmt.Errorf("starting the model: %w", err)}
+		return nil, &rolecall.Error{Code: protocol.CodeBackend, Err: fmt.Errorf("starting the model: %w", err)}
 	}
 	defer run.Close()
 	return rolecall.Play(ctx, run.Roles(), req, emit)
