@@ -27,7 +27,6 @@ type Decoder struct {
 	n    int // tokens in the cache
 	pool kernels.Pool
 	mv   MatVec // Params.MatVec at NewDecoder; nil = CPU kernels
-	buf  []float32
 
 	k, v   []uint16  // cached keys [L,NH,cap/keyBlock,HS,keyBlock] and values [L,NH,cap,HS], halves
 	kv     []uint16  // [2C] this token's keys and values as halves
@@ -53,16 +52,7 @@ func NewDecoder(p *Params, capacity int) *Decoder {
 	d := &Decoder{p: p, cap: capacity, mv: p.MatVec}
 	sizes := []int{C, C, 3 * C, C, C, 4 * C, capacity, V, 2}
 	dsts := []*[]float32{&d.x, &d.ln, &d.qkv, &d.atty, &d.proj, &d.fch, &d.scores, &d.logits, &d.stat}
-	total := 0
-	for _, s := range sizes {
-		total += s
-	}
-	d.buf = make([]float32, total)
-	off := 0
-	for i, s := range sizes {
-		*dsts[i] = d.buf[off : off+s : off+s]
-		off += s
-	}
+	carve(sizes, dsts)
 	d.k, d.v, d.kv = newKVCache(cfg, capacity)
 	return d
 }

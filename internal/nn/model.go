@@ -32,7 +32,6 @@ type Model struct {
 
 	maxB, maxT int
 	pool       kernels.Pool // single-threaded: parallelism is across workers
-	buf        []float32    // every activation below
 
 	encoded          []float32 // [N,C]
 	layers           []layerActs
@@ -105,16 +104,7 @@ func NewModel(p *Params, maxB, maxT int) *Model {
 	add(&m.doh, N*C)
 	add(&m.dp, attBlock*maxT)
 	add(&m.tr, transposedLen(maxT, C/NH))
-	total := 0
-	for _, s := range sizes {
-		total += s
-	}
-	m.buf = make([]float32, total)
-	off := 0
-	for i, s := range sizes {
-		*dsts[i] = m.buf[off : off+s : off+s]
-		off += s
-	}
+	carve(sizes, dsts) // every activation in one buffer
 	return m
 }
 
