@@ -74,7 +74,7 @@ e2e-browser: web build ## the page, the element, WebGPU and remote mode in headl
 	node --test --test-concurrency=1 e2e/browser/
 
 # --- sandbox (wasm/sandbox, wasm/guest, wasm/examples) -------------------------
-sandbox-guest: ## rebuild the embedded engine guest (wasm/sandbox/twig-guest.wasm + guest.sum) after changing core/engine, core/protocol, internal/world or wasm/guest
+sandbox-guest: ## rebuild the embedded engine guest (wasm/sandbox/twig-guest.wasm + guest.sum) after changing a package it is built from (go list -deps ./wasm/guest/twig: core/engine, core/protocol, core/canvas, core/rolecall, wasm/abi, wasm/guest, internal/textutil)
 	$(GO) generate ./wasm/sandbox
 
 sandbox-examples: ## build the example policy guest into bin/lowthink.wasm (twig sandbox run bin/lowthink.wasm "PROMPT")
