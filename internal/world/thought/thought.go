@@ -195,16 +195,7 @@ func ModelPromptWords(s scene.Spec) []string {
 			w = append(w, "and")
 		}
 		w = append(w, NumberWords[g.Count])
-		if g.Size != scene.Any {
-			w = append(w, scene.Sizes[g.Size])
-		}
-		if g.Texture != scene.Any {
-			w = append(w, scene.Textures[g.Texture])
-		}
-		if g.Color != scene.Any {
-			w = append(w, scene.Colors[g.Color])
-		}
-		w = append(w, scene.Shapes[g.Shape])
+		w = append(w, GroupWords(g)...)
 	}
 	for _, r := range s.Relations {
 		w = append(w, ",", OrdinalWords[r.A], relationToken[r.Kind], OrdinalWords[r.B])
