@@ -460,12 +460,8 @@ func (a *apiHandler) redrawPixels(ctx context.Context, req protocol.CallRequest,
 // redraw plays the think call (when needed) and the paint call of req, and
 // writes the paint call's strips into out.
 func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest, out *canvas.Canvas) (*canvas.Canvas, string, error) {
-	if req.Thought == "" && req.Settings.Think {
-		done, err := a.g.Call(ctx, protocol.Call{Role: protocol.RoleThink, Request: req}, func(protocol.Payload) error { return nil })
-		if err != nil {
-			return nil, "", err
-		}
-		req.Thought = done.Thought.Text
+	if err := a.think(ctx, &req); err != nil {
+		return nil, "", err
 	}
 	_, err := a.g.Call(ctx, protocol.Call{Role: protocol.RolePaint, Request: req}, func(p protocol.Payload) error {
 		s, ok := p.(*protocol.CallStrip)
@@ -485,6 +481,20 @@ func (a *apiHandler) redraw(ctx context.Context, req protocol.CallRequest, out *
 	return out, req.Thought, nil
 }
 
+// think sets req.Thought with a think call when the request has none and
+// its settings think.
+func (a *apiHandler) think(ctx context.Context, req *protocol.CallRequest) error {
+	if req.Thought != "" || !req.Settings.Think {
+		return nil
+	}
+	done, err := a.g.Call(ctx, protocol.Call{Role: protocol.RoleThink, Request: *req}, func(protocol.Payload) error { return nil })
+	if err != nil {
+		return err
+	}
+	req.Thought = done.Thought.Text
+	return nil
+}
+
 // redrawTokens paints req.Rows (token rows) of req.Canvas (a token view)
 // anew with a token model and returns the new token view and thought.
 func (a *apiHandler) redrawTokens(ctx context.Context, req protocol.CallRequest) ([]int, string, error) {
@@ -496,12 +506,8 @@ func (a *apiHandler) redrawTokens(ctx context.Context, req protocol.CallRequest)
 	}
 	req.Canvas = seen
 	req = TokenRequest(req)
-	if req.Thought == "" && req.Settings.Think {
-		done, err := a.g.Call(ctx, protocol.Call{Role: protocol.RoleThink, Request: req}, func(protocol.Payload) error { return nil })
-		if err != nil {
-			return nil, "", err
-		}
-		req.Thought = done.Thought.Text
+	if err := a.think(ctx, &req); err != nil {
+		return nil, "", err
 	}
 	_, err := a.g.Call(ctx, protocol.Call{Role: protocol.RolePaint, Request: req}, func(p protocol.Payload) error {
 		if s, ok := p.(*protocol.CallStrip); ok && len(s.Tokens) > 0 {
