@@ -7,7 +7,7 @@
 // (A·Bᵀ, A·B, Aᵀ·B) run as one packed, cache-blocked GEMM (gemm.go) whose
 // micro-kernel is chosen once at start-up from the CPU's features: AVX-512
 // (12×32 tiles, 8×32 for few rows) or AVX2+FMA (6×16) in generated Go
-// assembly (gemm_amd64.s, from internal/asmgen), else portable Go (wasm,
+// assembly (gemm_amd64.s, from asmgen), else portable Go (wasm,
 // arm64, old x86). Operands already laid out as the micro-kernel reads them
 // (B row-major, A transposed or row-major) are read in place; the rest is
 // packed. Products of fewer than gemmMinRows rows stay matrix-vector: vek's

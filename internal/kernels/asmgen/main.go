@@ -1,5 +1,7 @@
 // Command asmgen writes internal/kernels/gemm_amd64.s: the GEMM micro-kernels
-// (AVX-512 12×32 and AVX2+FMA 6×16) and the register-only FMA peak loops.
+// (AVX-512 12×32 and AVX2+FMA 6×16), the register-only FMA peak loops, the
+// AVX-512 vector kernels (products, softmax, layer norm, add, GELU) and the
+// half-precision kernels of the decoders' caches (AVX-512, and AVX2+F16C).
 // The kernels are regular enough that generating them is clearer than
 // writing 24 accumulator rows by hand. Run: go generate ./internal/kernels
 package main
