@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"time"
@@ -66,12 +65,10 @@ func (r *run) emit(data []byte) (refused bool, _ *Error) {
 	if d, ok := payload.(*protocol.RunDone); ok && d.PNG == "" && r.fold.Canvas != nil {
 		// An ABI 2 engine guest leaves the final canvas's PNG to the host
 		// (engine.CanvasPNG): the canvas folded from its events is the one
-		// it painted, and encoding it here is native.
-		png, err := r.fold.Canvas.EncodePNG()
-		if err != nil {
-			return false, errorf(KindABI, "emit_event: run_done without a png, and the run's canvas does not encode: %v", err)
-		}
-		d.PNG = base64.StdEncoding.EncodeToString(png)
+		// it painted, and encoding it here is native — and, as for a native
+		// engine's run_done, done only when the event is serialized, from a
+		// copy of the canvas.
+		d.SetPNGSource(r.fold.Canvas.Clone().Whole())
 	}
 	r.track(payload)
 	return r.send(payload) != nil, nil
