@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"strings"
 	"testing"
 
@@ -81,6 +82,41 @@ func TestPixelPainter(t *testing.T) {
 	}
 	if !bytes.Equal(f.Canvas.Pix, r.res.Canvas.Pix) {
 		t.Fatal("the events do not rebuild the canvas")
+	}
+	// The PNGs are encoded only when the events are written: nothing set
+	// them on the way, and what is written is each strip's eager encode,
+	// whose events fold to the same canvas.
+	var wire bytes.Buffer
+	w := protocol.NewWriter(&wire)
+	for _, ev := range r.events {
+		switch p := ev.Payload.(type) {
+		case *protocol.BandProgress:
+			want, err := canvas.Strip{Rows: p.Rows, W: 24, Pix: r.res.Canvas.Pix[4*24*p.Rows.Start : 4*24*p.Rows.End]}.Base64()
+			if p.PNG != "" || err != nil || mustPNG(t, p) != want {
+				t.Fatalf("band_progress rows %v: png set %v, or not the strip's encode", p.Rows, p.PNG != "")
+			}
+		case *protocol.RunDone:
+			want, err := r.res.Canvas.EncodePNG()
+			if p.PNG != "" || err != nil || mustPNG(t, p) != base64.StdEncoding.EncodeToString(want) {
+				t.Fatalf("run_done: png set %v, or not the canvas's encode", p.PNG != "")
+			}
+		}
+		if err := w.Write(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read, err := protocol.ReadAll(&wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := fold.New()
+	for _, ev := range read {
+		if err := g.Apply(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !bytes.Equal(g.Canvas.Pix, r.res.Canvas.Pix) {
+		t.Fatal("the written events do not rebuild the canvas")
 	}
 	if d := of[*protocol.RunDone](r)[0]; mustPNG(t, d) == "" || d.Tokens != nil {
 		t.Errorf("run_done png %d bytes, tokens %v", len(mustPNG(t, d)), d.Tokens)
