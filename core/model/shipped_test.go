@@ -14,7 +14,7 @@ import (
 // scores are the same on every run of a kernel path): thinking must beat
 // drawing straight through, and the model's own reflection must not lose to
 // thinking alone. The floor is set from the full benchmark (think+reflect
-// 77.4 %) less the sample's spread. Set TWIG_SLOW=1 to run it.
+// 81.0 %; this sample 81.1 %) less the sample's spread. Set TWIG_SLOW=1 to run it.
 func TestShippedWeightsThink(t *testing.T) {
 	if os.Getenv("TWIG_SLOW") == "" {
 		t.Skip("slow: set TWIG_SLOW=1 (make test-slow)")
@@ -36,7 +36,7 @@ func TestShippedWeightsThink(t *testing.T) {
 	if reflect < think-0.05 {
 		t.Errorf("think+reflect (%.2f) is worse than think (%.2f)", reflect, think)
 	}
-	if reflect < 0.7 {
-		t.Errorf("think+reflect overall %.2f on the sample is below the 0.70 floor", reflect)
+	if reflect < 0.75 {
+		t.Errorf("think+reflect overall %.2f on the sample is below the 0.75 floor", reflect)
 	}
 }

@@ -55,12 +55,17 @@ type RLOptions struct {
 	reward func(spec scene.Spec, canvas tokens.Tokens) float64
 }
 
-// DefaultRL is the RL recipe of the shipped weights.
+// DefaultRL is the RL recipe of the shipped weights: 1000 steps. The first
+// weights shipped after 500 steps; the run was resumed from its step-500
+// checkpoint (the rate is constant after the warm-up, so a run of 1000
+// steps from scratch is the same run) because the reward was still rising:
+// 500 more steps took the full benchmark's think+reflect from 77.4 % to
+// 81.0 % and think from 76.4 % to 81.1 %.
 func DefaultRL() RLOptions {
 	s := engine.DefaultSettings()
 	samp := model.DefaultSampling
 	samp.ReviewTemp = 1 // explore both verdicts
-	return RLOptions{Seed: 7, Steps: 500, Prompts: 8, Group: 8, LR: 1e-4, Warmup: 5, Beta: 0.02, Clip: 1,
+	return RLOptions{Seed: 7, Steps: 1000, Prompts: 8, Group: 8, LR: 1e-4, Warmup: 5, Beta: 0.02, Clip: 1,
 		PassWeight: 0.5, Rows: 12, RowTokens: 1024, Workers: 2, CkptEvery: 5, Settings: s, Sampling: samp}
 }
 
