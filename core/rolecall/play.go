@@ -48,11 +48,20 @@ func Reviews(roles engine.Roles) bool {
 // as they come; an emit error stops the call and is returned as is. The result is
 // the call_done payload; a failure is an *Error with the role's code.
 func Play(ctx context.Context, roles engine.Roles, r Request, emit func(protocol.Payload) error) (*protocol.CallDone, error) {
+	return PlayStrips(ctx, roles, r, emit, nil)
+}
+
+// PlayStrips is Play whose painted strips, when strip is not nil, go to
+// strip as the painter made them (checked) instead of to emit as a
+// *protocol.CallStrip with their PNG: a host that passes the pixels on (the
+// sandbox to its guest) encodes no PNG. The strip's pixels must not be
+// changed.
+func PlayStrips(ctx context.Context, roles engine.Roles, r Request, emit func(protocol.Payload) error, strip func(canvas.Strip) error) (*protocol.CallDone, error) {
 	switch r.Role {
 	case protocol.RoleThink:
 		return playThink(ctx, roles.Thinker, r, emit)
 	case protocol.RolePaint:
-		return playPaint(ctx, roles.Painter, r.Paint(), emit)
+		return playPaint(ctx, roles.Painter, r.Paint(), emit, strip)
 	case protocol.RoleCritique:
 		if roles.Critic == nil {
 			return nil, &Error{Code: protocol.CodeCritic, Err: errors.New("the backend has no critic")}
@@ -131,7 +140,7 @@ func playThink(ctx context.Context, th engine.Thinker, r Request, emit func(prot
 	return &protocol.CallDone{Role: protocol.RoleThink, Thought: &protocol.ThoughtResult{Text: text, Tokens: toks, EndRow: end}}, nil
 }
 
-func playPaint(ctx context.Context, p engine.Painter, req engine.PaintRequest, emit func(protocol.Payload) error) (*protocol.CallDone, error) {
+func playPaint(ctx context.Context, p engine.Painter, req engine.PaintRequest, emit func(protocol.Payload) error, strip func(canvas.Strip) error) (*protocol.CallDone, error) {
 	if p == nil {
 		return nil, &Error{Code: protocol.CodePainter, Err: errors.New("the backend has no painter")}
 	}
@@ -149,14 +158,25 @@ func playPaint(ctx context.Context, p engine.Painter, req engine.PaintRequest, e
 			if cbErr != nil {
 				return
 			}
-			png, e := engine.CheckStrip(req.Canvas, s, next, stop)
+			var png string
+			var e error
+			if strip != nil {
+				e = engine.CheckStripOnly(req.Canvas, s, next, stop)
+			} else {
+				png, e = engine.CheckStrip(req.Canvas, s, next, stop)
+			}
 			if e != nil {
 				cbErr = &Error{Code: protocol.CodePainter, Err: e}
 				cancel(cbErr)
 				return
 			}
 			next = s.Rows.End
-			if e := emit(&protocol.CallStrip{Rows: s.Rows, PNG: png, Tokens: slices.Clone(s.Tokens)}); e != nil {
+			if strip != nil {
+				e = strip(s)
+			} else {
+				e = emit(&protocol.CallStrip{Rows: s.Rows, PNG: png, Tokens: slices.Clone(s.Tokens)})
+			}
+			if e != nil {
 				cbErr = e
 				cancel(e)
 			}

@@ -513,6 +513,19 @@ func AppendEvent(b []byte, p protocol.Payload) (_ []byte, ok bool) {
 	if err != nil {
 		return b, false
 	}
+	return AppendEventNoPNG(b, p)
+}
+
+// AppendEventNoPNG is AppendEvent leaving out a band_progress's or
+// run_done's PNG that is still to be encoded from its source: for a guest
+// whose host has those pixels (the strip its painter sent, the canvas it
+// folds from the run's events) and fills the PNG in itself, so that the
+// guest encodes no PNG in wasm.
+func AppendEventNoPNG(b []byte, p protocol.Payload) (_ []byte, ok bool) {
+	code := eventCode(p)
+	if code == 0 {
+		return b, false
+	}
 	c := codec{buf: append(b, code)}
 	c.event(p)
 	return c.buf, true

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 )
@@ -306,5 +307,37 @@ func TestStripMessages(t *testing.T) {
 	p, err := c.Add(got)
 	if err != nil || !reflect.DeepEqual(p, in) {
 		t.Fatalf("strip came back as %+v (%v), want %+v", p, err, in)
+	}
+}
+
+// A native band_progress carries its PNG's source: AppendEvent's frame
+// carries the PNG encoded from it, AppendEventNoPNG's leaves it to the host.
+func TestAppendEventPNGSource(t *testing.T) {
+	s := canvas.Strip{Rows: protocol.Rows{Start: 0, End: 2}, W: 3, Pix: make([]uint8, 4*3*2)}
+	for i := range s.Pix {
+		s.Pix[i] = uint8(i * 7)
+	}
+	want, err := s.Base64()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &protocol.BandProgress{Rows: s.Rows}
+	ev.SetPNGSource(s)
+	for _, tc := range []struct {
+		name   string
+		append func([]byte, protocol.Payload) ([]byte, bool)
+		png    string
+	}{{"AppendEvent", AppendEvent, want}, {"AppendEventNoPNG", AppendEventNoPNG, ""}} {
+		frame, ok := tc.append(nil, ev)
+		if !ok {
+			t.Fatalf("%s: no frame", tc.name)
+		}
+		p, err := DecodeEvent(frame)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := p.(*protocol.BandProgress); got.PNG != tc.png || got.Rows != s.Rows {
+			t.Errorf("%s: rows %v png %q, want %v %q", tc.name, got.Rows, got.PNG, s.Rows, tc.png)
+		}
 	}
 }

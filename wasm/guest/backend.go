@@ -19,19 +19,46 @@ import (
 type backend struct {
 	h    Host
 	info abi.BackendInfo
-	buf  []byte // reused for messages
-	req  []byte // reused for requests
-	pix  []byte // the pixels of the strip message being handed on
+	buf  []byte       // reused for messages
+	req  []byte       // reused for requests
+	pix  []byte       // the pixels of the strip message being handed on
+	last canvas.Strip // the last strip the host sent without a PNG
+}
+
+// hostPNG reports whether event p's PNG is left to the host: a
+// band_progress of the strip the host just sent without one (the host
+// keeps it, and a PNG encoded here would cost more than the rest of the
+// guest's run), and run_done's final canvas (the host folds the same
+// canvas from the run's events).
+func (b *backend) hostPNG(p protocol.Payload) bool {
+	switch e := p.(type) {
+	case *protocol.BandProgress:
+		s, ok := e.PNGSource().(canvas.Strip)
+		if !ok || e.PNG != "" || s.Rows != b.last.Rows || len(s.Pix) == 0 || len(b.last.Pix) == 0 || &s.Pix[0] != &b.last.Pix[0] {
+			return false
+		}
+		b.last = canvas.Strip{}
+		return true
+	case *protocol.RunDone:
+		return e.PNG == "" && e.PNGSource() != nil
+	}
+	return false
 }
 
 // strip turns a call_strip into the engine's strip (rolecall.Client.Strip):
-// with the pixels the host sent beside its PNG, not decoding the PNG, which
-// in wasm cost more than the rest of the guest's run; the PNG is kept for
-// the engine to pass on. Without them (an older host), the PNG is decoded.
+// with the pixels the host sent, not decoding a PNG, which in wasm cost
+// more than the rest of the guest's run. The host sends no PNG beside them
+// (its band_progress is left to the host, hostPNG); an older host's PNG is
+// kept for the engine to pass on. Without pixels (an older host still),
+// the PNG is decoded.
 func (b *backend) strip(s *protocol.CallStrip, w int) (canvas.Strip, error) {
 	h := s.Rows.End - s.Rows.Start
 	if b.pix == nil || w < 1 || h < 1 || len(b.pix) != 4*w*h {
 		return canvas.DecodeBase64(s.PNG, s.Rows, w, s.Tokens)
+	}
+	if s.PNG == "" {
+		b.last = canvas.Strip{Rows: s.Rows, W: w, Pix: b.pix, Tokens: s.Tokens}
+		return b.last, nil
 	}
 	png, err := base64.StdEncoding.DecodeString(s.PNG)
 	if err != nil {

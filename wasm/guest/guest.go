@@ -56,7 +56,15 @@ func play(h Host, input []byte) uint32 {
 	var buf []byte
 	sink := func(ev protocol.Event) error {
 		// The host owns the envelope: a binary frame is the payload only.
-		data, ok := abi.AppendEvent(buf[:0], ev.Payload)
+		// A strip the host painted and the final canvas go without their
+		// PNG: the host has their pixels and encodes it natively.
+		var data []byte
+		var ok bool
+		if b.hostPNG(ev.Payload) {
+			data, ok = abi.AppendEventNoPNG(buf[:0], ev.Payload)
+		} else {
+			data, ok = abi.AppendEvent(buf[:0], ev.Payload)
+		}
 		if !ok { // a type without an event code: JSON
 			var err error
 			if data, err = ev.MarshalJSON(); err != nil {

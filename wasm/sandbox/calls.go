@@ -184,10 +184,6 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 			}
 			r.brun = br
 			r.roles = br.Roles()
-			if r.roles.Painter != nil {
-				r.tap = &stripTap{Painter: r.roles.Painter}
-				r.roles.Painter = r.tap
-			}
 			return abi.Message{Type: abi.MsgDone, Roles: &abi.Roles{Thinker: r.roles.Thinker != nil,
 				Painter: r.roles.Painter != nil, Critic: r.roles.Critic != nil, Decider: r.roles.Decider != nil,
 				Reviewer: rolecall.Reviews(r.roles)}}
@@ -205,22 +201,27 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 		return nil, bad(err)
 	}
 	return func(ctx context.Context, yield func(abi.Message)) abi.Message {
-		done, err := rolecall.Play(ctx, r.roles, q, func(p protocol.Payload) error {
-			m := abi.StreamMessage(p)
-			if s, ok := p.(*protocol.CallStrip); ok && r.abi != abi.Version1 && q.State.Canvas != nil {
-				// The strip's pixels, as the painter made them (or decoded
-				// here natively): in the guest decoding its PNG cost ten to
-				// twenty times as much. AppendMessage copies them at once.
-				w := q.State.Canvas.W
-				if t := r.tap; t != nil && t.last.Rows == s.Rows && t.last.W == w && len(t.last.Pix) == 4*w*(s.Rows.End-s.Rows.Start) {
-					m.Pix = t.last.Pix
-				} else if d, err := canvas.DecodeBase64(s.PNG, s.Rows, w, nil); err == nil {
-					m.Pix = d.Pix
-				}
-			}
-			yield(m)
+		emit := func(p protocol.Payload) error {
+			yield(abi.StreamMessage(p))
 			return nil
-		})
+		}
+		var strip func(canvas.Strip) error
+		if r.abi != abi.Version1 {
+			// A strip goes to an ABI 2 guest as its pixels, as the painter
+			// made them, without a PNG: in the guest decoding a PNG cost ten
+			// to twenty times as much as here, and encoding it here is work
+			// a native run does only when its events are serialized. The
+			// guest's band_progress of the strip leaves the PNG to the host
+			// (emit), which has the strip. AppendMessage copies the pixels
+			// at once.
+			strip = func(s canvas.Strip) error {
+				r.strip = s
+				rows := s.Rows
+				yield(abi.Message{Type: abi.MsgStrip, Rows: &rows, Tokens: s.Tokens, Pix: s.Pix})
+				return nil
+			}
+		}
+		done, err := rolecall.PlayStrips(ctx, r.roles, q, emit, strip)
 		if err != nil {
 			return fail(rolecall.RoleCause(err))
 		}
@@ -231,21 +232,3 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 		return ms[len(ms)-1]
 	}, nil
 }
-
-// stripTap is the run's painter, seen by the host: it keeps the last strip
-// it painted, whose pixels go to the guest beside the strip's PNG.
-type stripTap struct {
-	engine.Painter
-	last canvas.Strip
-}
-
-// PaintBand implements engine.Painter.
-func (t *stripTap) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
-	return t.Painter.PaintBand(ctx, req, func(s canvas.Strip) {
-		t.last = s
-		onStrip(s)
-	})
-}
-
-// Geometry implements engine.Sizer: the painter's own.
-func (t *stripTap) Geometry() engine.Geometry { return engine.GeometryOf(t.Painter) }

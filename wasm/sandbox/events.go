@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/wasm/abi"
@@ -61,14 +62,26 @@ func (r *run) emit(data []byte) (refused bool, _ *Error) {
 		if p.Pixels != nil || p.PNG != "" && p.Rows.End <= p.Rows.Start {
 			return false, errorf(KindABI, "emit_event: band_progress carries pixels without twig/2 rows; send strips (rows, png)")
 		}
-	}
-	if d, ok := payload.(*protocol.RunDone); ok && d.PNG == "" && r.fold.Canvas != nil {
-		// An ABI 2 engine guest leaves the final canvas's PNG to the host
-		// (engine.CanvasPNG): the canvas folded from its events is the one
-		// it painted, and encoding it here is native — and, as for a native
-		// engine's run_done, done only when the event is serialized, from a
-		// copy of the canvas.
-		d.SetPNGSource(r.fold.Canvas.Clone().Whole())
+		if p.PNG == "" && r.abi != abi.Version1 {
+			// An ABI 2 guest leaves the PNG of the strip the painter just
+			// sent it to the host, which has the strip: its pixels are the
+			// event's (fold takes them, and the PNG is encoded when the
+			// event is serialized, as in a native run).
+			s := r.strip
+			if s.Pix == nil || s.Rows != p.Rows || !slices.Equal(s.Tokens, p.Tokens) {
+				return false, errorf(KindABI, "emit_event: band_progress rows [%d,%d) without a png: only the strip the painter just sent (same rows and tokens) may leave its png to the host", p.Rows.Start, p.Rows.End)
+			}
+			r.strip = canvas.Strip{}
+			p.SetPNGSource(s)
+		}
+	case *protocol.RunDone:
+		if p.PNG == "" && r.fold.Canvas != nil {
+			// An ABI 2 guest leaves the final canvas's PNG to the host: the
+			// canvas folded from its events is the one it painted, and it
+			// is encoded (natively) when the event is serialized, from a
+			// copy (the result's canvas is the caller's).
+			p.SetPNGSource(r.fold.Canvas.Clone().Whole())
+		}
 	}
 	r.track(payload)
 	return r.send(payload) != nil, nil

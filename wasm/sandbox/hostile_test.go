@@ -61,6 +61,8 @@ func TestHostileGuestsAreContained(t *testing.T) {
 	// claiming 2⁶² tokens.
 	frame, _ := abi.AppendEvent(nil, &protocol.ThoughtDelta{Text: strings.Repeat("a", 60000)})
 	forgedFrame, _ := abi.AppendEvent(nil, &protocol.BandProgress{Tokens: make([]int, 16), PNG: "iVBORw0KGgo="})
+	// a strip left to the host (no PNG) that its painter never sent
+	noStripFrame, _ := abi.AppendEvent(nil, &protocol.BandProgress{Rows: protocol.Rows{Start: 0, End: 16}, Tokens: make([]int, 16)})
 	badFrame := []byte{abi.EventBandProgress, 0, 0, 0, 2, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x3f}
 	emitForever := func(n int) []byte {
 		return cat([]byte{opLoop, blockVoid}, i32c(4096), i32c(int64(n)), call(fnEmitEvent), []byte{opDrop, opBr, 0, opEnd}, i32c(0))
@@ -111,6 +113,9 @@ func TestHostileGuestsAreContained(t *testing.T) {
 		{name: "forged picture frame", wasm: func() []byte {
 			return guestModule(2, cat(i32c(4096), i32c(int64(len(forgedFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), forgedFrame)
 		}, kind: sandbox.KindABI, says: "band_progress carries pixels"},
+		{name: "strip the painter never sent", wasm: func() []byte {
+			return guestModule(2, cat(i32c(4096), i32c(int64(len(noStripFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), noStripFrame)
+		}, kind: sandbox.KindABI, says: "band_progress rows [0,16) without a png: only the strip the painter just sent"},
 		{name: "bad event frame", wasm: func() []byte {
 			return guestModule(2, cat(i32c(4096), i32c(int64(len(badFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), badFrame)
 		}, kind: sandbox.KindABI, says: "emit_event: not a twig event frame: band_progress event: abi: bad frame: a list longer than the frame"},

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/fold"
 	"github.com/twig-project/twig/core/protocol"
@@ -47,7 +48,7 @@ type run struct {
 	started  bool
 	brun     engine.Run
 	roles    engine.Roles
-	tap      *stripTap // the run's painter, keeping its last strip
+	strip    canvas.Strip // the painter's last strip sent to an ABI 2 guest, until its band_progress
 	calls    map[uint32]*roleCall
 	workers  workers // idle role-call workers of this run
 	lastCall uint32
