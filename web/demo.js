@@ -547,6 +547,7 @@ async function play(run, backend) {
   for await (const ev of run) {
     if (demo.run !== run) return;
     st.apply(ev);
+    if (st.lastRefused) continue; // a malformed event changes nothing (st.refused says why)
     view.event(ev);
     const b = ev.band !== undefined ? st.band(ev.band) : null;
     switch (ev.type) {

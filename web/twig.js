@@ -478,7 +478,43 @@
       }
       this.lastStrip = this.view(px);
     }
+    /**
+     * check says why ev cannot be folded now ("" when it can): the bounds of
+     * docs/PROTOCOL.md's fold — run_started first and once, nothing after
+     * run_done or error, bands opened in order (at most 16), a band's
+     * events only once it started, a strip inside its band's rows whose
+     * PNG header says width × its rows, tokens only as whole token rows.
+     */
+    check(ev) {
+      if (ev.type === "run_started") return this.started ? "a second run_started" : "";
+      if (!this.started) return `${ev.type} before run_started`;
+      if (this.done || this.error) return `${ev.type} after the run ended`;
+      if (ev.type === "band_started") return ev.band !== this.bands.length || ev.band >= 16 ? `band ${ev.band} opened out of order` : "";
+      if (ev.band === undefined || ["run_done", "error", "think_decision", "budget_exhausted"].includes(ev.type)) return "";
+      const b = this.bands[ev.band];
+      if (!b || !b.rows) return `${ev.type} of band ${ev.band}, which has not started`;
+      if (ev.type !== "band_progress" || this.v !== V2) return "";
+      const r = ev.rows, end = b.rows.end < 0 ? Infinity : b.rows.end;
+      const lo = this.picture || !this.grid ? b.rows.start : (b.rows.start * this.height) / this.grid;
+      const hi = this.picture || !this.grid ? end : (end * this.height) / this.grid;
+      if (!r || !(r.start >= lo && r.end <= hi && r.start < r.end)) return `a strip of rows ${JSON.stringify(r)} outside band ${ev.band}`;
+      const size = pngSize(ev.png);
+      if (!size || size[0] !== this.width || size[1] !== r.end - r.start) return `band ${ev.band}: a strip whose PNG is not ${this.width}×${r.end - r.start}`;
+      if (ev.tokens && (!this.grid || ev.tokens.length !== ((r.end - r.start) * this.grid * this.grid) / this.height)) return `band ${ev.band}: a strip's tokens are not whole token rows`;
+      return "";
+    }
+    /**
+     * apply folds ev (see check): an event that cannot be folded changes
+     * nothing and is kept in `refused` ({event, why}); `lastRefused` says
+     * whether ev was.
+     */
     apply(ev) {
+      const why = this.check(ev);
+      this.lastRefused = !!why;
+      if (why) {
+        (this.refused ||= []).push({ event: ev, why });
+        return this;
+      }
       switch (ev.type) {
         case "run_started":
           this.started = ev;
@@ -811,6 +847,21 @@
   }
 
   // ------------------------------------------------------------------ canvas
+
+  /** pngSize reads [width, height] from a base64 PNG's header (null: not a PNG). */
+  function pngSize(b64) {
+    if (typeof b64 !== "string" || b64.length < 32) return null;
+    let h;
+    try {
+      h = Uint8Array.from(atob(b64.slice(0, 32)), (c) => c.charCodeAt(0));
+    } catch (e) {
+      return null;
+    }
+    const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+    if (sig.some((v, i) => h[i] !== v) || String.fromCharCode(...h.slice(12, 16)) !== "IHDR") return null;
+    const be = (i) => ((h[i] << 24) | (h[i + 1] << 16) | (h[i + 2] << 8) | h[i + 3]) >>> 0;
+    return [be(16), be(20)];
+  }
 
   /** decodePNG turns a base64 PNG into an ImageBitmap. */
   function decodePNG(b64) {
@@ -1180,6 +1231,7 @@
     }
     _onEvent(ev) {
       const st = this.state.apply(ev);
+      if (st.lastRefused) return; // a malformed event: nothing to show
       this._view.event(ev);
       this._emit("twig-event", { event: ev });
       const b = ev.band !== undefined ? st.band(ev.band) : null;

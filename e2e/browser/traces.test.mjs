@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import path from "node:path";
 import { serve, launch, openPage, repo } from "./harness.mjs";
 
@@ -56,5 +57,38 @@ test("the page replays a twig/1 trace as twig replay does", async () => {
   assert.equal(got.card, `rows ${done.bands[0].start + 1}–${done.bands[0].end}`);
   assert.ok(got.redraws.length >= 1 && got.redraws.every(([b, a]) => b && a), JSON.stringify(got.redraws));
   assert.ok(got.figures >= 2, "the redraw's before and after are not shown");
+  await page.context().close();
+});
+
+// The page's fold keeps docs/PROTOCOL.md's bounds: malformed events in a
+// real twig/2 trace (the engine's, e2e/browser/reviewtrace) are refused,
+// each with its reason, and change nothing.
+test("the page's fold refuses malformed events and folds the rest", async () => {
+  const lines = execFileSync("go", ["run", "./e2e/browser/reviewtrace"], { cwd: repo, maxBuffer: 1 << 24 }).toString().trim().split("\n");
+  const events = lines.map((l) => JSON.parse(l));
+  assert.equal(events[0].v, "twig/2");
+  const page = await openPage(chrome.browser, `${srv.url}?webgpu=off`);
+  const got = await page.evaluate((events) => {
+    const strip = events.find((e) => e.type === "band_progress" && e.band === 0);
+    const other = events.find((e) => e.type === "band_progress" && e.rows.end - e.rows.start !== strip.rows.end - strip.rows.start) || strip;
+    const bad = [
+      { ...strip, rows: { start: 250, end: 256 } }, // outside band 0's rows
+      { ...strip, png: other === strip ? "iVBORw0KGgo=" : other.png, rows: strip.rows, band: 0, _note: "size" }, // a PNG of other rows
+      { ...strip, band: 9 }, // a band that never started
+      { ...strip, tokens: [1, 2, 3] }, // tokens that are not whole token rows
+    ];
+    const clean = twig.RunState.from(events);
+    const st = new twig.RunState();
+    events.forEach((e, i) => {
+      if (i === 3) bad.forEach((b) => st.apply(b)); // early on, before band 0's strips
+      st.apply(e);
+    });
+    st.apply({ ...strip }); // after run_done
+    return { refused: (st.refused || []).map((r) => r.why), same: JSON.stringify(st.tokens) === JSON.stringify(clean.tokens),
+      cleanRefused: (clean.refused || []).length, strips: st.strips.length === clean.strips.length };
+  }, events);
+  assert.equal(got.cleanRefused, 0, "the engine's own trace had refused events");
+  assert.equal(got.refused.length, 5, JSON.stringify(got.refused));
+  assert.ok(got.same && got.strips, "a refused event changed the fold");
   await page.context().close();
 });
