@@ -204,9 +204,9 @@ func (s *session) startJob(id string, f func(ctx context.Context)) {
 	}()
 }
 
-// finish releases a request's slot; it is called when its terminal event is
-// queued (so the client may reuse the id once it sees it) and again when its
-// goroutine ends.
+// finish releases a request's slot; it is called just before its terminal
+// event is queued (so the client may reuse the id and the slot once it sees
+// it) and again when its goroutine ends.
 func (s *session) finish(id string) {
 	s.mu.Lock()
 	j := s.jobs[id]
@@ -282,7 +282,11 @@ func (s *session) emit(ev protocol.Event) error {
 		f(ev)
 	}
 	if terminal(ev.Type) && ev.RunID != "" {
-		defer s.finish(ev.RunID)
+		// Free the slot before the event is queued, not after: the writer
+		// may send it at once, and a client that starts its next request as
+		// soon as it reads this one's end must find the slot free (a
+		// deferred release lost that race under load: too_many_requests).
+		s.finish(ev.RunID)
 	}
 	if err := s.out.push(ev); err != nil {
 		if errors.Is(err, errQueueFull) {

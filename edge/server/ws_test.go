@@ -3,11 +3,13 @@ package server_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -570,4 +572,38 @@ func TestPerAddressLimits(t *testing.T) {
 func blank() *canvas.Canvas {
 	c, _ := engine.TokenGeometry.NewCanvas()
 	return c
+}
+
+// A run's in-flight slot is free by the time its terminal event is written:
+// a client that starts its next request the moment it reads run_done must
+// not be refused. The slot used to be released after the event was queued,
+// so a writer on the other CPU could send run_done first (TestPerAddressLimits
+// failed so under load); the writer's hook checks the order on every run.
+func TestSlotFreeBeforeRunDoneIsWritten(t *testing.T) {
+	var gw atomic.Pointer[gateway.Gateway]
+	refused := make(chan error, 16)
+	onWrite := func(ev protocol.Event) {
+		if ev.Type != protocol.TypeRunDone {
+			return
+		}
+		release, err := gw.Load().Acquire("127.0.0.1")
+		if err == nil {
+			release()
+		}
+		refused <- err
+	}
+	ts := newServer(t, server.Options{Backend: newFake(1, 0).backend(), OnWrite: onWrite,
+		Limits: gateway.Limits{MaxInFlightPerAddr: 1}})
+	gw.Store(ts.Gateway())
+	c := dial(t, ts.ws, nil)
+	for i := range 10 {
+		id := fmt.Sprintf("r%d", i)
+		send(t, c, start(id, "anything", protocol.DefaultSettings()))
+		if evs := untilEnd(t, c, id); evs[len(evs)-1].Type != protocol.TypeRunDone {
+			t.Fatalf("run %s ended with %s", id, evs[len(evs)-1].Type)
+		}
+		if err := <-refused; err != nil {
+			t.Fatalf("run %s: its slot was still taken when run_done was written: %v", id, err)
+		}
+	}
 }
