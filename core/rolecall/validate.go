@@ -77,6 +77,18 @@ func (r Request) Review() engine.ReviewRequest {
 // TokenGeometry's when it says none). Errors say in one line what is
 // wrong; the gateway answers them with invalid_request.
 func Decode(c protocol.Call, host *canvas.Canvas) (Request, error) {
+	return decode(c, host, false)
+}
+
+// DecodeShared is Decode whose request without a canvas gets host itself,
+// not a copy: for a host that keeps one copy of the run's canvas between
+// the events that change it (the sandbox's), as the engine's requests
+// share one. Neither host nor the call may change it.
+func DecodeShared(c protocol.Call, host *canvas.Canvas) (Request, error) {
+	return decode(c, host, true)
+}
+
+func decode(c protocol.Call, host *canvas.Canvas, share bool) (Request, error) {
 	r := c.Request
 	out := Request{Role: c.Role, Round: r.Round, Thought: r.Thought, Row: r.Row, Attempt: r.Attempt,
 		Rejected: rejectedEngine(r.Rejected),
@@ -88,7 +100,7 @@ func Decode(c protocol.Call, host *canvas.Canvas) (Request, error) {
 		return out, err
 	}
 	st := &out.State
-	cv, err := requestCanvas(r, host)
+	cv, err := requestCanvas(r, host, share)
 	if err != nil {
 		return out, err
 	}
@@ -144,7 +156,7 @@ func Decode(c protocol.Call, host *canvas.Canvas) (Request, error) {
 }
 
 // requestCanvas is the canvas a request carries (see Decode).
-func requestCanvas(r protocol.CallRequest, host *canvas.Canvas) (*canvas.Canvas, error) {
+func requestCanvas(r protocol.CallRequest, host *canvas.Canvas, share bool) (*canvas.Canvas, error) {
 	w, h, g := r.Width, r.Height, r.Grid
 	if w == 0 && h == 0 {
 		if host != nil {
@@ -166,6 +178,9 @@ func requestCanvas(r protocol.CallRequest, host *canvas.Canvas) (*canvas.Canvas,
 	if r.Canvas == nil && r.CanvasPNG == "" && host != nil {
 		if host.W != w || host.H != h {
 			return nil, fmt.Errorf("the call's canvas is %d×%d, the run's %d×%d", w, h, host.W, host.H)
+		}
+		if share {
+			return host, nil
 		}
 		return host.Clone(), nil
 	}

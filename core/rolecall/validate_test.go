@@ -120,7 +120,8 @@ func TestDecode(t *testing.T) {
 }
 
 // TestDecodeFallbackCanvas: a request without a canvas gets the host's
-// (the sandbox host's run canvas), copied; a token view comes back whole.
+// (the sandbox host's run canvas), copied (DecodeShared: itself); a token
+// view comes back whole.
 func TestDecodeFallbackCanvas(t *testing.T) {
 	fb := mixed(t, 4, 4*u)
 	req, err := rolecall.Decode(protocol.Call{Role: "paint", Request: protocol.CallRequest{Prompt: "p",
@@ -134,6 +135,11 @@ func TestDecodeFallbackCanvas(t *testing.T) {
 	req.State.Canvas.Tokens[0] = 99
 	if fb.Tokens[0] == 99 {
 		t.Fatal("the fallback canvas was not copied")
+	}
+	shared, err := rolecall.DecodeShared(protocol.Call{Role: "paint", Request: protocol.CallRequest{Prompt: "p",
+		Settings: protocol.DefaultSettings(), Rows: protocol.Rows{Start: 4 * u, End: 8 * u}}}, fb)
+	if err != nil || shared.State.Canvas != fb {
+		t.Fatalf("DecodeShared did not hand on the host's canvas itself (%v)", err)
 	}
 	tv, err := rolecall.Decode(protocol.Call{Role: "think", Request: protocol.CallRequest{Prompt: "p", Settings: protocol.DefaultSettings(),
 		Rows: protocol.Rows{Start: 4 * u, End: 8 * u}, Width: 256, Height: 256, Grid: 16, Canvas: drawn(4)}}, nil)

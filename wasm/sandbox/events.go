@@ -119,6 +119,10 @@ func (r *run) send(p protocol.Payload) error {
 // event the fold refuses (a guest's forged stream) changes nothing.
 func (r *run) track(p protocol.Payload) {
 	f := r.fold
+	switch p.(type) {
+	case *protocol.RunStarted, *protocol.BandProgress, *protocol.BandRedrawn:
+		r.reqCanvas = nil // the events that change the canvas
+	}
 	if f.ApplyPayload(p) != nil {
 		return
 	}

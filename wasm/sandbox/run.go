@@ -42,7 +42,8 @@ type run struct {
 	sinkErr    error
 	violation  *Error
 	result     engine.Result
-	fold       *fold.State // the events so far, folded
+	fold       *fold.State    // the events so far, folded
+	reqCanvas  *canvas.Canvas // a copy of fold.Canvas for requests, until an event changes it
 
 	abi      int // the guest's ABI version: abi.Version (binary frames) or abi.Version1 (JSON)
 	started  bool

@@ -38,7 +38,16 @@ func (r *run) decodeCall(role string, data []byte) (rolecall.Request, error) {
 	if c.Request.Prompt != r.spec.Prompt {
 		return rolecall.Request{}, errors.New("the prompt is not the run's prompt")
 	}
-	return rolecall.Decode(c, r.fold.Canvas)
+	if c.Request.Canvas != nil || c.Request.CanvasPNG != "" || r.fold.Canvas == nil {
+		return rolecall.Decode(c, r.fold.Canvas)
+	}
+	// A request without a canvas gets the run's as its events describe it:
+	// one copy shared by the calls between the events that change it (the
+	// engine's requests share theirs the same way; roles never change it).
+	if r.reqCanvas == nil {
+		r.reqCanvas = r.fold.Canvas.Clone()
+	}
+	return rolecall.DecodeShared(c, r.reqCanvas)
 }
 
 // decodeIn decodes a request in the guest's ABI: a binary frame (with
