@@ -183,6 +183,17 @@ type CanvasPNG interface {
 	CanvasPNG(c *canvas.Canvas) ([]byte, error)
 }
 
+// CanvasReader is implemented by backends whose roles read a request's
+// canvas only when called, before their first callback, and keep no
+// reference to it: the sandbox's guest backend, which encodes each request
+// at once. The engine then hands their requests its own canvas instead of
+// a copy (in the wasm guest a 256 KB copy and its garbage cost about as
+// much as the rest of its run). A backend that wraps another's roles must
+// not implement it unless its wrappers keep to the same.
+type CanvasReader interface {
+	ReadsCanvasOnCall() bool
+}
+
 // RunSpec says what to run. When Seed is 0 the engine takes Settings.Seed;
 // otherwise Seed wins and is copied into Settings.Seed. Backends receive the
 // spec with both equal and Settings.Bands resolved.

@@ -773,3 +773,58 @@ func (c *expiring) Err() error {
 		return nil
 	}
 }
+
+// readerBackend is a backend whose roles read a request's canvas only when
+// called (engine.CanvasReader).
+type readerBackend struct{ engine.FuncBackend }
+
+func (readerBackend) ReadsCanvasOnCall() bool { return true }
+
+// TestCanvasReaderGetsTheCanvas: a CanvasReader's requests carry the
+// engine's canvas itself (the result's), with the strips painted so far;
+// other backends' requests carry copies; run_done's PNG source is a copy
+// either way, and both runs' events are the same.
+func TestCanvasReaderGetsTheCanvas(t *testing.T) {
+	var evs [2][]string
+	for i, reader := range []bool{false, true} {
+		f := &fakes{}
+		var b engine.Backend = engine.FuncBackend{NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) { return f.roles(), nil }}
+		if reader {
+			b = readerBackend{b.(engine.FuncBackend)}
+		}
+		r := mustDraw(t, b, settings(nil))
+		if len(f.paints) == 0 || len(f.thinks) == 0 {
+			t.Fatal("no paint or think requests")
+		}
+		for _, c := range []*canvas.Canvas{f.thinks[0].Canvas, f.paints[len(f.paints)-1].Canvas} {
+			if (c == r.res.Canvas) != reader {
+				t.Errorf("reader %v: a request's canvas is the result's: %v", reader, c == r.res.Canvas)
+			}
+		}
+		done := r.events[len(r.events)-1].Payload.(*protocol.RunDone)
+		if src, ok := done.PNGSource().(canvas.Strip); !ok || &src.Pix[0] == &r.res.Canvas.Pix[0] {
+			t.Errorf("reader %v: run_done's PNG source is not a copy of the canvas", reader)
+		}
+		for _, ev := range r.events {
+			ev.TMs, ev.RunID = 0, ""
+			if d, ok := ev.Payload.(*protocol.RunDone); ok {
+				c := *d
+				c.Stats.Timings = protocol.Timings{}
+				ev.Payload = &c
+			}
+			b, err := json.Marshal(ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs[i] = append(evs[i], string(b))
+		}
+	}
+	if len(evs[0]) != len(evs[1]) {
+		t.Fatalf("a CanvasReader's run has %d events, another backend's %d", len(evs[1]), len(evs[0]))
+	}
+	for i := range evs[0] {
+		if evs[0][i] != evs[1][i] {
+			t.Fatalf("event %d differs:\n%s\n%s", i, evs[0][i], evs[1][i])
+		}
+	}
+}

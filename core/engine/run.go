@@ -59,7 +59,10 @@ type runner struct {
 	canvas  *canvas.Canvas
 	// snap is a copy of canvas made for a request since canvas last
 	// changed (nil when none): requests in between share it.
-	snap     *canvas.Canvas
+	snap *canvas.Canvas
+	// noSnap: the backend's roles read the canvas only when called
+	// (CanvasReader), so requests get canvas itself.
+	noSnap   bool
 	thoughts []string
 	bands    []Rows
 	stats    protocol.Stats
@@ -90,6 +93,9 @@ func (r *runner) run(b Backend) error {
 		s.Bands = min(s.Bands, protocol.MaxBands)
 	}
 	r.s, r.spec.Settings = s, s
+	if c, ok := b.(CanvasReader); ok && c.ReadsCanvasOnCall() {
+		r.noSnap = true
+	}
 	if err := r.ctx.Err(); err != nil {
 		return r.fail(protocol.CodeCanceled, -1, "starting", err)
 	}
@@ -147,6 +153,7 @@ func (r *runner) run(b Backend) error {
 		// ever, from a copy (the caller owns Result.Canvas): the last
 		// request's when the canvas has not changed since (the last
 		// critique's).
+		r.noSnap = false
 		done.SetPNGSource(r.snapshot().Whole())
 	}
 	if r.canvas.AllTokens() {
@@ -269,6 +276,9 @@ func (r *runner) state(band int, rows Rows) State {
 
 // snapshot is a copy of the canvas as it is now, made once between changes.
 func (r *runner) snapshot() *canvas.Canvas {
+	if r.noSnap {
+		return r.canvas
+	}
 	if r.snap == nil {
 		r.snap = r.canvas.Clone()
 	}

@@ -75,6 +75,12 @@ func (b *backend) DefaultBands() int { return b.info.DefaultBands }
 // from the run's events (the same pixels), natively.
 func (b *backend) CanvasPNG(*canvas.Canvas) ([]byte, error) { return nil, nil }
 
+// ReadsCanvasOnCall implements engine.CanvasReader: Call encodes each
+// request (which carries no canvas pixels: the host keeps the canvas from
+// the run's events) before the first message, so the engine need not copy
+// its canvas for the requests.
+func (b *backend) ReadsCanvasOnCall() bool { return true }
+
 // NewRun opens the host's run (role start) and returns the roles it has.
 func (b *backend) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
 	var m abi.Message
