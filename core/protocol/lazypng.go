@@ -25,7 +25,19 @@ type lazyPNG struct {
 	err  error
 }
 
-func (l *lazyPNG) get() (string, error) {
+// source is l's source, or nil when there is none.
+func (l *lazyPNG) source() PNGSource {
+	if l == nil {
+		return nil
+	}
+	return l.src
+}
+
+// encoded is png when it is set, else l's source encoded (once), else "".
+func (l *lazyPNG) encoded(png string) (string, error) {
+	if png != "" || l == nil {
+		return png, nil
+	}
 	l.once.Do(func() { l.b64, l.err = l.src.Base64() })
 	return l.b64, l.err
 }
@@ -37,21 +49,11 @@ func (p *BandProgress) SetPNGSource(src PNGSource) { p.lazy = &lazyPNG{src: src}
 // PNGSource is the source set by SetPNGSource (a canvas.Strip from a
 // native engine), or nil: a consumer that wants the pixels takes them from
 // it rather than decoding the PNG back.
-func (p *BandProgress) PNGSource() PNGSource {
-	if p.lazy == nil {
-		return nil
-	}
-	return p.lazy.src
-}
+func (p *BandProgress) PNGSource() PNGSource { return p.lazy.source() }
 
 // EncodedPNG is the strip's base64 PNG: PNG when set, else its source's
 // (encoded once), else "".
-func (p *BandProgress) EncodedPNG() (string, error) {
-	if p.PNG != "" || p.lazy == nil {
-		return p.PNG, nil
-	}
-	return p.lazy.get()
-}
+func (p *BandProgress) EncodedPNG() (string, error) { return p.lazy.encoded(p.PNG) }
 
 // SetPNGSource makes src the final canvas's PNG when PNG is empty: it is
 // encoded when the event is first serialized or EncodedPNG is called, and
@@ -59,21 +61,11 @@ func (p *BandProgress) EncodedPNG() (string, error) {
 func (p *RunDone) SetPNGSource(src PNGSource) { p.lazy = &lazyPNG{src: src} }
 
 // PNGSource is the source set by SetPNGSource, or nil.
-func (p *RunDone) PNGSource() PNGSource {
-	if p.lazy == nil {
-		return nil
-	}
-	return p.lazy.src
-}
+func (p *RunDone) PNGSource() PNGSource { return p.lazy.source() }
 
 // EncodedPNG is the final canvas's base64 PNG: PNG when set, else its
 // source's (encoded once), else "".
-func (p *RunDone) EncodedPNG() (string, error) {
-	if p.PNG != "" || p.lazy == nil {
-		return p.PNG, nil
-	}
-	return p.lazy.get()
-}
+func (p *RunDone) EncodedPNG() (string, error) { return p.lazy.encoded(p.PNG) }
 
 // runDoneWire is RunDone's form on the wire (its fields, no source).
 type runDoneWire struct {
@@ -98,25 +90,24 @@ func (p RunDone) MarshalJSON() ([]byte, error) {
 // is not changed): for an encoder that reads the field (the sandbox ABI's
 // frames) or a consumer that wants it set. Other payloads return as they are.
 func WithPNG(p Payload) (Payload, error) {
+	var err error
 	switch e := p.(type) {
 	case *BandProgress:
 		if e.PNG == "" && e.lazy != nil {
-			png, err := e.lazy.get()
-			if err != nil {
+			c := *e
+			if c.PNG, err = e.EncodedPNG(); err != nil {
 				return nil, err
 			}
-			c := *e
-			c.PNG, c.lazy = png, nil
+			c.lazy = nil
 			return &c, nil
 		}
 	case *RunDone:
 		if e.PNG == "" && e.lazy != nil {
-			png, err := e.lazy.get()
-			if err != nil {
+			c := *e
+			if c.PNG, err = e.EncodedPNG(); err != nil {
 				return nil, err
 			}
-			c := *e
-			c.PNG, c.lazy = png, nil
+			c.lazy = nil
 			return &c, nil
 		}
 	}
