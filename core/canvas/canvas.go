@@ -334,15 +334,39 @@ func Decode(data []byte, w, h int) (*Canvas, error) {
 		return nil, err
 	}
 	copy(c.Pix, s.Pix)
-	for y := range h {
-		for x := 3; x < 4*w; x += 4 {
-			if c.Pix[4*w*y+x] != 0 {
+	c.paintVisible()
+	return c, nil
+}
+
+// FromImage returns img as a w×h canvas (scaled with Catmull-Rom when it
+// is another size): a client's picture. As in Decode, a row is painted
+// when one of its pixels is not fully transparent.
+func FromImage(img image.Image, w, h int) (*Canvas, error) {
+	c, err := New(w, h)
+	if err != nil {
+		return nil, err
+	}
+	dst := c.Image()
+	if b := img.Bounds(); b.Dx() == w && b.Dy() == h {
+		xdraw.Copy(dst, image.Point{}, img, b, xdraw.Src, nil)
+	} else {
+		xdraw.CatmullRom.Scale(dst, dst.Rect, img, b, xdraw.Src, nil)
+	}
+	c.paintVisible()
+	return c, nil
+}
+
+// paintVisible marks painted the rows with a pixel that is not fully
+// transparent: a picture read whole has no record of what was painted.
+func (c *Canvas) paintVisible() {
+	for y := range c.H {
+		for x := 3; x < 4*c.W; x += 4 {
+			if c.Pix[4*c.W*y+x] != 0 {
 				c.Painted[y] = true
 				break
 			}
 		}
 	}
-	return c, nil
 }
 
 // DecodeDataURL reads a w×h canvas from a data URL of its PNG.

@@ -6,7 +6,6 @@ import (
 	"image"
 	"image/color"
 	"math/rand/v2"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -194,20 +193,6 @@ func FuzzDecodeStrip(f *testing.F) {
 			t.Fatalf("the strip does not survive its own PNG: %v", err)
 		}
 	})
-}
-
-// TestImportsNoWorld: the canvas is the engine's, not the synthetic
-// world's (docs/CANVAS.md): nothing it builds on is world code.
-func TestImportsNoWorld(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatalf("go list: %v", err)
-	}
-	for _, p := range strings.Fields(string(out)) {
-		if strings.Contains(p, "/core/world") || strings.Contains(p, "/internal/world") {
-			t.Fatalf("package canvas depends on %s", p)
-		}
-	}
 }
 
 // TestTokenView: a token model's strips keep their tokens in the canvas's

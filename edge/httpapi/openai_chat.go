@@ -404,7 +404,7 @@ func (c chatPicture) pixels(ctx context.Context, req *protocol.CallRequest, role
 	}
 	var pic *canvas.Canvas
 	var err error
-	if aerr := decodeDataURL(ctx, pl, c.url, c.param, func(img image.Image) { pic, err = pictureCanvas(img, g.Width, g.Height) }); aerr != nil {
+	if aerr := decodeDataURL(ctx, pl, c.url, c.param, func(img image.Image) { pic, err = canvas.FromImage(img, g.Width, g.Height) }); aerr != nil {
 		return aerr
 	}
 	if err != nil {

@@ -391,8 +391,8 @@ func (e *editJob) pixels(file, mask *multipart.FileHeader) *apiError {
 			cerr = fmt.Errorf("the picture is %d×%d, over the %d pixels twig edits (2048×2048): scale it down", b.Dx(), b.Dy(), rolecall.MaxCanvasPixels)
 			return
 		}
-		if pic, cerr = pictureCanvas(img, b.Dx(), b.Dy()); cerr == nil && (b.Dx() != g.Width || b.Dy() != g.Height) {
-			work, cerr = pictureCanvas(img, g.Width, g.Height)
+		if pic, cerr = canvas.FromImage(img, b.Dx(), b.Dy()); cerr == nil && (b.Dx() != g.Width || b.Dy() != g.Height) {
+			work, cerr = canvas.FromImage(img, g.Width, g.Height)
 		}
 	}); aerr != nil {
 		return aerr

@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/edge/gateway"
 )
 
@@ -153,7 +154,7 @@ func FuzzMaskRows(f *testing.F) {
 			if ok != seen || ok && (rows.Start < 0 || rows.End > h || rows.End <= rows.Start) {
 				t.Fatalf("%v picture, %d rows asked: rows %+v ok %v, a transparent pixel %v", b, h, rows, ok, seen)
 			}
-			c, err := pictureCanvas(img, 5, h)
+			c, err := canvas.FromImage(img, 5, h)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -92,31 +92,6 @@ func encodeCanvas(c *canvas.Canvas, w, h int) ([]byte, error) {
 	return encodeImage(dst)
 }
 
-// pictureCanvas is a client's picture as a w×h canvas (scaled with
-// Catmull-Rom when it is another size): rows with a pixel that is not
-// fully transparent are painted.
-func pictureCanvas(img image.Image, w, h int) (*canvas.Canvas, error) {
-	c, err := canvas.New(w, h)
-	if err != nil {
-		return nil, err
-	}
-	dst := c.Image()
-	if b := img.Bounds(); b.Dx() == w && b.Dy() == h {
-		xdraw.Copy(dst, image.Point{}, img, b, xdraw.Src, nil)
-	} else {
-		xdraw.CatmullRom.Scale(dst, dst.Rect, img, b, xdraw.Src, nil)
-	}
-	for y := range h {
-		for x := 3; x < 4*w; x += 4 {
-			if c.Pix[4*w*y+x] != 0 {
-				c.Painted[y] = true
-				break
-			}
-		}
-	}
-	return c, nil
-}
-
 // clearFrom makes a canvas's rows from y down undrawn (transparent).
 func clearFrom(c *canvas.Canvas, y int) {
 	if y < c.H {
