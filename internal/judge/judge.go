@@ -99,11 +99,10 @@ func classify(r, g, b uint8) (int, bool) {
 }
 
 type subPixel struct {
-	color    int // -1 background
-	colorPx  int // pixels of that colour (plain + tint)
-	tintPx   int
-	compID   int
-	assigned bool
+	color   int // -1 background
+	colorPx int // pixels of that colour (plain + tint)
+	tintPx  int
+	compID  int
 }
 
 // subPixels reads the picture into the SubGrid×SubGrid sub-pixel grid.
@@ -322,22 +321,6 @@ func (r Result) Score() float64 {
 	return float64(n) / float64(len(r.Claims))
 }
 
-// Holds reports whether a stands in relation kind to b: their boxes do not
-// overlap along the relation's axis and a is on the named side.
-func Holds(a, b scene.Object, kind int) bool {
-	switch kind {
-	case scene.Above:
-		return a.Y+a.Side() <= b.Y
-	case scene.Below:
-		return b.Y+b.Side() <= a.Y
-	case scene.LeftOf:
-		return a.X+a.Side() <= b.X
-	case scene.RightOf:
-		return b.X+b.Side() <= a.X
-	}
-	return false
-}
-
 // maxLeaves bounds the assignment search on cluttered pictures.
 const maxLeaves = 50000
 
@@ -388,7 +371,7 @@ func Check(spec scene.Spec, img image.Image) Result {
 			if ok {
 				for _, a := range assigned[r.A] {
 					for _, b := range assigned[r.B] {
-						if !Holds(objs[a], objs[b], r.Kind) {
+						if !scene.HoldsLoose(objs[a], objs[b], r.Kind) {
 							bad++
 						}
 					}

@@ -304,8 +304,8 @@ func plant(rng *rand.Rand, sc tScene, kind string) ([]scene.Object, bool) {
 						continue
 					}
 					// The moved object overlaps the other along the relation's axis.
-					if groupOf[m] == r.A && groupOf[j] == r.B && !Holds(o, objs[j], r.Kind) ||
-						groupOf[m] == r.B && groupOf[j] == r.A && !Holds(objs[j], o, r.Kind) {
+					if groupOf[m] == r.A && groupOf[j] == r.B && !scene.HoldsLoose(o, objs[j], r.Kind) ||
+						groupOf[m] == r.B && groupOf[j] == r.A && !scene.HoldsLoose(objs[j], o, r.Kind) {
 						return true
 					}
 				}
@@ -373,7 +373,7 @@ func tSatisfies(s scene.Spec, objs []scene.Object) bool {
 			for _, r := range s.Relations {
 				for a := range objs {
 					for b := range objs {
-						if owner[a] == r.A && owner[b] == r.B && !Holds(objs[a], objs[b], r.Kind) {
+						if owner[a] == r.A && owner[b] == r.B && !scene.HoldsLoose(objs[a], objs[b], r.Kind) {
 							return false
 						}
 					}

@@ -245,6 +245,23 @@ func Separated(a, b Object) bool {
 	return a.X+a.Side() < b.X || b.X+b.Side() < a.X || a.Y+a.Side() < b.Y || b.Y+b.Side() < a.Y
 }
 
+// HoldsLoose reports whether a stands in relation kind to b without the
+// margin: their boxes do not overlap along the relation's axis and a is on
+// the named side (how the judge reads a picture).
+func HoldsLoose(a, b Object, kind int) bool {
+	switch kind {
+	case Above:
+		return a.Y+a.Side() <= b.Y
+	case Below:
+		return b.Y+b.Side() <= a.Y
+	case LeftOf:
+		return a.X+a.Side() <= b.X
+	case RightOf:
+		return b.X+b.Side() <= a.X
+	}
+	return false
+}
+
 // Holds reports whether a stands in relation kind to b with a clear margin
 // (at least one empty cell row or column between them).
 func Holds(a, b Object, kind int) bool {

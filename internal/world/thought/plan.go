@@ -60,7 +60,7 @@ func assignPlan(spec scene.Spec, objs []scene.Object, assign, left []int, i int,
 		for _, r := range spec.Relations {
 			for a := range objs {
 				for b := range objs {
-					if assign[a] == r.A && assign[b] == r.B && !looseHolds(objs[a], objs[b], r.Kind) {
+					if assign[a] == r.A && assign[b] == r.B && !scene.HoldsLoose(objs[a], objs[b], r.Kind) {
 						return false
 					}
 				}
@@ -78,21 +78,6 @@ func assignPlan(spec scene.Spec, objs []scene.Object, assign, left []int, i int,
 				return true
 			}
 		}
-	}
-	return false
-}
-
-// looseHolds is a relation without the margin: no overlap along the axis.
-func looseHolds(a, b scene.Object, kind int) bool {
-	switch kind {
-	case scene.Above:
-		return a.Y+a.Side() <= b.Y
-	case scene.Below:
-		return b.Y+b.Side() <= a.Y
-	case scene.LeftOf:
-		return a.X+a.Side() <= b.X
-	case scene.RightOf:
-		return b.X+b.Side() <= a.X
 	}
 	return false
 }
@@ -212,10 +197,10 @@ func placedFits(spec scene.Spec, objs []scene.Object, groupOf []int) bool {
 			return false
 		}
 		for _, r := range spec.Relations {
-			if r.A == groupOf[n] && r.B == groupOf[i] && !looseHolds(o, objs[i], r.Kind) {
+			if r.A == groupOf[n] && r.B == groupOf[i] && !scene.HoldsLoose(o, objs[i], r.Kind) {
 				return false
 			}
-			if r.A == groupOf[i] && r.B == groupOf[n] && !looseHolds(objs[i], o, r.Kind) {
+			if r.A == groupOf[i] && r.B == groupOf[n] && !scene.HoldsLoose(objs[i], o, r.Kind) {
 				return false
 			}
 		}

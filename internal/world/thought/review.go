@@ -71,7 +71,7 @@ func PlanReview(spec scene.Spec, objs []scene.Object, final bool, fromRow int) [
 		for _, r := range spec.Relations {
 			for a := range objs {
 				for b := range objs {
-					if assign[a] == r.A && assign[b] == r.B && !looseHolds(objs[a], objs[b], r.Kind) {
+					if assign[a] == r.A && assign[b] == r.B && !scene.HoldsLoose(objs[a], objs[b], r.Kind) {
 						w := append(objectWords(objs[a]), "not", relationToken[r.Kind])
 						return append(w, objectWords(objs[b])...)
 					}
