@@ -10,11 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
-	"github.com/twig-project/twig/internal/world/tokens"
+	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 )
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -98,15 +96,7 @@ func TestHoldAfterRow(t *testing.T) {
 				emit("rows 0 3 : new small solid red circle at 1 1")
 				return "rows 0 3 : new small solid red circle at 1 1", nil
 			}),
-			Painter: engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
-				for r := req.Rows.Start / 16; r < req.Rows.End/16; r++ {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-					onStrip(model.TokenStrip(make([]int, tokens.Grid), r, req.Canvas.W, req.Canvas.H))
-				}
-				return nil
-			}),
+			Painter: rolecalltest.ZeroPainter,
 			Critic: engine.CriticFunc(func(context.Context, engine.CritiqueRequest) (engine.Critique, error) {
 				return engine.Critique{Score: 100, Parsed: true}, nil
 			}),

@@ -43,9 +43,13 @@ func TokenStrip(r int, toks []int) canvas.Strip {
 }
 
 // ZeroPainter paints every row of its band with token 0 (TokenStrip): a
-// painter for tests that need one but not its picture.
-var ZeroPainter = engine.PainterFunc(func(_ context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+// painter for tests that need one but not its picture. It stops at the
+// first row after its context ends, as a real painter does.
+var ZeroPainter = engine.PainterFunc(func(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
 	for r := req.Rows.Start / unit; r < req.Rows.End/unit; r++ {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		onStrip(TokenStrip(r, make([]int, grid)))
 	}
 	return nil
