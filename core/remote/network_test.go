@@ -178,7 +178,10 @@ func TestKeyNeverShows(t *testing.T) {
 			t.Errorf("the key shows in %q", s)
 		}
 	}
-	j, _ := json.Marshal(cfg)
+	j, err := json.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if strings.Contains(string(j), testKey.Reveal()) {
 		t.Errorf("the key shows in JSON %s", j)
 	}
