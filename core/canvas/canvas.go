@@ -484,9 +484,8 @@ func DecodeStrip(data []byte, r protocol.Rows, w int) (Strip, error) {
 }
 
 // Schedule cuts h pixel rows into k nearly equal bands whose edges are
-// multiples of unit (the larger bands first), as engine.Schedule cuts a
-// token grid: a token model's unit is h/16, so Schedule(k, h, h/16) is
-// engine.Schedule(k) in pixels. k is clamped to [1, h/unit].
+// multiples of unit (the larger bands first): engine.Schedule on a
+// painter's canvas. k is clamped to [1, h/unit].
 func Schedule(k, h, unit int) ([]protocol.Rows, error) {
 	if unit < 1 || h < unit || h%unit != 0 {
 		return nil, fmt.Errorf("canvas: %d rows cannot be cut in units of %d", h, unit)

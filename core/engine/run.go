@@ -42,7 +42,7 @@ func newRunID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// runner is one run's state. Role callbacks (emit, onRow, SetEnd) may come
+// runner is one run's state. Role callbacks (emit, onStrip, SetEnd) may come
 // from a role's goroutine; a gate serializes them and shuts them out once the
 // role call has returned, so the run's goroutine never races with them.
 type runner struct {
