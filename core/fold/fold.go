@@ -28,13 +28,12 @@ import (
 const (
 	v1Grid = 16
 	v1Side = 256
-	// numTokens is the embedded model's image tokens (twig/1's token range).
-	numTokens = 181
 )
 
-// Limits of a fold: a run has at most protocol.MaxBands bands, each at most
-// protocol.MaxPlanAttempts plans and MaxRounds drawings. A stream that goes
-// past them is refused as it is folded, so a forged trace costs no memory.
+// MaxRounds bounds a band's drawings. With it, the limits of a fold: a run
+// has at most protocol.MaxBands bands, each at most protocol.MaxPlanAttempts
+// plans and MaxRounds drawings. A stream that goes past them is refused as
+// it is folded, so a forged trace costs no memory.
 const MaxRounds = 17
 
 // MaxText bounds the text a plan keeps from its deltas: a thought is a
@@ -355,8 +354,8 @@ func (s *State) strip(b *Band, e *protocol.BandProgress) (canvas.Strip, error) {
 		return canvas.Strip{}, fmt.Errorf("band_progress rows [%d,%d) carry tokens, but the run has no token grid", e.Rows.Start, e.Rows.End)
 	}
 	for i, t := range e.Tokens {
-		if t < 0 || t >= numTokens {
-			return canvas.Strip{}, fmt.Errorf("band_progress rows [%d,%d) have token %d at %d, outside [0,%d)", e.Rows.Start, e.Rows.End, t, i, numTokens)
+		if t < 0 || t >= protocol.MaxToken {
+			return canvas.Strip{}, fmt.Errorf("band_progress rows [%d,%d) have token %d at %d, outside [0,%d)", e.Rows.Start, e.Rows.End, t, i, protocol.MaxToken)
 		}
 	}
 	if e.PNG == "" && s.V == protocol.Version1 {

@@ -120,6 +120,10 @@ type PlanReview struct {
 	Final bool `json:"final"`
 }
 
+// MaxToken bounds a token model's image tokens on the wire (band_progress,
+// call_strip, a call's canvas): the embedded model has 181.
+const MaxToken = 181
+
 // BandProgress carries one painted strip: enough to redraw the partial canvas.
 //
 // twig/2: Rows are the pixel rows painted, PNG their pixels, and Tokens the

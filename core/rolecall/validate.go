@@ -209,8 +209,8 @@ func requestCanvas(r protocol.CallRequest, host *canvas.Canvas, share bool) (*ca
 		return nil, fmt.Errorf("the canvas has %d cells, want %d (%d×%d, -1 where undrawn) or none", len(r.Canvas), g*g, g, g)
 	}
 	for i, t := range r.Canvas {
-		if t < -1 || t >= MaxToken {
-			return nil, fmt.Errorf("canvas cell %d holds %d, outside [-1,%d)", i, t, MaxToken)
+		if t < -1 || t >= protocol.MaxToken {
+			return nil, fmt.Errorf("canvas cell %d holds %d, outside [-1,%d)", i, t, protocol.MaxToken)
 		}
 	}
 	u := h / g
@@ -239,10 +239,6 @@ func requestCanvas(r protocol.CallRequest, host *canvas.Canvas, share bool) (*ca
 // MaxCanvasPixels bounds a call's canvas (2048×2048, 16 MiB): a small
 // message must not make the far end allocate a 4096×4096 canvas.
 const MaxCanvasPixels = 2048 * 2048
-
-// MaxToken bounds a token model's image tokens on the wire (the embedded
-// model has 181).
-const MaxToken = 181
 
 // clip shortens a string a client sent before it goes into an error message.
 func clip(s string) string { return textutil.Clip(s, 40) }

@@ -21,10 +21,9 @@ import (
 // The scripted painter is a token model on engine.TokenGeometry: 16 tokens
 // a row, each token row unit pixel rows.
 const (
-	grid      = 16
-	unit      = 16
-	width     = 256
-	numTokens = 181
+	grid  = 16
+	unit  = 16
+	width = 256
 )
 
 // TokenStrip is token row r painted with toks as a token model hands it
@@ -127,7 +126,7 @@ func (roles) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip fun
 		}
 		row := make([]int, grid)
 		for c := range row {
-			row[c] = (req.Band*31 + req.Round*17 + r*5 + c + len(req.Thought)) % numTokens
+			row[c] = (req.Band*31 + req.Round*17 + r*5 + c + len(req.Thought)) % protocol.MaxToken
 		}
 		onStrip(TokenStrip(r, row))
 	}
