@@ -14,7 +14,7 @@ import (
 	"github.com/twig-project/twig/core/model"
 )
 
-// goldenFile holds the embedded path's outputs (docs/CANVAS.md, step 1):
+// goldenFile holds the embedded path's outputs (docs/CANVAS.md, "How it is proven"):
 // per weights and run, the sha256 of image.png, thinking.gif and the trace
 // with its timings and run id taken out. TWIG_UPDATE_GOLDEN=1 rewrites it.
 const goldenFile = "testdata/embedded-golden.json"
