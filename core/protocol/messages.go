@@ -493,12 +493,6 @@ func isRole(r string) bool {
 	return false
 }
 
-// GatewayTypes lists the server → client types a gateway adds to the run
-// events: a connection's hello and a model call's stream.
-func GatewayTypes() []string {
-	return []string{TypeHello, TypeCallDelta, TypeCallStrip, TypeCallRow, TypeCallDone}
-}
-
 // Span is how many events e stands for: Coalesced for a merged
 // thought_delta or call_delta, else 1. A reader checking for gaps expects the next seq of
 // a stream to be seq+1 and this one's to be the previous seq + Span.
