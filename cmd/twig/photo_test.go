@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -76,31 +75,8 @@ func TestDrawPhotos(t *testing.T) {
 // carry the picture band by band, each band's edit leaves the rows outside
 // it as they were, and the picture is the provider's size and colours.
 func TestServePhotos(t *testing.T) {
-	const key = "sk-serve-photos-0123456789"
 	prov := remotetest.New(t, 1024)
-	t.Setenv("OPENAI_API_KEY", key)
-	var out, errb syncBuffer
-	e := &env{stdout: &out, stderr: &errb, backend: defaultBackend}
-	ctx, stop := context.WithCancel(context.Background())
-	code := make(chan int, 1)
-	go func() {
-		code <- run(ctx, e, []string{"serve", "--addr", "127.0.0.1:0", "--grace", "1s", "--backend", "openai", "--base-url", prov.URL})
-	}()
-	defer func() {
-		stop()
-		if c := <-code; c != exitOK {
-			t.Errorf("serve exit %d, stderr %q", c, errb.String())
-		}
-	}()
-	re := regexp.MustCompile(`listening on http://([0-9.:]+)`)
-	var host string
-	for deadline := time.Now().Add(time.Minute); host == ""; time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(out.String()); m != nil {
-			host = m[1]
-		} else if time.Now().After(deadline) {
-			t.Fatalf("no listening line; stdout %q stderr %q", out.String(), errb.String())
-		}
-	}
+	host := photoServe(t, prov)
 	conn, _, err := wsconn.Dial(context.Background(), "ws://"+host+"/v1/ws", wsconn.DialOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +129,7 @@ func TestServePhotos(t *testing.T) {
 	if want := 3 + 3; strips != want { // a strip a band, then each band redrawn once
 		t.Errorf("%d band_progress strips, want %d", strips, want)
 	}
-	if strings.Contains(raw.String(), key) {
+	if strings.Contains(raw.String(), photoKey) {
 		t.Error("the key shows in the events")
 	}
 	edits, chats := len(prov.Edits()), len(prov.Chats())

@@ -24,6 +24,9 @@ import (
 	"github.com/twig-project/twig/core/remote/remotetest"
 )
 
+// photoKey is the provider key photoServe gives the server.
+const photoKey = "sk-photo-serve-0123456789"
+
 // photoServe starts `twig serve --backend openai --base-url` the photo
 // provider (whose image model answers 1024×1024 photographs) and returns
 // its address; it drains when the test ends. Role calls carry the canvas
@@ -31,7 +34,7 @@ import (
 // has room for one (no --max-message-bytes here).
 func photoServe(t testing.TB, prov *remotetest.Provider) string {
 	t.Helper()
-	t.Setenv("OPENAI_API_KEY", "sk-photo-serve")
+	t.Setenv("OPENAI_API_KEY", photoKey)
 	var out, errb syncBuffer
 	e := &env{stdout: &out, stderr: &errb, backend: defaultBackend}
 	ctx, stop := context.WithCancel(context.Background())
