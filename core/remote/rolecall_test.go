@@ -1,12 +1,9 @@
 package remote
 
 import (
-	"context"
 	"net/http/httptest"
 	"testing"
 
-	"github.com/twig-project/twig/core/engine"
-	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall/rolecalltest"
 	"github.com/twig-project/twig/edge/server"
 )
@@ -28,13 +25,6 @@ func TestEveryFieldThroughTwigCalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, spec := range rolecalltest.Specs(false) {
-		var got []protocol.Event
-		if _, err := engine.Draw(context.Background(), b, spec, func(e protocol.Event) error {
-			got = append(got, e)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		rolecalltest.Check(t, spec, got)
+		rolecalltest.Check(t, spec, rolecalltest.Draw(t, b, spec))
 	}
 }

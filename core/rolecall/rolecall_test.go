@@ -36,14 +36,7 @@ func TestClientPlaysEveryField(t *testing.T) {
 		b := engine.FuncBackend{Bands: 3, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
 			return c.Roles(true), nil
 		}}
-		var got []protocol.Event
-		if _, err := engine.Draw(context.Background(), b, spec, func(e protocol.Event) error {
-			got = append(got, e)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		rolecalltest.Check(t, spec, got)
+		rolecalltest.Check(t, spec, rolecalltest.Draw(t, b, spec))
 	}
 }
 
@@ -91,14 +84,7 @@ func TestPlayStripsHandsOnStrips(t *testing.T) {
 		b := engine.FuncBackend{Bands: 3, NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) {
 			return c.Roles(true), nil
 		}}
-		var got []protocol.Event
-		if _, err := engine.Draw(context.Background(), b, spec, func(e protocol.Event) error {
-			got = append(got, e)
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		rolecalltest.Check(t, spec, got)
+		rolecalltest.Check(t, spec, rolecalltest.Draw(t, b, spec))
 	}
 	if strips == 0 {
 		t.Fatal("no strip reached the strip function")

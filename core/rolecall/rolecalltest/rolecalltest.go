@@ -166,12 +166,19 @@ func Specs(review bool) []engine.RunSpec {
 // Native plays spec natively.
 func Native(t testing.TB, spec engine.RunSpec) []protocol.Event {
 	t.Helper()
+	return Draw(t, Backend{}, spec)
+}
+
+// Draw plays spec on b (a path's backend) and returns its events; a failed
+// run fails t.
+func Draw(t testing.TB, b engine.Backend, spec engine.RunSpec) []protocol.Event {
+	t.Helper()
 	var evs []protocol.Event
-	if _, err := engine.Draw(context.Background(), Backend{}, spec, func(e protocol.Event) error {
+	if _, err := engine.Draw(context.Background(), b, spec, func(e protocol.Event) error {
 		evs = append(evs, e)
 		return nil
 	}); err != nil {
-		t.Fatalf("native run: %v", err)
+		t.Fatalf("run of %q: %v", spec.Prompt, err)
 	}
 	return evs
 }
