@@ -195,6 +195,8 @@ type Hello struct {
 // Canvas is a painter's canvas: its size in pixels, the token grid's side
 // when the painter is a token model (0 otherwise), and the unit (in pixel
 // rows) that band edges are multiples of.
+// A gateway's hello carries it, and GET /v1/models as the extension
+// twig.canvas.
 type Canvas struct {
 	Width  int `json:"width"`
 	Height int `json:"height"`

@@ -171,9 +171,7 @@ func painterCanvas(r io.Reader) (engine.Geometry, error) {
 		Data []struct {
 			ID   string `json:"id"`
 			Twig *struct {
-				Canvas struct {
-					Width, Height, Grid, Unit int
-				} `json:"canvas"`
+				Canvas protocol.Canvas `json:"canvas"`
 			} `json:"twig"`
 		} `json:"data"`
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/textutil"
 )
 
@@ -117,23 +118,13 @@ func field(m map[string]json.RawMessage, name string, v any) *apiError {
 	return nil
 }
 
-// ModelCanvas is the painter's canvas as GET /v1/models announces it (the
-// extension field "twig" of the models that draw: twig and twig-painter),
-// so that a client playing a run through POST /v1/calls (a remote twig
-// chain) cuts its bands on the canvas the server's painter paints.
-type ModelCanvas struct {
-	Width  int `json:"width"`
-	Height int `json:"height"`
-	// Grid is the token grid's side of a token model's canvas, else 0.
-	Grid int `json:"grid,omitempty"`
-	// Unit: band edges are multiples of it (pixel rows).
-	Unit int `json:"unit"`
-}
-
 // models serves GET /v1/models.
 func (a *apiHandler) models(w http.ResponseWriter, r *http.Request) {
+	// The extension "twig" of the models that draw (twig, twig-painter):
+	// the canvas the server's painter paints, on which a client playing a
+	// run through POST /v1/calls (a remote twig chain) cuts its bands.
 	type ext struct {
-		Canvas ModelCanvas `json:"canvas"`
+		Canvas protocol.Canvas `json:"canvas"`
 	}
 	type model struct {
 		ID      string `json:"id"`
@@ -147,7 +138,7 @@ func (a *apiHandler) models(w http.ResponseWriter, r *http.Request) {
 	for _, id := range ModelIDs() {
 		m := model{ID: id, Object: "model", Created: 0, OwnedBy: "twig"}
 		if id == ModelTwig || id == ModelPainter {
-			m.Twig = &ext{Canvas: ModelCanvas{Width: g.Width, Height: g.Height, Grid: g.Grid, Unit: g.Unit}}
+			m.Twig = &ext{Canvas: protocol.Canvas{Width: g.Width, Height: g.Height, Grid: g.Grid, Unit: g.Unit}}
 		}
 		data = append(data, m)
 	}
