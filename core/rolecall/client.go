@@ -38,6 +38,47 @@ type Client struct {
 	// transport that has the strip's pixels already (the sandbox's guest,
 	// whose host decoded it natively) saves the decoding.
 	Strip func(s *protocol.CallStrip, w int) (canvas.Strip, error)
+	// NoCanvas leaves the canvas out of every request (its size, token
+	// view and PNG): for a far end that keeps the run's canvas from its
+	// events (the sandbox's host), so that a painter of pixels' canvas is
+	// not encoded to PNG for every call.
+	NoCanvas bool
+}
+
+// The requests as c's calls carry them (NoCanvas).
+func (c *Client) think(q engine.ThinkRequest) engine.ThinkRequest {
+	if c.NoCanvas {
+		q.Canvas = nil
+	}
+	return q
+}
+
+func (c *Client) review(q engine.ReviewRequest) engine.ReviewRequest {
+	if c.NoCanvas {
+		q.Canvas = nil
+	}
+	return q
+}
+
+func (c *Client) paint(q engine.PaintRequest) engine.PaintRequest {
+	if c.NoCanvas {
+		q.Canvas = nil
+	}
+	return q
+}
+
+func (c *Client) critique(q engine.CritiqueRequest) engine.CritiqueRequest {
+	if c.NoCanvas {
+		q.Canvas = nil
+	}
+	return q
+}
+
+func (c *Client) decide(q engine.DecideRequest) engine.DecideRequest {
+	if c.NoCanvas {
+		q.Canvas = nil
+	}
+	return q
 }
 
 // Roles returns the roles the client plays. With review the thinker also
@@ -64,7 +105,7 @@ type thinker struct{ c *Client }
 
 // Think implements engine.Thinker.
 func (t thinker) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
-	done, err := t.c.T.Call(ctx, ThinkCall(req), func(p protocol.Payload) error {
+	done, err := t.c.T.Call(ctx, ThinkCall(t.c.think(req)), func(p protocol.Payload) error {
 		if d, ok := p.(*protocol.CallDelta); ok && emit != nil {
 			emit(d.Text)
 		}
@@ -86,7 +127,7 @@ type reviewer struct{ thinker }
 
 // ReviewPlan implements engine.PlanReviewer.
 func (r reviewer) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
-	done, err := r.c.T.Call(ctx, ReviewCall(req), ignore)
+	done, err := r.c.T.Call(ctx, ReviewCall(r.c.review(req)), ignore)
 	if err != nil {
 		return engine.PlanReview{}, err
 	}
@@ -110,7 +151,7 @@ func (p painter) Geometry() engine.Geometry {
 // (its size checked from the header first) and handed on; the engine
 // checks where it lies.
 func (p painter) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
-	_, err := p.c.T.Call(ctx, PaintCall(req), func(pl protocol.Payload) error {
+	_, err := p.c.T.Call(ctx, PaintCall(p.c.paint(req)), func(pl protocol.Payload) error {
 		if r, ok := pl.(*protocol.CallStrip); ok {
 			decode := p.c.Strip
 			if decode == nil {
@@ -140,7 +181,7 @@ type critic struct{ c *Client }
 
 // Critique implements engine.Critic.
 func (c critic) Critique(ctx context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
-	done, err := c.c.T.Call(ctx, CritiqueCall(req), ignore)
+	done, err := c.c.T.Call(ctx, CritiqueCall(c.c.critique(req)), ignore)
 	if err != nil {
 		return engine.Critique{}, err
 	}
@@ -154,7 +195,7 @@ type decider struct{ c *Client }
 
 // ShouldThink implements engine.Decider.
 func (d decider) ShouldThink(ctx context.Context, req engine.DecideRequest) (bool, float64, error) {
-	done, err := d.c.T.Call(ctx, DecideCall(req), ignore)
+	done, err := d.c.T.Call(ctx, DecideCall(d.c.decide(req)), ignore)
 	if err != nil {
 		return false, 0, err
 	}

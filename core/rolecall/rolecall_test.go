@@ -90,3 +90,51 @@ func TestPlayStripsHandsOnStrips(t *testing.T) {
 		t.Fatal("no strip reached the strip function")
 	}
 }
+
+// TestClientNoCanvas: a client with NoCanvas sends requests without the
+// canvas (size, token view, PNG) even when a painter of pixels drew on it;
+// without it the same request carries its PNG.
+func TestClientNoCanvas(t *testing.T) {
+	cv, err := canvas.New(32, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := canvas.Strip{Rows: protocol.Rows{Start: 0, End: 8}, W: 32, Pix: make([]uint8, 4*32*8)}
+	if err := cv.Put(s); err != nil {
+		t.Fatal(err)
+	}
+	for _, no := range []bool{false, true} {
+		var got []protocol.CallRequest
+		c := &rolecall.Client{NoCanvas: no, T: rolecall.TransportFunc(func(ctx context.Context, call protocol.Call, on func(protocol.Payload) error) (*protocol.CallDone, error) {
+			got = append(got, call.Request)
+			return &protocol.CallDone{Role: call.Role, Thought: &protocol.ThoughtResult{}, Critique: &protocol.CritiqueResult{},
+				Decision: &protocol.DecisionResult{}, Review: &protocol.ReviewResult{}}, nil
+		})}
+		st := engine.State{Prompt: "p", Settings: engine.DefaultSettings(), Rows: protocol.Rows{Start: 8, End: 16}, Canvas: cv}
+		r := c.Roles(true)
+		ctx := context.Background()
+		if _, err := r.Thinker.Think(ctx, engine.ThinkRequest{State: st}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Thinker.(engine.PlanReviewer).ReviewPlan(ctx, engine.ReviewRequest{State: st}); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Painter.PaintBand(ctx, engine.PaintRequest{State: st}, func(canvas.Strip) {}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.Critic.Critique(ctx, engine.CritiqueRequest{State: st}); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := r.Decider.ShouldThink(ctx, engine.DecideRequest{State: st}); err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 5 {
+			t.Fatalf("%d calls, want 5", len(got))
+		}
+		for i, q := range got {
+			if bare := q.Width == 0 && q.Height == 0 && q.Canvas == nil && q.CanvasPNG == ""; bare != no {
+				t.Errorf("NoCanvas %v: call %d carries width %d, %d cells, a %d-byte png", no, i, q.Width, len(q.Canvas), len(q.CanvasPNG))
+			}
+		}
+	}
+}

@@ -75,10 +75,9 @@ func (b *backend) DefaultBands() int { return b.info.DefaultBands }
 // from the run's events (the same pixels), natively.
 func (b *backend) CanvasPNG(*canvas.Canvas) ([]byte, error) { return nil, nil }
 
-// ReadsCanvasOnCall implements engine.CanvasReader: Call encodes each
-// request (which carries no canvas pixels: the host keeps the canvas from
-// the run's events) before the first message, so the engine need not copy
-// its canvas for the requests.
+// ReadsCanvasOnCall implements engine.CanvasReader: the requests carry no
+// canvas (rolecall.Client.NoCanvas) and Call encodes each at once, so the
+// engine need not copy its canvas for them.
 func (b *backend) ReadsCanvasOnCall() bool { return true }
 
 // NewRun opens the host's run (role start) and returns the roles it has.
@@ -101,7 +100,11 @@ func (b *backend) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, 
 	if m.Roles == nil {
 		return nil, errors.New("guest: the host's start message lists no roles")
 	}
-	rc := &rolecall.Client{Name: "the host", T: b, Strip: b.strip}
+	// Requests go without the canvas (not even a painter of pixels' PNG,
+	// which would be encoded here in wasm every call): the host keeps it
+	// from the run's events (band_progress, band_redrawn), which the
+	// engine emits before every request that depends on them.
+	rc := &rolecall.Client{Name: "the host", T: b, Strip: b.strip, NoCanvas: true}
 	r := rc.Roles(m.Roles.Reviewer)
 	if !m.Roles.Thinker {
 		r.Thinker = nil
@@ -132,12 +135,7 @@ func (b *backend) Call(ctx context.Context, c protocol.Call, on func(protocol.Pa
 	}
 	call := abi.Call{Role: c.Role}
 	b.pix = nil
-	// The canvas is left out: the host keeps it from the run's events
-	// (band_progress, band_redrawn), which the engine emits before every
-	// request that depends on them (see abi's roles).
-	q := c.Request
-	q.Canvas = nil
-	b.req = abi.AppendRequest(b.req[:0], &q)
+	b.req = abi.AppendRequest(b.req[:0], &c.Request)
 	err := b.exchange(ctx, role, b.req, func(m abi.Message) error {
 		if m.Type == abi.MsgStrip {
 			b.pix = m.Pix

@@ -18,6 +18,7 @@ import (
 type fakeBackend struct {
 	failRole string // "think", "paint", "critique" or "decide": that role fails at band 1
 	cancel   func() // when set, called by the painter at band 1's second row
+	pixels   bool   // a painter of pixels: strips without tokens
 }
 
 func (f fakeBackend) DefaultBands() int { return 3 }
@@ -75,7 +76,11 @@ func (f fakeBackend) paint(ctx context.Context, req engine.PaintRequest, onStrip
 		for c := range row {
 			row[c] = 1 + (req.Band*31+req.Round*17+r*5+c+len(req.Thought))%(tokens.NumImageTokens-1)
 		}
-		onStrip(rolecalltest.TokenStrip(r, row))
+		st := rolecalltest.TokenStrip(r, row)
+		if f.pixels {
+			st.Tokens = nil
+		}
+		onStrip(st)
 	}
 	return nil
 }
@@ -83,6 +88,10 @@ func (f fakeBackend) paint(ctx context.Context, req engine.PaintRequest, onStrip
 func (f fakeBackend) critique(_ context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
 	if f.failRole == "critique" && req.Band == 1 {
 		return engine.Critique{}, errors.New("fake critic failed")
+	}
+	if c := req.Canvas; f.pixels && (c == nil || c.Pix[4*c.W*req.Rows.Start+3] == 0) {
+		// The host's canvas for the guest's request must hold the band.
+		return engine.Critique{}, errors.New("fake critic: the band is not on the request's canvas")
 	}
 	score := 95
 	if req.Band == 1 && req.Round == 0 {
@@ -111,6 +120,7 @@ func TestSandboxedRunEqualsNativeOnEveryPath(t *testing.T) {
 		{"thought budget", fakeBackend{}, prompt, func(s *engine.Settings) { s.MaxThoughtTokens = 6 }},
 		{"revision budget", fakeBackend{}, prompt, func(s *engine.Settings) { s.MaxRevisionsTotal = 1; s.Bands = 4 }},
 		{"no reflect", fakeBackend{}, prompt, func(s *engine.Settings) { s.Reflect = false }},
+		{"a painter of pixels", fakeBackend{pixels: true}, prompt, func(*engine.Settings) {}},
 		{"thinker fails", fakeBackend{failRole: "think"}, prompt, func(*engine.Settings) {}},
 		{"painter fails", fakeBackend{failRole: "paint"}, prompt, func(*engine.Settings) {}},
 		{"critic fails", fakeBackend{failRole: "critique"}, prompt, func(*engine.Settings) {}},
@@ -127,6 +137,9 @@ func TestSandboxedRunEqualsNativeOnEveryPath(t *testing.T) {
 			bres, berr := s.Draw(context.Background(), tc.b, spec, boxed.sink)
 			if engine.Code(nerr) != engine.Code(berr) || fmt.Sprint(nerr) != fmt.Sprint(berr) {
 				t.Fatalf("errors differ:\nnative:    %v\nsandboxed: %v", nerr, berr)
+			}
+			if tc.b.pixels && nerr != nil {
+				t.Fatalf("the painter of pixels' run failed: %v", nerr)
 			}
 			sameEvents(t, native.evs, boxed.evs)
 			if fmt.Sprint(nres.Tokens) != fmt.Sprint(bres.Tokens) {
