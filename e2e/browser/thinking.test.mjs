@@ -29,6 +29,18 @@ after(async () => {
   srv?.stop();
 });
 
+// oneRoundEach keeps each band of a real run drawn once, as it finally was:
+// its last round's strips and band_done (as round 0), none of its critiques
+// or band_redrawn events.
+function oneRoundEach(events) {
+  const final = new Map();
+  for (const e of events) if (e.type === "band_done") final.set(e.band, Math.max(final.get(e.band) ?? 0, e.round));
+  return events
+    .filter((e) => e.type !== "critique" && e.type !== "band_redrawn")
+    .filter((e) => (e.type !== "band_progress" && e.type !== "band_done") || e.round === final.get(e.band))
+    .map((e) => (e.type === "band_progress" || e.type === "band_done") ? { ...e, round: 0 } : e);
+}
+
 const ended = (page) => page.waitForFunction(() => window.twigDemo.run && window.twigDemo.run.ended, null, { timeout: 180_000 });
 const shot = (page, name, opts) => page.screenshot({ path: path.join(artefacts, name), ...opts });
 
@@ -37,8 +49,12 @@ const shot = (page, name, opts) => page.screenshot({ path: path.join(artefacts, 
 // 1, streamed token by token) and accepted; the last band is scored 40,
 // redrawn with the same thought, and its redraw scores 45 with no redraw
 // left. Seq and t_ms stay in order (deltas 40 ms apart, so the page shows
-// every one).
-function withReviews(events) {
+// every one). The real run's own critiques and redraws are left out first
+// (oneRoundEach): which bands the model redraws depends on the shipped weights,
+// so every score and redraw the tests look at is scripted here; the other
+// bands pass at 95.
+function withReviews(real) {
+  const events = oneRoundEach(real);
   const out = [];
   let t = 0;
   const push = (ev, dt = 5) => out.push({ ...ev, seq: out.length, t_ms: (t += dt) });
@@ -47,7 +63,6 @@ function withReviews(events) {
   const wrongOf = (text) => text.replace(/at (\d+) (\d+)/, (_, y, x) => `at ${y} ${Math.min(+x + 4, 11)}`);
   for (const ev of events) {
     if (ev.band === 0 && (ev.type === "thought_delta" || ev.type === "thought_done" || ev.type === "plan_review")) continue;
-    if (ev.type === "critique" && (ev.band === last || (ev.band === 1 && last > 1))) continue;
     if (ev.type === "run_done") continue;
     push(ev);
     if (ev.type === "band_started" && ev.band === 0) {
@@ -59,6 +74,10 @@ function withReviews(events) {
       for (const w of good.match(/\S+\s*/g)) push({ v: ev.v, type: "thought_delta", run_id: ev.run_id, band: 0, attempt: 1, text: w }, 40);
       push({ v: ev.v, type: "thought_done", run_id: ev.run_id, band: 0, attempt: 1, text: good, tokens: good.split(/\s+/).length });
       push({ v: ev.v, type: "plan_review", run_id: ev.run_id, band: 0, attempt: 1, accepted: true, final: true, thought: good, tokens: 2 }, 40);
+    }
+    if (ev.type === "band_done" && ev.band !== last && !(ev.band === 1 && last > 1)) {
+      push({ v: ev.v, type: "critique", run_id: ev.run_id, band: ev.band, round: 0, rows: ev.rows, score: 95, parsed: true, revision: "",
+        verdict: "pass", reason: "above_threshold", raw: "95" }, 30);
     }
     if (ev.type === "band_done" && ev.band === 1 && last > 1) {
       // band 2: scored low, redrawn with a revised thought, then passes
