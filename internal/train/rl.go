@@ -495,15 +495,10 @@ func FromRLCheckpoint(path string) (*model.Weights, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	w, err := model.NewWeights(ck.Config, 0)
+	w, err := weightsOf(ck.Config, ck.Params, "RL checkpoint "+path)
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(ck.Params) != len(w.Params.Data) {
-		return nil, 0, fmt.Errorf("train: RL checkpoint %s holds %d parameters, its config needs %d", path, len(ck.Params), len(w.Params.Data))
-	}
-	copy(w.Params.Data, ck.Params)
-	w.Params.Changed()
 	return w, ck.Step, nil
 }
 

@@ -426,6 +426,21 @@ func saveCheckpoint(path string, o Options, cfg model.Config, step int, tokens i
 	return saveGob(path, &ck)
 }
 
+// weightsOf makes weights of config cfg holding params, as a checkpoint
+// (named by what, for the error) stored them.
+func weightsOf(cfg model.Config, params []float32, what string) (*model.Weights, error) {
+	w, err := model.NewWeights(cfg, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(params) != len(w.Params.Data) {
+		return nil, fmt.Errorf("train: %s holds %d parameters, its config needs %d", what, len(params), len(w.Params.Data))
+	}
+	copy(w.Params.Data, params)
+	w.Params.Changed()
+	return w, nil
+}
+
 func loadCheckpoint(path string) (*checkpoint, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -462,15 +477,10 @@ func FromCheckpoint(path string) (*model.Weights, int, error) {
 	if err != nil {
 		return nil, 0, err
 	}
-	w, err := model.NewWeights(ck.Config, 0)
+	w, err := weightsOf(ck.Config, ck.Params, "checkpoint "+path)
 	if err != nil {
 		return nil, 0, err
 	}
-	if len(ck.Params) != len(w.Params.Data) {
-		return nil, 0, fmt.Errorf("train: checkpoint %s holds %d parameters, its config needs %d", path, len(ck.Params), len(w.Params.Data))
-	}
-	copy(w.Params.Data, ck.Params)
-	w.Params.Changed()
 	w.Config.TrainTokens, w.Config.TrainSeed = ck.Tokens, ck.Options.Seed
 	return w, ck.Step, nil
 }
