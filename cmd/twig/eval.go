@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/twig-project/twig/core/model"
+	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/internal/bench"
 	"github.com/twig-project/twig/internal/train"
 	"github.com/twig-project/twig/internal/world/english"
@@ -38,6 +39,7 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		jsonOut = fs.Bool("json", false, "print one JSON object on stdout")
 		bands   = fs.Int("bands", 0, "bands of the fixed schedule (0 = the model's default)")
 		maxRevs = fs.Int("max-revisions", 0, "redraws a band may get when reflecting (0 = the engine's default, 1)")
+		cands   = fs.Int("plan-candidates", 0, "in modes that review plans, plans written per band to choose from by the model's p(ok) (0 = the default; 1 = one plan, rewritten when rejected)")
 		bestOf  = fs.Int("best-of", 0, "candidates for best-of-n (0 = match think+reflect's tokens)")
 		workers = fs.Int("workers", 2, "prompts drawn at once")
 		weights = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
@@ -52,8 +54,11 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("unexpected argument %q", pos[0])
 	}
+	if *cands < 0 || *cands > protocol.MaxPlanAttempts {
+		return usagef("--plan-candidates must be 0 (the default) to %d, not %d", protocol.MaxPlanAttempts, *cands)
+	}
 	if *analyze > 0 {
-		return analyzeCmd(ctx, e, *weights, strings.TrimSpace(strings.Split(*modes, ",")[0]), *analyze, *workers, float32(*reject))
+		return analyzeCmd(ctx, e, *weights, strings.TrimSpace(strings.Split(*modes, ",")[0]), *analyze, *workers, float32(*reject), *cands)
 	}
 	var items []bench.Item
 	if *prompts != "" {
@@ -86,7 +91,7 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 	if *maxRevs < 0 {
 		return usagef("--max-revisions must be 0 (the default) or more, not %d", *maxRevs)
 	}
-	o := bench.Options{Modes: strings.Split(*modes, ","), Bands: *bands, MaxRevisions: *maxRevs, BestOfN: *bestOf, Workers: *workers, Oracle: *oracle}
+	o := bench.Options{Modes: strings.Split(*modes, ","), Bands: *bands, MaxRevisions: *maxRevs, PlanCandidates: *cands, BestOfN: *bestOf, Workers: *workers, Oracle: *oracle}
 	for i := range o.Modes {
 		o.Modes[i] = strings.TrimSpace(o.Modes[i])
 	}
@@ -171,7 +176,7 @@ func readPrompts(path string) ([]bench.Item, error) {
 // distribution and on held-out-like prompts (fresh prompts with the
 // held-out pairs, not the benchmark's), and how well its reviewer tells its
 // own wrong plans from right ones.
-func analyzeCmd(ctx context.Context, e *env, weights, mode string, n, workers int, rejectAt float32) error {
+func analyzeCmd(ctx context.Context, e *env, weights, mode string, n, workers int, rejectAt float32, candidates int) error {
 	if !validMode(mode) {
 		return usagef("--analyze draws in one of %s, not %q", strings.Join(bench.Modes, ","), mode)
 	}
@@ -185,6 +190,9 @@ func analyzeCmd(ctx context.Context, e *env, weights, mode string, n, workers in
 		m.Sampling.RejectAt = rejectAt
 	}
 	settings := bench.SettingsFor(mode, 0)
+	if candidates > 0 && settings.PlanAttempts > 0 {
+		settings.PlanCandidates = candidates
+	}
 	fails, err := train.AnalyzeFailures(ctx, m, settings, n, 1, false, workers)
 	if err != nil {
 		return err

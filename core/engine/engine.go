@@ -66,6 +66,9 @@ type PlanReview struct {
 	Reason string `json:"reason,omitempty"`
 	// Tokens is how many tokens the review took (0 = unknown).
 	Tokens int `json:"tokens,omitempty"`
+	// POk is the thinker's probability that the plan is right, in (0, 1];
+	// 0 = not reported (then candidates rank by the verdict alone).
+	POk float64 `json:"p_ok,omitempty"`
 }
 
 // RejectedPlan is a plan its thinker rejected, with the reason.

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -112,5 +113,90 @@ func TestPlanAttemptsBoundRethinks(t *testing.T) {
 		if r := mustDraw(t, &reviewBackend{rv}, settings(mod)); len(of[*protocol.PlanReview](r)) != 0 || len(rv.reviews) != 0 {
 			t.Fatal("plans reviewed with reviews off")
 		}
+	}
+}
+
+// chooser is a thinker that writes a different plan each attempt and
+// reports pOK[attempt] as its probability that the plan is right.
+type chooser struct {
+	reviewer
+	pOK []float64
+}
+
+func (c *chooser) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
+	text, err := c.f.think(ctx, req, emit)
+	w := fmt.Sprintf("a%d ", req.Attempt)
+	emit(w)
+	return text + w, err
+}
+
+func (c *chooser) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
+	c.mu.Lock()
+	c.reviews = append(c.reviews, req)
+	c.mu.Unlock()
+	p := c.pOK[req.Attempt]
+	if p < 0.5 {
+		return engine.PlanReview{Reason: "blue square not below red circle", Tokens: 9, POk: p}, nil
+	}
+	return engine.PlanReview{Accepted: true, Tokens: 3, POk: p}, nil
+}
+
+type chooseBackend struct{ c *chooser }
+
+func (b *chooseBackend) DefaultBands() int { return 2 }
+func (b *chooseBackend) NewRun(context.Context, engine.RunSpec) (engine.Run, error) {
+	return chooseRun{b.c}, nil
+}
+
+type chooseRun struct{ c *chooser }
+
+func (r chooseRun) Roles() engine.Roles {
+	roles := r.c.f.roles()
+	roles.Thinker, roles.Decider = r.c, nil
+	return roles
+}
+func (chooseRun) Close() error { return nil }
+
+// With plan_candidates the thinker writes k plans a band from the same
+// context, each streamed and reviewed, and the band keeps the one it rates
+// likeliest to be right — here the second, though the third is accepted too.
+func TestPlanCandidatesKeepTheLikeliest(t *testing.T) {
+	c := &chooser{reviewer: reviewer{f: &fakes{}}, pOK: []float64{0.3, 0.9, 0.6}}
+	r := mustDraw(t, &chooseBackend{c}, settings(func(s *engine.Settings) { s.PlanCandidates = 3 }))
+	got := strings.Join(r.types(), " ")
+	cand := "thought_delta thought_delta thought_delta thought_delta thought_done plan_review "
+	if band := "band_started " + strings.Repeat(cand, 3) + "band_progress"; !strings.Contains(got, band) {
+		t.Fatalf("events %s\nwant a band to hold %s", got, band)
+	}
+	reviews := of[*protocol.PlanReview](r)
+	if len(reviews) != 6 {
+		t.Fatalf("%d plan reviews, want 3 a band", len(reviews))
+	}
+	for i, p := range reviews {
+		a := i % 3
+		if p.Attempt != a || p.POk != c.pOK[a] || p.Final != (a == 2) || (p.Chosen != nil) != (a == 2) {
+			t.Fatalf("review %d: %+v", i, *p)
+		}
+		if p.Final && *p.Chosen != 1 {
+			t.Fatalf("band %d chose attempt %d, want 1", p.Band, *p.Chosen)
+		}
+	}
+	for _, th := range c.f.thinks {
+		if len(th.Rejected) != 0 {
+			t.Fatalf("a candidate was written with %d rejected plans in view", len(th.Rejected))
+		}
+	}
+	if !slices.Equal(r.res.Thoughts, []string{"b0w0 b0w1 b0w2 a1 ", "b1w0 b1w1 b1w2 a1 "}) {
+		t.Fatalf("kept thoughts %q", r.res.Thoughts)
+	}
+	if st := r.res.Stats; st.PlanReviews != 6 || st.PlanRejections != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+	// A thinker that reports no probability is ranked by its verdict, the
+	// earliest on a tie: both rejected, the first is kept.
+	c = &chooser{reviewer: reviewer{f: &fakes{}}, pOK: []float64{0, 0}}
+	r = mustDraw(t, &chooseBackend{c}, settings(func(s *engine.Settings) { s.PlanCandidates = 2 }))
+	if reviews := of[*protocol.PlanReview](r); len(reviews) != 4 || *reviews[1].Chosen != 0 {
+		t.Fatalf("reviews %+v", reviews)
 	}
 }

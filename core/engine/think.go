@@ -21,6 +21,9 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 		thought, end, _, err := r.thinkOnce(band, rows, 0, nil)
 		return thought, end, err
 	}
+	if k := r.s.PlanCandidates; k > 1 {
+		return r.choosePlan(band, rows, reviewer, k)
+	}
 	var rejected []RejectedPlan
 	for a := 0; ; a++ {
 		thought, end, truncated, err := r.thinkOnce(band, rows, a, rejected)
@@ -52,6 +55,69 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 		}
 		rejected = append(rejected, RejectedPlan{Thought: thought, Reason: rv.Reason})
 	}
+}
+
+// choosePlan has the thinker write k plans for band, each from the same
+// context (attempt a, nothing rejected in view), streamed as it is written
+// and reviewed right after; the band keeps the plan the thinker rated
+// likeliest to be right (PlanReview.POk, or its verdict when it reports no
+// probability; the earliest on a tie). The last review is final and names the
+// chosen attempt; the others are set aside. Choosing by the reviewer's
+// ranking needs no rewrite.
+func (r *runner) choosePlan(band int, rows Rows, reviewer PlanReviewer, k int) (string, int, error) {
+	type cand struct {
+		thought string
+		end     int
+	}
+	var (
+		cands []cand
+		best  = -1
+		top   float64
+	)
+	for a := 0; a < k; a++ {
+		thought, end, truncated, err := r.thinkOnce(band, rows, a, nil)
+		if err != nil {
+			return thought, end, err
+		}
+		if truncated { // the budget is spent: keep the best whole plan, if any
+			if best >= 0 {
+				return cands[best].thought, cands[best].end, nil
+			}
+			return thought, end, nil
+		}
+		req := ReviewRequest{State: r.state(band, rows), Thought: thought, Attempt: a}
+		t0 := time.Now()
+		rv, err := reviewer.ReviewPlan(r.ctx, req)
+		r.stats.Timings.ThinkMs += time.Since(t0).Milliseconds()
+		if err == nil {
+			err = r.ctx.Err()
+		}
+		if err != nil {
+			return "", -1, r.fail(protocol.CodeThinker, band, "reviewing its plan", err)
+		}
+		r.stats.PlanReviews++
+		r.stats.ReviewTokens += rv.Tokens
+		if !rv.Accepted {
+			r.stats.PlanRejections++
+		}
+		score := rv.POk
+		if score <= 0 && rv.Accepted {
+			score = 1
+		}
+		cands = append(cands, cand{thought, end})
+		if best < 0 || score > top {
+			best, top = a, score
+		}
+		ev := &protocol.PlanReview{Band: band, Attempt: a, Accepted: rv.Accepted, Reason: rv.Reason,
+			Thought: thought, Tokens: rv.Tokens, POk: rv.POk, Final: a == k-1}
+		if ev.Final {
+			ev.Chosen = &best
+		}
+		if err := r.emit(ev); err != nil {
+			return "", -1, err
+		}
+	}
+	return cands[best].thought, cands[best].end, nil
 }
 
 // thinkOnce has the thinker write one plan for band, streaming thought_delta

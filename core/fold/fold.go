@@ -50,6 +50,9 @@ type Attempt struct {
 	Tokens int
 	// Done is set by thought_done; Truncated when the budget cut it short.
 	Done, Truncated bool
+	// EndRow is where the thinker chose to end an open-ended band with this
+	// plan (thought_done's end_row); 0 when it did not.
+	EndRow int
 	// Review is the thinker's verdict on it (plan_review), when reviewed.
 	Review *protocol.PlanReview
 }
@@ -62,7 +65,8 @@ type Band struct {
 	// Attempts are its plans, by attempt (one when plans are not reviewed).
 	Attempts []Attempt
 	// Thought is the thought the band is drawn from: the last plan written
-	// (a rejected plan is rewritten; the last one is kept), replaced by the
+	// (a rejected plan is rewritten; the last one is kept) or, with
+	// plan_candidates, the one the final plan_review chose, replaced by the
 	// revision a redraw uses (band_redrawn's thought).
 	Thought string
 	// Round is the drawing under way: 0 the first, r the r-th redraw.
@@ -214,19 +218,29 @@ func (s *State) apply(v string, p protocol.Payload) error {
 		if err != nil {
 			return err
 		}
-		a.Text, a.Tokens, a.Done, a.Truncated = e.Text, e.Tokens, true, e.Truncated
+		a.Text, a.Tokens, a.Done, a.Truncated, a.EndRow = e.Text, e.Tokens, true, e.Truncated, e.EndRow
 		b.Thinking = false
 		b.Thought = e.Text
 		if e.EndRow > 0 {
 			b.Rows.End = e.EndRow
 		}
 	case *protocol.PlanReview:
-		_, a, err := s.attempt(e.Band, e.Attempt, false)
+		b, a, err := s.attempt(e.Band, e.Attempt, false)
 		if err != nil {
 			return err
 		}
 		r := *e
 		a.Review = &r
+		if e.Chosen != nil { // plan_candidates: the band keeps the chosen plan
+			c := *e.Chosen
+			if c < 0 || c >= len(b.Attempts) || !b.Attempts[c].Done {
+				return fmt.Errorf("plan_review of band %d chose attempt %d, not a written plan", e.Band, c)
+			}
+			b.Thought = b.Attempts[c].Text
+			if end := b.Attempts[c].EndRow; end > 0 {
+				b.Rows.End = end
+			}
+		}
 	case *protocol.BandProgress:
 		b, err := s.band(e.Band)
 		if err != nil {

@@ -84,3 +84,44 @@ func TestScoreImageIsTheModelsVerdict(t *testing.T) {
 		t.Fatalf("score %d, %d tokens, %v", a, n, err)
 	}
 }
+
+// With plan_candidates the model writes k plans a band, reports its
+// probability of "ok" for each, and the band is drawn from the likeliest.
+func TestSessionChoosesAmongCandidates(t *testing.T) {
+	m := randomModel(t)
+	s := engine.DefaultSettings()
+	s.PlanCandidates = 3
+	res, evs := drawOnce(t, m, s, 3)
+	var band []*protocol.PlanReview
+	chose := 0
+	for _, e := range evs {
+		p, ok := e.Payload.(*protocol.PlanReview)
+		if !ok {
+			continue
+		}
+		if p.POk <= 0 || p.POk > 1 {
+			t.Fatalf("review %+v: p_ok out of (0, 1]", *p)
+		}
+		band = append(band, p)
+		if !p.Final {
+			continue
+		}
+		if len(band) != 3 || p.Chosen == nil {
+			t.Fatalf("band %d: %d reviews, chosen %v", p.Band, len(band), p.Chosen)
+		}
+		c := band[*p.Chosen]
+		for _, q := range band {
+			if q.POk > c.POk {
+				t.Fatalf("band %d chose p_ok %v over %v", p.Band, c.POk, q.POk)
+			}
+		}
+		if res.Thoughts[p.Band] != c.Thought {
+			t.Fatalf("band %d drawn from %q, chose %q", p.Band, res.Thoughts[p.Band], c.Thought)
+		}
+		band = nil
+		chose++
+	}
+	if chose != len(res.Thoughts) {
+		t.Fatalf("%d choices for %d bands", chose, len(res.Thoughts))
+	}
+}

@@ -363,11 +363,12 @@ func (s *session) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (eng
 		return engine.PlanReview{}, err
 	}
 	rv := s.m.rv
+	pOK := 1 / (1 + math.Exp(float64(s.logits[rv.bad]-s.logits[rv.ok])))
 	verdict := s.verdict()
 	if err := s.gen(verdict); err != nil {
 		return engine.PlanReview{}, err
 	}
-	out := engine.PlanReview{Accepted: verdict == rv.ok, Tokens: 1}
+	out := engine.PlanReview{Accepted: verdict == rv.ok, Tokens: 1, POk: max(pOK, math.SmallestNonzeroFloat64)}
 	var reason []string
 	for n := 0; n < maxReasonWords; n++ {
 		if err := ctx.Err(); err != nil {

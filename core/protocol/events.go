@@ -116,8 +116,16 @@ type PlanReview struct {
 	// Tokens is how many tokens the review took to write.
 	Tokens int `json:"tokens"`
 	// Final is true when the band keeps this plan: accepted, or the last
-	// attempt the settings allow.
+	// attempt the settings allow. With plan_candidates, it marks the last
+	// candidate's review, and Chosen says which plan the band keeps.
 	Final bool `json:"final"`
+	// POk is the thinker's reported probability that the plan is right
+	// (its "ok" against "bad"); 0 when it does not report one.
+	POk float64 `json:"p_ok,omitempty"`
+	// Chosen, on the final review of a run with plan_candidates ≥ 2, is the
+	// attempt whose plan the band keeps (the others are set aside, like
+	// rejected plans); absent otherwise, when the final plan is kept.
+	Chosen *int `json:"chosen,omitempty"`
 }
 
 // MaxToken bounds a token model's image tokens on the wire (band_progress,

@@ -32,6 +32,12 @@ type Settings struct {
 	// PlanAttempts−1 rewrites of a plan it rejected; 0 = plans are not
 	// reviewed (default 3).
 	PlanAttempts int `json:"plan_attempts"`
+	// PlanCandidates, when 2 or more (and plans are reviewed), has the
+	// thinker write that many plans for a band, each from the same context,
+	// review each, and keep the one it rates likeliest to be right (its
+	// reported probability of "ok"); no plan is rewritten. 0 or 1 = one plan,
+	// rewritten when rejected (PlanAttempts).
+	PlanCandidates int `json:"plan_candidates,omitempty"`
 }
 
 // DefaultSettings returns the defaults: backend's bands, fixed schedule,
@@ -74,6 +80,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("settings: max_thought_tokens %d is negative: use 0 for no cap", s.MaxThoughtTokens)
 	case s.PlanAttempts < 0 || s.PlanAttempts > MaxPlanAttempts:
 		return fmt.Errorf("settings: plan_attempts %d is out of range: use 0 (no plan reviews) to %d", s.PlanAttempts, MaxPlanAttempts)
+	case s.PlanCandidates < 0 || s.PlanCandidates > MaxPlanAttempts:
+		return fmt.Errorf("settings: plan_candidates %d is out of range: use 0 (one plan a band) to %d", s.PlanCandidates, MaxPlanAttempts)
 	case s.MaxRevisionsTotal < 0:
 		return fmt.Errorf("settings: max_revisions_total %d is negative: use 0 for no cap", s.MaxRevisionsTotal)
 	}

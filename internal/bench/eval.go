@@ -39,9 +39,12 @@ type Options struct {
 	// MaxRevisions is the redraws a band may get when reflecting; 0 = the
 	// engine's default (1).
 	MaxRevisions int
-	BestOfN      int  // candidates for best-of-n; 0 = match think+reflect's tokens
-	Workers      int  // prompts drawn at once
-	Oracle       bool // draw ground-truth scenes instead of running the backend
+	// PlanCandidates, when 2 or more, has modes that review plans choose
+	// among that many (protocol.Settings.PlanCandidates); 0 = the default.
+	PlanCandidates int
+	BestOfN        int  // candidates for best-of-n; 0 = match think+reflect's tokens
+	Workers        int  // prompts drawn at once
+	Oracle         bool // draw ground-truth scenes instead of running the backend
 	// Progress, if set, is called after each image.
 	Progress func(mode string, done, total int)
 }
@@ -232,6 +235,9 @@ func resultTokens(res engine.Result) tokens.Tokens {
 func draw(ctx context.Context, backend engine.Backend, it Item, mode string, o Options, seed int64) (engine.Result, int, error) {
 	extra := 0
 	settings := SettingsFor(mode, o.Bands)
+	if o.PlanCandidates > 0 && settings.PlanAttempts > 0 {
+		settings.PlanCandidates = o.PlanCandidates
+	}
 	if o.MaxRevisions > 0 {
 		settings.MaxRevisions = o.MaxRevisions
 	}

@@ -146,6 +146,15 @@ type FailureReport struct {
 	// RewritesSame counts rewrites of caught plans that repeat them word
 	// for word.
 	RewritesSame int `json:"rewrites_same,omitempty"`
+	// With plan_candidates: bands that chose among candidates, those with
+	// at least one candidate the checker accepts, those whose chosen plan it
+	// accepts, and the candidates it accepts out of all (a random pick's
+	// rate).
+	ChoiceBands     int `json:"choice_bands,omitempty"`
+	ChoiceAnyRight  int `json:"choice_any_right,omitempty"`
+	ChoiceRight     int `json:"choice_right,omitempty"`
+	Candidates      int `json:"candidates,omitempty"`
+	CandidatesRight int `json:"candidates_right,omitempty"`
 }
 
 // AnalyzeFailures draws n prompts per category of the training
@@ -225,7 +234,29 @@ func AnalyzeFailures(ctx context.Context, m *model.Model, settings engine.Settin
 					return thought.PlanReview(j.spec, objs, r1 >= tokens.Grid, r1) != nil
 				}
 				caught := map[int]string{}
+				rightCand := map[[2]int]bool{}
 				for _, p := range reviews {
+					if settings.PlanCandidates > 1 {
+						rc := !wrongAt(p)
+						rightCand[[2]int{p.Band, p.Attempt}] = rc
+						r.Candidates++
+						if rc {
+							r.CandidatesRight++
+						}
+						if p.Chosen != nil {
+							r.ChoiceBands++
+							for a := 0; a <= p.Attempt; a++ {
+								if rightCand[[2]int{p.Band, a}] {
+									r.ChoiceAnyRight++
+									break
+								}
+							}
+							if rightCand[[2]int{p.Band, *p.Chosen}] {
+								r.ChoiceRight++
+							}
+						}
+						continue
+					}
 					switch {
 					case p.Attempt == 0:
 						r.FirstPlans++
