@@ -318,6 +318,7 @@ func (c *codec) settings(s *protocol.Settings) {
 	c.int(&s.MaxRevisionsTotal)
 	c.int64(&s.Seed)
 	c.int(&s.PlanAttempts)
+	c.int(&s.PlanCandidates)
 }
 
 // end checks a decoded frame was read to its last byte.
@@ -465,6 +466,10 @@ func (c *codec) event(p protocol.Payload) {
 		c.str(&p.Thought)
 		c.int(&p.Tokens)
 		c.bool(&p.Final)
+		c.float(&p.POk)
+		if optional(c, &p.Chosen) {
+			c.int(p.Chosen)
+		}
 	case *protocol.BudgetExhausted:
 		c.str(&p.Budget)
 		c.int(&p.Limit)
