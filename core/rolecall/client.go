@@ -45,40 +45,14 @@ type Client struct {
 	NoCanvas bool
 }
 
-// The requests as c's calls carry them (NoCanvas).
-func (c *Client) think(q engine.ThinkRequest) engine.ThinkRequest {
+// state is st as c's calls carry it: without the canvas when NoCanvas.
+// Cleared before the call is encoded, so the canvas is never turned into
+// its PNG for a far end that does not want it.
+func (c *Client) state(st engine.State) engine.State {
 	if c.NoCanvas {
-		q.Canvas = nil
+		st.Canvas = nil
 	}
-	return q
-}
-
-func (c *Client) review(q engine.ReviewRequest) engine.ReviewRequest {
-	if c.NoCanvas {
-		q.Canvas = nil
-	}
-	return q
-}
-
-func (c *Client) paint(q engine.PaintRequest) engine.PaintRequest {
-	if c.NoCanvas {
-		q.Canvas = nil
-	}
-	return q
-}
-
-func (c *Client) critique(q engine.CritiqueRequest) engine.CritiqueRequest {
-	if c.NoCanvas {
-		q.Canvas = nil
-	}
-	return q
-}
-
-func (c *Client) decide(q engine.DecideRequest) engine.DecideRequest {
-	if c.NoCanvas {
-		q.Canvas = nil
-	}
-	return q
+	return st
 }
 
 // Roles returns the roles the client plays. With review the thinker also
@@ -105,7 +79,9 @@ type thinker struct{ c *Client }
 
 // Think implements engine.Thinker.
 func (t thinker) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
-	done, err := t.c.T.Call(ctx, ThinkCall(t.c.think(req)), func(p protocol.Payload) error {
+	q := req
+	q.State = t.c.state(q.State)
+	done, err := t.c.T.Call(ctx, ThinkCall(q), func(p protocol.Payload) error {
 		if d, ok := p.(*protocol.CallDelta); ok && emit != nil {
 			emit(d.Text)
 		}
@@ -127,7 +103,9 @@ type reviewer struct{ thinker }
 
 // ReviewPlan implements engine.PlanReviewer.
 func (r reviewer) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
-	done, err := r.c.T.Call(ctx, ReviewCall(r.c.review(req)), ignore)
+	q := req
+	q.State = r.c.state(q.State)
+	done, err := r.c.T.Call(ctx, ReviewCall(q), ignore)
 	if err != nil {
 		return engine.PlanReview{}, err
 	}
@@ -151,7 +129,9 @@ func (p painter) Geometry() engine.Geometry {
 // (its size checked from the header first) and handed on; the engine
 // checks where it lies.
 func (p painter) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
-	_, err := p.c.T.Call(ctx, PaintCall(p.c.paint(req)), func(pl protocol.Payload) error {
+	q := req
+	q.State = p.c.state(q.State)
+	_, err := p.c.T.Call(ctx, PaintCall(q), func(pl protocol.Payload) error {
 		if r, ok := pl.(*protocol.CallStrip); ok {
 			decode := p.c.Strip
 			if decode == nil {
@@ -181,7 +161,9 @@ type critic struct{ c *Client }
 
 // Critique implements engine.Critic.
 func (c critic) Critique(ctx context.Context, req engine.CritiqueRequest) (engine.Critique, error) {
-	done, err := c.c.T.Call(ctx, CritiqueCall(c.c.critique(req)), ignore)
+	q := req
+	q.State = c.c.state(q.State)
+	done, err := c.c.T.Call(ctx, CritiqueCall(q), ignore)
 	if err != nil {
 		return engine.Critique{}, err
 	}
@@ -195,7 +177,9 @@ type decider struct{ c *Client }
 
 // ShouldThink implements engine.Decider.
 func (d decider) ShouldThink(ctx context.Context, req engine.DecideRequest) (bool, float64, error) {
-	done, err := d.c.T.Call(ctx, DecideCall(d.c.decide(req)), ignore)
+	q := req
+	q.State = d.c.state(q.State)
+	done, err := d.c.T.Call(ctx, DecideCall(q), ignore)
 	if err != nil {
 		return false, 0, err
 	}
