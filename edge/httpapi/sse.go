@@ -96,10 +96,11 @@ func (a *apiHandler) readMessage(w http.ResponseWriter, r *http.Request, want st
 	return m, true
 }
 
-// runs serves POST /v1/runs: the body is a start message; the answer is the
-// run's events as server-sent events, ending with run_done or error.
-func (a *apiHandler) runs(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.readMessage(w, r, protocol.TypeStart)
+// stream serves a POST whose body is a message of type typ and whose answer
+// is server-sent events: it takes an in-flight slot for the address, bounds
+// the request by the run timeout and hands play a relay to the client.
+func (a *apiHandler) stream(w http.ResponseWriter, r *http.Request, typ string, play func(context.Context, protocol.Message, *gateway.Relay)) {
+	m, ok := a.readMessage(w, r, typ)
 	if !ok {
 		return
 	}
@@ -108,48 +109,44 @@ func (a *apiHandler) runs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
-	st := m.Body.(*protocol.Start)
 	ctx, cancel := context.WithTimeout(r.Context(), a.g.Limits().RunTimeout)
 	defer cancel()
 	out := startSSE(w)
-	rel := gateway.NewRelay(a.g.Limits(), func(ev protocol.Event) error { return out.send(ev) })
-	_, err := a.g.Draw(ctx, engine.RunSpec{Prompt: st.Prompt, Settings: st.Settings, RunID: m.ID}, rel.Push)
-	werr := rel.Finish()
-	a.g.Logger().Info("run ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "code", codeOrOK(err), "via", "sse", "write_err", errString(werr))
+	play(ctx, m, gateway.NewRelay(a.g.Limits(), func(ev protocol.Event) error { return out.send(ev) }))
+}
+
+// runs serves POST /v1/runs: the body is a start message; the answer is the
+// run's events as server-sent events, ending with run_done or error.
+func (a *apiHandler) runs(w http.ResponseWriter, r *http.Request) {
+	a.stream(w, r, protocol.TypeStart, func(ctx context.Context, m protocol.Message, rel *gateway.Relay) {
+		st := m.Body.(*protocol.Start)
+		_, err := a.g.Draw(ctx, engine.RunSpec{Prompt: st.Prompt, Settings: st.Settings, RunID: m.ID}, rel.Push)
+		werr := rel.Finish()
+		a.g.Logger().Info("run ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "code", codeOrOK(err), "via", "sse", "write_err", errString(werr))
+	})
 }
 
 // calls serves POST /v1/calls: the body is a call message; the answer is
 // the call's events as server-sent events, ending with call_done or error.
 func (a *apiHandler) calls(w http.ResponseWriter, r *http.Request) {
-	m, ok := a.readMessage(w, r, protocol.TypeCall)
-	if !ok {
-		return
-	}
-	release, ok := a.acquire(w, r)
-	if !ok {
-		return
-	}
-	defer release()
-	c := m.Body.(*protocol.Call)
-	ctx, cancel := context.WithTimeout(r.Context(), a.g.Limits().RunTimeout)
-	defer cancel()
-	out := startSSE(w)
-	rel := gateway.NewRelay(a.g.Limits(), func(ev protocol.Event) error { return out.send(ev) })
-	st := gateway.NewStream(m.ID)
-	var sendErr error
-	done, err := a.g.Call(ctx, *c, func(p protocol.Payload) error {
-		sendErr = rel.Push(st.Event(p))
-		return sendErr
+	a.stream(w, r, protocol.TypeCall, func(ctx context.Context, m protocol.Message, rel *gateway.Relay) {
+		c := m.Body.(*protocol.Call)
+		st := gateway.NewStream(m.ID)
+		var sendErr error
+		done, err := a.g.Call(ctx, *c, func(p protocol.Payload) error {
+			sendErr = rel.Push(st.Event(p))
+			return sendErr
+		})
+		switch {
+		case err == nil:
+			rel.Push(st.Event(done))
+		case sendErr == nil:
+			rel.Push(st.Event(&protocol.Error{Code: gateway.ErrorCode(err), Message: textutil.OneLine(err.Error())}))
+		}
+		rel.Finish()
+		a.g.Logger().Info("call ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "role", c.Role, "code", codeOrOK(err),
+			"ms", st.Ms(), "via", "sse")
 	})
-	switch {
-	case err == nil:
-		rel.Push(st.Event(done))
-	case sendErr == nil:
-		rel.Push(st.Event(&protocol.Error{Code: gateway.ErrorCode(err), Message: textutil.OneLine(err.Error())}))
-	}
-	rel.Finish()
-	a.g.Logger().Info("call ended", "request_id", RequestID(r.Context()), "run_id", m.ID, "role", c.Role, "code", codeOrOK(err),
-		"ms", st.Ms(), "via", "sse")
 }
 
 // writeTimeout bounds one write of an HTTP stream.
