@@ -44,7 +44,7 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 			if cbErr != nil || stopped {
 				return
 			}
-			if e := checkStrip(r.canvas, s, next, stop); e != nil {
+			if e := CheckStrip(r.canvas, s, next, stop); e != nil {
 				cbErr = &Error{Code: protocol.CodePainter, Band: band, Err: e}
 				cancel(cbErr)
 				return
@@ -98,26 +98,11 @@ func (r *runner) paint(band, round int, rows Rows, thought string) (final Rows, 
 
 // CheckStrip enforces the painter's contract for a strip of canvas c: it
 // starts at pixel row next, ends by stop, is as wide as the canvas with all
-// its bytes, and its tokens (if any) are whole token rows of c's grid. It
-// returns the strip's base64 PNG, its form in band_progress and
-// call_strip. Surfaces that relay a painter (rolecall's calls) check
-// strips with it too.
-func CheckStrip(c *canvas.Canvas, s canvas.Strip, next, stop int) (string, error) {
-	if err := checkStrip(c, s, next, stop); err != nil {
-		return "", err
-	}
-	return s.Base64()
-}
-
-// CheckStripOnly is CheckStrip without the PNG: for a surface that passes
-// the strip's pixels on rather than its PNG (the sandbox host to its guest).
-func CheckStripOnly(c *canvas.Canvas, s canvas.Strip, next, stop int) error {
-	return checkStrip(c, s, next, stop)
-}
-
-// checkStrip is CheckStrip without the PNG: the engine's band_progress
-// encodes it only when the event is serialized.
-func checkStrip(c *canvas.Canvas, s canvas.Strip, next, stop int) error {
+// its bytes, and its tokens (if any) are whole token rows of c's grid.
+// Surfaces that relay a painter (rolecall's calls) check strips with it
+// too; the strip's PNG (s.Base64) is theirs to ask for when they pass the
+// PNG on — the engine's band_progress encodes it only when serialized.
+func CheckStrip(c *canvas.Canvas, s canvas.Strip, next, stop int) error {
 	switch {
 	case s.Rows.Start != next:
 		return fmt.Errorf("painter sent rows [%d,%d), want a strip from row %d (strips go in order, once each)", s.Rows.Start, s.Rows.End, next)

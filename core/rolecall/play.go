@@ -159,11 +159,9 @@ func playPaint(ctx context.Context, p engine.Painter, req engine.PaintRequest, e
 				return
 			}
 			var png string
-			var e error
-			if strip != nil {
-				e = engine.CheckStripOnly(req.Canvas, s, next, stop)
-			} else {
-				png, e = engine.CheckStrip(req.Canvas, s, next, stop)
+			e := engine.CheckStrip(req.Canvas, s, next, stop)
+			if e == nil && strip == nil {
+				png, e = s.Base64()
 			}
 			if e != nil {
 				cbErr = &Error{Code: protocol.CodePainter, Err: e}
