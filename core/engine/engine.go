@@ -197,6 +197,16 @@ type CanvasReader interface {
 	ReadsCanvasOnCall() bool
 }
 
+// CanvasMaker is implemented by backends that supply a run's canvas: a
+// blank one of the run's geometry, as Geometry.NewCanvas makes, or nil for
+// the engine to make its own. The sandbox's engine guest hands every run of
+// an instance the same canvas, cleared: a new 256 KB canvas a run, and its
+// garbage, cost the wasm guest about a twelfth of its time. A backend that
+// does so must not need a run's canvas (Result.Canvas) after the run.
+type CanvasMaker interface {
+	NewCanvas(g Geometry) (*canvas.Canvas, error)
+}
+
 // RunSpec says what to run. When Seed is 0 the engine takes Settings.Seed;
 // otherwise Seed wins and is copied into Settings.Seed. Backends receive the
 // spec with both equal and Settings.Bands resolved.

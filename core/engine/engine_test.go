@@ -828,3 +828,37 @@ func TestCanvasReaderGetsTheCanvas(t *testing.T) {
 		}
 	}
 }
+
+// makerBackend supplies the run's canvas (engine.CanvasMaker).
+type makerBackend struct {
+	engine.FuncBackend
+	c *canvas.Canvas
+}
+
+func (m makerBackend) NewCanvas(engine.Geometry) (*canvas.Canvas, error) { return m.c, nil }
+
+// TestCanvasMaker: a CanvasMaker's blank canvas is the run's (the result's),
+// nil lets the engine make one, and a canvas that is not blank or not the
+// painter's size fails the run as the backend's fault.
+func TestCanvasMaker(t *testing.T) {
+	f := &fakes{}
+	fb := engine.FuncBackend{NewRoles: func(context.Context, engine.RunSpec) (engine.Roles, error) { return f.roles(), nil }}
+	g := engine.GeometryOf(f.roles().Painter)
+	blank, err := g.NewCanvas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := mustDraw(t, makerBackend{fb, blank}, settings(nil)); r.res.Canvas != blank {
+		t.Error("the run did not paint the backend's canvas")
+	}
+	if r := mustDraw(t, makerBackend{fb, nil}, settings(nil)); r.res.Canvas == nil || r.res.Canvas == blank {
+		t.Error("a nil canvas from the backend: the engine did not make its own")
+	}
+	small, _ := canvas.New(g.Width/2, g.Height)
+	for name, c := range map[string]*canvas.Canvas{"painted": blank, "too small": small} { // blank was painted above
+		r := draw(t, context.Background(), makerBackend{fb, c}, settings(nil))
+		if e, ok := errors.AsType[*engine.Error](r.err); !ok || e.Code != protocol.CodeBackend {
+			t.Errorf("%s canvas: the run returned %v, want a backend error", name, r.err)
+		}
+	}
+}

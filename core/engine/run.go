@@ -115,7 +115,7 @@ func (r *runner) run(b Backend) error {
 	if err := r.geom.Check(); err != nil {
 		return &Error{Code: protocol.CodeBackend, Band: -1, Err: err}
 	}
-	if r.canvas, err = r.geom.NewCanvas(); err != nil {
+	if r.canvas, err = r.newCanvas(b); err != nil {
 		return &Error{Code: protocol.CodeBackend, Band: -1, Err: err}
 	}
 	started := &protocol.RunStarted{Prompt: r.spec.Prompt, Settings: s, Grid: r.geom.Grid, Width: r.geom.Width, Height: r.geom.Height}
@@ -160,6 +160,23 @@ func (r *runner) run(b Backend) error {
 		done.Tokens = slices.Clone(r.canvas.Tokens)
 	}
 	return r.emit(done)
+}
+
+// newCanvas is the run's blank canvas: the backend's (CanvasMaker), else a new one.
+func (r *runner) newCanvas(b Backend) (*canvas.Canvas, error) {
+	if m, ok := b.(CanvasMaker); ok {
+		c, err := m.NewCanvas(r.geom)
+		switch {
+		case err != nil:
+			return nil, err
+		case c == nil:
+		case c.W != r.geom.Width || c.H != r.geom.Height || c.Grid != r.geom.Grid || c.AnyPainted() || c.AnyTokens():
+			return nil, fmt.Errorf("the backend's canvas is not a blank %d×%d canvas of grid %d", r.geom.Width, r.geom.Height, r.geom.Grid)
+		default:
+			return c, nil
+		}
+	}
+	return r.geom.NewCanvas()
 }
 
 func (r *runner) checkRoles() error {

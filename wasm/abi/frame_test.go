@@ -341,3 +341,27 @@ func TestAppendEventPNGSource(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeMessageShared: a strip's pixels decoded shared are the frame's
+// own bytes (no copy) and otherwise the message DecodeMessage gives.
+func TestDecodeMessageShared(t *testing.T) {
+	m := Message{Type: MsgStrip, Rows: &protocol.Rows{Start: 0, End: 2}, Tokens: []int{5}, Pix: []byte{1, 2, 3, 4, 5, 6, 7, 8}}
+	frame := AppendMessage(nil, &m)
+	var shared, copied Message
+	if err := DecodeMessageShared(frame, &shared); err != nil {
+		t.Fatal(err)
+	}
+	if err := DecodeMessage(frame, &copied); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(shared, copied) || !reflect.DeepEqual(shared, m) {
+		t.Fatalf("shared decode %+v, copied %+v, want %+v", shared, copied, m)
+	}
+	end := len(frame) - len(m.Pix)
+	if &shared.Pix[0] != &frame[end] || cap(shared.Pix) != len(m.Pix) {
+		t.Error("DecodeMessageShared copied the pixels (or let an append reach past them)")
+	}
+	if &copied.Pix[0] == &frame[end] {
+		t.Error("DecodeMessage shares the frame's pixels")
+	}
+}

@@ -19,8 +19,8 @@ import (
 type backend struct {
 	h    Host
 	info abi.BackendInfo
-	buf  []byte       // reused for messages
-	req  []byte       // reused for requests
+	lend bool         // Options.Lend
+	kept *kept        // buffers (and canvas) reused run after run
 	pix  []byte       // the pixels of the strip message being handed on
 	last canvas.Strip // the last strip the host sent without a PNG
 }
@@ -80,11 +80,32 @@ func (b *backend) CanvasPNG(*canvas.Canvas) ([]byte, error) { return nil, nil }
 // engine need not copy its canvas for them.
 func (b *backend) ReadsCanvasOnCall() bool { return true }
 
+// NewCanvas implements engine.CanvasMaker: with Options.Lend, the canvas of
+// the instance's last run, cleared (nil, for the engine to make one, else).
+func (b *backend) NewCanvas(g engine.Geometry) (*canvas.Canvas, error) {
+	if !b.lend {
+		return nil, nil
+	}
+	c := b.kept.canvas
+	if c == nil || c.W != g.Width || c.H != g.Height || c.Grid != g.Grid {
+		var err error
+		if c, err = g.NewCanvas(); err != nil {
+			return nil, err
+		}
+		b.kept.canvas = c
+		return c, nil
+	}
+	if err := c.ClearRows(protocol.Rows{Start: 0, End: c.H}); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
 // NewRun opens the host's run (role start) and returns the roles it has.
 func (b *backend) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
 	var m abi.Message
-	b.req = abi.AppendSpec(b.req[:0], &spec)
-	err := b.exchange(ctx, abi.RoleStart, b.req, func(x abi.Message) error {
+	b.kept.req = abi.AppendSpec(b.kept.req[:0], &spec)
+	err := b.exchange(ctx, abi.RoleStart, b.kept.req, func(x abi.Message) error {
 		if x.Type == abi.MsgError {
 			if x.Code == protocol.CodeInvalidRequest {
 				return &engine.PromptError{Err: errors.New(x.Message)}
@@ -135,8 +156,8 @@ func (b *backend) Call(ctx context.Context, c protocol.Call, on func(protocol.Pa
 	}
 	call := abi.Call{Role: c.Role}
 	b.pix = nil
-	b.req = abi.AppendRequest(b.req[:0], &c.Request)
-	err := b.exchange(ctx, role, b.req, func(m abi.Message) error {
+	b.kept.req = abi.AppendRequest(b.kept.req[:0], &c.Request)
+	err := b.exchange(ctx, role, b.kept.req, func(m abi.Message) error {
 		if m.Type == abi.MsgStrip {
 			b.pix = m.Pix
 		}
@@ -163,13 +184,18 @@ func (b *backend) exchange(ctx context.Context, role int, req []byte, on func(ab
 	var bad error // a message the role cannot send: cancel, read to the end
 	for {
 		n := b.h.RoleNext(id, ctx.Err() != nil || bad != nil)
-		if cap(b.buf) < int(n) {
-			b.buf = make([]byte, n)
+		if cap(b.kept.msg) < int(n) {
+			b.kept.msg = make([]byte, n)
 		}
-		buf := b.buf[:n]
+		buf := b.kept.msg[:n]
 		b.h.RoleRead(id, buf)
 		var m abi.Message
-		if err := abi.DecodeMessage(buf, &m); err != nil {
+		// Lent, a strip's pixels stay in buf, read over by the next message.
+		decode := abi.DecodeMessage
+		if b.lend {
+			decode = abi.DecodeMessageShared
+		}
+		if err := decode(buf, &m); err != nil {
 			return fmt.Errorf("guest: the host's %s message: %w", abi.RoleName(role), err)
 		}
 		final := m.Type == abi.MsgDone || m.Type == abi.MsgError

@@ -16,7 +16,9 @@ package guest
 import (
 	"context"
 	"errors"
+	"sync"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/wasm/abi"
@@ -26,10 +28,63 @@ import (
 // roles with its own choices of when to think and how to refine.
 type Policy func(ctx context.Context, b engine.Backend, spec engine.RunSpec, sink engine.Sink) (engine.Result, error)
 
-var policy Policy = engine.Draw
+var (
+	policy  Policy = engine.Draw
+	options Options
+)
 
 // Serve sets the policy twig_run plays (engine.Draw when never called).
 func Serve(p Policy) { policy = p }
+
+// Options say what a policy promises about what the SDK hands it; the zero
+// value promises nothing and suits any policy.
+type Options struct {
+	// Lend: the policy keeps nothing the SDK lends it past the call that
+	// lends it — a painted strip's pixels past the painter's callback (nor
+	// the strip of a band_progress event past the sink), the run's canvas
+	// (Result.Canvas) past the run. The SDK then reads each strip's pixels
+	// in the buffer it reads the host's messages into, instead of a new
+	// buffer a strip, and gives every run of an instance the same canvas,
+	// cleared (engine.CanvasMaker): in the wasm engine guest those
+	// allocations and their garbage were a fifth of its time. engine.Draw
+	// keeps to it (it copies a strip into its canvas and sends its event
+	// at once); a policy that keeps strips or events must not set it.
+	Lend bool
+}
+
+// ServeWith is Serve with options.
+func ServeWith(p Policy, o Options) { policy, options = p, o }
+
+// kept is what a run leaves to the next run of its instance: its buffers,
+// grown to the sizes a run needs, and with Options.Lend its canvas.
+type kept struct {
+	msg, req, event []byte
+	canvas          *canvas.Canvas
+}
+
+// idle holds the kept state of finished runs: a wasm instance plays one run
+// at a time, so one is reused there; natively (tests) runs may overlap.
+var idle struct {
+	sync.Mutex
+	k []*kept
+}
+
+func takeKept() *kept {
+	idle.Lock()
+	defer idle.Unlock()
+	if n := len(idle.k); n > 0 {
+		k := idle.k[n-1]
+		idle.k = idle.k[:n-1]
+		return k
+	}
+	return &kept{}
+}
+
+func putKept(k *kept) {
+	idle.Lock()
+	idle.k = append(idle.k, k)
+	idle.Unlock()
+}
 
 // Host is the ABI's host functions, as the guest sees them.
 type Host interface {
@@ -52,8 +107,9 @@ func play(h Host, input []byte) uint32 {
 	if err := abi.DecodeInput(input, &in); err != nil || in.ABI != abi.Version {
 		return 2
 	}
-	b := &backend{h: h, info: in.Backend}
-	var buf []byte
+	k := takeKept()
+	defer putKept(k)
+	b := &backend{h: h, info: in.Backend, lend: options.Lend, kept: k}
 	sink := func(ev protocol.Event) error {
 		// The host owns the envelope: a binary frame is the payload only.
 		// A strip the host painted and the final canvas go without their
@@ -61,9 +117,9 @@ func play(h Host, input []byte) uint32 {
 		var data []byte
 		var ok bool
 		if b.hostPNG(ev.Payload) {
-			data, ok = abi.AppendEventNoPNG(buf[:0], ev.Payload)
+			data, ok = abi.AppendEventNoPNG(k.event[:0], ev.Payload)
 		} else {
-			data, ok = abi.AppendEvent(buf[:0], ev.Payload)
+			data, ok = abi.AppendEvent(k.event[:0], ev.Payload)
 		}
 		if !ok { // a type without an event code: JSON
 			var err error
@@ -71,7 +127,7 @@ func play(h Host, input []byte) uint32 {
 				return err
 			}
 		}
-		buf = data[:0]
+		k.event = data[:0]
 		if h.EmitEvent(data) != abi.StatusOK {
 			return errRefused
 		}

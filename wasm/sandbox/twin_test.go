@@ -34,6 +34,10 @@ func (s *Sandbox) drawTwin(ctx context.Context, b engine.Backend, spec engine.Ru
 	return r.result, err
 }
 
+// The twin plays what the engine guest plays (wasm/guest/twig): engine.Draw,
+// lent strips and canvas.
+func init() { guest.ServeWith(engine.Draw, guest.Options{Lend: true}) }
+
 // twinHost hands the native guest's slices to the host functions.
 type twinHost struct{ r *run }
 
