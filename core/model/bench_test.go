@@ -7,6 +7,7 @@ import (
 
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/internal/kernels"
+	"github.com/twig-project/twig/internal/nn"
 )
 
 // benchModel is the shipped model when present, else the tiny test model.
@@ -28,20 +29,34 @@ func benchModel(b *testing.B) *Model {
 // BenchmarkTwiGImage is one full TwiG image (think + reflect, default bands)
 // natively: ms/image and tokens/s (thought, image and critic tokens).
 // One sub-benchmark per kernel path, side by side ("rows" is the kernels
-// before the GEMM: vek's matrix-vector products, scalar softmax and GELU).
+// before the GEMM: vek's matrix-vector products, scalar softmax and GELU),
+// and each GEMM path again with the decoder's float32 weights instead of
+// its half-precision ones (PATH-f32weights).
 func BenchmarkTwiGImage(b *testing.B) {
 	m := benchModel(b)
 	ctx := context.Background()
+	type run struct {
+		path, name string
+		half       bool
+	}
+	var runs []run
 	for _, path := range kernels.Kernels() {
-		if path == "go" {
-			continue // the portable path is for wasm
+		switch path {
+		case "go": // the portable path is for wasm
+		case "rows": // the kernels as they were: float32 weights
+			runs = append(runs, run{path, path, false})
+		default:
+			runs = append(runs, run{path, path, true}, run{path, path + "-f32weights", false})
 		}
-		b.Run(path, func(b *testing.B) {
-			prev, err := kernels.SetKernel(path)
+	}
+	for _, c := range runs {
+		b.Run(c.name, func(b *testing.B) {
+			prev, err := kernels.SetKernel(c.path)
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer kernels.SetKernel(prev)
+			defer nn.SetHalfWeights(nn.SetHalfWeights(c.half))
 			tokens := 0
 			cpu0 := cpuSeconds()
 			for i := 0; b.Loop(); i++ {

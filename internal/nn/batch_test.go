@@ -11,7 +11,9 @@ import (
 )
 
 // batchTol bounds |batched - single| logits: the batch's GEMM sums in a
-// different order from the single decoder's matrix-vector products.
+// different order from the single decoder's matrix-vector products. The
+// batch reads float32 weights, so these tests compare it with the single
+// decoder's float32 path (SetHalfWeights(false)).
 const batchTol = 1e-4
 
 func logitsDiff(x, y []float32) float64 {
@@ -47,6 +49,7 @@ func TestBatchDecoderMatchesSingle(t *testing.T) {
 		{steps: 8, reopenAfterClose: true, stepsAfterReopen: 5},
 		{steps: 35},
 	}
+	defer SetHalfWeights(SetHalfWeights(false))
 	for _, path := range kernels.Kernels() {
 		t.Run(path, func(t *testing.T) {
 			prev, err := kernels.SetKernel(path)
@@ -159,6 +162,7 @@ func TestStepBatchMatchesSingle(t *testing.T) {
 	p := NewParams(cfg)
 	randomize(r, p.Data, 0.3)
 	const S = 7
+	defer SetHalfWeights(SetHalfWeights(false))
 	b := NewBatchDecoder(p, S, cfg.Ctx)
 	ds := make([]*Decoder, S)
 	for i := range ds {

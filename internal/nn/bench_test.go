@@ -131,6 +131,42 @@ func BenchmarkDecode(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeWeights: BenchmarkDecode's one sequence on each kernel
+// path with the decoder's float32 weights and with its half-precision
+// ones (the default), side by side: windowW/PATH/{float32,half}.
+func BenchmarkDecodeWeights(b *testing.B) {
+	p := NewParams(benchConfig)
+	p.Init(1)
+	for _, win := range decodeWindows {
+		for _, path := range kernels.Kernels() {
+			if path == "rows" {
+				continue // always float32
+			}
+			for _, half := range []bool{false, true} {
+				name := fmt.Sprintf("window%d/%s/float32", win, path)
+				if half {
+					name = fmt.Sprintf("window%d/%s/half", win, path)
+				}
+				b.Run(name, func(b *testing.B) {
+					defer useKernel(b, path)()
+					defer SetHalfWeights(SetHalfWeights(half))
+					d := NewDecoder(p, win)
+					i := 0
+					cpu0 := cpuSeconds()
+					for b.Loop() {
+						if d.Len() == win {
+							d.Reset()
+						}
+						d.Step(int32(i%300), int32(d.Len()), 16, 16)
+						i++
+					}
+					reportRate(b, float64(b.N), cpuSeconds()-cpu0, 1, "tokens/s")
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkDecodeBatch: tokens per second of BatchDecoder.StepBatch with
 // every slot stepping, over the same windows as BenchmarkDecode
 // (windowW/slotsN, on one thread as there), and over the 512 window on 2

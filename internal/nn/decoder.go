@@ -27,6 +27,7 @@ type Decoder struct {
 	n    int // tokens in the cache
 	pool kernels.Pool
 	mv   MatVec // Params.MatVec at NewDecoder; nil = CPU kernels
+	half bool   // the products read the half-precision weights (halfWeights)
 
 	k, v   []uint16  // cached keys [L,NH,cap/keyBlock,HS,keyBlock] and values [L,NH,cap,HS], halves
 	kv     []uint16  // [2C] this token's keys and values as halves
@@ -42,7 +43,11 @@ type Decoder struct {
 }
 
 // NewDecoder makes a decoder over p holding up to capacity tokens
-// (capacity ≤ Ctx).
+// (capacity ≤ Ctx). Unless p.MatVec is set, its products read a copy of
+// the weight matrices rounded to half precision (kernels.HalfT: at most
+// 2⁻¹¹ relative error a weight; the sums stay float32), made here once
+// for p's current weights and again after Params.Changed; see
+// SetHalfWeights.
 func NewDecoder(p *Params, capacity int) *Decoder {
 	cfg := p.Config
 	if capacity <= 0 || capacity > cfg.Ctx {
@@ -50,11 +55,26 @@ func NewDecoder(p *Params, capacity int) *Decoder {
 	}
 	C, V := cfg.D, cfg.Vocab
 	d := &Decoder{p: p, cap: capacity, mv: p.MatVec}
+	if d.mv == nil && halfWeightsOn.Load() && kernels.Kernel() != "rows" {
+		d.half = true
+		p.packed().halves(p)
+	}
 	sizes := []int{C, C, 3 * C, C, C, 4 * C, capacity, V, 2}
 	dsts := []*[]float32{&d.x, &d.ln, &d.qkv, &d.atty, &d.proj, &d.fch, &d.scores, &d.logits, &d.stat}
 	carve(sizes, dsts)
 	d.k, d.v, d.kv = newKVCache(cfg, capacity)
 	return d
+}
+
+// SetHalfWeights switches this decoder's products to the half-precision
+// copy of the weights (on) or to the float32 weights (off), e.g. for a
+// float32 reference beside an accelerator's products. It has no effect
+// with a MatVec hook.
+func (d *Decoder) SetHalfWeights(on bool) {
+	d.half = on && d.mv == nil
+	if d.half {
+		d.p.packed().halves(d.p)
+	}
 }
 
 // Len is the number of tokens in the cache.
@@ -85,8 +105,12 @@ func (d *Decoder) Step(tok, pos, row, col int32) []float32 {
 	scale := float32(1 / math.Sqrt(float64(HS)))
 	t := d.n
 	var pk *packedWeights
+	var hw *halfWeights
 	if d.mv == nil {
 		pk = p.packed()
+		if d.half {
+			hw = pk.halves(p)
+		}
 	}
 	encoderForward(d.x, []int32{tok}, []int32{pos}, []int32{row}, []int32{col}, p.WTE, p.WPE, p.WRow, p.WCol, 1, C)
 	for l := range p.Layers {
@@ -96,41 +120,59 @@ func (d *Decoder) Step(tok, pos, row, col int32) []float32 {
 			pw = &pk.layers[l]
 		}
 		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN1W, w.LN1B, 1, C)
-		d.matvec(d.qkv, d.ln, w.QKVW, w.QKVB, C, 3*C, pw.get(0))
+		d.matvec(d.qkv, d.ln, w.QKVW, w.QKVB, C, 3*C, pw.get(0), hw.get(l, 0))
 		kernels.F32ToF16(d.kv, d.qkv[C:3*C])
 		for h := 0; h < NH; h++ {
 			kc, vc := cacheHead(d.k, d.v, l*NH+h, d.cap, HS)
 			attendOne(d.atty[h*HS:h*HS+HS], d.scores[:t+1], d.qkv[h*HS:h*HS+HS], d.kv[h*HS:h*HS+HS], d.kv[C+h*HS:C+h*HS+HS], kc, vc, t, HS, scale)
 		}
-		d.matvec(d.proj, d.atty, w.AttProjW, w.AttProjB, C, C, pw.get(1))
+		d.matvec(d.proj, d.atty, w.AttProjW, w.AttProjB, C, C, pw.get(1), hw.get(l, 1))
 		addTo(d.x, d.proj)
 		layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, w.LN2W, w.LN2B, 1, C)
-		d.matvec(d.fch, d.ln, w.FCW, w.FCB, C, 4*C, pw.get(2))
+		d.matvec(d.fch, d.ln, w.FCW, w.FCB, C, 4*C, pw.get(2), hw.get(l, 2))
 		geluForward(d.fch, d.fch, 4*C)
-		d.matvec(d.proj, d.fch, w.FCProjW, w.FCProjB, 4*C, C, pw.get(3))
+		d.matvec(d.proj, d.fch, w.FCProjW, w.FCProjB, 4*C, C, pw.get(3), hw.get(l, 3))
 		addTo(d.x, d.proj)
 	}
 	layernormForward(d.ln, d.stat[:1], d.stat[1:], d.x, p.LNFW, p.LNFB, 1, C)
 	var wte *kernels.PackedT
+	var wteHalf *kernels.HalfT
 	if pk != nil {
 		wte = pk.wte
 	}
-	d.matvec(d.logits, d.ln, p.WTE, nil, C, V, wte)
+	if hw != nil {
+		wteHalf = hw.wte
+	}
+	d.matvec(d.logits, d.ln, p.WTE, nil, C, V, wte, wteHalf)
 	d.n++
 	return d.logits[:V]
 }
 
 // matvec is out[n] = w[n×k]·x[k] + bias through the hook, or the CPU
-// kernels over the packed copy pw of w.
-func (d *Decoder) matvec(out, x, w, bias []float32, k, n int, pw *kernels.PackedT) {
-	if d.mv != nil {
+// kernels over the half-precision copy hw of w when not nil, else the
+// packed copy pw.
+func (d *Decoder) matvec(out, x, w, bias []float32, k, n int, pw *kernels.PackedT, hw *kernels.HalfT) {
+	switch {
+	case d.mv != nil:
 		d.mv.MatVec(out[:n], x[:k], w[:n*k], bias, k, n)
 		return
+	case hw != nil:
+		kernels.MatVecHalf(out[:n], x[:k], hw)
+	default:
+		d.pool.MatMulTPacked(out[:n], x[:k], 1, pw)
 	}
-	d.pool.MatMulTPacked(out[:n], x[:k], 1, pw)
 	if bias != nil {
 		addTo(out[:n], bias[:n])
 	}
+}
+
+// get returns layer l's i-th matrix (qkv, attProj, fc, fcProj); nil when
+// the half-precision weights are not in use (hw nil).
+func (hw *halfWeights) get(l, i int) *kernels.HalfT {
+	if hw == nil {
+		return nil
+	}
+	return hw.layers[l][i]
 }
 
 // get returns the i-th matrix of the layer (qkv, attProj, fc, fcProj); nil

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -8,12 +9,47 @@ import (
 	"github.com/twig-project/twig/internal/kernels"
 )
 
+// TestDecoderMatchesForward checks the decoder against the training
+// forward on both weight paths: float32, and half precision over weights
+// that are halves already (the matrices rounded with kernels.ToHalf
+// first, so rounding them again changes nothing and only the summation
+// order and the half caches differ, as on the float32 path).
 func TestDecoderMatchesForward(t *testing.T) {
 	// 70 tokens: the key cache's blocks of 32 positions, the last one partial.
 	cfg := Config{Vocab: 13, Ctx: 70, D: 16, Layers: 2, Heads: 4, GridRows: 3, GridCols: 3}
 	r := rand.New(rand.NewPCG(2, 2))
 	p := NewParams(cfg)
 	randomize(r, p.Data, 0.2)
+	for _, half := range []bool{false, true} {
+		t.Run(fmt.Sprintf("half=%v", half), func(t *testing.T) {
+			defer SetHalfWeights(SetHalfWeights(half))
+			q := p
+			if half {
+				q = NewParams(cfg)
+				copy(q.Data, p.Data)
+				roundMatrices(q)
+			}
+			checkDecoderMatchesForward(t, q, r)
+		})
+	}
+}
+
+// roundMatrices rounds the decoder's weight matrices (and the tied
+// embedding) to halves in place.
+func roundMatrices(p *Params) {
+	ms := [][]float32{p.WTE}
+	for _, l := range p.Layers {
+		ms = append(ms, l.QKVW, l.AttProjW, l.FCW, l.FCProjW)
+	}
+	for _, m := range ms {
+		for i, v := range m {
+			m[i] = kernels.FromHalf(kernels.ToHalf(v))
+		}
+	}
+}
+
+func checkDecoderMatchesForward(t *testing.T, p *Params, r *rand.Rand) {
+	cfg := p.Config
 	T := 70
 	b := Batch{B: 1, T: T}
 	for i := 0; i < T; i++ {

@@ -41,6 +41,9 @@ func TestDecoderMatVecHook(t *testing.T) {
 	}
 	q := *p
 	q.MatVec = hook
+	// The hook gets float32 weights: compare with the CPU decoder's
+	// float32 path (the half-precision one is TestDecoderMatchesForward's).
+	defer SetHalfWeights(SetHalfWeights(false))
 	cpu, gpu := NewDecoder(p, 10), NewDecoder(&q, 10)
 	var worst float64
 	for i := int32(0); i < 10; i++ {

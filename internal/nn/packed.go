@@ -25,9 +25,56 @@ type packedWeights struct {
 	kernel  string
 	layers  []packedLayer
 	wte     *kernels.PackedT
+
+	halfOnce sync.Once
+	half     *halfWeights // made by halves on first use
 }
 
 type packedLayer struct{ qkv, attProj, fc, fcProj *kernels.PackedT }
+
+// halfWeights are the decoder's weight matrices rounded to halves
+// (kernels.HalfT): one sequence's token streams every matrix once, from
+// the L3 (3.3 MB of float32 for the shipped model, more than a core's
+// L2), so half the bytes is most of a token's time saved. Training and
+// the BatchDecoder (whose GEMM reads each weight once for many rows)
+// keep float32.
+type halfWeights struct {
+	layers [][4]*kernels.HalfT // qkv, attProj, fc, fcProj
+	wte    *kernels.HalfT
+}
+
+// halves returns the half-precision copy of these packed weights, making
+// it on first use (about a millisecond for the shipped model).
+func (c *packedWeights) halves(p *Params) *halfWeights {
+	c.halfOnce.Do(func() {
+		C, V := p.Config.D, p.Config.Vocab
+		h := &halfWeights{layers: make([][4]*kernels.HalfT, len(p.Layers)), wte: kernels.PackHalfT(p.WTE, V, C)}
+		for l := range p.Layers {
+			lp := &p.Layers[l]
+			h.layers[l] = [4]*kernels.HalfT{
+				kernels.PackHalfT(lp.QKVW, 3*C, C),
+				kernels.PackHalfT(lp.AttProjW, C, C),
+				kernels.PackHalfT(lp.FCW, 4*C, C),
+				kernels.PackHalfT(lp.FCProjW, C, 4*C),
+			}
+		}
+		c.half = h
+	})
+	return c.half
+}
+
+// halfWeightsOn says whether decoders made from now on use half-precision
+// weights (SetHalfWeights).
+var halfWeightsOn atomic.Bool
+
+func init() { halfWeightsOn.Store(true) }
+
+// SetHalfWeights turns the single-sequence Decoder's half-precision
+// weights on (the default) or off for decoders made after the call, and
+// returns the previous setting: for benchmarks and tests that compare
+// the float32 weights side by side. On the "rows" kernel path (the
+// kernels as they were, kernels.SetKernel) decoders always use float32.
+func SetHalfWeights(on bool) (prev bool) { return halfWeightsOn.Swap(on) }
 
 // Changed tells the decoders that Data was written: the next Step repacks
 // the weights (about a millisecond for the shipped model). Optimizer.Update

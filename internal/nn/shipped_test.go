@@ -13,12 +13,14 @@ import (
 // log-probability each decoder gives every next token against the
 // float32 training forward (whose attention keeps float32 keys and
 // values), over whole documents of the training distribution (up to the
-// run-realistic few hundred tokens).
+// run-realistic few hundred tokens). The single decoder runs its float32
+// weights here (TestHalfWeightsOnShippedWeights bounds the half ones).
 func TestHalfCacheOnShippedWeights(t *testing.T) {
 	m, err := model.Default()
 	if err != nil {
 		t.Skip(err)
 	}
+	defer nn.SetHalfWeights(nn.SetHalfWeights(false))
 	p := m.W.Params
 	cfg := p.Config
 	docs := model.NewDocStream(11, m.W.Vocab, model.DocOptions{Look: 0.5, Review: 0.5})
@@ -60,6 +62,62 @@ func TestHalfCacheOnShippedWeights(t *testing.T) {
 	t.Logf("half caches vs float32 forward over %d next-token log-probabilities: max |Δ| %.2e nats, mean %.2e", n, worst, sum/float64(n))
 	if worst > 0.02 || sum/float64(n) > 1e-3 {
 		t.Errorf("half caches move log-probabilities by up to %.2e nats (mean %.2e): over 0.02 (1e-3)", worst, sum/float64(n))
+	}
+}
+
+// TestHalfWeightsOnShippedWeights bounds what the single-sequence
+// decoder's half-precision weights change on the shipped model and real
+// documents: every next token's log-probability with half weights against
+// the same decoder with float32 weights (the weights' rounding alone: both
+// keep half caches), and against the float32 training forward (weights
+// and caches together).
+func TestHalfWeightsOnShippedWeights(t *testing.T) {
+	m, err := model.Default()
+	if err != nil {
+		t.Skip(err)
+	}
+	p := m.W.Params
+	cfg := p.Config
+	docs := model.NewDocStream(12, m.W.Vocab, model.DocOptions{Look: 0.5, Review: 0.5})
+	var worstW, sumW, worstF, sumF float64
+	var n int
+	for k := 0; k < 4; k++ {
+		doc := docs.Next()
+		T := min(len(doc.Tokens), cfg.Ctx)
+		b := nn.Batch{B: 1, T: T - 1}
+		for i := 0; i < T-1; i++ {
+			b.Tokens = append(b.Tokens, doc.Tokens[i])
+			b.Pos = append(b.Pos, int32(i))
+			b.Row = append(b.Row, doc.Row[i])
+			b.Col = append(b.Col, doc.Col[i])
+			b.DocStart = append(b.DocStart, 0)
+			b.Targets = append(b.Targets, doc.Tokens[i+1])
+			b.Weights = append(b.Weights, 1)
+		}
+		fm := nn.NewModel(p, 1, T-1)
+		fm.Forward(b)
+		want := make([]float32, T-1)
+		fm.TargetLogProbs(want)
+		f32, half := nn.NewDecoder(p, cfg.Ctx), nn.NewDecoder(p, cfg.Ctx)
+		f32.SetHalfWeights(false)
+		half.SetHalfWeights(true)
+		for i := 0; i < T-1; i++ {
+			h := logProb(half.Step(b.Tokens[i], b.Pos[i], b.Row[i], b.Col[i]), b.Targets[i])
+			f := logProb(f32.Step(b.Tokens[i], b.Pos[i], b.Row[i], b.Col[i]), b.Targets[i])
+			dw, df := math.Abs(h-f), math.Abs(h-float64(want[i]))
+			worstW, worstF = max(worstW, dw), max(worstF, df)
+			sumW += dw
+			sumF += df
+			n++
+		}
+	}
+	t.Logf("half weights vs float32 weights over %d next-token log-probabilities: max |Δ| %.2e nats, mean %.2e", n, worstW, sumW/float64(n))
+	t.Logf("half weights and caches vs the float32 forward: max |Δ| %.2e nats, mean %.2e", worstF, sumF/float64(n))
+	if worstW > 0.02 || sumW/float64(n) > 1e-3 {
+		t.Errorf("half weights move log-probabilities by up to %.2e nats (mean %.2e): over 0.02 (1e-3)", worstW, sumW/float64(n))
+	}
+	if worstF > 0.03 || sumF/float64(n) > 2e-3 {
+		t.Errorf("half weights and caches move log-probabilities by up to %.2e nats (mean %.2e): over 0.03 (2e-3)", worstF, sumF/float64(n))
 	}
 }
 

@@ -97,6 +97,7 @@ func compare(cpu, gpu *nn.Params, name string, steps int) (Agreement, error) {
 		seq[i] = tok{int32(r.IntN(tokens.NumImageTokens)), int32(c / tokens.Grid % tokens.Grid), int32(c % tokens.Grid)}
 	}
 	dc, dg := nn.NewDecoder(cpu, steps), nn.NewDecoder(gpu, steps)
+	dc.SetHalfWeights(false) // the reference: the float32 weights the device has
 	var cpuTime, gpuTime time.Duration
 	for i, t := range seq {
 		t0 := time.Now()
