@@ -179,6 +179,9 @@ func addAVX512(dst, src *float32, n int)
 func vecMatH32AVX512(x *float32, b *uint16, y *float32, k, ldb int, mask uint32)
 
 //go:noescape
+func matVecHAVX512(x *float32, b *uint16, y *float32, k, np int, mask uint32)
+
+//go:noescape
 func keyScoresH32AVX512(q *float32, kT *uint16, s *float32, hs, n int)
 
 //go:noescape

@@ -47,7 +47,10 @@ func vecMatH32AVX512(x *float32, b *uint16, y *float32, k, ldb int, mask uint32)
 	panic("unreachable")
 }
 func keyScoresH32AVX512(q *float32, kT *uint16, s *float32, hs, n int) { panic("unreachable") }
-func f32ToF16AVX512(dst *uint16, src *float32, n int)                  { panic("unreachable") }
+func matVecHAVX512(x *float32, b *uint16, y *float32, k, np int, mask uint32) {
+	panic("unreachable")
+}
+func f32ToF16AVX512(dst *uint16, src *float32, n int) { panic("unreachable") }
 
 func vecMatH32AVX2(x *float32, b *uint16, y *float32, k, ldb int)     { panic("unreachable") }
 func keyScoresH32AVX2(q *float32, kT *uint16, s *float32, hs, nb int) { panic("unreachable") }

@@ -77,10 +77,8 @@ func MatVecHalf(out, x []float32, w *HalfT) {
 	d := w.data
 	const P = halfPanel
 	if useVecAVX512 {
-		for j := 0; j < n; j += P {
-			mask := uint32(1<<min(P, n-j) - 1)
-			vecMatH32AVX512(&x[0], &d[j*k], &out[j], k, P, mask)
-		}
+		np := (n + P - 1) / P
+		matVecHAVX512(&x[0], &d[0], &out[0], k, np, uint32(1<<(n-(np-1)*P)-1))
 		return
 	}
 	j := 0

@@ -7,11 +7,14 @@ import (
 	"testing"
 )
 
-// halfwShapes are awkward (n, k) sizes and the shipped model's matrices
+// halfwShapes are awkward (n, k) sizes — 1 to 16 panels of 32 outputs,
+// whole and partial, so the AVX-512 kernel's groups of 4 panels and the
+// panels after them each end the product — and the shipped model's matrices
 // (d 128: qkv 384×128, attention projection 128×128, MLP 512×128 and
 // 128×512, the tied head 251×128).
 var halfwShapes = [][2]int{
 	{1, 1}, {1, 7}, {1, 128}, {7, 1}, {31, 3}, {32, 5}, {33, 17}, {63, 64}, {65, 130}, {100, 257},
+	{128, 3}, {130, 9}, {161, 64}, {192, 2}, {224, 5}, {255, 31}, {289, 1},
 	{384, 128}, {128, 128}, {512, 128}, {128, 512}, {251, 128},
 }
 

@@ -165,6 +165,7 @@ func main() {
 	peak("fmaPeakAVX2", "Y", 12, "VXORPS")
 	vecMat()
 	vecMatH()
+	matVecH()
 	keyScoresH()
 	f32ToF16()
 	halfAVX2()
@@ -199,6 +200,147 @@ func vecMat() {
 func vecMatH() {
 	vecMat32("vecMatH32AVX512", "x *float32, b *uint16, y *float32, k, ldb int, mask uint32", 1, "VCVTPH2PS.Z", 32)
 }
+
+// matVecH emits matVecHAVX512(x *float32, b *uint16, y *float32, k, np int, mask uint32):
+// a HalfT's product y = w·x over np panels of [k][32] halves (contiguous,
+// zero-padded, so the loads need no masks), the last panel's store masked
+// by mask. Panels go matVecGroup at a time, sharing each broadcast of x
+// and reading that many streams at once: from the L3 a token's products
+// took 8 % less CPU time than one panel a call (16.1 against 17.5 µs,
+// medians of 6; 2 panels at once 7 % less; software prefetching on top
+// did not help); the rest one at a time. Per row of
+// halves in a group: one broadcast, two conversions (VCVTPH2PS, exact) and
+// two FMAs a panel.
+func matVecH() {
+	const g = matVecGroup
+	name := "matVecHAVX512"
+	p("// func %s(x *float32, b *uint16, y *float32, k, np int, mask uint32)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-44", name)
+	p("\tMOVQ x+0(FP), SI")
+	p("\tMOVQ b+8(FP), DI")
+	p("\tMOVQ y+16(FP), DX")
+	p("\tMOVQ k+24(FP), R9")
+	p("\tMOVQ np+32(FP), BX")
+	p("\tMOVQ R9, R8")
+	p("\tSHLQ $6, R8") // a panel's bytes: k·32 halves
+	p("\tKXNORW K1, K1, K1")
+	p("\tKXNORW K2, K2, K2")
+	p("\tTESTQ R9, R9")
+	p("\tJLE %s_end", name)
+	// Stream bases: panel i of the group at DI + i·R8 (R11 = DI + 3·R8).
+	base := func(i int) string {
+		return [...]string{"(DI)", "(DI)(R8*1)", "(DI)(R8*2)", "(R11)", "(DI)(R8*4)"}[i]
+	}
+	off := func(i, o int) string {
+		b := base(i)
+		if o == 0 {
+			return b
+		}
+		return fmt.Sprintf("%d%s", o, b)
+	}
+	p("%s_group:", name)
+	p("\tCMPQ BX, $%d", g)
+	p("\tJLT %s_single", name)
+	p("\tJGT %s_groupfull", name)
+	p("\tMOVL mask+40(FP), AX") // the last group: its last panel's store masked
+	p("\tKMOVW AX, K1")
+	p("\tSHRL $16, AX")
+	p("\tKMOVW AX, K2")
+	p("%s_groupfull:", name)
+	for i := 0; i < 2*g; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("\tMOVQ SI, R10")
+	p("\tMOVQ R9, CX")
+	p("\tLEAQ (DI)(R8*2), R11")
+	p("\tADDQ R8, R11")
+	p("%s_grouploop:", name)
+	p("\tVBROADCASTSS (R10), Z%d", 2*g)
+	for i := 0; i < g; i++ {
+		p("\tVCVTPH2PS %s, Z%d", off(i, 0), 2*g+1+2*i)
+		p("\tVCVTPH2PS %s, Z%d", off(i, 32), 2*g+2+2*i)
+	}
+	for i := 0; i < g; i++ {
+		p("\tVFMADD231PS Z%d, Z%d, Z%d", 2*g+1+2*i, 2*g, 2*i)
+		p("\tVFMADD231PS Z%d, Z%d, Z%d", 2*g+2+2*i, 2*g, 2*i+1)
+	}
+	p("\tADDQ $64, DI")
+	p("\tADDQ $64, R11")
+	p("\tADDQ $4, R10")
+	p("\tDECQ CX")
+	p("\tJNZ %s_grouploop", name)
+	for i := 0; i < g; i++ {
+		if i == g-1 {
+			p("\tVMOVUPS Z%d, K1, %d(DX)", 2*i, 128*i)
+			p("\tVMOVUPS Z%d, K2, %d(DX)", 2*i+1, 128*i+64)
+		} else {
+			p("\tVMOVUPS Z%d, %d(DX)", 2*i, 128*i)
+			p("\tVMOVUPS Z%d, %d(DX)", 2*i+1, 128*i+64)
+		}
+	}
+	p("\tADDQ $%d, DX", 128*g)
+	// DI is at the first panel's end: past the group's other panels.
+	for i := 1; i < g; i++ {
+		p("\tADDQ R8, DI")
+	}
+	p("\tSUBQ $%d, BX", g)
+	p("\tJMP %s_group", name)
+	// The panels left, one at a time; the last one's store masked.
+	p("%s_single:", name)
+	p("\tTESTQ BX, BX")
+	p("\tJEQ %s_end", name)
+	p("\tCMPQ BX, $1")
+	p("\tJGT %s_singlefull", name)
+	p("\tMOVL mask+40(FP), AX")
+	p("\tKMOVW AX, K1")
+	p("\tSHRL $16, AX")
+	p("\tKMOVW AX, K2")
+	p("%s_singlefull:", name)
+	for i := 0; i < 8; i++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
+	}
+	p("\tMOVQ SI, R10")
+	p("\tMOVQ R9, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJLT %s_tail", name)
+	p("%s_loop4:", name)
+	for u := 0; u < 4; u++ {
+		p("\tVBROADCASTSS %d(R10), Z%d", 4*u, 8+u)
+		p("\tVCVTPH2PS %d(DI), Z%d", 64*u, 12+2*u)
+		p("\tVCVTPH2PS %d(DI), Z%d", 64*u+32, 13+2*u)
+		p("\tVFMADD231PS Z%d, Z%d, Z%d", 12+2*u, 8+u, 2*u)
+		p("\tVFMADD231PS Z%d, Z%d, Z%d", 13+2*u, 8+u, 2*u+1)
+	}
+	p("\tADDQ $256, DI")
+	p("\tADDQ $16, R10")
+	p("\tSUBQ $4, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJGE %s_loop4", name)
+	p("%s_tail:", name)
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s_sum", name)
+	p("\tVBROADCASTSS (R10), Z8")
+	p("\tVCVTPH2PS (DI), Z12")
+	p("\tVCVTPH2PS 32(DI), Z13")
+	p("\tVFMADD231PS Z12, Z8, Z0")
+	p("\tVFMADD231PS Z13, Z8, Z1")
+	p("\tADDQ $64, DI")
+	p("\tADDQ $4, R10")
+	p("\tDECQ CX")
+	p("\tJMP %s_tail", name)
+	p("%s_sum:", name)
+	sumStore32()
+	p("\tADDQ $128, DX")
+	p("\tDECQ BX")
+	p("\tJMP %s_single", name)
+	p("%s_end:", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+}
+
+// matVecGroup is how many panels matVecHAVX512 reads at once.
+const matVecGroup = 4
 
 // vecMat32 emits a vecMat kernel named name with Go signature args, over a
 // B of 1<<shift-byte elements: load (masked by K1, K2) reads a row's 32
