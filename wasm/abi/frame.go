@@ -65,11 +65,13 @@ var ErrFrame = errors.New("abi: bad frame")
 // off) the fields of a frame: one method per field kind, so that a kind's
 // schema is one function used both ways.
 type codec struct {
-	buf   []byte
-	off   int
-	dec   bool
-	share bool // decoded byte strings share buf (DecodeMessageShared)
-	err   error
+	buf []byte
+	off int
+	dec bool
+	// lend, when decoding (MessageReader): byte strings share buf, and
+	// token lists and rows are read into lend's storage.
+	lend *MessageReader
+	err  error
 }
 
 func (c *codec) fail(what string) {
@@ -180,7 +182,7 @@ func (c *codec) bytes(p *[]byte) {
 	switch {
 	case n == 0:
 		*p = nil
-	case c.share:
+	case c.lend != nil:
 		*p = c.buf[c.off : c.off+int(n) : c.off+int(n)]
 	default:
 		*p = append([]byte(nil), c.buf[c.off:c.off+int(n)]...)
@@ -234,7 +236,15 @@ func (c *codec) ints(p *[]int) {
 		*p = nil
 		return
 	}
-	v := make([]int, n)
+	var v []int
+	if l := c.lend; l != nil {
+		if cap(l.tokens) < n {
+			l.tokens = make([]int, n)
+		}
+		v = l.tokens[:n:n]
+	} else {
+		v = make([]int, n)
+	}
 	b, off := c.buf, c.off
 	for i := range v {
 		var u uint64
@@ -610,7 +620,14 @@ func (c *codec) message(code byte, m *Message) {
 		c.str(&m.Message)
 		c.str(&m.Code)
 	case msgCodeStrip:
-		if optional(c, &m.Rows) {
+		if c.lend != nil {
+			has := false
+			if c.bool(&has); has {
+				c.lend.rows = protocol.Rows{}
+				m.Rows = &c.lend.rows
+				c.rows(m.Rows)
+			}
+		} else if optional(c, &m.Rows) {
 			c.rows(m.Rows)
 		}
 		c.str(&m.PNG)
@@ -641,21 +658,29 @@ func AppendMessage(b []byte, m *Message) []byte {
 
 // DecodeMessage decodes a binary role message into m (the guest's side).
 // Errors wrap ErrFrame.
-func DecodeMessage(frame []byte, m *Message) error { return decodeMessage(frame, m, false) }
+func DecodeMessage(frame []byte, m *Message) error { return decodeMessage(frame, m, nil) }
 
-// DecodeMessageShared is DecodeMessage with a strip's m.Pix sharing
-// frame's bytes instead of a copy of them: for a guest that is done with
-// the pixels before it reuses frame (in a wasm guest a new 16 KB buffer a
-// strip cost a tenth of its run).
-func DecodeMessageShared(frame []byte, m *Message) error { return decodeMessage(frame, m, true) }
+// MessageReader decodes role messages into memory it lends: a strip's
+// pixels (Message.Pix) are frame's own bytes, and a message's tokens and
+// rows are the reader's, read over by its next Decode. For a guest that is
+// done with a message before it reads the next one into the same frame: in
+// a wasm guest a new 16 KB buffer, token list and rows a strip cost about a
+// tenth of its run.
+type MessageReader struct {
+	tokens []int
+	rows   protocol.Rows
+}
 
-func decodeMessage(frame []byte, m *Message, share bool) error {
+// Decode is DecodeMessage into the reader's memory and frame's.
+func (r *MessageReader) Decode(frame []byte, m *Message) error { return decodeMessage(frame, m, r) }
+
+func decodeMessage(frame []byte, m *Message, lend *MessageReader) error {
 	*m = Message{}
 	if len(frame) == 0 || int(frame[0]) >= len(msgTypes) || msgTypes[frame[0]] == "" {
 		return fmt.Errorf("%w: not a role message", ErrFrame)
 	}
 	m.Type = msgTypes[frame[0]]
-	c := codec{buf: frame, off: 1, dec: true, share: share}
+	c := codec{buf: frame, off: 1, dec: true, lend: lend}
 	c.message(frame[0], m)
 	return c.end()
 }

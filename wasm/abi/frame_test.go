@@ -342,26 +342,50 @@ func TestAppendEventPNGSource(t *testing.T) {
 	}
 }
 
-// TestDecodeMessageShared: a strip's pixels decoded shared are the frame's
-// own bytes (no copy) and otherwise the message DecodeMessage gives.
-func TestDecodeMessageShared(t *testing.T) {
-	m := Message{Type: MsgStrip, Rows: &protocol.Rows{Start: 0, End: 2}, Tokens: []int{5}, Pix: []byte{1, 2, 3, 4, 5, 6, 7, 8}}
-	frame := AppendMessage(nil, &m)
-	var shared, copied Message
-	if err := DecodeMessageShared(frame, &shared); err != nil {
-		t.Fatal(err)
-	}
-	if err := DecodeMessage(frame, &copied); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(shared, copied) || !reflect.DeepEqual(shared, m) {
-		t.Fatalf("shared decode %+v, copied %+v, want %+v", shared, copied, m)
-	}
-	end := len(frame) - len(m.Pix)
-	if &shared.Pix[0] != &frame[end] || cap(shared.Pix) != len(m.Pix) {
-		t.Error("DecodeMessageShared copied the pixels (or let an append reach past them)")
-	}
-	if &copied.Pix[0] == &frame[end] {
-		t.Error("DecodeMessage shares the frame's pixels")
+// TestMessageReader: a MessageReader decodes the messages DecodeMessage
+// does, a strip's pixels being the frame's own bytes and its tokens and
+// rows the reader's, the same memory message after message.
+func TestMessageReader(t *testing.T) {
+	var r MessageReader
+	var toks *int
+	var rows *protocol.Rows
+	for i, m := range []Message{
+		{Type: MsgStrip, Rows: &protocol.Rows{Start: 0, End: 2}, Tokens: []int{5, 6}, Pix: []byte{1, 2, 3, 4, 5, 6, 7, 8}},
+		{Type: MsgDelta, Text: "x"},
+		{Type: MsgStrip, Rows: &protocol.Rows{Start: 2, End: 4}, Tokens: []int{7}, Pix: []byte{9, 10, 11, 12}},
+		{Type: MsgStrip, Rows: &protocol.Rows{Start: 2, End: 4}},
+	} {
+		frame := AppendMessage(nil, &m)
+		var lent, copied Message
+		if err := r.Decode(frame, &lent); err != nil {
+			t.Fatal(err)
+		}
+		if err := DecodeMessage(frame, &copied); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(lent, copied) || !reflect.DeepEqual(lent, m) {
+			t.Fatalf("message %d: lent %+v, copied %+v, want %+v", i, lent, copied, m)
+		}
+		if len(m.Pix) > 0 {
+			end := len(frame) - len(m.Pix)
+			if &lent.Pix[0] != &frame[end] || cap(lent.Pix) != len(m.Pix) {
+				t.Errorf("message %d: the reader copied the pixels (or let an append reach past them)", i)
+			}
+			if &copied.Pix[0] == &frame[end] {
+				t.Errorf("message %d: DecodeMessage shares the frame's pixels", i)
+			}
+		}
+		if lent.Rows != nil {
+			if rows != nil && lent.Rows != rows {
+				t.Errorf("message %d: new rows", i)
+			}
+			rows = lent.Rows
+		}
+		if len(lent.Tokens) > 0 {
+			if toks != nil && &lent.Tokens[0] != toks {
+				t.Errorf("message %d: a new token list", i)
+			}
+			toks = &lent.Tokens[0]
+		}
 	}
 }

@@ -189,13 +189,16 @@ func (b *backend) exchange(ctx context.Context, role int, req []byte, on func(ab
 		}
 		buf := b.kept.msg[:n]
 		b.h.RoleRead(id, buf)
-		var m abi.Message
-		// Lent, a strip's pixels stay in buf, read over by the next message.
-		decode := abi.DecodeMessage
+		// Lent, a strip's pixels stay in buf and its tokens and rows in
+		// the reader, read over by the next message.
+		m := &b.kept.m
+		var err error
 		if b.lend {
-			decode = abi.DecodeMessageShared
+			err = b.kept.reader.Decode(buf, m)
+		} else {
+			err = abi.DecodeMessage(buf, m)
 		}
-		if err := decode(buf, &m); err != nil {
+		if err != nil {
 			return fmt.Errorf("guest: the host's %s message: %w", abi.RoleName(role), err)
 		}
 		final := m.Type == abi.MsgDone || m.Type == abi.MsgError
@@ -205,7 +208,7 @@ func (b *backend) exchange(ctx context.Context, role int, req []byte, on func(ab
 			}
 			continue
 		}
-		err := on(m)
+		err = on(*m)
 		if final {
 			return err
 		}

@@ -59,6 +59,8 @@ func ServeWith(p Policy, o Options) { policy, options = p, o }
 // grown to the sizes a run needs, and with Options.Lend its canvas.
 type kept struct {
 	msg, req, event []byte
+	m               abi.Message // the message being handed on (a local one would escape)
+	reader          abi.MessageReader
 	canvas          *canvas.Canvas
 }
 

@@ -17,7 +17,7 @@ import (
 // benchModel is the model the overhead benchmarks draw with: the shipped
 // default when this build has one (the realistic case), else the tiny test
 // model.
-func benchModel(b *testing.B) (*model.Model, string) {
+func benchModel(b testing.TB) (*model.Model, string) {
 	if m, err := model.Default(); err == nil {
 		return m, "default"
 	}
@@ -28,7 +28,7 @@ func benchModel(b *testing.B) (*model.Model, string) {
 	return m, "tiny"
 }
 
-func benchSandbox(b *testing.B) *Sandbox {
+func benchSandbox(b testing.TB) *Sandbox {
 	s, err := New(context.Background(), Config{CacheDir: filepath.Join(os.TempDir(), "twig-sandbox-test-cache")})
 	if err != nil {
 		b.Fatal(err)
@@ -109,6 +109,36 @@ func BenchmarkSandboxOverhead(b *testing.B) {
 		b.ReportMetric(pct(boxedProc, nativeProc), "%overhead-proc")
 	}
 	b.ReportMetric(float64(native.Milliseconds())/float64(b.N), "native-ms")
+	b.Logf("model %s", which)
+}
+
+// BenchmarkSandboxFixedCost is BenchmarkSandboxOverhead's run with the
+// model's answers replayed (replay: the same events, every role instant),
+// native and sandboxed alternated: what is left of a run is the engine's
+// orchestration, and in the sandbox the sandbox's own work — its fixed
+// cost a run, the numerator of the overhead, measured without the model's
+// time around it. It reports CPU µs a run (the process's) for each, and
+// fixed-us, the difference.
+func BenchmarkSandboxFixedCost(b *testing.B) {
+	m, which := benchModel(b)
+	rp := record(b, m, benchSpec)
+	s := benchSandbox(b)
+	var native, boxed time.Duration
+	for b.Loop() {
+		p0 := processCPU()
+		if _, err := engine.Draw(context.Background(), rp, benchSpec, nil); err != nil {
+			b.Fatal(err)
+		}
+		p1 := processCPU()
+		if _, err := s.Draw(context.Background(), rp, benchSpec, nil); err != nil {
+			b.Fatal(err)
+		}
+		native, boxed = native+p1-p0, boxed+processCPU()-p1
+	}
+	us := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(b.N) }
+	b.ReportMetric(us(native), "native-us")
+	b.ReportMetric(us(boxed), "sandboxed-us")
+	b.ReportMetric(us(boxed-native), "fixed-us")
 	b.Logf("model %s", which)
 }
 

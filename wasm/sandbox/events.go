@@ -79,8 +79,14 @@ func (r *run) emit(data []byte) (refused bool, _ *Error) {
 			// An ABI 2 guest leaves the final canvas's PNG to the host: the
 			// canvas folded from its events is the one it painted, and it
 			// is encoded (natively) when the event is serialized, from a
-			// copy (the result's canvas is the caller's).
-			p.SetPNGSource(r.fold.Canvas.Clone().Whole())
+			// copy (the result's canvas is the caller's): the last
+			// request's when no event changed the canvas since, as in a
+			// native run.
+			c := r.reqCanvas
+			if c == nil {
+				c = r.fold.Canvas.Clone()
+			}
+			p.SetPNGSource(c.Whole())
 		}
 	}
 	r.track(payload)
@@ -132,7 +138,7 @@ func (r *run) track(p protocol.Payload) {
 		res.Tokens = f.Canvas.Tokens
 	}
 	if d := f.Done; d != nil {
-		res.Canvas = f.Canvas.Clone()
+		// The fold's canvas is the caller's now: nothing folds after run_done.
 		if d.Tokens != nil {
 			res.Tokens = slices.Clone(d.Tokens)
 		}
