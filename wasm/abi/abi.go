@@ -77,6 +77,24 @@ const (
 	// ExportInitialize, when exported, is called once after instantiation
 	// (a WASI reactor's initializer).
 	ExportInitialize = "_initialize"
+	// ExportFlags, when exported: twig_flags() i32 returns the Flag bits
+	// the guest asks for (none when it is not exported). The host calls
+	// it once before the run and refuses a bit it does not know.
+	ExportFlags = "twig_flags"
+)
+
+// Flags a guest may ask for (ExportFlags).
+const (
+	// FlagNoPixels: strip messages come without their pixels (and without
+	// a PNG): the guest never reads a strip's pixels, so the host keeps
+	// them (its fold of the guest's events, the band_progress and
+	// run_done PNGs, the canvas of requests without one are the host's
+	// anyway). A strip is then its rows and tokens; the twig engine guest
+	// asks for it, where each run's half megabyte of pixels was copied
+	// twice on the host and read again in wasm for a canvas nothing read.
+	FlagNoPixels = 1 << 0
+	// KnownFlags are the flags this ABI defines.
+	KnownFlags = FlagNoPixels
 )
 
 // Statuses returned by emit_event.

@@ -53,6 +53,11 @@ func (b *backend) hostPNG(p protocol.Payload) bool {
 // the PNG is decoded.
 func (b *backend) strip(s *protocol.CallStrip, w int) (canvas.Strip, error) {
 	h := s.Rows.End - s.Rows.Start
+	if options.NoPixels && b.pix == nil && s.PNG == "" && w >= 1 && h >= 1 {
+		// Kept by the host (abi.FlagNoPixels): a placeholder.
+		b.last = canvas.Strip{Rows: s.Rows, W: w, Pix: b.placeholder(s.Rows, w), Tokens: s.Tokens}
+		return b.last, nil
+	}
 	if b.pix == nil || w < 1 || h < 1 || len(b.pix) != 4*w*h {
 		return canvas.DecodeBase64(s.PNG, s.Rows, w, s.Tokens)
 	}
@@ -65,6 +70,16 @@ func (b *backend) strip(s *protocol.CallStrip, w int) (canvas.Strip, error) {
 		return canvas.Strip{}, errors.New("guest: the host's strip png is not base64")
 	}
 	return canvas.Strip{Rows: s.Rows, W: w, Pix: b.pix, Tokens: s.Tokens}.WithPNG(png), nil
+}
+
+// placeholder is the pixels of a strip the host kept (Options.NoPixels):
+// lent, the canvas's own rows r, where the engine puts the strip; else
+// zeros.
+func (b *backend) placeholder(r protocol.Rows, w int) []byte {
+	if c := b.kept.canvas; b.lend && c != nil && c.W == w && r.Start >= 0 && r.End <= c.H {
+		return c.Pix[4*w*r.Start : 4*w*r.End : 4*w*r.End]
+	}
+	return make([]byte, 4*w*(r.End-r.Start))
 }
 
 func (b *backend) Name() string      { return b.info.Name }

@@ -50,6 +50,23 @@ type Options struct {
 	// keeps to it (it copies a strip into its canvas and sends its event
 	// at once); a policy that keeps strips or events must not set it.
 	Lend bool
+	// NoPixels: the policy never reads a strip's pixels or its canvas's.
+	// The SDK asks the host to keep them (abi.FlagNoPixels), so that no
+	// strip's pixels are copied into the guest, and hands the policy
+	// strips whose pixels are placeholders of the right size: with Lend
+	// the rows of the run's canvas the strip is painted into (putting it
+	// there moves nothing), else zeros. engine.Draw on the SDK's backend
+	// reads none: its requests go without the canvas, and run_done's and
+	// band_progress's PNGs are the host's.
+	NoPixels bool
+}
+
+// flags are the abi.Flag bits twig_flags returns.
+func flags() uint32 {
+	if options.NoPixels {
+		return abi.FlagNoPixels
+	}
+	return 0
 }
 
 // ServeWith is Serve with options.

@@ -77,6 +77,9 @@ var allocs = map[uint32][]byte{}
 //go:wasmexport twig_abi_version
 func twigABIVersion() uint32 { return abi.Version }
 
+//go:wasmexport twig_flags
+func twigFlags() uint32 { return flags() }
+
 //go:wasmexport twig_alloc
 func twigAlloc(size uint32) uint32 {
 	b := make([]byte, max(size, 1))

@@ -151,6 +151,15 @@ func bytesOf(b []byte) [][]byte {
 // memory, twig_abi_version (returning version), twig_alloc (always 1024) and
 // twig_run with the given body, and holds data at offset 4096.
 func guestModule(version int64, run []byte, data []byte) []byte {
+	return guestModuleFlags(version, run, data, nil)
+}
+
+// guestModuleFlags is guestModule exporting twig_flags too, when flags is
+// set: a function of type () -> i32 (params nil) or (i32) -> i32.
+func guestModuleFlags(version int64, run []byte, data []byte, flags *struct {
+	param bool
+	body  []byte
+}) []byte {
 	m := &wmodule{memPages: 2}
 	t2 := m.typ([]byte{i32, i32}, []byte{i32})
 	t3 := m.typ([]byte{i32, i32, i32}, []byte{i32})
@@ -174,6 +183,17 @@ func guestModule(version int64, run []byte, data []byte) []byte {
 		name      string
 		kind, idx int
 	}{{"memory", 2, 0}, {"twig_abi_version", 0, 4}, {"twig_alloc", 0, 5}, {"twig_run", 0, 6}}
+	if flags != nil {
+		typ := t0
+		if flags.param {
+			typ = t1
+		}
+		m.funcs = append(m.funcs, wfunc{typ, flags.body})
+		m.exports = append(m.exports, struct {
+			name      string
+			kind, idx int
+		}{"twig_flags", 0, 7})
+	}
 	if data != nil {
 		m.data = append(m.data, struct {
 			off  int

@@ -217,7 +217,11 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 			strip = func(s canvas.Strip) error {
 				r.strip = s
 				rows := s.Rows
-				yield(abi.Message{Type: abi.MsgStrip, Rows: &rows, Tokens: s.Tokens, Pix: s.Pix})
+				m := abi.Message{Type: abi.MsgStrip, Rows: &rows, Tokens: s.Tokens, Pix: s.Pix}
+				if r.flags&abi.FlagNoPixels != 0 {
+					m.Pix = nil // the guest asked to go without (abi.FlagNoPixels)
+				}
+				yield(m)
 				return nil
 			}
 		}

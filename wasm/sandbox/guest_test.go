@@ -1,12 +1,14 @@
 package sandbox
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/twig-project/twig/internal/wasmbuild"
+	"github.com/twig-project/twig/wasm/abi"
 )
 
 // TestEmbeddedGuestUpToDate checks that twig-guest.wasm was built from the
@@ -33,5 +35,20 @@ func TestEmbeddedGuestUpToDate(t *testing.T) {
 	}
 	if h != lines[0] {
 		t.Fatalf("the engine guest's sources changed since twig-guest.wasm was built (%s, guest.sum says %s): run make sandbox-guest", h, lines[0])
+	}
+}
+
+// TestEngineGuestKeepsNoPixels: the embedded engine guest asks the host to
+// keep the strips' pixels (abi.FlagNoPixels): its engine reads none.
+func TestEngineGuestKeepsNoPixels(t *testing.T) {
+	s := benchSandbox(t)
+	if !s.engine.flags {
+		t.Fatal("the engine guest does not export twig_flags")
+	}
+	p := <-s.engine.ready
+	defer func() { s.engine.ready <- p }()
+	res, err := p.mod.ExportedFunction(abi.ExportFlags).Call(context.Background())
+	if err != nil || res[0] != abi.FlagNoPixels {
+		t.Fatalf("twig_flags() = %v (%v), want %d", res, err, abi.FlagNoPixels)
 	}
 }

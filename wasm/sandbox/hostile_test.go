@@ -122,6 +122,18 @@ func TestHostileGuestsAreContained(t *testing.T) {
 		{name: "binary frame from an ABI 1 guest", wasm: func() []byte {
 			return guestModule(1, cat(i32c(4096), i32c(int64(len(frame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), frame)
 		}, kind: sandbox.KindABI, says: "emit_event: not a twig event"},
+		{name: "unknown flags", wasm: func() []byte {
+			return guestModuleFlags(2, i32c(0), nil, &struct {
+				param bool
+				body  []byte
+			}{body: i32c(6)})
+		}, kind: sandbox.KindModule, says: "twig_flags asks for flags 0x6 this host does not know"},
+		{name: "flags of the wrong type", wasm: func() []byte {
+			return guestModuleFlags(2, i32c(0), nil, &struct {
+				param bool
+				body  []byte
+			}{param: true, body: i32c(1)})
+		}, kind: sandbox.KindModule, says: "twig_flags is not () -> i32"},
 		{name: "truncated module", wasm: func() []byte { return engineWasm[:len(engineWasm)/3] },
 			kind: sandbox.KindModule, says: "does not compile"},
 		{name: "corrupt module", wasm: func() []byte { return corrupt }, kind: sandbox.KindModule, says: "does not compile"},

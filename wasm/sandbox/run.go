@@ -45,7 +45,8 @@ type run struct {
 	fold       *fold.State    // the events so far, folded
 	reqCanvas  *canvas.Canvas // a copy of fold.Canvas for requests, until an event changes it
 
-	abi      int // the guest's ABI version: abi.Version (binary frames) or abi.Version1 (JSON)
+	abi      int    // the guest's ABI version: abi.Version (binary frames) or abi.Version1 (JSON)
+	flags    uint32 // what the guest asked for (abi.ExportFlags)
 	started  bool
 	brun     engine.Run
 	roles    engine.Roles

@@ -50,9 +50,10 @@ type Sandbox struct {
 
 // Module is a compiled guest, ready for any number of runs.
 type Module struct {
-	sb *Sandbox
-	rt wazero.Runtime
-	cm wazero.CompiledModule
+	sb    *Sandbox
+	rt    wazero.Runtime
+	cm    wazero.CompiledModule
+	flags bool // it exports twig_flags
 
 	// ready holds instances of the engine guest made ahead of their runs
 	// (nil for user modules, which run once).
@@ -243,7 +244,8 @@ func (s *Sandbox) compile(ctx context.Context, rt wazero.Runtime, wasm []byte) (
 		_ = cm.Close(ctx)
 		return nil, err
 	}
-	return &Module{sb: s, rt: rt, cm: cm}, nil
+	_, flags := cm.ExportedFunctions()[abi.ExportFlags]
+	return &Module{sb: s, rt: rt, cm: cm, flags: flags}, nil
 }
 
 // Close releases the compiled module.
@@ -271,6 +273,9 @@ func checkModule(cm wazero.CompiledModule) error {
 		if !same(f.ParamTypes(), want.params) || !same(f.ResultTypes(), sig(i32)) {
 			return errorf(KindModule, "the module's %s is not %s", want.name, want.wantClass)
 		}
+	}
+	if f, ok := exports[abi.ExportFlags]; ok && (len(f.ParamTypes()) != 0 || !same(f.ResultTypes(), sig(i32))) {
+		return errorf(KindModule, "the module's %s is not () -> i32", abi.ExportFlags)
 	}
 	if _, ok := cm.ExportedMemories()[abi.ExportMemory]; !ok {
 		return errorf(KindModule, "the module does not export its memory as %q", abi.ExportMemory)
@@ -379,6 +384,17 @@ func (m *Module) play(r *run) error {
 		return r.outcome(0, nil, 0)
 	}
 	r.abi = int(v)
+	if m.flags {
+		f, err := call(abi.ExportFlags)
+		if err != nil {
+			return r.outcome(0, err, memBytes())
+		}
+		if f&^abi.KnownFlags != 0 {
+			r.violation = errorf(KindModule, "the guest's twig_flags asks for flags %#x this host does not know (ABI %d has %#x)", f, abi.Version, abi.KnownFlags)
+			return r.outcome(0, nil, 0)
+		}
+		r.flags = f
+	}
 	input := r.input()
 	ptr, err := call(abi.ExportAlloc, uint64(len(input)))
 	if err != nil {
