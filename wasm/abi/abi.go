@@ -93,8 +93,18 @@ const (
 	// asks for it, where each run's half megabyte of pixels was copied
 	// twice on the host and read again in wasm for a canvas nothing read.
 	FlagNoPixels = 1 << 0
+	// FlagPaintAhead: while a paint call of known rows (the request's
+	// rows end ≥ 0) streams its strips, the guest makes no other role call
+	// and stops the call only to end its run (an error, a refused event).
+	// The host then paints the whole band at the first role_next and
+	// hands the strips over one by one: the guest handles them back to
+	// back, where between two strips the model's work had left its code
+	// and data out of the caches. The call order the model sees is the
+	// same. The twig engine guest asks for it: an open band's strips go
+	// to the decider, a known band's are only checked, put and sent.
+	FlagPaintAhead = 1 << 1
 	// KnownFlags are the flags this ABI defines.
-	KnownFlags = FlagNoPixels
+	KnownFlags = FlagNoPixels | FlagPaintAhead
 )
 
 // Statuses returned by emit_event.

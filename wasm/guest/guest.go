@@ -59,14 +59,24 @@ type Options struct {
 	// reads none: its requests go without the canvas, and run_done's and
 	// band_progress's PNGs are the host's.
 	NoPixels bool
+	// PaintAhead: while a paint call of known rows streams its strips,
+	// the policy makes no other role call and stops the call only when
+	// its run ends (abi.FlagPaintAhead). The host then paints the band
+	// ahead and the policy gets its strips back to back. engine.Draw
+	// keeps to it: only an open band's strips go to the decider.
+	PaintAhead bool
 }
 
 // flags are the abi.Flag bits twig_flags returns.
 func flags() uint32 {
+	var f uint32
 	if options.NoPixels {
-		return abi.FlagNoPixels
+		f |= abi.FlagNoPixels
 	}
-	return 0
+	if options.PaintAhead {
+		f |= abi.FlagPaintAhead
+	}
+	return f
 }
 
 // ServeWith is Serve with options.

@@ -27,6 +27,18 @@ type roleCall struct {
 	buf     []byte        // reused for the call's messages (ABI 2)
 	final   bool          // pending is the call's last message
 	active  time.Duration // time the role spent computing
+	// ahead: the call runs to its end at the first role_next and its
+	// messages wait in queue (abi.FlagPaintAhead); else queue holds the
+	// one message role_next produced.
+	ahead bool
+	queue []queued
+}
+
+// queued is a message produced and not yet announced by role_next.
+type queued struct {
+	data  []byte
+	final bool
+	strip *canvas.Strip // a strip message's strip (the event's PNG source)
 }
 
 // worker is a coroutine that plays role calls one after another. A fresh
@@ -160,20 +172,20 @@ func fail(err error) abi.Message {
 
 // player returns the function that plays a role call of req on the run's
 // roles, or a *Error when the request is not one the host accepts.
-func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Message)) abi.Message, *Error) {
+func (r *run) player(role int, req []byte) (_ func(context.Context, func(abi.Message)) abi.Message, ahead bool, _ *Error) {
 	bad := func(err error) *Error {
 		return errorf(KindABI, "role_call(%s): the request is invalid: %v", abi.RoleName(role), err)
 	}
 	if role == abi.RoleStart {
 		if r.started {
-			return nil, errorf(KindABI, "role_call(start) was called twice: a run has one start")
+			return nil, false, errorf(KindABI, "role_call(start) was called twice: a run has one start")
 		}
 		var spec engine.RunSpec
 		if err := decodeIn(r, req, &spec, abi.DecodeSpec); err != nil {
-			return nil, bad(err)
+			return nil, false, bad(err)
 		}
 		if err := r.checkSpec(spec); err != nil {
-			return nil, bad(err)
+			return nil, false, bad(err)
 		}
 		r.started = true
 		return func(context.Context, func(abi.Message)) abi.Message {
@@ -187,19 +199,21 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 			return abi.Message{Type: abi.MsgDone, Roles: &abi.Roles{Thinker: r.roles.Thinker != nil,
 				Painter: r.roles.Painter != nil, Critic: r.roles.Critic != nil, Decider: r.roles.Decider != nil,
 				Reviewer: rolecall.Reviews(r.roles)}}
-		}, nil
+		}, false, nil
 	}
 	if r.brun == nil {
-		return nil, errorf(KindABI, "role_call(%s) before the run was started: call role_call(start) first and read its done message", abi.RoleName(role))
+		return nil, false, errorf(KindABI, "role_call(%s) before the run was started: call role_call(start) first and read its done message", abi.RoleName(role))
 	}
 	name := abi.RoleName(role)
 	if abi.RoleOf(name) != role {
-		return nil, errorf(KindABI, "role_call: unknown role %d (roles are 0 start, 1 think, 2 paint, 3 critique, 4 decide, 5 review)", role)
+		return nil, false, errorf(KindABI, "role_call: unknown role %d (roles are 0 start, 1 think, 2 paint, 3 critique, 4 decide, 5 review)", role)
 	}
 	q, err := r.decodeCall(name, req)
 	if err != nil {
-		return nil, bad(err)
+		return nil, false, bad(err)
 	}
+	// A band of known rows is painted ahead when the guest asks.
+	ahead = role == abi.RolePaint && r.flags&abi.FlagPaintAhead != 0 && q.State.Rows.End >= 0
 	return func(ctx context.Context, yield func(abi.Message)) abi.Message {
 		emit := func(p protocol.Payload) error {
 			yield(abi.StreamMessage(p))
@@ -215,7 +229,7 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 			// (emit), which has the strip. AppendMessage copies the pixels
 			// at once.
 			strip = func(s canvas.Strip) error {
-				r.strip = s
+				r.produced = &s
 				rows := s.Rows
 				m := abi.Message{Type: abi.MsgStrip, Rows: &rows, Tokens: s.Tokens, Pix: s.Pix}
 				if r.flags&abi.FlagNoPixels != 0 {
@@ -234,5 +248,5 @@ func (r *run) player(role int, req []byte) (func(context.Context, func(abi.Messa
 			yield(m)
 		}
 		return ms[len(ms)-1]
-	}, nil
+	}, ahead, nil
 }

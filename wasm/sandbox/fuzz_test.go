@@ -95,7 +95,7 @@ func FuzzRoleRequest(f *testing.F) {
 			if v1 {
 				start, _ = json.Marshal(spec)
 			}
-			play, err := r.player(abi.RoleStart, start)
+			play, _, err := r.player(abi.RoleStart, start)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -103,7 +103,7 @@ func FuzzRoleRequest(f *testing.F) {
 			c.step()
 			c.done(nil)
 		}
-		play, err := r.player(role, req)
+		play, _, err := r.player(role, req)
 		if err != nil {
 			return
 		}

@@ -38,9 +38,10 @@ func TestEmbeddedGuestUpToDate(t *testing.T) {
 	}
 }
 
-// TestEngineGuestKeepsNoPixels: the embedded engine guest asks the host to
-// keep the strips' pixels (abi.FlagNoPixels): its engine reads none.
-func TestEngineGuestKeepsNoPixels(t *testing.T) {
+// TestEngineGuestFlags: the embedded engine guest asks the host to keep
+// the strips' pixels (abi.FlagNoPixels: its engine reads none) and to paint
+// known bands ahead (abi.FlagPaintAhead).
+func TestEngineGuestFlags(t *testing.T) {
 	s := benchSandbox(t)
 	if !s.engine.flags {
 		t.Fatal("the engine guest does not export twig_flags")
@@ -48,7 +49,7 @@ func TestEngineGuestKeepsNoPixels(t *testing.T) {
 	p := <-s.engine.ready
 	defer func() { s.engine.ready <- p }()
 	res, err := p.mod.ExportedFunction(abi.ExportFlags).Call(context.Background())
-	if err != nil || res[0] != abi.FlagNoPixels {
-		t.Fatalf("twig_flags() = %v (%v), want %d", res, err, abi.FlagNoPixels)
+	if want := uint64(abi.FlagNoPixels | abi.FlagPaintAhead); err != nil || res[0] != want {
+		t.Fatalf("twig_flags() = %v (%v), want %d", res, err, want)
 	}
 }

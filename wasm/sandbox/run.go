@@ -50,7 +50,8 @@ type run struct {
 	started  bool
 	brun     engine.Run
 	roles    engine.Roles
-	strip    canvas.Strip // the painter's last strip sent to an ABI 2 guest, until its band_progress
+	strip    canvas.Strip  // the painter's last strip sent to an ABI 2 guest, until its band_progress
+	produced *canvas.Strip // the strip of the message a role just yielded
 	calls    map[uint32]*roleCall
 	workers  workers // idle role-call workers of this run
 	lastCall uint32
@@ -167,12 +168,14 @@ func (r *run) roleCall(mem memory, role, ptr, n uint32) uint32 {
 	if len(r.calls) >= r.cfg.MaxOpenCalls {
 		r.abort(errorf(KindABI, "role_call: %d calls are open (Config.MaxOpenCalls): read each call to its done or error message", len(r.calls)))
 	}
-	play, err := r.player(int(role), r.read(mem, abi.FuncRoleCall, ptr, n))
+	play, ahead, err := r.player(int(role), r.read(mem, abi.FuncRoleCall, ptr, n))
 	if err != nil {
 		r.abort(err)
 	}
 	r.lastCall++
-	r.calls[r.lastCall] = newRoleCall(r.ctx, r.workers, int(role), play)
+	c := newRoleCall(r.ctx, r.workers, int(role), play)
+	c.ahead = ahead
+	r.calls[r.lastCall] = c
 	return r.lastCall
 }
 
@@ -185,25 +188,52 @@ func (r *run) roleNext(call, cancel uint32) uint32 {
 	if cancel != 0 {
 		c.cancel()
 	}
-	m := c.step()
-	if r.ctx.Err() != nil {
-		panic(context.Cause(r.ctx))
+	if len(c.queue) == 0 {
+		r.produce(c)
 	}
-	var data []byte
-	if r.abi == abi.Version1 {
-		var err error
-		if data, err = json.Marshal(m); err != nil {
-			panic("BUG: sandbox: cannot encode a role message: " + err.Error())
+	q := c.queue[0]
+	c.queue = c.queue[1:]
+	if q.strip != nil {
+		r.strip = *q.strip
+	}
+	c.pending, c.final = q.data, q.final
+	return uint32(len(q.data))
+}
+
+// produce runs call c to its next message, or to its end when it runs
+// ahead, and queues what it yields.
+func (r *run) produce(c *roleCall) {
+	for {
+		r.produced = nil
+		m := c.step()
+		if r.ctx.Err() != nil {
+			panic(context.Cause(r.ctx))
 		}
-	} else {
-		data = abi.AppendMessage(c.buf[:0], &m)
-		c.buf = data
+		var data []byte
+		switch {
+		case r.abi == abi.Version1:
+			var err error
+			if data, err = json.Marshal(m); err != nil {
+				panic("BUG: sandbox: cannot encode a role message: " + err.Error())
+			}
+		case c.ahead: // each message its own bytes: they wait
+			data = abi.AppendMessage(nil, &m)
+		default:
+			data = abi.AppendMessage(c.buf[:0], &m)
+			c.buf = data
+		}
+		q := queued{data: data, final: m.Type == abi.MsgDone || m.Type == abi.MsgError}
+		if m.Type == abi.MsgStrip {
+			q.strip = r.produced
+		}
+		c.queue = append(c.queue, q)
+		if q.final {
+			r.roleTime[c.role] += c.active
+		}
+		if q.final || !c.ahead {
+			return
+		}
 	}
-	c.pending, c.final = data, m.Type == abi.MsgDone || m.Type == abi.MsgError
-	if c.final {
-		r.roleTime[c.role] += c.active
-	}
-	return uint32(len(data))
 }
 
 func (r *run) roleRead(mem memory, call, ptr, n uint32) uint32 {

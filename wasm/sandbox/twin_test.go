@@ -7,9 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/core/protocol"
+	"github.com/twig-project/twig/wasm/abi"
 	"github.com/twig-project/twig/wasm/guest"
 )
 
@@ -45,7 +47,7 @@ func (s *Sandbox) drawTwinCounting(ctx context.Context, b engine.Backend, spec e
 func init() { guest.ServeWith(engine.Draw, twinOptions) }
 
 // twinOptions are the engine guest's (wasm/guest/twig).
-var twinOptions = guest.Options{Lend: true, NoPixels: true}
+var twinOptions = guest.Options{Lend: true, NoPixels: true, PaintAhead: true}
 
 // twinHost hands the native guest's slices to the host functions.
 type twinHost struct {
@@ -106,7 +108,7 @@ func TestTwinEqualsNative(t *testing.T) {
 	}
 	s := &Sandbox{cfg: DefaultConfig()}
 	defer guest.ServeWith(engine.Draw, twinOptions)
-	for _, o := range []guest.Options{twinOptions, {}, {Lend: true}, {NoPixels: true}} {
+	for _, o := range []guest.Options{twinOptions, {}, {Lend: true}, {NoPixels: true}, {PaintAhead: true}} {
 		guest.ServeWith(engine.Draw, o)
 		for _, adaptive := range []bool{false, true} {
 			name := fmt.Sprintf("%+v adaptive %v", o, adaptive)
@@ -149,4 +151,97 @@ func twinRecord(t *testing.T) twinRecorded {
 		out = append(out, string(line))
 		return err
 	}}
+}
+
+// countingPainter counts the strips its backend's painter has painted.
+type countingPainter struct {
+	engine.Backend
+	painted *int
+}
+
+func (c countingPainter) Name() string { return c.Backend.(engine.Named).Name() }
+
+func (c countingPainter) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
+	run, err := c.Backend.NewRun(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	roles := run.Roles()
+	p := roles.Painter
+	roles.Painter = countedPainter{p, c.painted}
+	return replayRun{roles: roles, close: run.Close}, nil
+}
+
+type countedPainter struct {
+	engine.Painter
+	painted *int
+}
+
+func (c countedPainter) Geometry() engine.Geometry { return engine.GeometryOf(c.Painter) }
+
+func (c countedPainter) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
+	return c.Painter.PaintBand(ctx, req, func(s canvas.Strip) { *c.painted++; onStrip(s) })
+}
+
+// aheadHost records, at each strip message the guest reads, how many
+// strips the painter had painted.
+type aheadHost struct {
+	twinHost
+	painted *int
+	at      *[]int
+}
+
+func (h aheadHost) RoleRead(call uint32, buf []byte) uint32 {
+	n := h.twinHost.RoleRead(call, buf)
+	if buf[0] == 6 { // a strip message
+		*h.at = append(*h.at, *h.painted)
+	}
+	return n
+}
+
+// TestPaintAhead: with abi.FlagPaintAhead a band of known rows is painted
+// whole before the guest reads its first strip, and an open band's strips
+// (adaptive: the decider may end it) one at a time; without the flag every
+// band's strips one at a time. The events are the native run's either way.
+func TestPaintAhead(t *testing.T) {
+	ctx := context.Background()
+	m, err := model.Load(ctx, "../../core/model/testdata/tiny.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer guest.ServeWith(engine.Draw, twinOptions)
+	for _, ahead := range []bool{true, false} {
+		guest.ServeWith(engine.Draw, guest.Options{PaintAhead: ahead})
+		for _, adaptive := range []bool{false, true} {
+			st := engine.DefaultSettings()
+			st.Adaptive = adaptive
+			spec := engine.RunSpec{Prompt: "a red circle above a blue square", Seed: 5, Settings: st, RunID: "t"}
+			var painted int
+			var at []int
+			want, got := twinRecord(t), twinRecord(t)
+			if _, err := engine.Draw(ctx, m, spec, want.sink); err != nil {
+				t.Fatal(err)
+			}
+			b := countingPainter{m, &painted}
+			r := newRun(DefaultConfig(), b, spec, got.sink)
+			r.ctx = ctx
+			r.flags = guest.Flags()
+			if guest.Run(aheadHost{twinHost{r, new(int)}, &painted, &at}, r.input()) != abi.RunOK {
+				t.Fatalf("ahead %v adaptive %v: the run failed: %v", ahead, adaptive, r.outcome(1, nil, 0))
+			}
+			r.finish()
+			for i := range max(len(*want.lines), len(*got.lines)) {
+				if i >= len(*want.lines) || i >= len(*got.lines) || (*want.lines)[i] != (*got.lines)[i] {
+					t.Fatalf("ahead %v adaptive %v: event %d differs from the native run's", ahead, adaptive, i)
+				}
+			}
+			oneByOne := true
+			for i, n := range at {
+				oneByOne = oneByOne && n == i+1
+			}
+			if len(at) < 4 || oneByOne == (ahead && !adaptive) {
+				t.Errorf("ahead %v adaptive %v: strips painted when the guest read each: %v", ahead, adaptive, at)
+			}
+		}
+	}
 }
