@@ -103,8 +103,15 @@ const (
 	// same. The twig engine guest asks for it: an open band's strips go
 	// to the decider, a known band's are only checked, put and sent.
 	FlagPaintAhead = 1 << 1
+	// FlagThinkAhead: the same for a think call whose request's settings
+	// set no thought budget (max_thought_tokens 0): the guest makes no
+	// other role call while its thought streams and stops it only to end
+	// its run. The host runs the thinker to its end at the first
+	// role_next. (With a budget the twig engine stops the thinker when
+	// the budget is spent, which a thinker run ahead would have passed.)
+	FlagThinkAhead = 1 << 2
 	// KnownFlags are the flags this ABI defines.
-	KnownFlags = FlagNoPixels | FlagPaintAhead
+	KnownFlags = FlagNoPixels | FlagPaintAhead | FlagThinkAhead
 )
 
 // Statuses returned by emit_event.

@@ -65,6 +65,11 @@ type Options struct {
 	// ahead and the policy gets its strips back to back. engine.Draw
 	// keeps to it: only an open band's strips go to the decider.
 	PaintAhead bool
+	// ThinkAhead: the same for a think call whose settings set no thought
+	// budget (abi.FlagThinkAhead): the policy makes no other role call
+	// while the thought streams and stops it only when its run ends.
+	// engine.Draw keeps to it: it stops a thinker only for the budget.
+	ThinkAhead bool
 }
 
 // flags are the abi.Flag bits twig_flags returns.
@@ -75,6 +80,9 @@ func flags() uint32 {
 	}
 	if options.PaintAhead {
 		f |= abi.FlagPaintAhead
+	}
+	if options.ThinkAhead {
+		f |= abi.FlagThinkAhead
 	}
 	return f
 }

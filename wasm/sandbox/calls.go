@@ -212,8 +212,10 @@ func (r *run) player(role int, req []byte) (_ func(context.Context, func(abi.Mes
 	if err != nil {
 		return nil, false, bad(err)
 	}
-	// A band of known rows is painted ahead when the guest asks.
-	ahead = role == abi.RolePaint && r.flags&abi.FlagPaintAhead != 0 && q.State.Rows.End >= 0
+	// A band of known rows is painted ahead, a thought without a budget
+	// thought ahead, when the guest asks.
+	ahead = role == abi.RolePaint && r.flags&abi.FlagPaintAhead != 0 && q.State.Rows.End >= 0 ||
+		role == abi.RoleThink && r.flags&abi.FlagThinkAhead != 0 && q.State.Settings.MaxThoughtTokens == 0
 	return func(ctx context.Context, yield func(abi.Message)) abi.Message {
 		emit := func(p protocol.Payload) error {
 			yield(abi.StreamMessage(p))

@@ -39,8 +39,8 @@ func TestEmbeddedGuestUpToDate(t *testing.T) {
 }
 
 // TestEngineGuestFlags: the embedded engine guest asks the host to keep
-// the strips' pixels (abi.FlagNoPixels: its engine reads none) and to paint
-// known bands ahead (abi.FlagPaintAhead).
+// the strips' pixels (abi.FlagNoPixels: its engine reads none) and to run
+// known bands and unbudgeted thoughts ahead (abi.FlagPaintAhead, FlagThinkAhead).
 func TestEngineGuestFlags(t *testing.T) {
 	s := benchSandbox(t)
 	if !s.engine.flags {
@@ -49,7 +49,7 @@ func TestEngineGuestFlags(t *testing.T) {
 	p := <-s.engine.ready
 	defer func() { s.engine.ready <- p }()
 	res, err := p.mod.ExportedFunction(abi.ExportFlags).Call(context.Background())
-	if want := uint64(abi.FlagNoPixels | abi.FlagPaintAhead); err != nil || res[0] != want {
+	if want := uint64(abi.FlagNoPixels | abi.FlagPaintAhead | abi.FlagThinkAhead); err != nil || res[0] != want {
 		t.Fatalf("twig_flags() = %v (%v), want %d", res, err, want)
 	}
 }

@@ -126,8 +126,8 @@ func TestHostileGuestsAreContained(t *testing.T) {
 			return guestModuleFlags(2, i32c(0), nil, &struct {
 				param bool
 				body  []byte
-			}{body: i32c(6)})
-		}, kind: sandbox.KindModule, says: "twig_flags asks for flags 0x6 this host does not know"},
+			}{body: i32c(0x101)})
+		}, kind: sandbox.KindModule, says: "twig_flags asks for flags 0x101 this host does not know"},
 		{name: "flags of the wrong type", wasm: func() []byte {
 			return guestModuleFlags(2, i32c(0), nil, &struct {
 				param bool

@@ -45,17 +45,18 @@ type run struct {
 	fold       *fold.State    // the events so far, folded
 	reqCanvas  *canvas.Canvas // a copy of fold.Canvas for requests, until an event changes it
 
-	abi      int    // the guest's ABI version: abi.Version (binary frames) or abi.Version1 (JSON)
-	flags    uint32 // what the guest asked for (abi.ExportFlags)
-	started  bool
-	brun     engine.Run
-	roles    engine.Roles
-	strip    canvas.Strip  // the painter's last strip sent to an ABI 2 guest, until its band_progress
-	produced *canvas.Strip // the strip of the message a role just yielded
-	calls    map[uint32]*roleCall
-	workers  workers // idle role-call workers of this run
-	lastCall uint32
-	roleTime [abi.RoleReview + 1]time.Duration
+	abi         int    // the guest's ABI version: abi.Version (binary frames) or abi.Version1 (JSON)
+	flags       uint32 // what the guest asked for (abi.ExportFlags)
+	started     bool
+	brun        engine.Run
+	roles       engine.Roles
+	strip       canvas.Strip  // the painter's last strip sent to an ABI 2 guest, until its band_progress
+	produced    *canvas.Strip // the strip of the message a role just yielded
+	aheadWindow time.Duration // aheadWindow (tests: longer)
+	calls       map[uint32]*roleCall
+	workers     workers // idle role-call workers of this run
+	lastCall    uint32
+	roleTime    [abi.RoleReview + 1]time.Duration
 
 	out tail // the guest's stdout and stderr, first and last bytes
 }
@@ -74,7 +75,7 @@ func newRun(cfg Config, b engine.Backend, spec engine.RunSpec, sink engine.Sink)
 		seed = spec.Seed
 	}
 	r := &run{cfg: cfg, spec: spec, seed: seed, backend: b, sink: sink, start: time.Now(),
-		calls: map[uint32]*roleCall{}, abi: abi.Version, workers: make(workers, 2)}
+		calls: map[uint32]*roleCall{}, abi: abi.Version, workers: make(workers, 2), aheadWindow: aheadWindow}
 	r.fold = fold.New()
 	r.result = engine.Result{RunID: spec.RunID}
 	return r
@@ -200,9 +201,20 @@ func (r *run) roleNext(call, cancel uint32) uint32 {
 	return uint32(len(q.data))
 }
 
-// produce runs call c to its next message, or to its end when it runs
-// ahead, and queues what it yields.
+// aheadWindow bounds how long a call run ahead (abi.FlagPaintAhead,
+// FlagThinkAhead) goes on before the guest gets what it yielded: a live
+// view sees a band's strips or a thought's tokens at most this much later
+// than strip by strip, whatever the backend's pace, while the local model's
+// few strips or tokens a millisecond reach the guest together.
+const aheadWindow = 2 * time.Millisecond
+
+// produce runs call c to its next message, or when it runs ahead to its
+// end or past aheadWindow, and queues what it yields.
 func (r *run) produce(c *roleCall) {
+	var t0 time.Time
+	if c.ahead {
+		t0 = time.Now()
+	}
 	for {
 		r.produced = nil
 		m := c.step()
@@ -230,7 +242,7 @@ func (r *run) produce(c *roleCall) {
 		if q.final {
 			r.roleTime[c.role] += c.active
 		}
-		if q.final || !c.ahead {
+		if q.final || !c.ahead || time.Since(t0) >= r.aheadWindow {
 			return
 		}
 	}

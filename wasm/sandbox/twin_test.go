@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
@@ -47,7 +48,7 @@ func (s *Sandbox) drawTwinCounting(ctx context.Context, b engine.Backend, spec e
 func init() { guest.ServeWith(engine.Draw, twinOptions) }
 
 // twinOptions are the engine guest's (wasm/guest/twig).
-var twinOptions = guest.Options{Lend: true, NoPixels: true, PaintAhead: true}
+var twinOptions = guest.Options{Lend: true, NoPixels: true, PaintAhead: true, ThinkAhead: true}
 
 // twinHost hands the native guest's slices to the host functions.
 type twinHost struct {
@@ -108,7 +109,7 @@ func TestTwinEqualsNative(t *testing.T) {
 	}
 	s := &Sandbox{cfg: DefaultConfig()}
 	defer guest.ServeWith(engine.Draw, twinOptions)
-	for _, o := range []guest.Options{twinOptions, {}, {Lend: true}, {NoPixels: true}, {PaintAhead: true}} {
+	for _, o := range []guest.Options{twinOptions, {}, {Lend: true}, {NoPixels: true}, {PaintAhead: true, ThinkAhead: true}} {
 		guest.ServeWith(engine.Draw, o)
 		for _, adaptive := range []bool{false, true} {
 			name := fmt.Sprintf("%+v adaptive %v", o, adaptive)
@@ -153,94 +154,141 @@ func twinRecord(t *testing.T) twinRecorded {
 	}}
 }
 
-// countingPainter counts the strips its backend's painter has painted.
-type countingPainter struct {
+// counting wraps a backend's painter and thinker, counting the strips and
+// thought tokens they have yielded.
+type counting struct {
 	engine.Backend
-	painted *int
+	strips, tokens *int
 }
 
-func (c countingPainter) Name() string { return c.Backend.(engine.Named).Name() }
+func (c counting) Name() string { return c.Backend.(engine.Named).Name() }
 
-func (c countingPainter) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
+func (c counting) NewRun(ctx context.Context, spec engine.RunSpec) (engine.Run, error) {
 	run, err := c.Backend.NewRun(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
 	roles := run.Roles()
-	p := roles.Painter
-	roles.Painter = countedPainter{p, c.painted}
+	roles.Painter = countedPainter{roles.Painter, c.strips}
+	if _, ok := roles.Thinker.(engine.PlanReviewer); ok {
+		roles.Thinker = countedReviewer{countedThinker{roles.Thinker, c.tokens}}
+	} else {
+		roles.Thinker = countedThinker{roles.Thinker, c.tokens}
+	}
 	return replayRun{roles: roles, close: run.Close}, nil
 }
 
 type countedPainter struct {
 	engine.Painter
-	painted *int
+	n *int
 }
 
 func (c countedPainter) Geometry() engine.Geometry { return engine.GeometryOf(c.Painter) }
 
 func (c countedPainter) PaintBand(ctx context.Context, req engine.PaintRequest, onStrip func(canvas.Strip)) error {
-	return c.Painter.PaintBand(ctx, req, func(s canvas.Strip) { *c.painted++; onStrip(s) })
+	return c.Painter.PaintBand(ctx, req, func(s canvas.Strip) { *c.n++; onStrip(s) })
 }
 
-// aheadHost records, at each strip message the guest reads, how many
-// strips the painter had painted.
+type countedThinker struct {
+	engine.Thinker
+	n *int
+}
+
+func (c countedThinker) Think(ctx context.Context, req engine.ThinkRequest, emit func(string)) (string, error) {
+	return c.Thinker.Think(ctx, req, func(d string) { *c.n++; emit(d) })
+}
+
+// countedReviewer is a countedThinker of a thinker that reviews its plans.
+type countedReviewer struct{ countedThinker }
+
+func (c countedReviewer) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
+	return c.Thinker.(engine.PlanReviewer).ReviewPlan(ctx, req)
+}
+
+// aheadHost records, at each strip and thought token the guest reads, how
+// many the backend had yielded by then.
 type aheadHost struct {
 	twinHost
-	painted *int
-	at      *[]int
+	strips, tokens *int
+	stripsAt       *[]int
+	tokensAt       *[]int
 }
 
 func (h aheadHost) RoleRead(call uint32, buf []byte) uint32 {
 	n := h.twinHost.RoleRead(call, buf)
-	if buf[0] == 6 { // a strip message
-		*h.at = append(*h.at, *h.painted)
+	switch buf[0] {
+	case 6: // strip
+		*h.stripsAt = append(*h.stripsAt, *h.strips)
+	case 1: // delta
+		*h.tokensAt = append(*h.tokensAt, *h.tokens)
 	}
 	return n
 }
 
-// TestPaintAhead: with abi.FlagPaintAhead a band of known rows is painted
+// TestRunAhead: with abi.FlagPaintAhead a band of known rows is painted
 // whole before the guest reads its first strip, and an open band's strips
-// (adaptive: the decider may end it) one at a time; without the flag every
-// band's strips one at a time. The events are the native run's either way.
-func TestPaintAhead(t *testing.T) {
+// (adaptive: the decider may end it) one at a time; with FlagThinkAhead a
+// thought without a budget is thought whole before the guest reads its
+// first token, one with a budget token by token; without the flags, or
+// with no time to run ahead (aheadWindow), all go one at a time. The
+// events are the native run's every way.
+func TestRunAhead(t *testing.T) {
 	ctx := context.Background()
 	m, err := model.Load(ctx, "../../core/model/testdata/tiny.safetensors")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer guest.ServeWith(engine.Draw, twinOptions)
-	for _, ahead := range []bool{true, false} {
-		guest.ServeWith(engine.Draw, guest.Options{PaintAhead: ahead})
-		for _, adaptive := range []bool{false, true} {
+	ahead := guest.Options{PaintAhead: true, ThinkAhead: true}
+	for _, tc := range []struct {
+		o      guest.Options
+		window time.Duration
+	}{{ahead, time.Hour}, {guest.Options{}, time.Hour}, {ahead, 0}} {
+		o := tc.o
+		guest.ServeWith(engine.Draw, o)
+		if tc.window == 0 { // nothing waits: as without the flags
+			o = guest.Options{}
+		}
+		for _, mode := range []string{"fixed", "adaptive", "budget"} {
 			st := engine.DefaultSettings()
-			st.Adaptive = adaptive
+			st.Adaptive = mode == "adaptive"
+			if mode == "budget" {
+				st.MaxThoughtTokens = 40
+			}
+			name := fmt.Sprintf("%+v window %v %s", tc.o, tc.window, mode)
 			spec := engine.RunSpec{Prompt: "a red circle above a blue square", Seed: 5, Settings: st, RunID: "t"}
-			var painted int
-			var at []int
+			var strips, tokens int
+			var stripsAt, tokensAt []int
 			want, got := twinRecord(t), twinRecord(t)
 			if _, err := engine.Draw(ctx, m, spec, want.sink); err != nil {
 				t.Fatal(err)
 			}
-			b := countingPainter{m, &painted}
-			r := newRun(DefaultConfig(), b, spec, got.sink)
+			r := newRun(DefaultConfig(), counting{m, &strips, &tokens}, spec, got.sink)
 			r.ctx = ctx
 			r.flags = guest.Flags()
-			if guest.Run(aheadHost{twinHost{r, new(int)}, &painted, &at}, r.input()) != abi.RunOK {
-				t.Fatalf("ahead %v adaptive %v: the run failed: %v", ahead, adaptive, r.outcome(1, nil, 0))
+			r.aheadWindow = tc.window // an hour: however slow this machine paints
+			if guest.Run(aheadHost{twinHost{r, new(int)}, &strips, &tokens, &stripsAt, &tokensAt}, r.input()) != abi.RunOK {
+				t.Fatalf("%s: the run failed: %v", name, r.outcome(1, nil, 0))
 			}
 			r.finish()
 			for i := range max(len(*want.lines), len(*got.lines)) {
 				if i >= len(*want.lines) || i >= len(*got.lines) || (*want.lines)[i] != (*got.lines)[i] {
-					t.Fatalf("ahead %v adaptive %v: event %d differs from the native run's", ahead, adaptive, i)
+					t.Fatalf("%s: event %d differs from the native run's", name, i)
 				}
 			}
-			oneByOne := true
-			for i, n := range at {
-				oneByOne = oneByOne && n == i+1
+			oneByOne := func(at []int) bool {
+				for i, n := range at {
+					if n != i+1 {
+						return false
+					}
+				}
+				return true
 			}
-			if len(at) < 4 || oneByOne == (ahead && !adaptive) {
-				t.Errorf("ahead %v adaptive %v: strips painted when the guest read each: %v", ahead, adaptive, at)
+			if len(stripsAt) < 4 || oneByOne(stripsAt) == (o.PaintAhead && mode != "adaptive") {
+				t.Errorf("%s: strips painted when the guest read each: %v", name, stripsAt)
+			}
+			if mode != "adaptive" && (len(tokensAt) < 4 || oneByOne(tokensAt) == (o.ThinkAhead && mode != "budget")) {
+				t.Errorf("%s: thought tokens thought when the guest read each: %v", name, tokensAt)
 			}
 		}
 	}

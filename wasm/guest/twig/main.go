@@ -14,7 +14,7 @@ func init() {
 	// engine.Draw keeps no strip past its callback and no canvas past its
 	// run, and reads no pixels: the SDK may lend it both, and the host
 	// keep the pixels (guest.Options).
-	guest.ServeWith(engine.Draw, guest.Options{Lend: true, NoPixels: true, PaintAhead: true})
+	guest.ServeWith(engine.Draw, guest.Options{Lend: true, NoPixels: true, PaintAhead: true, ThinkAhead: true})
 	// A run's garbage is mostly its strips' PNG buffers; collecting at
 	// every 4 MiB of it was a tenth of the guest's time. The heap may
 	// grow to five times what is live, under a soft limit well inside the
