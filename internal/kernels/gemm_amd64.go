@@ -179,6 +179,12 @@ func addAVX512(dst, src *float32, n int)
 func vecMatH32AVX512(x *float32, b *uint16, y *float32, k, ldb int, mask uint32)
 
 //go:noescape
+func gemmAVX512RowAH(kc int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+//go:noescape
+func gemmAVX512x8RowAH(kc int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool)
+
+//go:noescape
 func matVecHAVX512(x *float32, b *uint16, y *float32, k, np int, mask uint32)
 
 //go:noescape

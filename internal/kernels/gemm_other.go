@@ -47,6 +47,12 @@ func vecMatH32AVX512(x *float32, b *uint16, y *float32, k, ldb int, mask uint32)
 	panic("unreachable")
 }
 func keyScoresH32AVX512(q *float32, kT *uint16, s *float32, hs, n int) { panic("unreachable") }
+func gemmAVX512RowAH(kc int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool) {
+	panic("unreachable")
+}
+func gemmAVX512x8RowAH(kc int, a *float32, lda int, b *uint16, ldb int, c *float32, ldc int, acc bool) {
+	panic("unreachable")
+}
 func matVecHAVX512(x *float32, b *uint16, y *float32, k, np int, mask uint32) {
 	panic("unreachable")
 }

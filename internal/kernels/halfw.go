@@ -117,3 +117,96 @@ func MatVecHalf(out, x []float32, w *HalfT) {
 		copy(out[j:], acc[:min(P, n-j)])
 	}
 }
+
+// MatMulTHalf computes out[m×n] = a[m×k]·wᵀ for the half-precision w, as
+// MatVecHalf does for each row. With AVX-512 the rows go through the GEMM
+// micro-kernels reading w's panels in place, widening each row of halves
+// once for 8 or 12 rows of a (so the weights are streamed once for all m
+// rows), the panels split over the Pool's threads; elsewhere it is
+// MatVecHalf row by row. On one thread it allocates nothing after the
+// first call.
+func (p *Pool) MatMulTHalf(out, a []float32, m int, w *HalfT) {
+	k, n := w.k, w.n
+	if m == 0 || n == 0 {
+		return
+	}
+	out = out[:m*n]
+	if k == 0 {
+		clear(out)
+		return
+	}
+	a = a[:m*k]
+	if !useVecAVX512 || m < gemmMinRows {
+		for i := 0; i < m; i++ {
+			MatVecHalf(out[i*n:i*n+n], a[i*k:i*k+k], w)
+		}
+		return
+	}
+	np := (n + halfPanel - 1) / halfPanel
+	t := min(max(p.Threads, 1), np, m*n*k/minWorkPerThread)
+	if t <= 1 {
+		matMulTHalfPanels(out, a, m, w, 0, np, p.buf(0))
+		return
+	}
+	p.matMulTHalfThreads(out, a, m, w, np, t)
+}
+
+// matMulTHalfThreads splits MatMulTHalf's panels over t goroutines (kept
+// out of MatMulTHalf: the goroutines' captures would move its variables
+// to the heap on the one-thread path too).
+func (p *Pool) matMulTHalfThreads(out, a []float32, m int, w *HalfT, np, t int) {
+	per := (np + t - 1) / t
+	for i := 0; i < t; i++ {
+		p.buf(i)
+	}
+	for i := 1; i*per < np; i++ {
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			matMulTHalfPanels(out, a, m, w, i*per, min((i+1)*per, np), &p.scratch[i])
+		}()
+	}
+	matMulTHalfPanels(out, a, m, w, 0, min(per, np), &p.scratch[0])
+	p.wg.Wait()
+}
+
+// matMulTHalfPanels is MatMulTHalf's AVX-512 product for panels [p0,p1)
+// of w (outputs [32·p0, 32·p1)), with buf the thread's scratch.
+func matMulTHalfPanels(out, a []float32, m int, w *HalfT, p0, p1 int, buf *[]float32) {
+	k, n := w.k, w.n
+	const P = halfPanel
+	mr, fn := 12, gemmAVX512RowAH
+	if m <= 64 && (m+7)/8*8 < (m+11)/12*12 { // 8-row tiles pad less (as forRows)
+		mr, fn = 8, gemmAVX512x8RowAH
+	}
+	full := m / mr * mr
+	var edgeA, tmp []float32
+	if full < m || n%P != 0 {
+		s := grow(buf, mr*k+mr*P)
+		edgeA, tmp = s[:mr*k], s[mr*k:]
+		if full < m { // the last rows, zero-padded to a whole tile
+			copy(edgeA, a[full*k:])
+			clear(edgeA[(m-full)*k:])
+		}
+	}
+	d := w.data
+	for j := p0 * P; j < min(p1*P, n); j += P {
+		panel := &d[j*k]
+		nb := min(P, n-j)
+		for i := 0; i < m; i += mr {
+			if i < full && nb == P {
+				fn(k, &a[i*k], k, panel, P, &out[i*n+j], n, false)
+				continue
+			}
+			// An edge tile: compute it whole aside, keep the valid part.
+			src := a[i*k:]
+			if i >= full {
+				src = edgeA
+			}
+			fn(k, &src[0], k, panel, P, &tmp[0], P, false)
+			for r := i; r < min(i+mr, m); r++ {
+				copy(out[r*n+j:r*n+j+nb], tmp[(r-i)*P:])
+			}
+		}
+	}
+}

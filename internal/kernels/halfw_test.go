@@ -77,6 +77,51 @@ func TestMatVecHalfAgrees(t *testing.T) {
 	}
 }
 
+// TestMatMulTHalfAgrees checks MatMulTHalf on every half path over row
+// counts that fill the 8- and 12-row tiles exactly and leave edges,
+// against the float64 product over the widened halves within the float32
+// summation bound (as TestMatVecHalfAgrees), with no writes outside out.
+func TestMatMulTHalfAgrees(t *testing.T) {
+	r := rand.New(rand.NewPCG(45, 46))
+	for _, path := range halfPaths() {
+		restore := setHalf(path)
+		for _, s := range [][2]int{{1, 1}, {33, 17}, {100, 257}, {384, 128}, {128, 512}, {251, 128}} {
+			n, k := s[0], s[1]
+			w := randSlice(r, n*k)
+			h := PackHalfT(w, n, k)
+			for _, c := range [][2]int{{1, 1}, {3, 1}, {4, 1}, {5, 1}, {8, 1}, {9, 2}, {12, 1}, {13, 1}, {16, 2}, {17, 1}, {24, 1}, {25, 2}, {32, 2}} {
+				m, th := c[0], c[1]
+				pool := &Pool{Threads: th}
+				t.Run(fmt.Sprintf("%s/m%d_n%d_k%d_t%d", path, m, n, k, th), func(t *testing.T) {
+					a := randSlice(r, m*k)
+					out := randSlice(r, m*n+5)
+					tail := append([]float32(nil), out[m*n:]...)
+					pool.MatMulTHalf(out[:m*n], a, m, h)
+					for i := 0; i < m; i++ {
+						for j := 0; j < n; j++ {
+							var want, abs float64
+							for l := 0; l < k; l++ {
+								v := float64(a[i*k+l]) * float64(h.Weight(j, l))
+								want += v
+								abs += math.Abs(v)
+							}
+							if !closeTo(out[i*n+j], want, 0, float64(k+1)/(1<<24)*abs*1.001+1e-30) {
+								t.Fatalf("out[%d][%d] = %v, want %v", i, j, out[i*n+j], want)
+							}
+						}
+					}
+					for i, v := range tail {
+						if out[m*n+i] != v {
+							t.Fatalf("wrote past out[%d]", m*n-1)
+						}
+					}
+				})
+			}
+		}
+		restore()
+	}
+}
+
 // TestMatVecHalfEmpty: k = 0 clears out; n = 0 touches nothing.
 func TestMatVecHalfEmpty(t *testing.T) {
 	for _, path := range halfPaths() {

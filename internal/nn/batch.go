@@ -48,6 +48,7 @@ type BatchDecoder struct {
 	cap, slots int
 	pool       kernels.Pool
 	slot       []BatchSlot
+	half       bool // the products read the half-precision weights
 
 	// batch activations, one row per submitted token
 	x, ln, qkv, atty, proj, fch, logits []float32
@@ -102,6 +103,10 @@ func NewBatchDecoder(p *Params, slots, capacity int) *BatchDecoder {
 	}
 	C, V := cfg.D, cfg.Vocab
 	b := &BatchDecoder{p: p, cap: capacity, slots: slots, open: slots}
+	if halfWeightsOn.Load() && kernels.Kernel() != "rows" {
+		b.half = true
+		p.packed().halves(p)
+	}
 	b.cond.L = &b.mu
 	S := slots
 	sizes := []int{S * C, S * C, 3 * S * C, S * C, S * C, 4 * S * C, S * V, S, S, capacity}
@@ -277,13 +282,17 @@ func (b *BatchDecoder) forward(in []BatchToken) {
 	x, ln, qkv, atty := b.x[:R*C], b.ln[:R*C], b.qkv[:R*3*C], b.atty[:R*C]
 	proj, fch := b.proj[:R*C], b.fch[:R*4*C]
 	pk := p.packed()
+	var hw *halfWeights
+	if b.half {
+		hw = pk.halves(p)
+	}
 	for r, t := range in {
 		encoderForward(x[r*C:r*C+C], []int32{t.Tok}, []int32{t.Pos}, []int32{t.Row}, []int32{t.Col}, p.WTE, p.WPE, p.WRow, p.WCol, 1, C)
 	}
 	for l := range p.Layers {
 		w, pw := &p.Layers[l], &pk.layers[l]
 		layernormForward(ln, b.mean, b.rstd, x, w.LN1W, w.LN1B, R, C)
-		b.matmul(qkv, ln, pw.qkv, w.QKVB, R)
+		b.matmul(qkv, ln, pw.qkv, hw.get(l, 0), w.QKVB, R)
 		for r := range R {
 			kernels.F32ToF16(b.kv[r*2*C:r*2*C+2*C], qkv[r*3*C+C:r*3*C+3*C])
 		}
@@ -294,17 +303,21 @@ func (b *BatchDecoder) forward(in []BatchToken) {
 		} else {
 			b.attend(l, in, qkv, atty, b.scores[:b.cap], 0, R)
 		}
-		b.matmul(proj, atty, pw.attProj, w.AttProjB, R)
+		b.matmul(proj, atty, pw.attProj, hw.get(l, 1), w.AttProjB, R)
 		addTo(x, proj)
 		layernormForward(ln, b.mean, b.rstd, x, w.LN2W, w.LN2B, R, C)
-		b.matmul(fch, ln, pw.fc, w.FCB, R)
+		b.matmul(fch, ln, pw.fc, hw.get(l, 2), w.FCB, R)
 		geluForward(fch, fch, R*4*C)
-		b.matmul(proj, fch, pw.fcProj, w.FCProjB, R)
+		b.matmul(proj, fch, pw.fcProj, hw.get(l, 3), w.FCProjB, R)
 		addTo(x, proj)
 	}
 	layernormForward(ln, b.mean, b.rstd, x, p.LNFW, p.LNFB, R, C)
 	logits := b.logits[:R*V]
-	b.pool.MatMulTPacked(logits, ln, R, pk.wte)
+	if hw != nil {
+		b.pool.MatMulTHalf(logits, ln, R, hw.wte)
+	} else {
+		b.pool.MatMulTPacked(logits, ln, R, pk.wte)
+	}
 	for r, t := range in {
 		s := &b.slot[t.Slot]
 		copy(s.logits, logits[r*V:r*V+V])
@@ -349,9 +362,14 @@ func (b *BatchDecoder) attend(l int, in []BatchToken, qkv, atty, scores []float3
 	}
 }
 
-// matmul is out[R×n] = inp[R×k]·wᵀ + bias over the packed weights.
-func (b *BatchDecoder) matmul(out, inp []float32, w *kernels.PackedT, bias []float32, R int) {
-	b.pool.MatMulTPacked(out, inp, R, w)
+// matmul is out[R×n] = inp[R×k]·wᵀ + bias over the half-precision
+// weights hw when not nil, else the packed float32 ones w.
+func (b *BatchDecoder) matmul(out, inp []float32, w *kernels.PackedT, hw *kernels.HalfT, bias []float32, R int) {
+	if hw != nil {
+		b.pool.MatMulTHalf(out, inp, R, hw)
+	} else {
+		b.pool.MatMulTPacked(out, inp, R, w)
+	}
 	n := len(bias)
 	for i := 0; i < R; i++ {
 		addTo(out[i*n:i*n+n], bias)

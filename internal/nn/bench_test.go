@@ -167,6 +167,44 @@ func BenchmarkDecodeWeights(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeBatchWeights: BenchmarkDecodeBatch's slots on one
+// thread with the float32 weights and with the half-precision ones,
+// side by side: windowW/slotsN/{float32,half}.
+func BenchmarkDecodeBatchWeights(b *testing.B) {
+	p := NewParams(benchConfig)
+	p.Init(1)
+	for _, win := range decodeWindows {
+		for _, slots := range []int{4, 8, 16} {
+			for _, half := range []bool{false, true} {
+				name := fmt.Sprintf("window%d/slots%d/float32", win, slots)
+				if half {
+					name = fmt.Sprintf("window%d/slots%d/half", win, slots)
+				}
+				b.Run(name, func(b *testing.B) {
+					defer SetHalfWeights(SetHalfWeights(half))
+					bd := NewBatchDecoder(p, slots, win)
+					in := make([]BatchToken, slots)
+					i := 0
+					cpu0 := cpuSeconds()
+					for b.Loop() {
+						if bd.Slot(0).Len() == win {
+							for s := 0; s < slots; s++ {
+								bd.Slot(s).Reset()
+							}
+						}
+						for s := range in {
+							in[s] = BatchToken{Slot: s, Tok: int32((i + s) % 300), Pos: int32(bd.Slot(s).Len()), Row: 16, Col: 16}
+						}
+						bd.StepBatch(in)
+						i++
+					}
+					reportRate(b, float64(slots*b.N), cpuSeconds()-cpu0, 1, "tokens/s")
+				})
+			}
+		}
+	}
+}
+
 // BenchmarkDecodeBatch: tokens per second of BatchDecoder.StepBatch with
 // every slot stepping, over the same windows as BenchmarkDecode
 // (windowW/slotsN, on one thread as there), and over the 512 window on 2

@@ -65,12 +65,12 @@ func TestHalfCacheOnShippedWeights(t *testing.T) {
 	}
 }
 
-// TestHalfWeightsOnShippedWeights bounds what the single-sequence
-// decoder's half-precision weights change on the shipped model and real
-// documents: every next token's log-probability with half weights against
-// the same decoder with float32 weights (the weights' rounding alone: both
-// keep half caches), and against the float32 training forward (weights
-// and caches together).
+// TestHalfWeightsOnShippedWeights bounds what the decoders' half-precision
+// weights change on the shipped model and real documents: every next
+// token's log-probability with half weights (a Decoder, and a slot of a
+// BatchDecoder) against a Decoder with float32 weights (the weights'
+// rounding alone: all keep half caches), and against the float32 training
+// forward (weights and caches together).
 func TestHalfWeightsOnShippedWeights(t *testing.T) {
 	m, err := model.Default()
 	if err != nil {
@@ -79,9 +79,13 @@ func TestHalfWeightsOnShippedWeights(t *testing.T) {
 	p := m.W.Params
 	cfg := p.Config
 	docs := model.NewDocStream(12, m.W.Vocab, model.DocOptions{Look: 0.5, Review: 0.5})
-	var worstW, sumW, worstF, sumF float64
-	var n int
-	for k := 0; k < 4; k++ {
+	// Four documents; the batch steps them together (its products are
+	// then GEMM over up to four rows), the single decoders one by one.
+	const S = 4
+	var bs [S]nn.Batch
+	var want [S][]float32
+	longest := 0
+	for k := range S {
 		doc := docs.Next()
 		T := min(len(doc.Tokens), cfg.Ctx)
 		b := nn.Batch{B: 1, T: T - 1}
@@ -96,19 +100,40 @@ func TestHalfWeightsOnShippedWeights(t *testing.T) {
 		}
 		fm := nn.NewModel(p, 1, T-1)
 		fm.Forward(b)
-		want := make([]float32, T-1)
-		fm.TargetLogProbs(want)
-		f32, half := nn.NewDecoder(p, cfg.Ctx), nn.NewDecoder(p, cfg.Ctx)
-		f32.SetHalfWeights(false)
-		half.SetHalfWeights(true)
-		for i := 0; i < T-1; i++ {
-			h := logProb(half.Step(b.Tokens[i], b.Pos[i], b.Row[i], b.Col[i]), b.Targets[i])
-			f := logProb(f32.Step(b.Tokens[i], b.Pos[i], b.Row[i], b.Col[i]), b.Targets[i])
-			dw, df := math.Abs(h-f), math.Abs(h-float64(want[i]))
-			worstW, worstF = max(worstW, dw), max(worstF, df)
-			sumW += dw
-			sumF += df
-			n++
+		want[k] = make([]float32, T-1)
+		fm.TargetLogProbs(want[k])
+		bs[k] = b
+		longest = max(longest, T-1)
+	}
+	var f32, half [S]*nn.Decoder
+	for k := range S {
+		f32[k], half[k] = nn.NewDecoder(p, cfg.Ctx), nn.NewDecoder(p, cfg.Ctx)
+		f32[k].SetHalfWeights(false)
+		half[k].SetHalfWeights(true)
+	}
+	bd := nn.NewBatchDecoder(p, S, cfg.Ctx) // half weights: the default
+	var worstW, sumW, worstF, sumF float64
+	var n int
+	for i := 0; i < longest; i++ {
+		var in []nn.BatchToken
+		for k := range S {
+			if b := bs[k]; i < b.T {
+				in = append(in, nn.BatchToken{Slot: k, Tok: b.Tokens[i], Pos: b.Pos[i], Row: b.Row[i], Col: b.Col[i]})
+			}
+		}
+		bd.StepBatch(in)
+		for _, tk := range in {
+			k, tgt := tk.Slot, bs[tk.Slot].Targets[i]
+			f := logProb(f32[k].Step(tk.Tok, tk.Pos, tk.Row, tk.Col), tgt)
+			single := logProb(half[k].Step(tk.Tok, tk.Pos, tk.Row, tk.Col), tgt)
+			batched := logProb(bd.Slot(k).Logits(), tgt)
+			for _, h := range []float64{single, batched} {
+				dw, df := math.Abs(h-f), math.Abs(h-float64(want[k][i]))
+				worstW, worstF = max(worstW, dw), max(worstF, df)
+				sumW += dw
+				sumF += df
+				n++
+			}
 		}
 	}
 	t.Logf("half weights vs float32 weights over %d next-token log-probabilities: max |Δ| %.2e nats, mean %.2e", n, worstW, sumW/float64(n))

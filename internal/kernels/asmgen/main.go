@@ -28,6 +28,12 @@ var rowAddr = []string{"(SI)", "(SI)(R9*1)", "(SI)(R9*2)", "(R11)", "(SI)(R9*4)"
 // place when their layout already matches.
 // vec is the register prefix (Z or Y), lanes the floats per register.
 func kernel(name, vec string, mr, nv, lanes int, zero string, rowA bool) {
+	kernelB(name, vec, mr, nv, lanes, zero, rowA, false)
+}
+
+// kernelB is kernel, with halfB a B of halves (b *uint16, ldb in halves)
+// widened by VCVTPH2PS as it is loaded: a HalfT's panels in place.
+func kernelB(name, vec string, mr, nv, lanes int, zero string, rowA, halfB bool) {
 	nr := nv * lanes
 	accs := mr * nv
 	bReg := func(j int) string { return fmt.Sprintf("%s%d", vec, accs+j) }
@@ -37,7 +43,11 @@ func kernel(name, vec string, mr, nv, lanes int, zero string, rowA bool) {
 	}
 	bc := func(i int) string { return fmt.Sprintf("%s%d", vec, accs+nv+i%nb) }
 	acc := func(i, j int) string { return fmt.Sprintf("%s%d", vec, i*nv+j) }
-	p("// func %s(kc int, a *float32, lda int, b *float32, ldb int, c *float32, ldc int, acc bool)", name)
+	bt := "float32"
+	if halfB {
+		bt = "uint16"
+	}
+	p("// func %s(kc int, a *float32, lda int, b *%s, ldb int, c *float32, ldc int, acc bool)", name, bt)
 	p("// c[%d×%d] (acc ? += : =) Σ_l a[l*lda+i]·b[l*ldb+j]: a packed [kc][%d] or in place, b [kc][%d] likewise.", mr, nr, mr, nr)
 	p("TEXT ·%s(SB), NOSPLIT, $0-57", name)
 	p("\tMOVQ kc+0(FP), CX")
@@ -56,7 +66,11 @@ func kernel(name, vec string, mr, nv, lanes int, zero string, rowA bool) {
 	}
 	p("\tMOVQ b+24(FP), DI")
 	p("\tMOVQ ldb+32(FP), R10")
-	p("\tSHLQ $2, R10")
+	if halfB {
+		p("\tSHLQ $1, R10")
+	} else {
+		p("\tSHLQ $2, R10")
+	}
 	p("\tMOVQ c+40(FP), DX")
 	p("\tMOVQ ldc+48(FP), R8")
 	p("\tSHLQ $2, R8")
@@ -67,7 +81,11 @@ func kernel(name, vec string, mr, nv, lanes int, zero string, rowA bool) {
 	p("\tJEQ %s_store", name)
 	p("%s_loop:", name)
 	for j := 0; j < nv; j++ {
-		p("\tVMOVUPS %d(DI), %s", j*lanes*4, bReg(j))
+		if halfB {
+			p("\tVCVTPH2PS %d(DI), %s", j*lanes*2, bReg(j))
+		} else {
+			p("\tVMOVUPS %d(DI), %s", j*lanes*4, bReg(j))
+		}
 	}
 	for i := 0; i < mr; i++ {
 		if rowA {
@@ -161,6 +179,10 @@ func main() {
 	kernel("gemmAVX512RowA", "Z", 12, 2, 16, "VPXORD", true)
 	kernel("gemmAVX512x8RowA", "Z", 8, 2, 16, "VPXORD", true)
 	kernel("gemmAVX2RowA", "Y", 6, 2, 8, "VXORPS", true)
+	// The AVX-512 row-major-A kernels over a B of halves (HalfT panels):
+	// batched decoding's products with the half-precision weights.
+	kernelB("gemmAVX512RowAH", "Z", 12, 2, 16, "VPXORD", true, true)
+	kernelB("gemmAVX512x8RowAH", "Z", 8, 2, 16, "VPXORD", true, true)
 	peak("fmaPeakAVX512", "Z", 16, "VPXORD")
 	peak("fmaPeakAVX2", "Y", 12, "VXORPS")
 	vecMat()
