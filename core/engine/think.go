@@ -47,7 +47,7 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 			r.stats.PlanRejections++
 		}
 		if err := r.emit(&protocol.PlanReview{Band: band, Attempt: a, Accepted: rv.Accepted, Reason: rv.Reason,
-			Thought: thought, Tokens: rv.Tokens, Final: final}); err != nil {
+			Thought: thought, Tokens: rv.Tokens, POk: rv.POk, Final: final}); err != nil {
 			return "", -1, err
 		}
 		if final {

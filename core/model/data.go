@@ -5,6 +5,7 @@ import (
 
 	"github.com/twig-project/twig/internal/nn"
 	"github.com/twig-project/twig/internal/world/scene"
+	"github.com/twig-project/twig/internal/world/thought"
 )
 
 // TrainCategoryWeights is how often training draws each benchmark category;
@@ -63,6 +64,9 @@ func (s *DocStream) Next() Doc {
 			}
 		}
 		spec := scene.SampleSpec(s.rng, cat, false)
+		if s.opts.Canonical {
+			spec = thought.CanonicalSpec(spec)
+		}
 		scene, err := scene.Place(s.rng, spec, false)
 		if err != nil {
 			continue

@@ -74,9 +74,19 @@ func (m *Model) PromptIDs(prompt string) ([]int, scene.Spec, error) {
 	return m.SpecIDs(spec), spec, nil
 }
 
-// SpecIDs returns the model's prompt token ids for a parsed spec.
+// SpecIDs returns the model's prompt token ids for a parsed spec, in the
+// prompt form its weights were trained on (Config.Prompt).
 func (m *Model) SpecIDs(spec scene.Spec) []int {
-	return m.W.Vocab.MustIDs(thought.ModelPromptWords(spec))
+	return m.W.Vocab.MustIDs(thought.ModelPromptWords(m.ModelSpec(spec)))
+}
+
+// ModelSpec is spec as the model reads it: its canonical form
+// (thought.CanonicalSpec) for weights trained on that, else spec itself.
+func (m *Model) ModelSpec(spec scene.Spec) scene.Spec {
+	if m.W.Config.Prompt == PromptCanonical {
+		return thought.CanonicalSpec(spec)
+	}
+	return spec
 }
 
 // NewRun starts a session for one run. The model reads only the world's

@@ -3,6 +3,8 @@ package model
 import (
 	"bytes"
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/twig-project/twig/core/engine"
@@ -65,4 +67,47 @@ func tokBytes(t []int) []byte {
 		b[i] = byte(v)
 	}
 	return b
+}
+
+// TestCanonicalPromptForm: weights trained on canonical prompts read "a
+// below b" as "b above a", keep the form through a save, and a form this
+// build does not know is refused with a clear error.
+func TestCanonicalPromptForm(t *testing.T) {
+	w, err := NewWeights(NewConfig(16, 1, 2, 64), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := New(w)
+	below, _, err := plain.PromptIDs("a red circle below a blue square")
+	if err != nil {
+		t.Fatal(err)
+	}
+	above, _, err := plain.PromptIDs("a blue square above a red circle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Config.Prompt = PromptCanonical
+	canon := New(w)
+	got, _, err := canon.PromptIDs("a red circle below a blue square")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Equal(below, above) || !slices.Equal(got, above) {
+		t.Fatalf("canonical form of 'red circle below blue square' = %v, want %v (as written %v)", got, above, below)
+	}
+	data, err := w.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(data)
+	if err != nil || back.Config.Prompt != PromptCanonical {
+		t.Fatalf("prompt form after a save: %v, %v", back, err)
+	}
+	w.Config.Prompt = "sideways"
+	if data, err = w.Encode(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Decode(data); err == nil || !strings.Contains(err.Error(), "does not know") {
+		t.Fatalf("unknown prompt form: %v", err)
+	}
 }

@@ -93,6 +93,10 @@ type DocOptions struct {
 	ReviewPlans     int     `json:",omitempty"`
 	ReviewKeepRight float64 `json:",omitempty"`
 	ReviewCorrupt   float64 `json:",omitempty"`
+	// Canonical writes every document's spec in its canonical form
+	// (thought.CanonicalSpec), for weights whose Config.Prompt is
+	// PromptCanonical: the prompt, the plans' reviews and reasons all read it.
+	Canonical bool `json:",omitempty"`
 	// Categories weighs how often each benchmark category is drawn; nil
 	// means TrainCategoryWeights.
 	Categories map[string]float64 `json:",omitempty"`

@@ -32,7 +32,15 @@ type Config struct {
 	DefaultBands int       `json:"default_bands"`
 	TrainTokens  int64     `json:"train_tokens,omitempty"`
 	TrainSeed    uint64    `json:"train_seed,omitempty"`
+	// Prompt is the form of the prompts the weights read: "" as the
+	// prompt states it, or PromptCanonical.
+	Prompt string `json:"prompt,omitempty"`
 }
+
+// PromptCanonical is the prompt form of weights trained on canonical specs
+// (thought.CanonicalSpec): every relation reads "above" or "left", and the
+// groups are listed in that order.
+const PromptCanonical = "canonical"
 
 // Weights are a loaded model: its config, vocabulary and parameters.
 type Weights struct {
@@ -150,6 +158,9 @@ func Decode(data []byte) (*Weights, error) {
 	var cfg Config
 	if err := json.Unmarshal([]byte(meta["config"]), &cfg); err != nil {
 		return nil, fmt.Errorf("model: weight file config is not valid JSON: %w", err)
+	}
+	if cfg.Prompt != "" && cfg.Prompt != PromptCanonical {
+		return nil, fmt.Errorf("model: the weights read prompts in the form %q, which this build of twig does not know: use a newer twig", cfg.Prompt)
 	}
 	w, err := NewWeights(cfg, 0)
 	if err != nil {

@@ -1,9 +1,11 @@
 package train
 
 import (
+	"context"
 	"math"
 	"testing"
 
+	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/internal/nn"
 )
 
@@ -85,5 +87,31 @@ func TestDefaultContinuationSchedule(t *testing.T) {
 	}
 	if o.DocsAt(o.Steps-1).DenseReview == 0 || o.DocsAt(DenseFrom-1).DenseReview != 0 {
 		t.Fatal("dense review documents must start exactly at DenseFrom")
+	}
+}
+
+func TestCanonicalRecipe(t *testing.T) {
+	o := Canonical()
+	if o.StartFrom != CanonFrom || o.Steps != CanonFrom+canonSteps || o.Prompt != model.PromptCanonical {
+		t.Fatalf("recipe: %+v", o)
+	}
+	if lr := o.LR(CanonFrom); lr > 1.2e-4 {
+		t.Fatalf("first step's rate %g: the restart must warm up", lr)
+	}
+	if lr := o.LR(CanonFrom + o.Warmup); lr < 9e-4 || lr > 1e-3 {
+		t.Fatalf("rate after warm-up %g, want about 1e-3", lr)
+	}
+	if lr := o.LR(o.Steps - 1); lr > 1.1e-4 {
+		t.Fatalf("last rate %g, want about 1e-4", lr)
+	}
+	if !o.DocsAt(CanonFrom).Canonical || Default().DocsAt(DenseFrom-1).Canonical {
+		t.Fatal("only the canonical recipe writes canonical documents")
+	}
+	w, err := model.NewWeights(model.NewConfig(16, 1, 2, 64), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Continue(context.Background(), o, "", w, CanonFrom+1, nil); err == nil {
+		t.Fatal("continuing from a step the recipe does not start at must fail")
 	}
 }
