@@ -164,6 +164,9 @@ func TestExitCodes(t *testing.T) {
 		{"replay args", nil, []string{"replay"}, exitUsage, "", "want one trace file"},
 		{"train recipe", nil, []string{"train", "--recipe", "nope"}, exitUsage, "", "--recipe is default, canonical or dense-review"},
 		{"analyze mode", nil, []string{"eval", "--analyze", "1", "--mode", "paint"}, exitUsage, "", `not "paint"`},
+		{"rl mix category", nil, []string{"rl", "--mix", "complex=2,pictures=1"}, exitUsage, "", `unknown category "pictures"`},
+		{"rl mix weight", nil, []string{"rl", "--mix", "complex=-1"}, exitUsage, "", "not category=weight"},
+		{"rl mix zero", nil, []string{"rl", "--mix", "complex=0"}, exitUsage, "", "every weight is 0"},
 		{"rl export missing", nil, []string{"rl", "--export", "--ckpt", filepath.Join(dir, "none.gob")}, exitFail, "", "none.gob"},
 	} {
 		o := twig(t, tc.backend, tc.args...)

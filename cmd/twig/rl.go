@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/color"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -15,6 +19,7 @@ import (
 
 	"github.com/twig-project/twig/core/model"
 	"github.com/twig-project/twig/internal/train"
+	"github.com/twig-project/twig/internal/world/scene"
 )
 
 const rlAbout = `TwiG-RL: GRPO from SFT weights. Each step draws prompts from the training
@@ -40,6 +45,7 @@ func rlCmd(ctx context.Context, e *env, args []string) error {
 		lr      = fs.Float64("lr", float64(def.LR), "learning rate")
 		beta    = fs.Float64("beta", float64(def.Beta), "KL weight")
 		seed    = fs.Uint64("seed", def.Seed, "seed")
+		mix     = fs.String("mix", "", "category weights of the prompts, e.g. complex=4,spatial=1 (unnamed categories weigh 0; default: the training mixture)")
 		onlyPlt = fs.Bool("plot-only", false, "only write --plot from --log")
 		export  = fs.Bool("export", false, "write the weights held in --ckpt to --out and exit (evaluate a run while it trains)")
 	)
@@ -68,6 +74,11 @@ func rlCmd(ctx context.Context, e *env, args []string) error {
 		return plotRewards(*logPath, *plotOut)
 	}
 	o := def
+	if *mix != "" {
+		if o.Categories, err = parseMix(*mix); err != nil {
+			return err
+		}
+	}
 	o.Steps, o.Prompts, o.Group, o.LR, o.Beta, o.Seed = *steps, *prompts, *group, float32(*lr), float32(*beta), *seed
 	var m *model.Model
 	if *weights != "" {
@@ -177,4 +188,26 @@ func plotRewards(logPath, out string) error {
 	p.Legend.Add("all claims hold, each step", lp)
 	p.Legend.Top = true
 	return p.Save(6*vg.Inch, 3.5*vg.Inch, out)
+}
+
+// parseMix reads --mix: comma-separated category=weight pairs.
+func parseMix(s string) (map[string]float64, error) {
+	out := map[string]float64{}
+	total := 0.0
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(strings.TrimSpace(kv), "=")
+		w, err := strconv.ParseFloat(v, 64)
+		if !ok || err != nil || w < 0 || math.IsInf(w, 0) || math.IsNaN(w) {
+			return nil, usagef("--mix: %q is not category=weight (a weight ≥ 0)", kv)
+		}
+		if !slices.Contains(scene.Categories, k) {
+			return nil, usagef("--mix: unknown category %q (categories: %s)", k, strings.Join(scene.Categories, ", "))
+		}
+		out[k] = w
+		total += w
+	}
+	if total <= 0 {
+		return nil, usagef("--mix: every weight is 0")
+	}
+	return out, nil
 }

@@ -47,6 +47,10 @@ type RLOptions struct {
 	CkptEvery  int             `json:"ckpt_every"`
 	Settings   engine.Settings `json:"settings"` // the rollouts' engine settings
 	Sampling   model.Sampling  `json:"sampling"` // the rollouts' sampling
+	// Categories, when set, weighs how often each category's prompts are
+	// drawn (nil: model.TrainCategoryWeights). A later RL stage draws more
+	// of the categories still failing, whose groups still disagree.
+	Categories map[string]float64 `json:"categories,omitempty"`
 	// Fixed, when set, replaces the sampled prompts: step s draws
 	// Fixed[(s·Prompts + k) mod len] for k < Prompts (tests use it).
 	Fixed []string `json:"fixed,omitempty"`
@@ -111,13 +115,16 @@ type rlPrompt struct {
 }
 
 // rlPrompts draws the prompts of a step from the training distribution.
-func rlPrompts(seed uint64, step, n int) []rlPrompt {
+func rlPrompts(seed uint64, step, n int, weights map[string]float64) []rlPrompt {
+	if weights == nil {
+		weights = model.TrainCategoryWeights
+	}
 	rng := rand.New(rand.NewPCG(seed, uint64(step)*0x9e3779b97f4a7c15+1))
 	var cats []string
 	var cum []float64
 	total := 0.0
 	for _, c := range scene.Categories {
-		total += model.TrainCategoryWeights[c]
+		total += weights[c]
 		cats, cum = append(cats, c), append(cum, total)
 	}
 	var out []rlPrompt
@@ -140,7 +147,7 @@ func rlPrompts(seed uint64, step, n int) []rlPrompt {
 // stepPrompts are the prompts of a step: Fixed in turn, or sampled.
 func stepPrompts(opts RLOptions, step int) ([]rlPrompt, error) {
 	if len(opts.Fixed) == 0 {
-		return rlPrompts(opts.Seed, step, opts.Prompts), nil
+		return rlPrompts(opts.Seed, step, opts.Prompts, opts.Categories), nil
 	}
 	var out []rlPrompt
 	for k := 0; k < opts.Prompts; k++ {
