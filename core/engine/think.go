@@ -33,6 +33,7 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 		req := ReviewRequest{State: r.state(band, rows), Thought: thought, Attempt: a, Rejected: rejected}
 		t0 := time.Now()
 		rv, err := reviewer.ReviewPlan(r.ctx, req)
+		rv.POk = probability(rv.POk)
 		r.stats.Timings.ThinkMs += time.Since(t0).Milliseconds()
 		if err == nil {
 			err = r.ctx.Err()
@@ -88,6 +89,7 @@ func (r *runner) choosePlan(band int, rows Rows, reviewer PlanReviewer, k int) (
 		req := ReviewRequest{State: r.state(band, rows), Thought: thought, Attempt: a}
 		t0 := time.Now()
 		rv, err := reviewer.ReviewPlan(r.ctx, req)
+		rv.POk = probability(rv.POk)
 		r.stats.Timings.ThinkMs += time.Since(t0).Milliseconds()
 		if err == nil {
 			err = r.ctx.Err()
@@ -212,4 +214,13 @@ func (r *runner) thoughtBudgetSpent(band int) error {
 	r.thoughtBudgetOut = true
 	return r.emit(&protocol.BudgetExhausted{Budget: protocol.BudgetThoughtTokens, Limit: r.s.MaxThoughtTokens,
 		Band: band, Action: "the thought was cut short; later bands are drawn without thoughts"})
+}
+
+// probability is a thinker's reported p_ok when it is one, in (0, 1], else
+// 0 (none reported): a remote or sandboxed thinker may send anything.
+func probability(p float64) float64 {
+	if p > 0 && p <= 1 {
+		return p
+	}
+	return 0
 }

@@ -274,6 +274,9 @@ type ReviewResult struct {
 	Reason string `json:"reason,omitempty"`
 	// Tokens is how many tokens the review took (0 = unknown).
 	Tokens int `json:"tokens,omitempty"`
+	// POk is the thinker's probability that the plan is right, in (0, 1];
+	// 0 when it reports none (plan_candidates chooses by it).
+	POk float64 `json:"p_ok,omitempty"`
 }
 
 // ThoughtResult is a thinker's answer.

@@ -100,10 +100,10 @@ func Critique(r *protocol.CritiqueResult) engine.Critique {
 
 // ReviewResult is v on the wire.
 func ReviewResult(v engine.PlanReview) *protocol.ReviewResult {
-	return &protocol.ReviewResult{Accepted: v.Accepted, Reason: v.Reason, Tokens: v.Tokens}
+	return &protocol.ReviewResult{Accepted: v.Accepted, Reason: v.Reason, Tokens: v.Tokens, POk: v.POk}
 }
 
 // Review is the engine's plan review of a wire result.
 func Review(r *protocol.ReviewResult) engine.PlanReview {
-	return engine.PlanReview{Accepted: r.Accepted, Reason: r.Reason, Tokens: r.Tokens}
+	return engine.PlanReview{Accepted: r.Accepted, Reason: r.Reason, Tokens: r.Tokens, POk: r.POk}
 }

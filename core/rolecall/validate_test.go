@@ -195,7 +195,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	if got := rolecall.Critique(rolecall.CritiqueResult(c)); got != c {
 		t.Errorf("critique %+v came back as %+v", c, got)
 	}
-	v := engine.PlanReview{Reason: "why", Tokens: 4}
+	v := engine.PlanReview{Reason: "why", Tokens: 4, POk: 0.25}
 	if got := rolecall.Review(rolecall.ReviewResult(v)); got != v {
 		t.Errorf("review %+v came back as %+v", v, got)
 	}

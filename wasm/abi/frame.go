@@ -583,6 +583,7 @@ func (c *codec) reviewResult(p *protocol.ReviewResult) {
 	c.bool(&p.Accepted)
 	c.str(&p.Reason)
 	c.int(&p.Tokens)
+	c.float(&p.POk)
 }
 
 func (c *codec) roles(p *Roles) {
