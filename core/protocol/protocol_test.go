@@ -40,7 +40,7 @@ func examples() []protocol.Event {
 		ev(3, 4, &protocol.ThoughtDelta{Band: 0, Text: "top: "}),
 		ev(4, 31, &protocol.ThoughtDone{Band: 0, Text: "top: new red circle center", Tokens: 5}),
 		ev(5, 33, &protocol.PlanReview{Band: 0, Attempt: 0, Accepted: false, Reason: "blue square not below red circle",
-			Thought: "rows 0 5 : new small solid blue square at 1 4 ; new small solid red circle at 2 9", Tokens: 9}),
+			Thought: "rows 0 5 : new small solid blue square at 1 4 ; new small solid red circle at 2 9", Tokens: 9, POk: 0.12}),
 		ev(6, 35, &protocol.BandProgress{Band: 0, Round: 0, Rows: protocol.Rows{Start: 48, End: 64}, PNG: stripPNG, Tokens: row}),
 		ev(7, 60, &protocol.BandDone{Band: 0, Round: 0, Rows: band0}),
 		ev(8, 66, &protocol.Critique{Band: 0, Round: 0, Rows: band0, Score: 40, Parsed: true,
