@@ -2,9 +2,12 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +143,59 @@ func BenchmarkSandboxFixedCost(b *testing.B) {
 	b.ReportMetric(us(boxed), "sandboxed-us")
 	b.ReportMetric(us(boxed-native), "fixed-us")
 	b.Logf("model %s", which)
+}
+
+// BenchmarkSandboxGuests compares engine guests side by side: each run
+// of the loop plays the run natively, with the embedded engine guest and
+// with each module listed in TWIG_BENCH_GUESTS (comma-separated paths, e.g.
+// an older build of wasm/guest/twig; skipped when unset), all on this
+// host, and it reports the median of each guest's process CPU ms a run
+// over the native run's (embedded-ms, then guest1-ms, …) and native-ms.
+// Alternating within one loop keeps a busy machine's swings out of the
+// comparison.
+func BenchmarkSandboxGuests(b *testing.B) {
+	paths := os.Getenv("TWIG_BENCH_GUESTS")
+	if paths == "" {
+		b.Skip("set TWIG_BENCH_GUESTS to the guest modules to compare with the embedded one")
+	}
+	m, _ := benchModel(b)
+	draws := []func(context.Context, engine.Backend, engine.RunSpec, engine.Sink) (engine.Result, error){
+		engine.Draw, benchSandbox(b).Draw}
+	embedded := guestWasm
+	defer func() { guestWasm = embedded }()
+	for _, p := range strings.Split(paths, ",") {
+		var err error
+		if guestWasm, err = os.ReadFile(p); err != nil {
+			b.Fatal(err)
+		}
+		draws = append(draws, benchSandbox(b).Draw) // played as the engine guest is
+	}
+	cpu := make([][]float64, len(draws))
+	for i := 0; b.Loop(); i++ {
+		// Each in turn goes first: a run after another differs from one
+		// after a native run.
+		for k := range draws {
+			j := (i + k) % len(draws)
+			p0 := processCPU()
+			if _, err := draws[j](context.Background(), m, benchSpec, nil); err != nil {
+				b.Fatal(err)
+			}
+			cpu[j] = append(cpu[j], float64(processCPU()-p0)/1e6)
+		}
+	}
+	median := func(v []float64) float64 { slices.Sort(v); return v[len(v)/2] }
+	for i := 1; i < len(draws); i++ {
+		over := make([]float64, len(cpu[0]))
+		for j := range over {
+			over[j] = cpu[i][j] - cpu[0][j]
+		}
+		name := "embedded-ms"
+		if i > 1 {
+			name = fmt.Sprintf("guest%d-ms", i-1)
+		}
+		b.ReportMetric(median(over), name)
+	}
+	b.ReportMetric(median(cpu[0]), "native-ms")
 }
 
 // BenchmarkInstantiateWarm is one fresh guest instance (instantiate, the Go
