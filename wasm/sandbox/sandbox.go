@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	mrand "math/rand/v2"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -46,6 +47,12 @@ type Sandbox struct {
 	rtEng  wazero.Runtime // the embedded engine guest (checks per Config.EngineTerminationChecks)
 	modCfg wazero.ModuleConfig
 	engine *Module
+
+	// ahead counts instances being made ahead (prepareAhead): Close waits
+	// for them, as wazero must not close a runtime mid-instantiation.
+	mu     sync.Mutex
+	closed bool
+	ahead  sync.WaitGroup
 }
 
 // Module is a compiled guest, ready for any number of runs.
@@ -101,7 +108,15 @@ const readyInstances = 2
 
 // prepareAhead makes one instance in the background for a later run.
 func (m *Module) prepareAhead() {
+	s := m.sb
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.ahead.Add(1)
 	go func() {
+		defer s.ahead.Done()
 		var key [32]byte
 		copy(key[:], "twig sandbox start-up random....")
 		p := &prepared{rnd: &randBinding{r: mrand.NewChaCha8(key)}, out: &outBinding{w: io.Discard}}
@@ -187,6 +202,10 @@ func (s *Sandbox) newRuntime(ctx context.Context, checks bool) (wazero.Runtime, 
 
 // Close releases the runtimes and everything compiled in them.
 func (s *Sandbox) Close(ctx context.Context) error {
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
+	s.ahead.Wait()
 	var err error
 	for _, rt := range []wazero.Runtime{s.rt, s.rtEng} {
 		if rt != nil {
