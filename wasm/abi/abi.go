@@ -27,7 +27,12 @@ import (
 // instead of JSON: the RunInput, role requests and role messages, and
 // events (which may still be JSON, for a type without an event code). The
 // imports, exports, statuses and the messages' meaning are the same.
-const Version = 2
+//
+// ABI 3 is ABI 2 whose review result frame ends with the thinker's p_ok
+// (float64), so plan reviews carry the same probability sandboxed as
+// natively. Frames are positional, so an ABI 2 guest is refused with an
+// error that says to rebuild it; ABI 1 guests still play.
+const Version = 3
 
 // Version1 is the first ABI, all JSON; the host still plays its guests.
 const Version1 = 1

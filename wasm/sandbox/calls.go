@@ -24,7 +24,7 @@ type roleCall struct {
 	cancel  context.CancelFunc
 	w       *worker
 	pending []byte        // the message announced by role_next, not yet read
-	buf     []byte        // reused for the call's messages (ABI 2)
+	buf     []byte        // reused for the call's messages (ABI 2 on)
 	final   bool          // pending is the call's last message
 	active  time.Duration // time the role spent computing
 	// ahead: the call runs to its end at the first role_next and its
@@ -223,7 +223,7 @@ func (r *run) player(role int, req []byte) (_ func(context.Context, func(abi.Mes
 		}
 		var strip func(canvas.Strip) error
 		if r.abi != abi.Version1 {
-			// A strip goes to an ABI 2 guest as its pixels, as the painter
+			// A strip goes to a binary-frame guest (ABI 2 on) as its pixels, as the painter
 			// made them, without a PNG: in the guest decoding a PNG cost ten
 			// to twenty times as much as here, and encoding it here is work
 			// a native run does only when its events are serialized. The

@@ -106,30 +106,30 @@ func TestHostileGuestsAreContained(t *testing.T) {
 		}, kind: sandbox.KindABI, says: "role_next: no open call 7"},
 		{name: "files and sockets", wasm: hostile, prompt: "files", kind: sandbox.KindGuest, says: "contained:"},
 		{name: "go panic", wasm: hostile, prompt: "panic", kind: sandbox.KindGuest, says: "panic: hostile guest panics"},
-		{name: "wrong ABI version", wasm: func() []byte { return guestModule(3, i32c(0), nil) },
-			kind: sandbox.KindModule, says: "speaks twig sandbox ABI 3, this host speaks ABI 1 and 2"},
-		{name: "binary event spam", wasm: func() []byte { return guestModule(2, emitForever(len(frame)), frame) },
+		{name: "wrong ABI version", wasm: func() []byte { return guestModule(2, i32c(0), nil) },
+			kind: sandbox.KindModule, says: "speaks twig sandbox ABI 2, this host speaks ABI 1 and 3: rebuild it"},
+		{name: "binary event spam", wasm: func() []byte { return guestModule(abi.Version, emitForever(len(frame)), frame) },
 			kind: sandbox.KindEventBytes, says: "more than 16777216 bytes of events"},
 		{name: "forged picture frame", wasm: func() []byte {
-			return guestModule(2, cat(i32c(4096), i32c(int64(len(forgedFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), forgedFrame)
+			return guestModule(abi.Version, cat(i32c(4096), i32c(int64(len(forgedFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), forgedFrame)
 		}, kind: sandbox.KindABI, says: "band_progress carries pixels"},
 		{name: "strip the painter never sent", wasm: func() []byte {
-			return guestModule(2, cat(i32c(4096), i32c(int64(len(noStripFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), noStripFrame)
+			return guestModule(abi.Version, cat(i32c(4096), i32c(int64(len(noStripFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), noStripFrame)
 		}, kind: sandbox.KindABI, says: "band_progress rows [0,16) without a png: only the strip the painter just sent"},
 		{name: "bad event frame", wasm: func() []byte {
-			return guestModule(2, cat(i32c(4096), i32c(int64(len(badFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), badFrame)
+			return guestModule(abi.Version, cat(i32c(4096), i32c(int64(len(badFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), badFrame)
 		}, kind: sandbox.KindABI, says: "emit_event: not a twig event frame: band_progress event: abi: bad frame: a list longer than the frame"},
 		{name: "binary frame from an ABI 1 guest", wasm: func() []byte {
 			return guestModule(1, cat(i32c(4096), i32c(int64(len(frame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), frame)
 		}, kind: sandbox.KindABI, says: "emit_event: not a twig event"},
 		{name: "unknown flags", wasm: func() []byte {
-			return guestModuleFlags(2, i32c(0), nil, &struct {
+			return guestModuleFlags(abi.Version, i32c(0), nil, &struct {
 				param bool
 				body  []byte
 			}{body: i32c(0x101)})
 		}, kind: sandbox.KindModule, says: "twig_flags asks for flags 0x101 this host does not know"},
 		{name: "flags of the wrong type", wasm: func() []byte {
-			return guestModuleFlags(2, i32c(0), nil, &struct {
+			return guestModuleFlags(abi.Version, i32c(0), nil, &struct {
 				param bool
 				body  []byte
 			}{param: true, body: i32c(1)})

@@ -50,7 +50,7 @@ type run struct {
 	started     bool
 	brun        engine.Run
 	roles       engine.Roles
-	strip       canvas.Strip  // the painter's last strip sent to an ABI 2 guest, until its band_progress
+	strip       canvas.Strip  // the painter's last strip sent to a binary-frame guest (ABI 2 on), until its band_progress
 	produced    *canvas.Strip // the strip of the message a role just yielded
 	aheadWindow time.Duration // aheadWindow (tests: longer)
 	calls       map[uint32]*roleCall
