@@ -265,9 +265,7 @@ func matVecH() {
 	p("\tJLT %s_single", name)
 	p("\tJGT %s_groupfull", name)
 	p("\tMOVL mask+40(FP), AX") // the last group: its last panel's store masked
-	p("\tKMOVW AX, K1")
-	p("\tSHRL $16, AX")
-	p("\tKMOVW AX, K2")
+	splitMask()
 	p("%s_groupfull:", name)
 	for i := 0; i < 2*g; i++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
@@ -314,44 +312,9 @@ func matVecH() {
 	p("\tCMPQ BX, $1")
 	p("\tJGT %s_singlefull", name)
 	p("\tMOVL mask+40(FP), AX")
-	p("\tKMOVW AX, K1")
-	p("\tSHRL $16, AX")
-	p("\tKMOVW AX, K2")
+	splitMask()
 	p("%s_singlefull:", name)
-	for i := 0; i < 8; i++ {
-		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
-	}
-	p("\tMOVQ SI, R10")
-	p("\tMOVQ R9, CX")
-	p("\tCMPQ CX, $4")
-	p("\tJLT %s_tail", name)
-	p("%s_loop4:", name)
-	for u := 0; u < 4; u++ {
-		p("\tVBROADCASTSS %d(R10), Z%d", 4*u, 8+u)
-		p("\tVCVTPH2PS %d(DI), Z%d", 64*u, 12+2*u)
-		p("\tVCVTPH2PS %d(DI), Z%d", 64*u+32, 13+2*u)
-		p("\tVFMADD231PS Z%d, Z%d, Z%d", 12+2*u, 8+u, 2*u)
-		p("\tVFMADD231PS Z%d, Z%d, Z%d", 13+2*u, 8+u, 2*u+1)
-	}
-	p("\tADDQ $256, DI")
-	p("\tADDQ $16, R10")
-	p("\tSUBQ $4, CX")
-	p("\tCMPQ CX, $4")
-	p("\tJGE %s_loop4", name)
-	p("%s_tail:", name)
-	p("\tTESTQ CX, CX")
-	p("\tJEQ %s_sum", name)
-	p("\tVBROADCASTSS (R10), Z8")
-	p("\tVCVTPH2PS (DI), Z12")
-	p("\tVCVTPH2PS 32(DI), Z13")
-	p("\tVFMADD231PS Z12, Z8, Z0")
-	p("\tVFMADD231PS Z13, Z8, Z1")
-	p("\tADDQ $64, DI")
-	p("\tADDQ $4, R10")
-	p("\tDECQ CX")
-	p("\tJMP %s_tail", name)
-	p("%s_sum:", name)
-	sumStore32()
+	panelH32(name)
 	p("\tADDQ $128, DX")
 	p("\tDECQ BX")
 	p("\tJMP %s_single", name)
@@ -377,9 +340,7 @@ func vecMat32(name, args string, shift int, load string, hi int) {
 	p("\tMOVQ ldb+32(FP), R8")
 	p("\tSHLQ $%d, R8", shift)
 	p("\tMOVL mask+40(FP), AX")
-	p("\tKMOVW AX, K1")
-	p("\tSHRL $16, AX")
-	p("\tKMOVW AX, K2")
+	splitMask()
 	for i := 0; i < 8; i++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
@@ -430,37 +391,20 @@ func sumStore32() {
 	p("\tVMOVUPS Z1, K2, 64(DX)")
 }
 
-// keyScoresH emits keyScoresH32AVX512(q *float32, kT *uint16, s *float32, hs, n int):
-// s[j] = Σ_{c<hs} q[c]·kT[(j/32)·32·hs + c·32 + j%32] for j < n, the key
-// cache's blocks of 32 positions (each [hs][32] halves) walked in one call.
-// Whole blocks are always read (the cache holds them); only the last
-// block's store is masked.
-func keyScoresH() {
-	name := "keyScoresH32AVX512"
-	p("// func %s(q *float32, kT *uint16, s *float32, hs, n int)", name)
-	p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
-	p("\tMOVQ q+0(FP), SI")
-	p("\tMOVQ kT+8(FP), DI")
-	p("\tMOVQ s+16(FP), DX")
-	p("\tMOVQ hs+24(FP), R9")
-	p("\tMOVQ n+32(FP), BX")
-	p("\tTESTQ BX, BX")
-	p("\tJLE %s_end", name)
-	p("\tTESTQ R9, R9")
-	p("\tJLE %s_end", name)
-	p("\tKXNORW K1, K1, K1")
-	p("\tKXNORW K2, K2, K2")
-	p("%s_block:", name)
-	p("\tCMPQ BX, $32")
-	p("\tJGE %s_full", name)
-	p("\tMOVQ BX, CX")
-	p("\tMOVL $1, AX")
-	p("\tSHLL CX, AX")
-	p("\tDECL AX")
+// splitMask sets K1 and K2 to the low and high 16 bits of AX: the masks of
+// a 32-column row's two vectors.
+func splitMask() {
 	p("\tKMOVW AX, K1")
 	p("\tSHRL $16, AX")
 	p("\tKMOVW AX, K2")
-	p("%s_full:", name)
+}
+
+// panelH32 emits the body the half-precision panel kernels share: the 32
+// sums Σ_{l<R9} x[l]·panel[l][j] over one [R9][32]-halves panel at DI (x at
+// SI), four phases of l in Z0:Z1 … Z6:Z7 to hide the FMA latency, then
+// summed and stored at DX under K1, K2 (sumStore32). DI ends past the panel;
+// R10 and CX are clobbered. Its labels are name_loop4, name_tail, name_sum.
+func panelH32(name string) {
 	for i := 0; i < 8; i++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", i, i, i)
 	}
@@ -495,6 +439,38 @@ func keyScoresH() {
 	p("\tJMP %s_tail", name)
 	p("%s_sum:", name)
 	sumStore32()
+}
+
+// keyScoresH emits keyScoresH32AVX512(q *float32, kT *uint16, s *float32, hs, n int):
+// s[j] = Σ_{c<hs} q[c]·kT[(j/32)·32·hs + c·32 + j%32] for j < n, the key
+// cache's blocks of 32 positions (each [hs][32] halves) walked in one call.
+// Whole blocks are always read (the cache holds them); only the last
+// block's store is masked.
+func keyScoresH() {
+	name := "keyScoresH32AVX512"
+	p("// func %s(q *float32, kT *uint16, s *float32, hs, n int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-40", name)
+	p("\tMOVQ q+0(FP), SI")
+	p("\tMOVQ kT+8(FP), DI")
+	p("\tMOVQ s+16(FP), DX")
+	p("\tMOVQ hs+24(FP), R9")
+	p("\tMOVQ n+32(FP), BX")
+	p("\tTESTQ BX, BX")
+	p("\tJLE %s_end", name)
+	p("\tTESTQ R9, R9")
+	p("\tJLE %s_end", name)
+	p("\tKXNORW K1, K1, K1")
+	p("\tKXNORW K2, K2, K2")
+	p("%s_block:", name)
+	p("\tCMPQ BX, $32")
+	p("\tJGE %s_full", name)
+	p("\tMOVQ BX, CX")
+	p("\tMOVL $1, AX")
+	p("\tSHLL CX, AX")
+	p("\tDECL AX")
+	splitMask()
+	p("%s_full:", name)
+	panelH32(name)
 	p("\tADDQ $128, DX")
 	p("\tSUBQ $32, BX")
 	p("\tJG %s_block", name)
