@@ -103,7 +103,7 @@ func NewBatchDecoder(p *Params, slots, capacity int) *BatchDecoder {
 	}
 	C, V := cfg.D, cfg.Vocab
 	b := &BatchDecoder{p: p, cap: capacity, slots: slots, open: slots}
-	if halfWeightsOn.Load() && kernels.Kernel() != "rows" {
+	if halfWeightsWanted() {
 		b.half = true
 		p.packed().halves(p)
 	}

@@ -115,20 +115,56 @@ func BenchmarkDecode(b *testing.B) {
 	p := NewParams(benchConfig)
 	p.Init(1)
 	for _, win := range decodeWindows {
-		b.Run(fmt.Sprintf("window%d", win), func(b *testing.B) {
-			d := NewDecoder(p, win)
-			i := 0
-			cpu0 := cpuSeconds()
-			for b.Loop() {
-				if d.Len() == win {
-					d.Reset()
-				}
-				d.Step(int32(i%300), int32(d.Len()), 16, 16)
-				i++
-			}
-			reportRate(b, float64(b.N), cpuSeconds()-cpu0, 1, "tokens/s")
-		})
+		b.Run(fmt.Sprintf("window%d", win), func(b *testing.B) { decodeLoop(b, p, win) })
 	}
+}
+
+// decodeLoop steps one Decoder for b's loop, its sequence cycling through
+// win positions, and reports tokens per CPU second.
+func decodeLoop(b *testing.B, p *Params, win int) {
+	d := NewDecoder(p, win)
+	i := 0
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		if d.Len() == win {
+			d.Reset()
+		}
+		d.Step(int32(i%300), int32(d.Len()), 16, 16)
+		i++
+	}
+	reportRate(b, float64(b.N), cpuSeconds()-cpu0, 1, "tokens/s")
+}
+
+// decodeBatchLoop steps a BatchDecoder's slots together on threads for b's
+// loop, every slot's sequence cycling through win positions, and reports
+// tokens per CPU second.
+func decodeBatchLoop(b *testing.B, p *Params, slots, win, threads int) {
+	bd := NewBatchDecoder(p, slots, win)
+	bd.SetThreads(threads)
+	in := make([]BatchToken, slots)
+	i := 0
+	cpu0 := cpuSeconds()
+	for b.Loop() {
+		if bd.Slot(0).Len() == win {
+			for s := 0; s < slots; s++ {
+				bd.Slot(s).Reset()
+			}
+		}
+		for s := range in {
+			in[s] = BatchToken{Slot: s, Tok: int32((i + s) % 300), Pos: int32(bd.Slot(s).Len()), Row: 16, Col: 16}
+		}
+		bd.StepBatch(in)
+		i++
+	}
+	reportRate(b, float64(slots*b.N), cpuSeconds()-cpu0, threads, "tokens/s")
+}
+
+// weightsName names a run by its decoder weights' precision.
+func weightsName(half bool) string {
+	if half {
+		return "half"
+	}
+	return "float32"
 }
 
 // BenchmarkDecodeWeights: BenchmarkDecode's one sequence on each kernel
@@ -143,24 +179,10 @@ func BenchmarkDecodeWeights(b *testing.B) {
 				continue // always float32
 			}
 			for _, half := range []bool{false, true} {
-				name := fmt.Sprintf("window%d/%s/float32", win, path)
-				if half {
-					name = fmt.Sprintf("window%d/%s/half", win, path)
-				}
-				b.Run(name, func(b *testing.B) {
+				b.Run(fmt.Sprintf("window%d/%s/%s", win, path, weightsName(half)), func(b *testing.B) {
 					defer useKernel(b, path)()
 					defer SetHalfWeights(SetHalfWeights(half))
-					d := NewDecoder(p, win)
-					i := 0
-					cpu0 := cpuSeconds()
-					for b.Loop() {
-						if d.Len() == win {
-							d.Reset()
-						}
-						d.Step(int32(i%300), int32(d.Len()), 16, 16)
-						i++
-					}
-					reportRate(b, float64(b.N), cpuSeconds()-cpu0, 1, "tokens/s")
+					decodeLoop(b, p, win)
 				})
 			}
 		}
@@ -176,29 +198,9 @@ func BenchmarkDecodeBatchWeights(b *testing.B) {
 	for _, win := range decodeWindows {
 		for _, slots := range []int{4, 8, 16} {
 			for _, half := range []bool{false, true} {
-				name := fmt.Sprintf("window%d/slots%d/float32", win, slots)
-				if half {
-					name = fmt.Sprintf("window%d/slots%d/half", win, slots)
-				}
-				b.Run(name, func(b *testing.B) {
+				b.Run(fmt.Sprintf("window%d/slots%d/%s", win, slots, weightsName(half)), func(b *testing.B) {
 					defer SetHalfWeights(SetHalfWeights(half))
-					bd := NewBatchDecoder(p, slots, win)
-					in := make([]BatchToken, slots)
-					i := 0
-					cpu0 := cpuSeconds()
-					for b.Loop() {
-						if bd.Slot(0).Len() == win {
-							for s := 0; s < slots; s++ {
-								bd.Slot(s).Reset()
-							}
-						}
-						for s := range in {
-							in[s] = BatchToken{Slot: s, Tok: int32((i + s) % 300), Pos: int32(bd.Slot(s).Len()), Row: 16, Col: 16}
-						}
-						bd.StepBatch(in)
-						i++
-					}
-					reportRate(b, float64(slots*b.N), cpuSeconds()-cpu0, 1, "tokens/s")
+					decodeBatchLoop(b, p, slots, win, 1)
 				})
 			}
 		}
@@ -226,26 +228,6 @@ func BenchmarkDecodeBatch(b *testing.B) {
 		if c.threads > 1 {
 			name += fmt.Sprintf("/t%d", c.threads)
 		}
-		b.Run(name, func(b *testing.B) {
-			slots, win := c.slots, c.win
-			bd := NewBatchDecoder(p, slots, win)
-			bd.SetThreads(c.threads)
-			in := make([]BatchToken, slots)
-			i := 0
-			cpu0 := cpuSeconds()
-			for b.Loop() {
-				if bd.Slot(0).Len() == win {
-					for s := 0; s < slots; s++ {
-						bd.Slot(s).Reset()
-					}
-				}
-				for s := range in {
-					in[s] = BatchToken{Slot: s, Tok: int32((i + s) % 300), Pos: int32(bd.Slot(s).Len()), Row: 16, Col: 16}
-				}
-				bd.StepBatch(in)
-				i++
-			}
-			reportRate(b, float64(slots*b.N), cpuSeconds()-cpu0, c.threads, "tokens/s")
-		})
+		b.Run(name, func(b *testing.B) { decodeBatchLoop(b, p, c.slots, c.win, c.threads) })
 	}
 }

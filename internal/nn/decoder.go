@@ -55,7 +55,7 @@ func NewDecoder(p *Params, capacity int) *Decoder {
 	}
 	C, V := cfg.D, cfg.Vocab
 	d := &Decoder{p: p, cap: capacity, mv: p.MatVec}
-	if d.mv == nil && halfWeightsOn.Load() && kernels.Kernel() != "rows" {
+	if d.mv == nil && halfWeightsWanted() {
 		d.half = true
 		p.packed().halves(p)
 	}

@@ -35,9 +35,9 @@ type packedLayer struct{ qkv, attProj, fc, fcProj *kernels.PackedT }
 // halfWeights are the decoder's weight matrices rounded to halves
 // (kernels.HalfT): one sequence's token streams every matrix once, from
 // the L3 (3.3 MB of float32 for the shipped model, more than a core's
-// L2), so half the bytes is most of a token's time saved. Training and
-// the BatchDecoder (whose GEMM reads each weight once for many rows)
-// keep float32.
+// L2), so half the bytes is most of a token's time saved. The
+// BatchDecoder reads them too (kernels.MatMulTHalf); training keeps
+// float32.
 type halfWeights struct {
 	layers [][4]*kernels.HalfT // qkv, attProj, fc, fcProj
 	wte    *kernels.HalfT
@@ -69,12 +69,17 @@ var halfWeightsOn atomic.Bool
 
 func init() { halfWeightsOn.Store(true) }
 
-// SetHalfWeights turns the single-sequence Decoder's half-precision
+// SetHalfWeights turns the decoders' (Decoder, BatchDecoder) half-precision
 // weights on (the default) or off for decoders made after the call, and
-// returns the previous setting: for benchmarks and tests that compare
-// the float32 weights side by side. On the "rows" kernel path (the
+// returns the previous setting: for benchmarks and tests that compare the
+// float32 weights side by side. On the "rows" kernel path (the
 // kernels as they were, kernels.SetKernel) decoders always use float32.
 func SetHalfWeights(on bool) (prev bool) { return halfWeightsOn.Swap(on) }
+
+// halfWeightsWanted says whether a decoder made now reads the
+// half-precision weights: SetHalfWeights on, and a kernel path other than
+// "rows".
+func halfWeightsWanted() bool { return halfWeightsOn.Load() && kernels.Kernel() != "rows" }
 
 // Changed tells the decoders that Data was written: the next Step repacks
 // the weights (about a millisecond for the shipped model). Optimizer.Update

@@ -29,25 +29,10 @@ func TestHalfCacheOnShippedWeights(t *testing.T) {
 	var worst, sum float64
 	var n int
 	for k := 0; k < S; k++ {
-		doc := docs.Next()
-		T := min(len(doc.Tokens), cfg.Ctx)
-		b := nn.Batch{B: 1, T: T - 1}
-		for i := 0; i < T-1; i++ {
-			b.Tokens = append(b.Tokens, doc.Tokens[i])
-			b.Pos = append(b.Pos, int32(i))
-			b.Row = append(b.Row, doc.Row[i])
-			b.Col = append(b.Col, doc.Col[i])
-			b.DocStart = append(b.DocStart, 0)
-			b.Targets = append(b.Targets, doc.Tokens[i+1])
-			b.Weights = append(b.Weights, 1)
-		}
-		fm := nn.NewModel(p, 1, T-1)
-		fm.Forward(b)
-		want := make([]float32, T-1)
-		fm.TargetLogProbs(want)
+		b, want := forwardDoc(p, docs.Next())
 		d := nn.NewDecoder(p, cfg.Ctx)
 		slot := bd.Slot(k)
-		for i := 0; i < T-1; i++ {
+		for i := 0; i < b.T; i++ {
 			single := logProb(d.Step(b.Tokens[i], b.Pos[i], b.Row[i], b.Col[i]), b.Targets[i])
 			bd.StepBatch([]nn.BatchToken{{Slot: k, Tok: b.Tokens[i], Pos: b.Pos[i], Row: b.Row[i], Col: b.Col[i]}})
 			batched := logProb(slot.Logits(), b.Targets[i])
@@ -86,24 +71,8 @@ func TestHalfWeightsOnShippedWeights(t *testing.T) {
 	var want [S][]float32
 	longest := 0
 	for k := range S {
-		doc := docs.Next()
-		T := min(len(doc.Tokens), cfg.Ctx)
-		b := nn.Batch{B: 1, T: T - 1}
-		for i := 0; i < T-1; i++ {
-			b.Tokens = append(b.Tokens, doc.Tokens[i])
-			b.Pos = append(b.Pos, int32(i))
-			b.Row = append(b.Row, doc.Row[i])
-			b.Col = append(b.Col, doc.Col[i])
-			b.DocStart = append(b.DocStart, 0)
-			b.Targets = append(b.Targets, doc.Tokens[i+1])
-			b.Weights = append(b.Weights, 1)
-		}
-		fm := nn.NewModel(p, 1, T-1)
-		fm.Forward(b)
-		want[k] = make([]float32, T-1)
-		fm.TargetLogProbs(want[k])
-		bs[k] = b
-		longest = max(longest, T-1)
+		bs[k], want[k] = forwardDoc(p, docs.Next())
+		longest = max(longest, bs[k].T)
 	}
 	var f32, half [S]*nn.Decoder
 	for k := range S {
@@ -144,6 +113,28 @@ func TestHalfWeightsOnShippedWeights(t *testing.T) {
 	if worstF > 0.03 || sumF/float64(n) > 2e-3 {
 		t.Errorf("half weights and caches move log-probabilities by up to %.2e nats (mean %.2e): over 0.03 (2e-3)", worstF, sumF/float64(n))
 	}
+}
+
+// forwardDoc is doc's first min(len, Ctx) tokens as one sequence, each
+// predicting the next (a Batch of T = that length - 1), and the float32
+// training forward's log-probability of each of its targets.
+func forwardDoc(p *nn.Params, doc model.Doc) (nn.Batch, []float32) {
+	T := min(len(doc.Tokens), p.Config.Ctx)
+	b := nn.Batch{B: 1, T: T - 1}
+	for i := 0; i < T-1; i++ {
+		b.Tokens = append(b.Tokens, doc.Tokens[i])
+		b.Pos = append(b.Pos, int32(i))
+		b.Row = append(b.Row, doc.Row[i])
+		b.Col = append(b.Col, doc.Col[i])
+		b.DocStart = append(b.DocStart, 0)
+		b.Targets = append(b.Targets, doc.Tokens[i+1])
+		b.Weights = append(b.Weights, 1)
+	}
+	fm := nn.NewModel(p, 1, T-1)
+	fm.Forward(b)
+	want := make([]float32, T-1)
+	fm.TargetLogProbs(want)
+	return b, want
 }
 
 // logProb is log softmax(logits)[tok] in float64.
