@@ -154,12 +154,16 @@ func guestModule(version int64, run []byte, data []byte) []byte {
 	return guestModuleFlags(version, run, data, nil)
 }
 
-// guestModuleFlags is guestModule exporting twig_flags too, when flags is
-// set: a function of type () -> i32 (params nil) or (i32) -> i32.
-func guestModuleFlags(version int64, run []byte, data []byte, flags *struct {
+// flagsFunc is the twig_flags function guestModuleFlags exports: of type
+// () -> i32, or (i32) -> i32 with param.
+type flagsFunc struct {
 	param bool
 	body  []byte
-}) []byte {
+}
+
+// guestModuleFlags is guestModule exporting twig_flags too, when flags is
+// set.
+func guestModuleFlags(version int64, run []byte, data []byte, flags *flagsFunc) []byte {
 	m := &wmodule{memPages: 2}
 	t2 := m.typ([]byte{i32, i32}, []byte{i32})
 	t3 := m.typ([]byte{i32, i32, i32}, []byte{i32})
@@ -201,6 +205,12 @@ func guestModuleFlags(version int64, run []byte, data []byte, flags *struct {
 		}{4096, data})
 	}
 	return m.encode()
+}
+
+// emitOnceGuest is a guestModule of ABI version whose run emits frame (at
+// 4096) as one event, ignores the status and returns 0.
+func emitOnceGuest(version int64, frame []byte) []byte {
+	return guestModule(version, cat(i32c(4096), i32c(int64(len(frame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), frame)
 }
 
 // Host function indices in guestModule.

@@ -96,7 +96,7 @@ func TestHostileGuestsAreContained(t *testing.T) {
 			return guestModule(1, cat(i32c(0x1ff00), i32c(4096), call(fnEmitEvent)), nil)
 		}, kind: sandbox.KindABI, says: "emit_event: the buffer [130816, 134912) is outside the guest's 131072 bytes"},
 		{name: "forged picture", wasm: func() []byte {
-			return guestModule(1, cat(i32c(4096), i32c(int64(len(forgedPicture))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), forgedPicture)
+			return emitOnceGuest(1, forgedPicture)
 		}, kind: sandbox.KindABI, says: "run_started claims a 4096×4096 canvas"},
 		{name: "out-of-bounds request", wasm: func() []byte {
 			return guestModule(1, cat(i32c(0), i32c(-16), i32c(64), call(fnRoleCall)), nil)
@@ -111,28 +111,22 @@ func TestHostileGuestsAreContained(t *testing.T) {
 		{name: "binary event spam", wasm: func() []byte { return guestModule(abi.Version, emitForever(len(frame)), frame) },
 			kind: sandbox.KindEventBytes, says: "more than 16777216 bytes of events"},
 		{name: "forged picture frame", wasm: func() []byte {
-			return guestModule(abi.Version, cat(i32c(4096), i32c(int64(len(forgedFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), forgedFrame)
+			return emitOnceGuest(abi.Version, forgedFrame)
 		}, kind: sandbox.KindABI, says: "band_progress carries pixels"},
 		{name: "strip the painter never sent", wasm: func() []byte {
-			return guestModule(abi.Version, cat(i32c(4096), i32c(int64(len(noStripFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), noStripFrame)
+			return emitOnceGuest(abi.Version, noStripFrame)
 		}, kind: sandbox.KindABI, says: "band_progress rows [0,16) without a png: only the strip the painter just sent"},
 		{name: "bad event frame", wasm: func() []byte {
-			return guestModule(abi.Version, cat(i32c(4096), i32c(int64(len(badFrame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), badFrame)
+			return emitOnceGuest(abi.Version, badFrame)
 		}, kind: sandbox.KindABI, says: "emit_event: not a twig event frame: band_progress event: abi: bad frame: a list longer than the frame"},
 		{name: "binary frame from an ABI 1 guest", wasm: func() []byte {
-			return guestModule(1, cat(i32c(4096), i32c(int64(len(frame))), call(fnEmitEvent), []byte{opDrop}, i32c(0)), frame)
+			return emitOnceGuest(1, frame)
 		}, kind: sandbox.KindABI, says: "emit_event: not a twig event"},
 		{name: "unknown flags", wasm: func() []byte {
-			return guestModuleFlags(abi.Version, i32c(0), nil, &struct {
-				param bool
-				body  []byte
-			}{body: i32c(0x101)})
+			return guestModuleFlags(abi.Version, i32c(0), nil, &flagsFunc{body: i32c(0x101)})
 		}, kind: sandbox.KindModule, says: "twig_flags asks for flags 0x101 this host does not know"},
 		{name: "flags of the wrong type", wasm: func() []byte {
-			return guestModuleFlags(abi.Version, i32c(0), nil, &struct {
-				param bool
-				body  []byte
-			}{param: true, body: i32c(1)})
+			return guestModuleFlags(abi.Version, i32c(0), nil, &flagsFunc{param: true, body: i32c(1)})
 		}, kind: sandbox.KindModule, says: "twig_flags is not () -> i32"},
 		{name: "truncated module", wasm: func() []byte { return engineWasm[:len(engineWasm)/3] },
 			kind: sandbox.KindModule, says: "does not compile"},

@@ -29,17 +29,11 @@ type replay struct {
 	paints [][]canvas.Strip
 	crits  []engine.Critique
 	revs   []engine.PlanReview
-	decs   []replayDecision
 }
 
 type replayThink struct {
 	deltas []string
 	text   string
-}
-
-type replayDecision struct {
-	think bool
-	p     float64
 }
 
 // record plays spec natively on b and returns its replay.
@@ -158,12 +152,22 @@ var errReplay = errors.New("replay: the run asked more than was recorded")
 
 func (p *replayer) Geometry() engine.Geometry { return p.rp.geom }
 
-func (p *replayer) Think(ctx context.Context, _ engine.ThinkRequest, emit func(string)) (string, error) {
-	if p.think >= len(p.rp.thinks) {
-		return "", errReplay
+// next returns the recorded answer *i and advances *i: errReplay past the
+// recording's end.
+func next[T any](recorded []T, i *int) (T, error) {
+	if *i >= len(recorded) {
+		var zero T
+		return zero, errReplay
 	}
-	t := p.rp.thinks[p.think]
-	p.think++
+	*i++
+	return recorded[*i-1], nil
+}
+
+func (p *replayer) Think(ctx context.Context, _ engine.ThinkRequest, emit func(string)) (string, error) {
+	t, err := next(p.rp.thinks, &p.think)
+	if err != nil {
+		return "", err
+	}
 	for _, d := range t.deltas {
 		if err := ctx.Err(); err != nil {
 			return "", err
@@ -174,19 +178,15 @@ func (p *replayer) Think(ctx context.Context, _ engine.ThinkRequest, emit func(s
 }
 
 func (p *replayer) ReviewPlan(context.Context, engine.ReviewRequest) (engine.PlanReview, error) {
-	if p.rev >= len(p.rp.revs) {
-		return engine.PlanReview{}, errReplay
-	}
-	p.rev++
-	return p.rp.revs[p.rev-1], nil
+	return next(p.rp.revs, &p.rev)
 }
 
 func (p *replayer) PaintBand(ctx context.Context, _ engine.PaintRequest, onStrip func(canvas.Strip)) error {
-	if p.paint >= len(p.rp.paints) {
-		return errReplay
+	strips, err := next(p.rp.paints, &p.paint)
+	if err != nil {
+		return err
 	}
-	p.paint++
-	for _, s := range p.rp.paints[p.paint-1] {
+	for _, s := range strips {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -196,11 +196,7 @@ func (p *replayer) PaintBand(ctx context.Context, _ engine.PaintRequest, onStrip
 }
 
 func (p *replayer) Critique(context.Context, engine.CritiqueRequest) (engine.Critique, error) {
-	if p.crit >= len(p.rp.crits) {
-		return engine.Critique{}, errReplay
-	}
-	p.crit++
-	return p.rp.crits[p.crit-1], nil
+	return next(p.rp.crits, &p.crit)
 }
 
 // TestReplayPlaysTheRecordedRun: a replay of the benchmark's model run gives
