@@ -30,23 +30,11 @@ func (r *runner) think(band int, rows Rows) (string, int, error) {
 		if err != nil || truncated {
 			return thought, end, err
 		}
-		req := ReviewRequest{State: r.state(band, rows), Thought: thought, Attempt: a, Rejected: rejected}
-		t0 := time.Now()
-		rv, err := reviewer.ReviewPlan(r.ctx, req)
-		rv.POk = probability(rv.POk)
-		r.stats.Timings.ThinkMs += time.Since(t0).Milliseconds()
-		if err == nil {
-			err = r.ctx.Err()
-		}
+		rv, err := r.review(reviewer, band, rows, thought, a, rejected)
 		if err != nil {
-			return "", -1, r.fail(protocol.CodeThinker, band, "reviewing its plan", err)
+			return "", -1, err
 		}
-		r.stats.PlanReviews++
-		r.stats.ReviewTokens += rv.Tokens
 		final := rv.Accepted || a+1 >= attempts
-		if !rv.Accepted {
-			r.stats.PlanRejections++
-		}
 		if err := r.emit(&protocol.PlanReview{Band: band, Attempt: a, Accepted: rv.Accepted, Reason: rv.Reason,
 			Thought: thought, Tokens: rv.Tokens, POk: rv.POk, Final: final}); err != nil {
 			return "", -1, err
@@ -86,21 +74,9 @@ func (r *runner) choosePlan(band int, rows Rows, reviewer PlanReviewer, k int) (
 			}
 			return thought, end, nil
 		}
-		req := ReviewRequest{State: r.state(band, rows), Thought: thought, Attempt: a}
-		t0 := time.Now()
-		rv, err := reviewer.ReviewPlan(r.ctx, req)
-		rv.POk = probability(rv.POk)
-		r.stats.Timings.ThinkMs += time.Since(t0).Milliseconds()
-		if err == nil {
-			err = r.ctx.Err()
-		}
+		rv, err := r.review(reviewer, band, rows, thought, a, nil)
 		if err != nil {
-			return "", -1, r.fail(protocol.CodeThinker, band, "reviewing its plan", err)
-		}
-		r.stats.PlanReviews++
-		r.stats.ReviewTokens += rv.Tokens
-		if !rv.Accepted {
-			r.stats.PlanRejections++
+			return "", -1, err
 		}
 		score := rv.POk
 		if score <= 0 && rv.Accepted {
@@ -120,6 +96,29 @@ func (r *runner) choosePlan(band int, rows Rows, reviewer PlanReviewer, k int) (
 		}
 	}
 	return cands[best].thought, cands[best].end, nil
+}
+
+// review has the thinker review thought, band's plan of attempt a (with
+// the plans rejected so far in view), timed as thinking and counted in the
+// stats; its p_ok is kept only when it is a probability.
+func (r *runner) review(reviewer PlanReviewer, band int, rows Rows, thought string, a int, rejected []RejectedPlan) (PlanReview, error) {
+	req := ReviewRequest{State: r.state(band, rows), Thought: thought, Attempt: a, Rejected: rejected}
+	t0 := time.Now()
+	rv, err := reviewer.ReviewPlan(r.ctx, req)
+	rv.POk = probability(rv.POk)
+	r.stats.Timings.ThinkMs += time.Since(t0).Milliseconds()
+	if err == nil {
+		err = r.ctx.Err()
+	}
+	if err != nil {
+		return rv, r.fail(protocol.CodeThinker, band, "reviewing its plan", err)
+	}
+	r.stats.PlanReviews++
+	r.stats.ReviewTokens += rv.Tokens
+	if !rv.Accepted {
+		r.stats.PlanRejections++
+	}
+	return rv, nil
 }
 
 // thinkOnce has the thinker write one plan for band, streaming thought_delta
