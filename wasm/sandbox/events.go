@@ -82,11 +82,7 @@ func (r *run) emit(data []byte) (refused bool, _ *Error) {
 			// copy (the result's canvas is the caller's): the last
 			// request's when no event changed the canvas since, as in a
 			// native run.
-			c := r.reqCanvas
-			if c == nil {
-				c = r.fold.Canvas.Clone()
-			}
-			p.SetPNGSource(c.Whole())
+			p.SetPNGSource(r.sharedCanvas().Whole())
 		}
 	}
 	r.track(payload)

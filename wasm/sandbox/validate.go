@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/core/protocol"
 	"github.com/twig-project/twig/core/rolecall"
@@ -44,10 +45,16 @@ func (r *run) decodeCall(role string, data []byte) (rolecall.Request, error) {
 	// A request without a canvas gets the run's as its events describe it:
 	// one copy shared by the calls between the events that change it (the
 	// engine's requests share theirs the same way; roles never change it).
+	return rolecall.DecodeShared(c, r.sharedCanvas())
+}
+
+// sharedCanvas is the copy of the folded canvas that requests without one
+// (and run_done's PNG) share until an event changes the canvas.
+func (r *run) sharedCanvas() *canvas.Canvas {
 	if r.reqCanvas == nil {
 		r.reqCanvas = r.fold.Canvas.Clone()
 	}
-	return rolecall.DecodeShared(c, r.reqCanvas)
+	return r.reqCanvas
 }
 
 // decodeIn decodes a request in the guest's ABI: a binary frame (with
