@@ -43,6 +43,7 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		bestOf  = fs.Int("best-of", 0, "candidates for best-of-n (0 = match think+reflect's tokens)")
 		workers = fs.Int("workers", 2, "prompts drawn at once")
 		weights = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
+		free    = fs.Bool("free-thoughts", false, "the embedded model's thinker may write any word next, not only the kinds its thought grammar allows (the ablation of constrained decoding)")
 		reject  = fs.Float64("reject-at", 0, "the embedded model rejects a plan when its probability of \"bad\" reaches this (0 = the model's default)")
 		analyze = fs.Int("analyze", 0, "instead of the benchmark: N prompts per category of the training distribution drawn in the first --mode, failures classified as wrong plan or strayed painter, and the plan reviewer measured as a classifier on 40·N of the model's own plans (JSON)")
 		remoteF = addRemoteFlags(fs)
@@ -107,12 +108,13 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		if backend, err = e.backend(ctx, backendOptions{Weights: *weights, Remote: rc}); err != nil {
 			return err
 		}
-		if m, ok := backend.(*model.Model); ok && *reject > 0 {
+		if m, ok := backend.(*model.Model); ok && (*reject > 0 || *free) {
 			mc := *m // a copy: the embedded default is shared
 			mc.Sampling.RejectAt = float32(*reject)
+			mc.Sampling.FreeThoughts = *free
 			backend = &mc
-		} else if *reject > 0 {
-			return usagef("--reject-at is for the embedded model")
+		} else if *reject > 0 || *free {
+			return usagef("--reject-at and --free-thoughts are for the embedded model")
 		}
 	}
 	o.Progress = func(mode string, done, total int) {

@@ -162,7 +162,7 @@ func TestExitCodes(t *testing.T) {
 		{"run fails", testBackend, []string{"draw", "--timeout", "1ns", "--out", dir, "x"}, exitFail, "", "deadline"},
 		{"replay missing", nil, []string{"replay", filepath.Join(dir, "none.jsonl")}, exitFail, "", "cannot read the trace"},
 		{"replay args", nil, []string{"replay"}, exitUsage, "", "want one trace file"},
-		{"train recipe", nil, []string{"train", "--recipe", "nope"}, exitUsage, "", "--recipe is default, canonical or dense-review"},
+		{"train recipe", nil, []string{"train", "--recipe", "nope"}, exitUsage, "", "--recipe is default, canonical, canonical-control or dense-review"},
 		{"analyze mode", nil, []string{"eval", "--analyze", "1", "--mode", "paint"}, exitUsage, "", `not "paint"`},
 		{"rl mix category", nil, []string{"rl", "--mix", "complex=2,pictures=1"}, exitUsage, "", `unknown category "pictures"`},
 		{"rl mix weight", nil, []string{"rl", "--mix", "complex=-1"}, exitUsage, "", "not category=weight"},

@@ -25,7 +25,7 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 		steps  = fs.Int("steps", 0, "optimiser steps (0 = the recipe's)")
 		seed   = fs.Uint64("seed", 0, "training seed (0 = the recipe's)")
 		every  = fs.Int("log-every", 10, "print a progress line every N steps (when not on a terminal)")
-		recipe = fs.String("recipe", "default", "default (the SFT stage), canonical (the SFT+RL weights continued on prompts in canonical form: needs --continue with them; make train runs it) or dense-review (an experiment, docs/MODEL.md: the default's checkpoint at step 9000 continued 1500 steps on dense plan-review documents)")
+		recipe = fs.String("recipe", "default", "default (the SFT stage), canonical (the SFT+RL weights continued on prompts in canonical form: needs --continue with them; make train runs it), canonical-control (the same with prompts as written: the experiment's control) or dense-review (an experiment, docs/MODEL.md: the default's checkpoint at step 9000 continued 1500 steps on dense plan-review documents)")
 		export = fs.Bool("export", false, "write the weights held in --ckpt to --out and exit (inspect a run while it trains)")
 		from   = fs.String("continue", "", "continue the recipe from these weights: for default, the weights of step 6500 (before plan reviews); for canonical, the SFT+RL weights")
 	)
@@ -54,8 +54,10 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 		o = train.DenseReview()
 	case "canonical":
 		o = train.Canonical()
+	case "canonical-control":
+		o = train.CanonicalControl()
 	default:
-		return usagef("--recipe is default, canonical or dense-review, not %q", *recipe)
+		return usagef("--recipe is default, canonical, canonical-control or dense-review, not %q", *recipe)
 	}
 	if *tiny {
 		o = train.Tiny()

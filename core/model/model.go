@@ -20,7 +20,8 @@ import (
 type Model struct {
 	W        *Weights
 	Sampling Sampling
-	rv       reviewIDs // ids of the review words; open is 0 when the weights have none
+	rv       reviewIDs       // ids of the review words; open is 0 when the weights have none
+	grammar  *thoughtGrammar // nil when the vocabulary lacks a word of it
 }
 
 // reviewIDs are the token ids of a plan review's fixed words.
@@ -38,6 +39,9 @@ func New(w *Weights) *Model {
 	}
 	if len(ids) == 5 {
 		m.rv = reviewIDs{open: ids[0], close: ids[1], ok: ids[2], bad: ids[3], first: ids[4]}
+	}
+	if g, ok := newThoughtGrammar(v); ok {
+		m.grammar = g
 	}
 	return m
 }

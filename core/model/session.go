@@ -26,6 +26,10 @@ type Sampling struct {
 	// which a plan is rejected when verdicts are not sampled; 0 means 0.5,
 	// the likelier verdict.
 	RejectAt float32 `json:"reject_at,omitempty"`
+	// FreeThoughts lets the thinker write any word next instead of only
+	// the kinds the thought grammar allows (grammar.go): the ablation of
+	// constrained decoding.
+	FreeThoughts bool `json:"free_thoughts,omitempty"`
 }
 
 // DefaultSampling is what the shipped model is evaluated with.
@@ -210,6 +214,17 @@ func (s *session) sample(lo, hi, extra int, temp float32) int {
 	if extra >= 0 {
 		cand = append(cand, extra)
 	}
+	return s.pick(cand, temp)
+}
+
+// sampleAmong samples one of ids (which it does not change) at temp.
+func (s *session) sampleAmong(ids []int, temp float32) int {
+	return s.pick(append(s.idx[:0], ids...), temp)
+}
+
+// pick samples among cand (reordered in place) at temp: the likeliest when
+// temp ≤ 0, else from the top-k's softmax.
+func (s *session) pick(cand []int, temp float32) int {
 	best := cand[0]
 	for _, i := range cand {
 		if s.logits[i] > s.logits[best] {
@@ -322,11 +337,26 @@ func (s *session) writeThought(ctx context.Context, st view, temp float32, emit 
 	if err := put(":", false); err != nil {
 		return "", 0, err
 	}
+	g, state, size := s.m.grammar, gEntry, -1
+	if s.samp.FreeThoughts {
+		g = nil
+	}
 	for n := 0; n < maxThoughtWords; n++ {
 		if err := ctx.Err(); err != nil {
 			return "", 0, err
 		}
-		id := s.sample(firstWordToken, s.m.planWordsEnd(), TokEndThink, temp)
+		var id int
+		if g != nil {
+			id = s.sampleAmong(g.allowedAfter(state, size), temp)
+			if state == gSize {
+				size = g.sizes[id]
+			} else if state == gEntry || state == gMore {
+				size = -1
+			}
+			state = g.next[state][id]
+		} else {
+			id = s.sample(firstWordToken, s.m.planWordsEnd(), TokEndThink, temp)
+		}
 		if id == TokEndThink {
 			if err := s.gen(id); err != nil {
 				return "", 0, err

@@ -231,6 +231,15 @@ func Canonical() Options {
 	return o
 }
 
+// CanonicalControl is Canonical with the prompts as written (the control
+// of the canonical form: same start, steps, rate, seed and mixture), so
+// that what the form itself adds can be measured (docs/MODEL.md).
+func CanonicalControl() Options {
+	o := Canonical()
+	o.Prompt = ""
+	return o
+}
+
 // CanonFrom is the step Canonical starts at: after Default's SFT steps
 // and DefaultRL's RL steps, counted as one each.
 const CanonFrom = DenseFrom + 1000
