@@ -358,7 +358,7 @@ function renderBand(st, b) {
       const d = document.createElement("div");
       d.className = "plan rejected";
       const h = english(st, p.thought);
-      d.innerHTML = `<p class="verdict">Plan ${i + 1} <strong>rejected by the model</strong>${p.review.reason ? `: ${escapeHTML(p.review.reason)}` : ""}</p>` +
+      d.innerHTML = `<p class="verdict">Plan ${i + 1} <strong>rejected by the model</strong>${p.review.reason ? `: ${escapeHTML(p.review.reason)}` : ""}${escapeHTML(sure(p.review))}</p>` +
         (h ? `<p class="human">${escapeHTML(h)}</p>` : "") + `<p class="thought words">${escapeHTML(p.thought)}</p>`;
       c.plans.append(d);
       if (h) c.shown["plan" + i] = true;
@@ -386,7 +386,7 @@ function renderBand(st, b) {
   }
   const h = b.thoughtDone ? english(st, b.thought) : "";
   const doubted = kept && kept.review && !kept.review.accepted && kept.review.final ? kept.review : null;
-  const review = accepted ? " The model checked this plan: it fits."
+  const review = accepted ? ` The model checked this plan: it fits${sure(accepted)}.`
     : doubted ? ` The model doubted this plan (${doubted.reason || "no reason given"}) but had no rethinks left, so it draws it.` : "";
   const hText = h ? `${h}.${review}` : "";
   if (c.human.textContent !== hText) c.human.textContent = hText;
@@ -679,7 +679,7 @@ function describe(ev, st) {
     case "band_started": return `${band}starts (${twig.rowsText(st.view(ev.rows))})`;
     case "thought_delta": return `${band}thinking “${ev.text.trim()}”`;
     case "thought_done": return `${band}thought written`;
-    case "plan_review": return `${band}the model ${ev.accepted ? "keeps" : "rejects"} its plan${ev.reason ? ` (${ev.reason})` : ""}`;
+    case "plan_review": return `${band}the model ${ev.accepted ? "keeps" : "rejects"} its plan${ev.reason ? ` (${ev.reason})` : ""}${sure(ev)}`;
     case "band_progress": return `${band}draws ${twig.rowsText(st.lastStrip)}${ev.round ? ` (redraw ${ev.round})` : ""}`;
     case "band_done": return `${band}drawn`;
     case "critique": return `${band}scored ${ev.parsed ? ev.score : "?"}${ev.verdict === "redraw" ? ", redraw" : ""}`;
@@ -790,3 +790,13 @@ demo.openTrace = openTrace;
 
 checkPrompt();
 if (new URLSearchParams(location.search).has("autostart")) start();
+
+// sure says how sure the model was of a plan review's verdict, from its
+// reported p_ok (the thinker's probability that the plan is right; absent
+// when it reports none): " (97 % sure)".
+function sure(review) {
+  const p = review && review.p_ok;
+  if (typeof p !== "number" || !(p > 0 && p <= 1)) return "";
+  const pct = Math.round(100 * (review.accepted ? p : 1 - p));
+  return ` (${pct} % sure)`;
+}

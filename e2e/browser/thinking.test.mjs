@@ -240,10 +240,10 @@ test("the page plays the real engine's plan reviews (reviewtrace), and its GIF",
     const card = page.locator(`#bandlist .band[data-band="${b}"]`);
     const rejectedHere = events.filter((e) => e.type === "plan_review" && e.band === b && !e.accepted && !e.final);
     assert.equal(await card.locator(".plan.rejected").count(), rejectedHere.length, `band ${b + 1}: rejected plans shown`);
-    if (rejectedHere.length) assert.match(await card.locator(".plan.rejected .verdict").first().textContent(), new RegExp(rejectedHere[0].reason));
+    if (rejectedHere.length) assert.match(await card.locator(".plan.rejected .verdict").first().textContent(), new RegExp(`${rejectedHere[0].reason} \\(90 % sure\\)`));
     assert.equal(await card.locator(":scope > .thought").textContent(), done.thoughts[b], `band ${b + 1}: the kept plan is not the run's thought`);
     await page.waitForFunction((b) => document.querySelector(`#bandlist .band[data-band="${b}"] > .human`).textContent !== "", b);
-    assert.match(await card.locator(":scope > .human").textContent(), /The model checked this plan: it fits\./);
+    assert.match(await card.locator(":scope > .human").textContent(), /The model checked this plan: it fits \(95 % sure\)\./);
   }
   assert.match(await page.textContent("#status"), /^Done in/);
   await page.screenshot({ path: path.join(artefacts, "page-reviews-engine.png"), fullPage: true });

@@ -2,9 +2,10 @@
 // the engine and the shipped model in which the thinker's first plan for
 // each band is rejected with a reason and the second is accepted — the
 // events the page shows for a model that reviews its own plans. The shipped
-// weights were trained before plan reviews existed, so the verdicts here are
-// scripted; every other event (thoughts, attempts, rows, critiques, seq) is
-// the real engine's. The browser tests play it through the page.
+// model rarely rejects a plan of its own, so the verdicts (and how sure it
+// is of them, p_ok) are scripted to show a rejection in every band; every
+// other event (thoughts, attempts, rows, critiques, seq) is the real
+// engine's. The browser tests play it through the page.
 //
 //	go run ./e2e/browser/reviewtrace ["PROMPT"] > trace.jsonl
 package main
@@ -26,9 +27,9 @@ type reviewing struct{ engine.Thinker }
 
 func (r reviewing) ReviewPlan(_ context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
 	if req.Attempt == 0 {
-		return engine.PlanReview{Accepted: false, Reason: "this plan leaves no room below for what must come next", Tokens: 9}, nil
+		return engine.PlanReview{Accepted: false, Reason: "this plan leaves no room below for what must come next", Tokens: 9, POk: 0.1}, nil
 	}
-	return engine.PlanReview{Accepted: true, Tokens: 1}, nil
+	return engine.PlanReview{Accepted: true, Tokens: 1, POk: 0.95}, nil
 }
 
 // backend is the model with the reviewing thinker.
