@@ -45,6 +45,7 @@ func rlCmd(ctx context.Context, e *env, args []string) error {
 		lr      = fs.Float64("lr", float64(def.LR), "learning rate")
 		beta    = fs.Float64("beta", float64(def.Beta), "KL weight")
 		seed    = fs.Uint64("seed", def.Seed, "seed")
+		freeze  = fs.Bool("freeze-reviews", false, "leave plan reviews out of what RL trains, and take the model's likelier verdict in rollouts as at inference (the reviewer stays as SFT taught it)")
 		mix     = fs.String("mix", "", "category weights of the prompts, e.g. complex=4,spatial=1 (unnamed categories weigh 0; default: the training mixture)")
 		onlyPlt = fs.Bool("plot-only", false, "only write --plot from --log")
 		export  = fs.Bool("export", false, "write the weights held in --ckpt to --out and exit (evaluate a run while it trains)")
@@ -74,6 +75,9 @@ func rlCmd(ctx context.Context, e *env, args []string) error {
 		return plotRewards(*logPath, *plotOut)
 	}
 	o := def
+	if *freeze {
+		o.Sampling.ReviewTemp, o.Sampling.ReviewsAsContext = 0, true
+	}
 	if *mix != "" {
 		if o.Categories, err = parseMix(*mix); err != nil {
 			return err

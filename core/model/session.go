@@ -26,6 +26,10 @@ type Sampling struct {
 	// which a plan is rejected when verdicts are not sampled; 0 means 0.5,
 	// the likelier verdict.
 	RejectAt float32 `json:"reject_at,omitempty"`
+	// ReviewsAsContext, in a recorded rollout, leaves the tokens of plan
+	// reviews out of what the rollout generated (RL then does not train the
+	// reviewer: its verdicts stay as SFT taught them).
+	ReviewsAsContext bool `json:"reviews_as_context,omitempty"`
 	// FreeThoughts lets the thinker write any word next instead of only
 	// the kinds the thought grammar allows (grammar.go): the ablation of
 	// constrained decoding.
@@ -377,6 +381,11 @@ func (s *session) writeThought(ctx context.Context, st view, temp float32, emit 
 // is set, as RL's rollouts do). The review is a side branch: the band is
 // painted after the accepted thought alone.
 func (s *session) ReviewPlan(ctx context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
+	if s.rec != nil && s.samp.ReviewsAsContext {
+		rec := s.rec
+		s.rec = nil
+		defer func() { s.rec = rec }()
+	}
 	v := viewOf(req.State)
 	s.stream(v, v.Rows.Start)
 	if n := len(req.Rejected); n > 0 {
