@@ -99,11 +99,11 @@ func (d *display) event(ev protocol.Event) {
 	case *protocol.PlanReview:
 		switch {
 		case e.Accepted:
-			d.printf("  review: ok\n")
+			d.printf("  review: ok%s\n", sure(e))
 		case e.Final:
-			d.printf("  review: bad — %s (no attempts left: keeping this plan)\n", e.Reason)
+			d.printf("  review: bad — %s%s (no attempts left: keeping this plan)\n", e.Reason, sure(e))
 		default:
-			d.printf("  review: bad — %s → rethinking\n", e.Reason)
+			d.printf("  review: bad — %s%s → rethinking\n", e.Reason, sure(e))
 		}
 	case *protocol.BandProgress:
 		if d.tty {
@@ -207,4 +207,17 @@ func count(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// sure says how sure the thinker was of a review's verdict, from its p_ok
+// (absent when it reports none): " (97 % sure)".
+func sure(e *protocol.PlanReview) string {
+	if !(e.POk > 0 && e.POk <= 1) {
+		return ""
+	}
+	p := e.POk
+	if !e.Accepted {
+		p = 1 - p
+	}
+	return fmt.Sprintf(" (%.0f %% sure)", 100*p)
 }

@@ -223,9 +223,9 @@ type reviewThinker struct{ engine.Thinker }
 
 func (reviewThinker) ReviewPlan(_ context.Context, req engine.ReviewRequest) (engine.PlanReview, error) {
 	if req.Attempt == 0 {
-		return engine.PlanReview{Reason: "blue square not below red circle", Tokens: 8}, nil
+		return engine.PlanReview{Reason: "blue square not below red circle", Tokens: 8, POk: 0.25}, nil
 	}
-	return engine.PlanReview{Accepted: true, Tokens: 2}, nil
+	return engine.PlanReview{Accepted: true, Tokens: 2, POk: 0.9}, nil
 }
 
 // The live view, the trace and the GIF show a plan the model rejected, its
@@ -247,8 +247,8 @@ func TestDrawShowsPlanReviews(t *testing.T) {
 	if o.code != 0 {
 		t.Fatalf("draw: %+v", o)
 	}
-	for _, want := range []string{"review: bad — blue square not below red circle → rethinking", "rethought (1): band 0: a ",
-		"review: ok", "6 plan reviews (3 rejected)"} {
+	for _, want := range []string{"review: bad — blue square not below red circle (75 % sure) → rethinking", "rethought (1): band 0: a ",
+		"review: ok (90 % sure)", "6 plan reviews (3 rejected)"} {
 		if !strings.Contains(o.stdout, want) {
 			t.Errorf("draw output lacks %q:\n%s", want, o.stdout)
 		}
