@@ -164,6 +164,7 @@ func TestExitCodes(t *testing.T) {
 		{"replay args", nil, []string{"replay"}, exitUsage, "", "want one trace file"},
 		{"train recipe", nil, []string{"train", "--recipe", "nope"}, exitUsage, "", "--recipe is default, canonical, canonical-control or dense-review"},
 		{"analyze mode", nil, []string{"eval", "--analyze", "1", "--mode", "paint"}, exitUsage, "", `not "paint"`},
+		{"canonical steps", nil, []string{"train", "--recipe", "canonical", "--steps", "5"}, exitUsage, "", "has its own (800 steps from step 10000)"},
 		{"rl mix category", nil, []string{"rl", "--mix", "complex=2,pictures=1"}, exitUsage, "", `unknown category "pictures"`},
 		{"rl mix weight", nil, []string{"rl", "--mix", "complex=-1"}, exitUsage, "", "not category=weight"},
 		{"rl mix zero", nil, []string{"rl", "--mix", "complex=0"}, exitUsage, "", "every weight is 0"},

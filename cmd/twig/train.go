@@ -69,6 +69,9 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *steps > 0 {
+		if o.StartFrom > 0 {
+			return usagef("--steps replaces the default recipe's schedule; --recipe %s has its own (%d steps from step %d)", *recipe, o.Steps-o.StartFrom, o.StartFrom)
+		}
 		o.Steps, o.Phases, o.Mixes = *steps, nil, nil
 	}
 	if *seed > 0 {

@@ -3,6 +3,8 @@ package train
 import (
 	"context"
 	"math"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/twig-project/twig/core/model"
@@ -110,6 +112,9 @@ func TestCanonicalRecipe(t *testing.T) {
 	w, err := model.NewWeights(model.NewConfig(16, 1, 2, 64), 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if _, err := Run(context.Background(), o, filepath.Join(t.TempDir(), "none.gob"), true, nil); err == nil || !strings.Contains(err.Error(), "--continue") {
+		t.Fatalf("the canonical recipe from scratch: %v, want an error naming --continue", err)
 	}
 	if _, err := Continue(context.Background(), o, "", w, CanonFrom+1, nil); err == nil {
 		t.Fatal("continuing from a step the recipe does not start at must fail")

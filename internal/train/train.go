@@ -320,6 +320,14 @@ type checkpoint struct {
 // and returns the trained weights. report, if not nil, gets a Progress after
 // every step.
 func Run(ctx context.Context, opts Options, ckptPath string, resume bool, report func(Progress)) (*model.Weights, error) {
+	if opts.StartFrom > 0 {
+		if !resume || ckptPath == "" {
+			return nil, fmt.Errorf("train: this recipe continues other weights from step %d: start it with Continue (twig train --continue WEIGHTS)", opts.StartFrom)
+		}
+		if _, err := os.Stat(ckptPath); err != nil {
+			return nil, fmt.Errorf("train: this recipe continues other weights from step %d and %s holds no checkpoint of it: pass the weights to continue (twig train --continue WEIGHTS)", opts.StartFrom, ckptPath)
+		}
+	}
 	return run(ctx, opts, ckptPath, resume, nil, report)
 }
 
