@@ -86,6 +86,7 @@ type Phase struct {
 // phaseAt is the phase holding step and the step it started at; ok is false
 // past the last phase (or when there are none).
 func (o Options) phaseAt(step int) (p Phase, start int, ok bool) {
+	start = o.StartFrom // a continuation's first phase starts where it does
 	for _, p := range o.Phases {
 		if step < p.Until {
 			return p, start, true
@@ -224,7 +225,7 @@ func Canonical() Options {
 	o := Default()
 	o.Seed, o.StartFrom, o.Prompt = 11, CanonFrom, model.PromptCanonical
 	o.Grow, o.Warmup = nil, 50
-	o.Phases = []Phase{{Until: CanonFrom}, {Until: CanonFrom + canonSteps, Peak: 1e-3, Floor: 1e-4}}
+	o.Phases = []Phase{{Until: CanonFrom + canonSteps, Peak: 1e-3, Floor: 1e-4}}
 	o.Mixes = nil
 	o.Docs = mixWeights(selfReviewDocs, 1.2, 0.8, 0.8, 0.8, 2, 1.6, 3)
 	o.Steps = CanonFrom + canonSteps
@@ -336,14 +337,14 @@ func Run(ctx context.Context, opts Options, ckptPath string, resume bool, report
 // recipe starts its optimiser over) until opts.Steps, checkpointing to
 // ckptPath; a checkpoint there is resumed instead.
 func Continue(ctx context.Context, opts Options, ckptPath string, start *model.Weights, from int, report func(Progress)) (*model.Weights, error) {
-	if (opts.Grow == nil || opts.Grow.At != from) && (opts.StartFrom == 0 || opts.StartFrom != from) {
+	growth := opts.Grow != nil && opts.Grow.At == from
+	if !growth && (opts.StartFrom == 0 || opts.StartFrom != from) {
 		return nil, fmt.Errorf("train: weights can only be continued from a step where the recipe starts its optimiser over (the vocabulary's growth, or the step a continuation starts at), not step %d", from)
 	}
-	if want := len(opts.wordsAt(from)); opts.StartFrom == from && len(start.Config.Words) != want {
-		return nil, fmt.Errorf("train: the weights hold %d words, the recipe needs %d at step %d", len(start.Config.Words), want, from)
-	}
-	if opts.Grow != nil && opts.Grow.At == from && len(start.Config.Words) != opts.Grow.Words {
-		return nil, fmt.Errorf("train: the weights hold %d words, the recipe had %d at step %d", len(start.Config.Words), opts.Grow.Words, from)
+	// Weights saved at from hold the vocabulary of the step before it (a
+	// growth happens at from, a continuation keeps it).
+	if want := len(opts.wordsAt(from - 1)); len(start.Config.Words) != want {
+		return nil, fmt.Errorf("train: the weights hold %d words, the recipe had %d at step %d", len(start.Config.Words), want, from)
 	}
 	return run(ctx, opts, ckptPath, true, &resumePoint{w: start, step: from}, report)
 }
