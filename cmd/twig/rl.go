@@ -58,15 +58,7 @@ func rlCmd(ctx context.Context, e *env, args []string) error {
 		return usagef("unexpected argument %q", pos[0])
 	}
 	if *export {
-		w, step, err := train.FromRLCheckpoint(*ckpt)
-		if err != nil {
-			return err
-		}
-		if err := train.SaveWeights(*out, w); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "wrote %s from step %d of %s\n", *out, step, *ckpt)
-		return nil
+		return exportCheckpoint(e, train.FromRLCheckpoint, *ckpt, *out)
 	}
 	if *onlyPlt {
 		if *plotOut == "" {

@@ -37,15 +37,7 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 		return usagef("unexpected argument %q", pos[0])
 	}
 	if *export {
-		w, step, err := train.FromCheckpoint(*ckpt)
-		if err != nil {
-			return err
-		}
-		if err := train.SaveWeights(*out, w); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "wrote %s from step %d of %s\n", *out, step, *ckpt)
-		return nil
+		return exportCheckpoint(e, train.FromCheckpoint, *ckpt, *out)
 	}
 	o := train.Default()
 	switch *recipe {
@@ -117,5 +109,19 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "wrote %s (%.2fM parameters, %d training tokens)\n", *out, float64(w.Params.NumParams())/1e6, w.Config.TrainTokens)
+	return nil
+}
+
+// exportCheckpoint writes the weights a training checkpoint holds (read by
+// from: an SFT or an RL checkpoint) to out, to inspect a run while it trains.
+func exportCheckpoint(e *env, from func(string) (*model.Weights, int, error), ckpt, out string) error {
+	w, step, err := from(ckpt)
+	if err != nil {
+		return err
+	}
+	if err := train.SaveWeights(out, w); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "wrote %s from step %d of %s\n", out, step, ckpt)
 	return nil
 }
