@@ -90,26 +90,28 @@ func (p RunDone) MarshalJSON() ([]byte, error) {
 // is not changed): for an encoder that reads the field (the sandbox ABI's
 // frames) or a consumer that wants it set. Other payloads return as they are.
 func WithPNG(p Payload) (Payload, error) {
-	var err error
 	switch e := p.(type) {
 	case *BandProgress:
 		if e.PNG == "" && e.lazy != nil {
 			c := *e
-			if c.PNG, err = e.EncodedPNG(); err != nil {
-				return nil, err
-			}
-			c.lazy = nil
-			return &c, nil
+			return filled(&c, &c.PNG, &c.lazy)
 		}
 	case *RunDone:
 		if e.PNG == "" && e.lazy != nil {
 			c := *e
-			if c.PNG, err = e.EncodedPNG(); err != nil {
-				return nil, err
-			}
-			c.lazy = nil
-			return &c, nil
+			return filled(&c, &c.PNG, &c.lazy)
 		}
 	}
 	return p, nil
+}
+
+// filled is c once its PNG is encoded from its source (once) and the
+// source dropped; c's PNG and lazy fields are png and lazy.
+func filled(c Payload, png *string, lazy **lazyPNG) (Payload, error) {
+	s, err := (*lazy).encoded(*png)
+	if err != nil {
+		return nil, err
+	}
+	*png, *lazy = s, nil
+	return c, nil
 }
