@@ -72,7 +72,7 @@ func (s *DocStream) Next() Doc {
 			continue
 		}
 		if s.opts.DenseReview > 0 && s.Self != nil && s.rng.Float64() < s.opts.DenseReview {
-			docs := ReviewDocs(s.rng, s.vocab, spec, scene, s.Self, DefaultSampling, s.opts.ReviewPlans, s.opts.ReviewKeepRight, s.opts.ReviewCorrupt)
+			docs := ReviewDocs(s.rng, s.vocab, spec, scene, s.Self, DefaultSampling, s.opts.ReviewPlans, s.opts.ReviewKeepRight, s.opts.ReviewCorrupt, s.opts.HeldOutAlone)
 			if len(docs) == 0 {
 				continue
 			}
@@ -82,7 +82,7 @@ func (s *DocStream) Next() Doc {
 		if s.opts.SelfReview > 0 && s.Self != nil && s.rng.Float64() < s.opts.SelfReview {
 			// The model's plans are mostly right; keep 2 in 5 of the right
 			// ones so that its wrong ones are a fair share of what it learns.
-			if d, ok, bad := SelfReviewDoc(s.rng, s.vocab, spec, scene, s.Self, DefaultSampling); ok && (bad || s.rng.Float64() < 0.4) {
+			if d, ok, bad := SelfReviewDoc(s.rng, s.vocab, spec, scene, s.Self, DefaultSampling, s.opts.HeldOutAlone); ok && (bad || s.rng.Float64() < 0.4) {
 				return d
 			}
 			continue

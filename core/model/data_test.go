@@ -1,8 +1,11 @@
 package model
 
 import (
+	"math/rand/v2"
+	"strings"
 	"testing"
 
+	"github.com/twig-project/twig/internal/world/scene"
 	"github.com/twig-project/twig/internal/world/thought"
 )
 
@@ -83,4 +86,77 @@ func TestReviewedDocs(t *testing.T) {
 	if share < 0.15 || share > 0.45 {
 		t.Fatalf("bad share %.2f outside [0.15, 0.45]", share)
 	}
+}
+
+// With HeldOutAlone, no document shows a held-out colour–shape pair beside
+// another object — not in a plan written wrong on purpose, a band drawn wrong
+// or a picture reviewed "bad" — and without it some do (the test can fail).
+func TestHeldOutAloneDocs(t *testing.T) {
+	v := NewVocab(thought.ModelWords())
+	leaks := func(alone bool) int {
+		o := ReflectDocOptions
+		o.BadPlan, o.Look, o.Corrupt, o.Review = 0.9, 1, 0.9, 1
+		o.HeldOutAlone = alone
+		rng := rand.New(rand.NewPCG(5, 6))
+		n := 0
+		for i := 0; i < 3000; i++ {
+			cat := scene.Categories[i%len(scene.Categories)]
+			spec := scene.SampleSpec(rng, cat, false)
+			if cat == "single" && i%2 == 0 { // half the single objects are held-out pairs
+				p := scene.HeldOut[rng.IntN(len(scene.HeldOut))]
+				spec.Groups[0].Color, spec.Groups[0].Shape = p[0], p[1]
+			}
+			sc, err := scene.Place(rng, spec, false)
+			if err != nil {
+				continue
+			}
+			o.NoThink = float64(i%3) / 4 // think documents and reviewed pictures
+			d := BuildDoc(rng, v, spec, sc, o)
+			if docShowsHeldOutBesideOthers(v, d, spec.NumObjects() > 1) {
+				n++
+			}
+		}
+		return n
+	}
+	n := leaks(false)
+	t.Logf("without HeldOutAlone %d of 3000 documents show a held-out pair beside another object", n)
+	if n == 0 {
+		t.Fatal("without HeldOutAlone no document showed a held-out pair beside another object: the test cannot tell")
+	}
+	if n := leaks(true); n > 0 {
+		t.Fatalf("with HeldOutAlone %d documents show a held-out pair beside another object", n)
+	}
+}
+
+// docShowsHeldOutBesideOthers reads every plan and description of d: one
+// naming a held-out pair in a multi-object prompt's document, or naming one
+// beside another object.
+func docShowsHeldOutBesideOthers(v *Vocab, d Doc, multi bool) bool {
+	var words []string
+	in := false
+	for _, tok := range d.Tokens {
+		switch tok {
+		case TokThink, TokAThink, TokLook:
+			in, words = true, nil
+			continue
+		case TokEndThink, TokEndLook:
+			in = false
+			es, _, _, _ := thought.ParseThought(strings.Join(words, " "))
+			var objs []scene.Object
+			for _, e := range es {
+				objs = append(objs, scene.Object{Color: e.Color, Shape: e.Shape})
+				if multi && scene.IsHeldOutPair(e.Color, e.Shape) {
+					return true
+				}
+			}
+			if scene.HeldOutBesideOthers(objs) {
+				return true
+			}
+			continue
+		}
+		if in && v.IsWord(int(tok)) {
+			words = append(words, v.Word(int(tok)))
+		}
+	}
+	return false
 }

@@ -91,6 +91,12 @@ func (p *planPrefix) sample(rng *rand.Rand, v *Vocab, dec nn.StepDecoder, samp S
 	return toks, plan, true
 }
 
+// besideOthers reports whether the earlier bands' plans and plan together
+// put a held-out colour–shape pair beside another object.
+func (p *planPrefix) besideOthers(plan []string) bool {
+	return scene.HeldOutBesideOthers(thought.PlannedObjects(append(append([]string(nil), p.earlier...), joinWords(plan))...))
+}
+
 // review is the world checker's verdict on plan for the prefix's band.
 func (p *planPrefix) review(spec scene.Spec, plan []string) []string {
 	objs := thought.PlannedObjects(append(append([]string(nil), p.earlier...), joinWords(plan))...)
@@ -125,11 +131,12 @@ func (p *planPrefix) reviewDoc(v *Vocab, cand []int, reason []string) Doc {
 // wrong — the band's true plan. Only the review and the rewrite are learnt;
 // the document ends there. ok is false when the model's plan could not be
 // read back (the document is then skipped); bad reports the checker's
-// verdict.
-func SelfReviewDoc(rng *rand.Rand, v *Vocab, spec scene.Spec, sc scene.Scene, dec nn.StepDecoder, samp Sampling) (d Doc, ok, bad bool) {
+// verdict. heldOutAlone (DocOptions.HeldOutAlone) skips a plan that puts a
+// held-out colour–shape pair beside another object.
+func SelfReviewDoc(rng *rand.Rand, v *Vocab, spec scene.Spec, sc scene.Scene, dec nn.StepDecoder, samp Sampling, heldOutAlone bool) (d Doc, ok, bad bool) {
 	p := newPlanPrefix(rng, v, spec, sc, dec)
 	toks, plan, ok := p.sample(rng, v, dec, samp)
-	if !ok {
+	if !ok || (heldOutAlone && p.besideOthers(plan)) {
 		return Doc{}, false, false
 	}
 	reason := p.review(spec, plan)
@@ -144,7 +151,10 @@ func SelfReviewDoc(rng *rand.Rand, v *Vocab, spec scene.Spec, sc scene.Scene, de
 // wrong on purpose (CorruptPlan: relations broken, no room left below,
 // objects moved, dropped or added). The documents share the prefix, which
 // the decoder reads once.
-func ReviewDocs(rng *rand.Rand, v *Vocab, spec scene.Spec, sc scene.Scene, dec nn.StepDecoder, samp Sampling, k int, keepRight, corrupt float64) []Doc {
+//
+// heldOutAlone (DocOptions.HeldOutAlone) leaves out plans that put a
+// held-out colour–shape pair beside another object.
+func ReviewDocs(rng *rand.Rand, v *Vocab, spec scene.Spec, sc scene.Scene, dec nn.StepDecoder, samp Sampling, k int, keepRight, corrupt float64, heldOutAlone bool) []Doc {
 	p := newPlanPrefix(rng, v, spec, sc, dec)
 	var docs []Doc
 	for i := 0; i < k; i++ {
@@ -156,10 +166,13 @@ func ReviewDocs(rng *rand.Rand, v *Vocab, spec scene.Spec, sc scene.Scene, dec n
 		if reason == nil && rng.Float64() >= keepRight {
 			continue
 		}
+		if heldOutAlone && p.besideOthers(plan) {
+			continue
+		}
 		docs = append(docs, p.reviewDoc(v, toks, reason))
 	}
 	if rng.Float64() < corrupt {
-		if bad, reason := CorruptPlan(rng, spec, sc, p.r0, p.r1); reason != nil {
+		if bad, reason := CorruptPlan(rng, spec, sc, p.r0, p.r1); reason != nil && !(heldOutAlone && scene.HeldOutBesideOthers(bad.Objects)) {
 			ids := v.MustIDs(thought.ThoughtWords(thought.BandEntries(bad, p.r0, p.r1)))
 			docs = append(docs, p.reviewDoc(v, append(ids, TokEndThink), reason))
 		}

@@ -100,6 +100,14 @@ type DocOptions struct {
 	// Categories weighs how often each benchmark category is drawn; nil
 	// means TrainCategoryWeights.
 	Categories map[string]float64 `json:",omitempty"`
+	// HeldOutAlone keeps the world's rule in the documents' mistakes too:
+	// a plan written wrong on purpose, a band drawn wrong, or a plan of the
+	// model's own that puts a held-out colour–shape pair beside another
+	// object is left out (scene.HeldOutBesideOthers). Without it those
+	// mistakes were the only multi-object scenes with the held-out pairs
+	// that training showed, each reviewed "bad". Off in the recipes' phases
+	// trained before it existed, so that they replay draw for draw.
+	HeldOutAlone bool `json:",omitempty"`
 }
 
 // DefaultDocOptions is the mixture the weights were trained on before they
@@ -172,7 +180,7 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec scene.Spec, scn scene.Scene, o DocO
 			tok = open
 		}
 		if reviewed && rng.Float64() < o.BadPlan {
-			if bad, reason := CorruptPlan(rng, spec, scn, r0, r1); reason != nil {
+			if bad, reason := CorruptPlan(rng, spec, scn, r0, r1); reason != nil && !(o.HeldOutAlone && scene.HeldOutBesideOthers(bad.Objects)) {
 				d.add(tok, NoGrid, NoGrid, o.BadPlanWeight)
 				d.addWords(v.MustIDs(append(thought.HeaderWords(r0, r1), thought.ThoughtWords(thought.BandEntries(bad, r0, r1))...)), o.BadPlanWeight)
 				d.add(TokEndThink, NoGrid, NoGrid, o.BadPlanWeight)
@@ -191,6 +199,12 @@ func BuildDoc(rng *rand.Rand, v *Vocab, spec scene.Spec, scn scene.Scene, o DocO
 			var bad scene.Scene
 			if corrupt {
 				bad = Corrupt(rng, scn, r0, r1)
+				for try := 0; try < 8 && o.HeldOutAlone && scene.HeldOutBesideOthers(bad.Objects); try++ {
+					bad = Corrupt(rng, scn, r0, r1)
+				}
+				if o.HeldOutAlone && scene.HeldOutBesideOthers(bad.Objects) {
+					corrupt, bad = false, scn
+				}
 				drawn = scene.Render(bad)
 			} else {
 				bad = scn
@@ -234,6 +248,9 @@ func buildReviewedPicture(rng *rand.Rand, v *Vocab, spec scene.Spec, scn scene.S
 				bad = Corrupt(rng, scn, rng.IntN(tokens.Grid), tokens.Grid)
 			} else {
 				bad, _ = CorruptPlan(rng, spec, scn, 0, tokens.Grid)
+			}
+			if o.HeldOutAlone && scene.HeldOutBesideOthers(bad.Objects) {
+				continue
 			}
 			if r := thought.PlanReview(spec, bad.Objects, true, tokens.Grid); r != nil {
 				shown, w, reason = bad, 0, r

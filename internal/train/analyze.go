@@ -229,7 +229,7 @@ func AnalyzeFailures(ctx context.Context, m *model.Model, settings engine.Settin
 					if p.Band >= len(res.Thoughts) || p.Band >= len(res.Bands) {
 						return false
 					}
-					r1 := res.Bands[p.Band].End
+					r1 := res.Bands[p.Band].End / engine.TokenGeometry.Unit // bands are pixel rows
 					objs := thought.PlannedObjects(append(append([]string(nil), res.Thoughts[:p.Band]...), p.Thought)...)
 					return thought.PlanReview(j.spec, objs, r1 >= tokens.Grid, r1) != nil
 				}
@@ -263,7 +263,7 @@ func AnalyzeFailures(ctx context.Context, m *model.Model, settings engine.Settin
 						wrong := wrongAt(p)
 						if wrong {
 							r.FirstWrong++
-							if p.Band > 0 && p.Band < len(res.Bands) && thought.PlanReview(j.spec, thought.PlannedObjects(res.Thoughts[:p.Band]...), false, res.Bands[p.Band].Start) != nil {
+							if p.Band > 0 && p.Band < len(res.Bands) && thought.PlanReview(j.spec, thought.PlannedObjects(res.Thoughts[:p.Band]...), false, res.Bands[p.Band].Start/engine.TokenGeometry.Unit) != nil {
 								r.Inherited++
 							}
 						}

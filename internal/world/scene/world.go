@@ -102,6 +102,23 @@ func (g Group) String() string {
 // multi-object scene; the benchmark's held-out split is made of them.
 var HeldOut = [][2]int{{4, 3}, {5, 1}, {3, 0}} // purple diamond, orange square, yellow circle
 
+// HeldOutBesideOthers reports whether objs are more than one object and
+// one of them is a held-out colour–shape pair: a scene training must never
+// show, not even as a mistake (a plan written wrong on purpose, a band drawn
+// wrong), or the only multi-object scenes with those pairs that a model sees
+// are wrong ones.
+func HeldOutBesideOthers(objs []Object) bool {
+	if len(objs) < 2 {
+		return false
+	}
+	for _, o := range objs {
+		if IsHeldOutPair(o.Color, o.Shape) {
+			return true
+		}
+	}
+	return false
+}
+
 // IsHeldOutPair reports whether colour c and shape s form a held-out pair.
 func IsHeldOutPair(c, s int) bool {
 	for _, p := range HeldOut {
