@@ -44,6 +44,7 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		workers = fs.Int("workers", 2, "prompts drawn at once")
 		weights = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
 		free    = fs.Bool("free-thoughts", false, "the embedded model's thinker may write any word next, not only the kinds its thought grammar allows (the ablation of constrained decoding)")
+		whole   = fs.Bool("whole-bands", false, "the embedded model paints each band as one picture, not each object its plan names also as in a picture of that object alone (the ablation of regional painting)")
 		reject  = fs.Float64("reject-at", 0, "the embedded model rejects a plan when its probability of \"bad\" reaches this (0 = the model's default)")
 		analyze = fs.Int("analyze", 0, "instead of the benchmark: N prompts per category of the training distribution drawn in the first --mode, failures classified as wrong plan or strayed painter, and the plan reviewer measured as a classifier on 40·N of the model's own plans (JSON)")
 		remoteF = addRemoteFlags(fs)
@@ -108,13 +109,14 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		if backend, err = e.backend(ctx, backendOptions{Weights: *weights, Remote: rc}); err != nil {
 			return err
 		}
-		if m, ok := backend.(*model.Model); ok && (*reject > 0 || *free) {
+		if m, ok := backend.(*model.Model); ok && (*reject > 0 || *free || *whole) {
 			mc := *m // a copy: the embedded default is shared
 			mc.Sampling.RejectAt = float32(*reject)
 			mc.Sampling.FreeThoughts = *free
+			mc.Sampling.Regional = mc.Sampling.Regional && !*whole
 			backend = &mc
-		} else if *reject > 0 || *free {
-			return usagef("--reject-at and --free-thoughts are for the embedded model")
+		} else if *reject > 0 || *free || *whole {
+			return usagef("--reject-at, --free-thoughts and --whole-bands are for the embedded model")
 		}
 	}
 	o.Progress = func(mode string, done, total int) {

@@ -31,22 +31,23 @@ func benchModel(b *testing.B) *Model {
 // One sub-benchmark per kernel path, side by side ("rows" is the kernels
 // before the GEMM: vek's matrix-vector products, scalar softmax and GELU),
 // and each GEMM path again with the decoder's float32 weights instead of
-// its half-precision ones (PATH-f32weights).
+// its half-precision ones (PATH-f32weights), and painting whole bands
+// instead of regionally (PATH-wholebands: regional painting's cost).
 func BenchmarkTwiGImage(b *testing.B) {
-	m := benchModel(b)
+	bm := benchModel(b)
 	ctx := context.Background()
 	type run struct {
-		path, name string
-		half       bool
+		path, name    string
+		half, regions bool
 	}
 	var runs []run
 	for _, path := range kernels.Kernels() {
 		switch path {
 		case "go": // the portable path is for wasm
 		case "rows": // the kernels as they were: float32 weights
-			runs = append(runs, run{path, path, false})
+			runs = append(runs, run{path, path, false, true})
 		default:
-			runs = append(runs, run{path, path, true}, run{path, path + "-f32weights", false})
+			runs = append(runs, run{path, path, true, true}, run{path, path + "-wholebands", true, false}, run{path, path + "-f32weights", false, true})
 		}
 	}
 	for _, c := range runs {
@@ -57,10 +58,12 @@ func BenchmarkTwiGImage(b *testing.B) {
 			}
 			defer kernels.SetKernel(prev)
 			defer nn.SetHalfWeights(nn.SetHalfWeights(c.half))
+			m := *bm
+			m.Sampling.Regional = c.regions
 			tokens := 0
 			cpu0 := cpuSeconds()
 			for i := 0; b.Loop(); i++ {
-				res, err := engine.Draw(ctx, m, engine.RunSpec{Prompt: "a red circle above a blue square", Seed: int64(i + 1), Settings: engine.DefaultSettings()}, nil)
+				res, err := engine.Draw(ctx, &m, engine.RunSpec{Prompt: "a red circle above a blue square", Seed: int64(i + 1), Settings: engine.DefaultSettings()}, nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -11,6 +11,7 @@ import (
 	"github.com/twig-project/twig/core/canvas"
 	"github.com/twig-project/twig/core/engine"
 	"github.com/twig-project/twig/internal/nn"
+	"github.com/twig-project/twig/internal/world/scene"
 	"github.com/twig-project/twig/internal/world/thought"
 	"github.com/twig-project/twig/internal/world/tokens"
 )
@@ -34,10 +35,15 @@ type Sampling struct {
 	// the kinds the thought grammar allows (grammar.go): the ablation of
 	// constrained decoding.
 	FreeThoughts bool `json:"free_thoughts,omitempty"`
+	// Regional paints the cells around each object the band's plan names
+	// from the product of the run's painter and the model painting a
+	// picture of that object alone (regional.go). Rollouts that RL learns
+	// from never use it: their tokens must come from the run's own logits.
+	Regional bool `json:"regional,omitempty"`
 }
 
 // DefaultSampling is what the shipped model is evaluated with.
-var DefaultSampling = Sampling{ThoughtTemp: 0.6, ImageTemp: 0.6, TopK: 8}
+var DefaultSampling = Sampling{ThoughtTemp: 0.6, ImageTemp: 0.6, TopK: 8, Regional: true}
 
 // maxThoughtWords bounds a thought or a description the model writes.
 const maxThoughtWords = 64
@@ -64,6 +70,7 @@ type session struct {
 	bandStart map[int]int // band index → start row, for thoughts without a header
 	adaptive  bool
 	rec       recorder // nil unless a rollout records the run
+	side      map[scene.Object]*session // regional painting's side sessions, by object
 }
 
 // recorder sees every token a session generates, with the stream it was
@@ -503,12 +510,29 @@ func (s *session) PaintBand(ctx context.Context, req engine.PaintRequest, onStri
 		w, h = req.Canvas.W, req.Canvas.H
 	}
 	row := make([]int, tokens.Grid)
+	var regions []*region
+	if s.samp.Regional && s.rec == nil && v.Settings.Think && req.Thought != "" {
+		regions = s.regions(v, req.Band, req.Thought, end)
+	}
 	for r := v.Rows.Start; r < end; r++ {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
 		for c := 0; c < tokens.Grid; c++ {
-			tok := s.sample(0, tokens.NumImageTokens, -1, s.samp.ImageTemp)
+			tok := -1
+			if g := regionAt(regions, r, c); g != nil {
+				t, err := g.sample(ctx, r, c, s.samp.ImageTemp, s.logits)
+				if err != nil {
+					return err
+				}
+				tok = t
+			}
+			if tok < 0 {
+				tok = s.sample(0, tokens.NumImageTokens, -1, s.samp.ImageTemp)
+			}
+			for _, g := range regions {
+				g.painted(r, c, tok)
+			}
 			row[c] = tok
 			if err := s.genAt(tok, r, c); err != nil {
 				return err
