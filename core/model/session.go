@@ -69,7 +69,7 @@ type session struct {
 	samp      Sampling
 	bandStart map[int]int // band index → start row, for thoughts without a header
 	adaptive  bool
-	rec       recorder // nil unless a rollout records the run
+	rec       recorder                  // nil unless a rollout records the run
 	side      map[scene.Object]*session // regional painting's side sessions, by object
 }
 
