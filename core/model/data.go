@@ -72,7 +72,7 @@ func (s *DocStream) Next() Doc {
 			continue
 		}
 		if s.opts.DenseReview > 0 && s.Self != nil && s.rng.Float64() < s.opts.DenseReview {
-			docs := ReviewDocs(s.rng, s.vocab, spec, scene, s.Self, DefaultSampling, s.opts.ReviewPlans, s.opts.ReviewKeepRight, s.opts.ReviewCorrupt, s.opts.HeldOutAlone)
+			docs := ReviewDocs(s.rng, s.vocab, spec, scene, s.Self, docSampling, s.opts.ReviewPlans, s.opts.ReviewKeepRight, s.opts.ReviewCorrupt, s.opts.HeldOutAlone)
 			if len(docs) == 0 {
 				continue
 			}
@@ -82,7 +82,7 @@ func (s *DocStream) Next() Doc {
 		if s.opts.SelfReview > 0 && s.Self != nil && s.rng.Float64() < s.opts.SelfReview {
 			// The model's plans are mostly right; keep 2 in 5 of the right
 			// ones so that its wrong ones are a fair share of what it learns.
-			if d, ok, bad := SelfReviewDoc(s.rng, s.vocab, spec, scene, s.Self, DefaultSampling, s.opts.HeldOutAlone); ok && (bad || s.rng.Float64() < 0.4) {
+			if d, ok, bad := SelfReviewDoc(s.rng, s.vocab, spec, scene, s.Self, docSampling, s.opts.HeldOutAlone); ok && (bad || s.rng.Float64() < 0.4) {
 				return d
 			}
 			continue
@@ -90,3 +90,9 @@ func (s *DocStream) Next() Doc {
 		return BuildDoc(s.rng, s.vocab, spec, scene, s.opts)
 	}
 }
+
+// docSampling is how self-review documents sample the model's own plans:
+// as the shipped model sampled when the recipe's phases were trained (the
+// documents, and so make train, stay the same when inference's defaults
+// move).
+var docSampling = Sampling{ThoughtTemp: 0.6, ImageTemp: 0.6, TopK: 8}

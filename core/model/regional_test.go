@@ -111,3 +111,33 @@ func TestRolloutNeverRegional(t *testing.T) {
 		t.Fatal("a rollout painted differently with regional painting on")
 	}
 }
+
+// With ReviewsAside an accepted plan's review stays out of the stream the
+// band is painted after; without it "<review> ok </review>" follows the
+// thought (the format RL's rollouts keep).
+func TestReviewsAside(t *testing.T) {
+	m := randomModel(t)
+	if !m.canReview() {
+		t.Fatal("the test model cannot review plans")
+	}
+	st := engine.DefaultSettings()
+	reviews := func(aside bool) int {
+		samp := DefaultSampling
+		samp.ReviewsAside = aside
+		s := newSession(m, nil, 1, samp, false)
+		s.thoughtItems(view{Settings: st}, 0, "rows 0 5 : empty")
+		n := 0
+		for _, it := range s.want {
+			if int(it.tok) == m.rv.open || int(it.tok) == m.rv.ok {
+				n++
+			}
+		}
+		return n
+	}
+	if n := reviews(false); n != 2 {
+		t.Fatalf("reviews kept: %d review tokens, want <review> and ok", n)
+	}
+	if n := reviews(true); n != 0 {
+		t.Fatalf("reviews aside: %d review tokens in the stream", n)
+	}
+}

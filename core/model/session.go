@@ -40,10 +40,25 @@ type Sampling struct {
 	// picture of that object alone (regional.go). Rollouts that RL learns
 	// from never use it: their tokens must come from the run's own logits.
 	Regional bool `json:"regional,omitempty"`
+	// ReviewsAside keeps an accepted plan's review out of the stream: the
+	// band is painted, and later bands planned, after the accepted thought
+	// alone, as in a run that does not review. With "<review> ok </review>"
+	// left in, the shipped model drew 5 points fewer held-out-like prompts
+	// right (400 fresh ones: 76.5 against 81.8 %) and the training
+	// distribution's as many (98.3 against 98.1 %). RL's rollouts keep
+	// their reviews in (the recipe's format).
+	ReviewsAside bool `json:"reviews_aside,omitempty"`
 }
 
-// DefaultSampling is what the shipped model is evaluated with.
-var DefaultSampling = Sampling{ThoughtTemp: 0.6, ImageTemp: 0.6, TopK: 8, Regional: true}
+// DefaultSampling is what the shipped model is evaluated with. Its thought
+// temperature was chosen on fresh prompts, never the benchmark's: 0.45
+// against RL's 0.6 drew 81.8 against 78.7 % of 400 held-out-like prompts
+// right and 98.1 against 97.4 % of 420 of the training distribution.
+var DefaultSampling = Sampling{ThoughtTemp: 0.45, ImageTemp: 0.6, TopK: 8, Regional: true, ReviewsAside: true}
+
+// RolloutSampling is how RL's rollouts sample (the recipe's: the shipped
+// weights were trained with it).
+var RolloutSampling = Sampling{ThoughtTemp: 0.6, ImageTemp: 0.6, TopK: 8, ReviewTemp: 1}
 
 // maxThoughtWords bounds a thought or a description the model writes.
 const maxThoughtWords = 64
@@ -148,7 +163,7 @@ func (s *session) thoughtItems(st view, band int, thought string) {
 	s.thoughtOpen(band)
 	s.wordItems(thought)
 	s.want = append(s.want, item{TokEndThink, NoGrid, NoGrid})
-	if s.reviews(st) {
+	if s.reviews(st) && !s.samp.ReviewsAside {
 		s.reviewItems(nil)
 	}
 }

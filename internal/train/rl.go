@@ -67,12 +67,7 @@ type RLOptions struct {
 // 81.0 % and think from 76.4 % to 81.1 %.
 func DefaultRL() RLOptions {
 	s := engine.DefaultSettings()
-	samp := model.DefaultSampling
-	samp.ReviewTemp = 1 // explore both verdicts
-	// RL learns from the tokens the run's own painter chose (a rollout's
-	// session never paints regionally); saying so keeps the options, and
-	// the checkpoints that record them, as they were.
-	samp.Regional = false
+	samp := model.RolloutSampling // ReviewTemp 1: explore both verdicts
 	return RLOptions{Seed: 7, Steps: 1000, Prompts: 8, Group: 8, LR: 1e-4, Warmup: 5, Beta: 0.02, Clip: 1,
 		PassWeight: 0.5, Rows: 12, RowTokens: 1024, Workers: 2, CkptEvery: 5, Settings: s, Sampling: samp}
 }
