@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"strings"
 
@@ -45,6 +46,8 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		weights = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
 		free    = fs.Bool("free-thoughts", false, "the embedded model's thinker may write any word next, not only the kinds its thought grammar allows (the ablation of constrained decoding)")
 		whole   = fs.Bool("whole-bands", false, "the embedded model paints each band as one picture, not each object its plan names also as in a picture of that object alone (the ablation of regional painting)")
+		keepRev = fs.Bool("keep-reviews", false, "the embedded model paints a band after its accepted plan and that plan's review, not the plan alone (the ablation of reviews as side branches)")
+		thTemp  = fs.Float64("thought-temp", 0, "the embedded model's thought temperature (0 = its default)")
 		reject  = fs.Float64("reject-at", 0, "the embedded model rejects a plan when its probability of \"bad\" reaches this (0 = the model's default)")
 		analyze = fs.Int("analyze", 0, "instead of the benchmark: N prompts per category of the training distribution drawn in the first --mode, failures classified as wrong plan or strayed painter, and the plan reviewer measured as a classifier on 40·N of the model's own plans (JSON)")
 		remoteF = addRemoteFlags(fs)
@@ -58,6 +61,9 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 	}
 	if *cands < 0 || *cands > protocol.MaxPlanAttempts {
 		return usagef("--plan-candidates must be 0 (the default) to %d, not %d", protocol.MaxPlanAttempts, *cands)
+	}
+	if *thTemp < 0 || *thTemp > 5 || math.IsNaN(*thTemp) {
+		return usagef("--thought-temp must be 0 (the default) to 5, not %v", *thTemp)
 	}
 	if *analyze > 0 {
 		return analyzeCmd(ctx, e, *weights, strings.TrimSpace(strings.Split(*modes, ",")[0]), *analyze, *workers, float32(*reject), *cands)
@@ -109,14 +115,19 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		if backend, err = e.backend(ctx, backendOptions{Weights: *weights, Remote: rc}); err != nil {
 			return err
 		}
-		if m, ok := backend.(*model.Model); ok && (*reject > 0 || *free || *whole) {
+		tuned := *reject > 0 || *free || *whole || *keepRev || *thTemp != 0
+		if m, ok := backend.(*model.Model); ok && tuned {
 			mc := *m // a copy: the embedded default is shared
 			mc.Sampling.RejectAt = float32(*reject)
 			mc.Sampling.FreeThoughts = *free
 			mc.Sampling.Regional = mc.Sampling.Regional && !*whole
+			mc.Sampling.ReviewsAside = mc.Sampling.ReviewsAside && !*keepRev
+			if *thTemp != 0 {
+				mc.Sampling.ThoughtTemp = float32(*thTemp)
+			}
 			backend = &mc
-		} else if *reject > 0 || *free || *whole {
-			return usagef("--reject-at, --free-thoughts and --whole-bands are for the embedded model")
+		} else if tuned {
+			return usagef("--reject-at, --free-thoughts, --whole-bands, --keep-reviews and --thought-temp are for the embedded model")
 		}
 	}
 	o.Progress = func(mode string, done, total int) {

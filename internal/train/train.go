@@ -278,6 +278,20 @@ func mixWeights(d model.DocOptions, single, color, shape, texture, spatial, nume
 	return d
 }
 
+// HeldOutAlone is o with model.DocOptions.HeldOutAlone in every phase's
+// documents: no mistake a document shows puts a held-out colour–shape pair
+// beside another object. The shipped recipes were trained without it.
+func (o Options) HeldOutAlone() Options {
+	o.Docs.HeldOutAlone = true
+	mixes := make([]Mix, len(o.Mixes))
+	for i, m := range o.Mixes {
+		m.Docs.HeldOutAlone = true
+		mixes[i] = m
+	}
+	o.Mixes = mixes
+	return o
+}
+
 // Tiny is a model and schedule small enough to train in about a minute; CI
 // uses it to show the trainer learns.
 func Tiny() Options {

@@ -165,3 +165,23 @@ func TestGrowthContinuesExactly(t *testing.T) {
 		t.Fatal("continuing from a step without an optimiser reset was accepted")
 	}
 }
+
+// HeldOutAlone sets the option in every phase's documents and leaves the
+// recipe it was called on as it was.
+func TestHeldOutAloneRecipe(t *testing.T) {
+	o := Default()
+	a := o.HeldOutAlone()
+	if !a.Docs.HeldOutAlone || len(a.Mixes) != len(o.Mixes) {
+		t.Fatal("HeldOutAlone did not set the recipe's documents")
+	}
+	for i, m := range a.Mixes {
+		if !m.Docs.HeldOutAlone || o.Mixes[i].Docs.HeldOutAlone {
+			t.Fatalf("mix %d: alone %v, the original's %v", i, m.Docs.HeldOutAlone, o.Mixes[i].Docs.HeldOutAlone)
+		}
+	}
+	for s := 0; s < a.Steps; s += 500 {
+		if !a.DocsAt(s).HeldOutAlone {
+			t.Fatalf("step %d's documents do not keep held-out pairs alone", s)
+		}
+	}
+}
