@@ -44,7 +44,7 @@ func evalCmd(ctx context.Context, e *env, args []string) error {
 		bestOf  = fs.Int("best-of", 0, "candidates for best-of-n (0 = match think+reflect's tokens)")
 		workers = fs.Int("workers", 2, "prompts drawn at once")
 		weights = fs.String("weights", "", "model weights file or URL (default: the embedded model)")
-		free    = fs.Bool("free-thoughts", false, "the embedded model's thinker may write any word next, not only the kinds its thought grammar allows (the ablation of constrained decoding)")
+		free    = fs.Bool("free-thoughts", false, "the embedded model's thinker and critic may write any word next, not only the kinds the thought grammar allows (the ablation of constrained decoding)")
 		whole   = fs.Bool("whole-bands", false, "the embedded model paints each band as one picture, not each object its plan names also as in a picture of that object alone (the ablation of regional painting)")
 		keepRev = fs.Bool("keep-reviews", false, "the embedded model paints a band after its accepted plan and that plan's review, not the plan alone (the ablation of reviews as side branches)")
 		thTemp  = fs.Float64("thought-temp", 0, "the embedded model's thought temperature (0 = its default)")

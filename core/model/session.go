@@ -31,9 +31,9 @@ type Sampling struct {
 	// reviews out of what the rollout generated (RL then does not train the
 	// reviewer: its verdicts stay as SFT taught them).
 	ReviewsAsContext bool `json:"reviews_as_context,omitempty"`
-	// FreeThoughts lets the thinker write any word next instead of only
-	// the kinds the thought grammar allows (grammar.go): the ablation of
-	// constrained decoding.
+	// FreeThoughts lets the thinker and the critic write any word next
+	// instead of only the kinds the thought grammar allows (grammar.go):
+	// the ablation of constrained decoding.
 	FreeThoughts bool `json:"free_thoughts,omitempty"`
 	// Regional paints the cells around each object the band's plan names
 	// from the product of the run's painter and the model painting a
