@@ -107,3 +107,52 @@ func newThoughtGrammar(v *Vocab) (*thoughtGrammar, bool) {
 	}
 	return g, ok
 }
+
+// grammarWalk follows the thought grammar word by word through one thought
+// or description: which words may come next, and the state each word leads
+// to. A description is a thought's entries without the header, closed by
+// </look> instead of </think>: end is the closing token.
+type grammarWalk struct {
+	g     *thoughtGrammar
+	state grammarState
+	size  int // the entry's size (an index of scene.Sizes), -1 before it
+	end   int
+	buf   []int
+}
+
+// grammarWalk starts a walk closed by end, or nil when the session writes
+// freely (Sampling.FreeThoughts) or the weights have no grammar.
+func (s *session) grammarWalk(end int) *grammarWalk {
+	if s.m.grammar == nil || s.samp.FreeThoughts {
+		return nil
+	}
+	return &grammarWalk{g: s.m.grammar, state: gEntry, size: -1, end: end}
+}
+
+// allowed lists the ids that may come next.
+func (w *grammarWalk) allowed() []int {
+	a := w.g.allowedAfter(w.state, w.size)
+	if w.end == TokEndThink {
+		return a
+	}
+	w.buf = append(w.buf[:0], a...)
+	for i, id := range w.buf {
+		if id == TokEndThink {
+			w.buf[i] = w.end
+		}
+	}
+	return w.buf
+}
+
+// took moves the walk past the word id.
+func (w *grammarWalk) took(id int) {
+	if id == w.end {
+		return
+	}
+	if w.state == gSize {
+		w.size = w.g.sizes[id]
+	} else if w.state == gEntry || w.state == gMore {
+		w.size = -1
+	}
+	w.state = w.g.next[w.state][id]
+}

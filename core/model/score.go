@@ -53,34 +53,15 @@ func (s *session) describe(ctx context.Context) (string, int, error) {
 	mark := len(s.fed)
 	var words []string
 	err := s.feed(item{TokLook, NoGrid, NoGrid})
-	g, state, size := s.m.grammar, gEntry, -1
-	if s.samp.FreeThoughts {
-		g = nil
-	}
-	var allowed []int
+	walk := s.grammarWalk(TokEndLook)
 	for n := 0; err == nil && n < maxThoughtWords; n++ {
 		if err = ctx.Err(); err != nil {
 			break
 		}
 		var id int
-		if g != nil {
-			// A description is a thought's entries without the header,
-			// closed by </look>.
-			allowed = append(allowed[:0], g.allowedAfter(state, size)...)
-			for i, a := range allowed {
-				if a == TokEndThink {
-					allowed[i] = TokEndLook
-				}
-			}
-			id = s.sampleAmong(allowed, 0)
-			if id != TokEndLook {
-				if state == gSize {
-					size = g.sizes[id]
-				} else if state == gEntry || state == gMore {
-					size = -1
-				}
-				state = g.next[state][id]
-			}
+		if walk != nil {
+			id = s.sampleAmong(walk.allowed(), 0)
+			walk.took(id)
 		} else {
 			id = s.sample(firstWordToken, s.m.planWordsEnd(), TokEndLook, 0)
 		}

@@ -363,23 +363,15 @@ func (s *session) writeThought(ctx context.Context, st view, temp float32, emit 
 	if err := put(":", false); err != nil {
 		return "", 0, err
 	}
-	g, state, size := s.m.grammar, gEntry, -1
-	if s.samp.FreeThoughts {
-		g = nil
-	}
+	walk := s.grammarWalk(TokEndThink)
 	for n := 0; n < maxThoughtWords; n++ {
 		if err := ctx.Err(); err != nil {
 			return "", 0, err
 		}
 		var id int
-		if g != nil {
-			id = s.sampleAmong(g.allowedAfter(state, size), temp)
-			if state == gSize {
-				size = g.sizes[id]
-			} else if state == gEntry || state == gMore {
-				size = -1
-			}
-			state = g.next[state][id]
+		if walk != nil {
+			id = s.sampleAmong(walk.allowed(), temp)
+			walk.took(id)
 		} else {
 			id = s.sample(firstWordToken, s.m.planWordsEnd(), TokEndThink, temp)
 		}
