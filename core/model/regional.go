@@ -27,6 +27,14 @@ import (
 // painters place an object a cell or two off its plan at times.
 const regionMargin = 2
 
+// sideCapacity bounds a side session's stream, and so its KV cache (640
+// tokens, not the model's 1024: a run may hold several side sessions). A
+// picture of one object holds BOS, a prompt of at most 10 words, at most
+// protocol.MaxBands plans of at most 14 tokens each (<think>, the header,
+// one entry, </think>; 3 more with a review kept) and 256 cells: 539 tokens
+// at the most.
+const sideCapacity = 640
+
 // region is one planned object painted as in a picture of it alone.
 type region struct {
 	o       scene.Object
@@ -84,7 +92,7 @@ func (s *session) sideSession(o scene.Object) *session {
 	}
 	spec := scene.Spec{Category: "single", Groups: []scene.Group{{Count: 1, Color: o.Color, Shape: o.Shape, Size: o.Size, Texture: o.Texture}}}
 	ids := s.m.W.Vocab.MustIDs(thought.ModelPromptWords(spec))
-	side := newSession(s.m, ids, int64(s.rng.Uint64()>>1), s.samp, s.adaptive)
+	side := newSessionOf(s.m, ids, int64(s.rng.Uint64()>>1), s.samp, s.adaptive, sideCapacity)
 	if s.side == nil {
 		s.side = map[scene.Object]*session{}
 	}

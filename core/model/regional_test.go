@@ -141,3 +141,21 @@ func TestReviewsAside(t *testing.T) {
 		t.Fatalf("reviews aside: %d review tokens in the stream", n)
 	}
 }
+
+// The longest side documents — sixteen one-row bands, reviews kept in the
+// stream — fit a side session's capacity: runs of an untrained model (whose
+// plans name objects anywhere) paint regionally to the end.
+func TestRegionalSixteenBands(t *testing.T) {
+	m := randomModel(t)
+	m.Sampling.ReviewsAside = false
+	s := engine.DefaultSettings()
+	s.Bands = 16
+	regions := 0
+	for seed := int64(1); seed <= 6; seed++ {
+		res, _ := drawOnce(t, m, s, seed)
+		regions += len(thought.PlannedObjects(res.Thoughts...))
+	}
+	if regions == 0 {
+		t.Fatal("no plan named an object: no side session was made")
+	}
+}

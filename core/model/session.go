@@ -86,6 +86,7 @@ type session struct {
 	adaptive  bool
 	rec       recorder                  // nil unless a rollout records the run
 	side      map[scene.Object]*session // regional painting's side sessions, by object
+	capacity  int                       // the most tokens the stream holds
 }
 
 // recorder sees every token a session generates, with the stream it was
@@ -96,10 +97,16 @@ type recorder interface {
 }
 
 func newSession(m *Model, prompt []int, seed int64, s Sampling, adaptive bool) *session {
-	return &session{fed: make([]item, 0, m.W.Config.Net.Ctx), want: make([]item, 0, m.W.Config.Net.Ctx), m: m, dec: nn.NewDecoder(m.W.Params, m.W.Config.Net.Ctx),
+	return newSessionOf(m, prompt, seed, s, adaptive, m.W.Config.Net.Ctx)
+}
+
+// newSessionOf is newSession with a stream of at most capacity tokens.
+func newSessionOf(m *Model, prompt []int, seed int64, s Sampling, adaptive bool, capacity int) *session {
+	capacity = min(capacity, m.W.Config.Net.Ctx)
+	return &session{fed: make([]item, 0, capacity), want: make([]item, 0, capacity), m: m, dec: nn.NewDecoder(m.W.Params, capacity),
 		rng: rand.New(rand.NewPCG(uint64(seed), 0x7769670a)), prompt: prompt, samp: s,
 		probs: make([]float32, m.W.Vocab.Size()), idx: make([]int, m.W.Vocab.Size()),
-		bandStart: map[int]int{}, adaptive: adaptive}
+		bandStart: map[int]int{}, adaptive: adaptive, capacity: capacity}
 }
 
 // stream builds, into s.want, the token stream the state implies up to row
@@ -222,8 +229,8 @@ func (s *session) genItem(it item) error {
 }
 
 func (s *session) feed(it item) error {
-	if len(s.fed) >= s.m.W.Config.Net.Ctx {
-		return fmt.Errorf("model: run is longer than the model's context of %d tokens", s.m.W.Config.Net.Ctx)
+	if len(s.fed) >= s.capacity {
+		return fmt.Errorf("model: run is longer than the model's context of %d tokens", s.capacity)
 	}
 	s.logits = s.dec.Step(it.tok, int32(len(s.fed)), it.row, it.col)
 	s.fed = append(s.fed, it)
