@@ -27,7 +27,7 @@ func trainCmd(ctx context.Context, e *env, args []string) error {
 		every  = fs.Int("log-every", 10, "print a progress line every N steps (when not on a terminal)")
 		recipe = fs.String("recipe", "default", "default (the SFT stage), canonical (the SFT+RL weights continued on prompts in canonical form: needs --continue with them; make train runs it), canonical-control (the same with prompts as written: the experiment's control) or dense-review (an experiment, docs/MODEL.md: the default's checkpoint at step 9000 continued 1500 steps on dense plan-review documents)")
 		export = fs.Bool("export", false, "write the weights held in --ckpt to --out and exit (inspect a run while it trains)")
-		alone  = fs.Bool("held-out-alone", false, "no document's mistake (a plan written wrong on purpose, a band drawn wrong, a plan of the model's own) shows a held-out colour–shape pair beside another object (the recipes' phases were trained without this: docs/MODEL.md, Held-out pairs in mistakes)")
+		alone  = fs.Bool("held-out-alone", false, "no document's mistake (a plan written wrong on purpose, a band drawn wrong, a plan of the model's own) shows a held-out colour–shape pair beside another object (make train passes it to every SFT stage, as the shipped weights were trained; docs/MODEL.md, Held-out pairs in training documents' mistakes)")
 		from   = fs.String("continue", "", "continue the recipe from these weights: for default, the weights of step 6500 (before plan reviews); for canonical, the SFT+RL weights")
 	)
 	pos, err := fs.parse(args)

@@ -280,7 +280,9 @@ func mixWeights(d model.DocOptions, single, color, shape, texture, spatial, nume
 
 // HeldOutAlone is o with model.DocOptions.HeldOutAlone in every phase's
 // documents: no mistake a document shows puts a held-out colour–shape pair
-// beside another object. The shipped recipes were trained without it.
+// beside another object. The recipes' phases were written before it
+// existed; make train passes it (twig train --held-out-alone) to every SFT
+// stage, and the shipped weights were trained so.
 func (o Options) HeldOutAlone() Options {
 	o.Docs.HeldOutAlone = true
 	mixes := make([]Mix, len(o.Mixes))
