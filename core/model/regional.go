@@ -38,11 +38,9 @@ const sideCapacity = 640
 // region is one planned object painted as in a picture of it alone.
 type region struct {
 	o       scene.Object
-	s       *session // the side session: a picture of o alone
-	v       view     // its view: o's plans, o's cells
-	thought string   // its plan of the band being painted
-	band    int
-	r0      int       // the band's first row
+	s       *session  // the side session: a picture of o alone
+	v       view      // its view: o's plans, o's cells
+	thought string    // its plan of the band being painted
 	comb    []float32 // scratch: the product's logits
 }
 
@@ -55,7 +53,7 @@ func (s *session) regions(v view, band int, plan string, end int) []*region {
 	objs := thought.PlannedObjects(append(append([]string(nil), earlier...), plan)...)
 	var out []*region
 	for _, o := range objs {
-		g := &region{o: o, band: band, r0: v.Rows.Start}
+		g := &region{o: o}
 		if g.top() >= end || g.bottom() <= v.Rows.Start {
 			continue
 		}
@@ -150,9 +148,10 @@ func regionAt(regions []*region, r, c int) *region {
 // session's painter and the run's (whose logits are main).
 func (g *region) sample(ctx context.Context, r, c int, temp float32, main []float32) (int, error) {
 	s := g.s
-	s.stream(g.v, g.r0)
-	s.thoughtItems(g.v, g.band, g.thought)
-	for rr := g.r0; rr <= r; rr++ {
+	r0 := g.v.Rows.Start
+	s.stream(g.v, r0)
+	s.thoughtItems(g.v, g.v.Band, g.thought)
+	for rr := r0; rr <= r; rr++ {
 		for cc := 0; cc < tokens.Grid && (rr < r || cc < c); cc++ {
 			s.want = append(s.want, item{int32(g.v.Canvas[rr*tokens.Grid+cc]), int32(rr), int32(cc)})
 		}
